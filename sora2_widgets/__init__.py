@@ -1,0 +1,52 @@
+"""sora2-widgets: generate videos with OpenAI's Sora 2 (through fal.ai) from Jupyter.
+
+The public surface is this module; everything else is private and may move.
+"""
+
+from __future__ import annotations
+
+from ._catalog import MODELS, Mode, ModelSpec, estimate_cost, get_model, models_for, validate_input
+from ._errors import (
+    AuthError,
+    BudgetExceededError,
+    FieldError,
+    JobCancelledError,
+    JobTimeoutError,
+    ModelUnavailableError,
+    RateLimitError,
+    ServiceError,
+    Sora2Error,
+    SubmitUncertainError,
+    UnknownModelError,
+    ValidationError,
+)
+from ._pricing import CostEstimate, total
+from ._results import VideoResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MODELS",
+    "AuthError",
+    "BudgetExceededError",
+    "CostEstimate",
+    "FieldError",
+    "JobCancelledError",
+    "JobTimeoutError",
+    "Mode",
+    "ModelSpec",
+    "ModelUnavailableError",
+    "RateLimitError",
+    "ServiceError",
+    "Sora2Error",
+    "SubmitUncertainError",
+    "UnknownModelError",
+    "ValidationError",
+    "VideoResult",
+    "__version__",
+    "estimate_cost",
+    "get_model",
+    "models_for",
+    "total",
+    "validate_input",
+]

@@ -1,0 +1,340 @@
+"""The model catalog: every model the toolkit knows, as data.
+
+Pure: no I/O. The panel, the client's validation, the emulator and pricing all
+read from here, so adding a model is adding one :class:`ModelSpec` (its input
+schema and price rule) and nothing else.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pydantic
+
+from ._errors import FieldError, UnknownModelError, ValidationError
+from ._pricing import BasePlusPerSecond, CostEstimate, PerSecond, PriceRule, seconds_of
+from ._results import VideoResult
+from ._schemas import (
+    SORA_DURATIONS,
+    KlingImageToVideoInput,
+    KlingTextToVideoInput,
+    ModelInput,
+    SoraImageToVideoInput,
+    SoraImageToVideoProInput,
+    SoraRemixInput,
+    SoraTextToVideoInput,
+    SoraTextToVideoProInput,
+)
+
+__all__ = ["MODELS", "Mode", "ModelSpec", "estimate_cost", "get_model", "models_for", "validate_input"]
+
+
+class Mode(str, enum.Enum):
+    """What the model starts from. The panel has one tab per mode."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    REMIX = "remix"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: where it lives, what it accepts, what it costs."""
+
+    id: str
+    name: str
+    description: str
+    endpoint: str
+    mode: Mode
+    family: str
+    input_model: type[ModelInput]
+    price: PriceRule
+    price_source: str
+    pro: bool = False
+    #: Remix jobs inherit duration/resolution from the source video.
+    inherits_from_source: bool = False
+    tags: tuple[str, ...] = field(default=())
+
+    # -- derived facts (single source: the input schema) ---------------------------------
+    @property
+    def is_sora(self) -> bool:
+        return self.family == "sora"
+
+    @property
+    def app_id(self) -> str:
+        """fal's app id: the first two path parts. Queue URLs of sub-path endpoints live under it."""
+        return "/".join(self.endpoint.split("/")[:2])
+
+    @property
+    def prompt_limit(self) -> int:
+        return self.input_model.PROMPT_LIMIT
+
+    @property
+    def allowed(self) -> Mapping[str, tuple[Any, ...]]:
+        return self.input_model.ALLOWED
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """Default values of every optional input (what the service assumes when omitted)."""
+        out: dict[str, Any] = {}
+        for name, info in self.input_model.model_fields.items():
+            if not info.is_required() and name not in self.input_model.SECRET_FIELDS:
+                out[name] = info.get_default(call_default_factory=True)
+        return out
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.input_model.model_fields.items() if f.is_required())
+
+    @property
+    def durations(self) -> tuple[int, ...]:
+        if self.inherits_from_source:
+            return SORA_DURATIONS
+        return tuple(seconds_of(d) for d in self.allowed.get("duration", ()))
+
+    @property
+    def max_duration(self) -> int:
+        return max(self.durations)
+
+    @property
+    def resolutions(self) -> tuple[str, ...]:
+        return tuple(self.allowed.get("resolution", ()))
+
+    @property
+    def aspect_ratios(self) -> tuple[str, ...]:
+        return tuple(self.allowed.get("aspect_ratio", ()))
+
+    @property
+    def price_hint(self) -> str:
+        hint = self.price.describe()
+        return f"{hint} × source length" if self.inherits_from_source else hint
+
+    # -- behaviour ------------------------------------------------------------------------
+    def validate(self, params: Mapping[str, Any]) -> ModelInput:
+        """Validate a full request; raises our :class:`ValidationError` with one line per field."""
+        try:
+            return self.input_model.model_validate(dict(params))
+        except pydantic.ValidationError as exc:
+            raise ValidationError(self.id, _field_errors(self, exc)) from None
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Validate only the given settings (no prompt needed): for pricing and the panel."""
+        fields = self.input_model.model_fields
+        errors = [
+            FieldError(n, f"is not a setting of {self.name}; it takes {', '.join(fields)}")
+            for n in params
+            if n not in fields
+        ]
+        known = {n: v for n, v in params.items() if n in fields and v is not None}
+        try:
+            self.input_model.model_validate({**self._minimal(), **known})
+        except pydantic.ValidationError as exc:
+            errors.extend(_field_errors(self, exc))
+        if errors:
+            raise ValidationError(self.id, errors)
+
+    def _minimal(self) -> dict[str, Any]:
+        # Just enough to build an input, so that one setting can be checked with the schema's own words.
+        filler = {"prompt": "x", "image_url": "https://example.invalid/x.png", "video_id": "x"}
+        return {n: filler[n] for n in self.required if n in filler}
+
+    def _seconds_and_resolutions(
+        self, params: Mapping[str, Any], source_duration: float | None, source_resolution: str | None
+    ) -> tuple[list[int], list[str]]:
+        merged = {**self.defaults, **params}
+        if self.inherits_from_source:
+            secs = [round(source_duration)] if source_duration else list(SORA_DURATIONS)
+            return secs, [source_resolution or "*"]
+        secs = [seconds_of(merged["duration"])]
+        resolution = merged.get("resolution")
+        if resolution is None:
+            return secs, ["*"]
+        if resolution == "auto":
+            return secs, [r for r in self.resolutions if r != "auto"]
+        return secs, [resolution]
+
+    def estimate(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        source_duration: float | None = None,
+        source_resolution: str | None = None,
+    ) -> CostEstimate:
+        params = dict(params or {})
+        self.check_params(params)
+        secs, resolutions = self._seconds_and_resolutions(params, source_duration, source_resolution)
+        est = self.price.estimate(secs, resolutions)
+        if not est.is_exact:
+            why = (
+                "depends on the source video's length"
+                if self.inherits_from_source and not source_duration
+                else "the service picks the resolution (auto)"
+            )
+            est = CostEstimate(est.low, est.high, note=why)
+        return est
+
+    def actual_cost(
+        self, params: Mapping[str, Any], result: VideoResult, *, source_duration: float | None = None
+    ) -> Decimal:
+        """What the finished job cost: the requested length, at the resolution actually delivered."""
+        merged = {**self.defaults, **params}
+        if self.inherits_from_source:
+            length = source_duration or result.duration
+            if not length:
+                raise ValueError(f"{self.id}: the cost needs the source video's duration")
+            return self.price.actual(round(length), result.resolution)
+        resolution = merged.get("resolution")
+        if resolution == "auto" or resolution is None:
+            resolution = result.resolution
+        return self.price.actual(seconds_of(merged["duration"]), resolution)
+
+
+def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            msg = f"is not an input of {spec.name}; it takes {', '.join(spec.input_model.model_fields)}"
+        elif err["type"] == "missing":
+            msg = f"is required by {spec.name}"
+        else:
+            msg = err["msg"]
+        out.append(FieldError(where, msg))
+    return out
+
+
+_FAL = "https://fal.ai/models/"
+_SORA_STD = PerSecond({"*": Decimal("0.10")})
+_SORA_PRO = PerSecond({"720p": Decimal("0.30"), "1080p": Decimal("0.50")})
+_KLING = BasePlusPerSecond(base=Decimal("0.35"), base_seconds=5, per_extra_second=Decimal("0.07"))
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="sora2_text_to_video",
+        name="Sora 2",
+        description="OpenAI Sora 2 from a text prompt, 720p, with audio.",
+        endpoint="fal-ai/sora-2/text-to-video",
+        mode=Mode.TEXT,
+        family="sora",
+        input_model=SoraTextToVideoInput,
+        price=_SORA_STD,
+        price_source=_FAL + "fal-ai/sora-2/text-to-video",
+    ),
+    ModelSpec(
+        id="sora2_text_to_video_pro",
+        name="Sora 2 Pro",
+        description="Sora 2 Pro from a text prompt, up to 1080p.",
+        endpoint="fal-ai/sora-2/text-to-video/pro",
+        mode=Mode.TEXT,
+        family="sora",
+        input_model=SoraTextToVideoProInput,
+        price=_SORA_PRO,
+        price_source=_FAL + "fal-ai/sora-2/text-to-video/pro",
+        pro=True,
+    ),
+    ModelSpec(
+        id="sora2_image_to_video",
+        name="Sora 2 (image)",
+        description="Sora 2 animating a start image, 720p.",
+        endpoint="fal-ai/sora-2/image-to-video",
+        mode=Mode.IMAGE,
+        family="sora",
+        input_model=SoraImageToVideoInput,
+        price=_SORA_STD,
+        price_source=_FAL + "fal-ai/sora-2/image-to-video",
+    ),
+    ModelSpec(
+        id="sora2_image_to_video_pro",
+        name="Sora 2 Pro (image)",
+        description="Sora 2 Pro animating a start image, up to 1080p.",
+        endpoint="fal-ai/sora-2/image-to-video/pro",
+        mode=Mode.IMAGE,
+        family="sora",
+        input_model=SoraImageToVideoProInput,
+        price=_SORA_PRO,
+        price_source=_FAL + "fal-ai/sora-2/image-to-video/pro",
+        pro=True,
+    ),
+    ModelSpec(
+        id="sora2_video_to_video_remix",
+        name="Sora 2 Remix",
+        description="Change an earlier Sora 2 video with a new prompt; keeps its length and size.",
+        endpoint="fal-ai/sora-2/video-to-video/remix",
+        mode=Mode.REMIX,
+        family="sora",
+        input_model=SoraRemixInput,
+        price=_SORA_STD,
+        price_source=_FAL + "fal-ai/sora-2/video-to-video/remix",
+        inherits_from_source=True,
+    ),
+    ModelSpec(
+        id="kling25_turbo_pro_text_to_video",
+        name="Kling 2.5 Turbo Pro",
+        description="Kling v2.5 Turbo Pro from a text prompt, 5 or 10 s.",
+        endpoint="fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        mode=Mode.TEXT,
+        family="kling",
+        input_model=KlingTextToVideoInput,
+        price=_KLING,
+        price_source=_FAL + "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+    ),
+    ModelSpec(
+        id="kling25_turbo_pro_image_to_video",
+        name="Kling 2.5 Turbo Pro (image)",
+        description="Kling v2.5 Turbo Pro animating a start image, 5 or 10 s.",
+        endpoint="fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+        mode=Mode.IMAGE,
+        family="kling",
+        input_model=KlingImageToVideoInput,
+        price=_KLING,
+        price_source=_FAL + "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+    ),
+)
+
+_BY_ID: dict[str, ModelSpec] = {m.id: m for m in MODELS}
+_BY_ENDPOINT: dict[str, ModelSpec] = {m.endpoint: m for m in MODELS}
+
+
+def get_model(model_id: str | ModelSpec) -> ModelSpec:
+    """The spec of ``model_id`` (or of a fal endpoint id).
+
+    An unknown id raises :class:`UnknownModelError` (a ``KeyError``) that lists the valid ids.
+    """
+    if isinstance(model_id, ModelSpec):
+        return model_id
+    spec = _BY_ID.get(model_id) or _BY_ENDPOINT.get(model_id)
+    if spec is None:
+        raise UnknownModelError(model_id, list(_BY_ID))
+    return spec
+
+
+def models_for(mode: Mode | str) -> tuple[ModelSpec, ...]:
+    """The models of one panel tab, in catalog order."""
+    wanted = Mode(mode)
+    return tuple(m for m in MODELS if m.mode is wanted)
+
+
+def validate_input(model_id: str, **params: Any) -> ModelInput:
+    """Validate a request for ``model_id`` exactly as the service would, without sending anything."""
+    return get_model(model_id).validate(params)
+
+
+def estimate_cost(
+    model_id: str,
+    *,
+    source_duration: float | None = None,
+    source_resolution: str | None = None,
+    **params: Any,
+) -> CostEstimate:
+    """The price of one job before it runs. Ignores the prompt; remix needs ``source_duration``."""
+    params.pop("prompt", None)
+    params.pop("image_url", None)
+    params.pop("video_id", None)
+    return get_model(model_id).estimate(params, source_duration=source_duration, source_resolution=source_resolution)
