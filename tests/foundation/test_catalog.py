@@ -1,0 +1,93 @@
+"""The catalog is the single source of truth: it must be complete and consistent with itself."""
+
+from __future__ import annotations
+
+import pytest
+
+import sora2_widgets as sw
+from sora2_widgets import Mode
+
+SORA_ENDPOINTS = {
+    "sora2_text_to_video": "fal-ai/sora-2/text-to-video",
+    "sora2_text_to_video_pro": "fal-ai/sora-2/text-to-video/pro",
+    "sora2_image_to_video": "fal-ai/sora-2/image-to-video",
+    "sora2_image_to_video_pro": "fal-ai/sora-2/image-to-video/pro",
+    "sora2_video_to_video_remix": "fal-ai/sora-2/video-to-video/remix",
+}
+
+
+def test_catalog_has_the_five_sora_endpoints_and_kling() -> None:
+    by_id = {m.id: m for m in sw.MODELS}
+    for model_id, endpoint in SORA_ENDPOINTS.items():
+        assert by_id[model_id].endpoint == endpoint
+        assert by_id[model_id].family == "sora"
+    kling = {m.endpoint for m in sw.MODELS if m.family == "kling"}
+    assert kling == {
+        "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+    }
+
+
+def test_ids_are_unique_and_use_underscores() -> None:
+    ids = [m.id for m in sw.MODELS]
+    assert len(ids) == len(set(ids))
+    assert all("-" not in i and "/" not in i for i in ids)
+
+
+@pytest.mark.parametrize("spec", sw.MODELS, ids=lambda m: m.id)
+def test_every_model_defaults_validate_against_its_own_schema(spec: sw.ModelSpec) -> None:
+    required = {"prompt": "a red kite over the sea", "image_url": "https://example.com/a.png", "video_id": "video_1"}
+    params = {**spec.defaults, **{k: v for k, v in required.items() if k in spec.required}}
+    validated = spec.validate(params)
+    assert validated.public_params()["prompt"] == "a red kite over the sea"
+    # every default that has a list of allowed values is one of them
+    for name, allowed in spec.allowed.items():
+        if name in spec.defaults:
+            assert spec.defaults[name] in allowed, (spec.id, name)
+    assert spec.price_hint.startswith("$")
+    assert spec.price_source.startswith("https://fal.ai/")
+    assert spec.max_duration == max(spec.durations)
+
+
+def test_get_model_accepts_ids_and_endpoints_and_lists_valid_ids_on_error() -> None:
+    assert sw.get_model("sora2_text_to_video_pro").pro
+    assert sw.get_model("fal-ai/sora-2/text-to-video").id == "sora2_text_to_video"
+    with pytest.raises(sw.UnknownModelError) as info:
+        sw.get_model("sora3")
+    assert isinstance(info.value, KeyError)
+    for model_id in SORA_ENDPOINTS:
+        assert model_id in str(info.value)
+
+
+def test_models_for_filters_by_mode_in_catalog_order() -> None:
+    assert [m.id for m in sw.models_for("text")] == [
+        "sora2_text_to_video",
+        "sora2_text_to_video_pro",
+        "kling25_turbo_pro_text_to_video",
+    ]
+    assert [m.id for m in sw.models_for(Mode.IMAGE)] == [
+        "sora2_image_to_video",
+        "sora2_image_to_video_pro",
+        "kling25_turbo_pro_image_to_video",
+    ]
+    assert [m.id for m in sw.models_for("remix")] == ["sora2_video_to_video_remix"]
+    with pytest.raises(ValueError):
+        sw.models_for("audio")
+
+
+def test_app_id_is_owner_and_app_for_sub_path_endpoints() -> None:
+    assert sw.get_model("sora2_video_to_video_remix").app_id == "fal-ai/sora-2"
+    assert sw.get_model("kling25_turbo_pro_text_to_video").app_id == "fal-ai/kling-video"
+
+
+def test_prompt_limits_and_durations_per_family() -> None:
+    for m in sw.MODELS:
+        if m.is_sora:
+            assert m.prompt_limit == 5000
+            assert m.durations == (4, 8, 12, 16, 20)
+        else:
+            assert m.prompt_limit == 500
+            assert m.durations == (5, 10)
+    assert sw.get_model("sora2_text_to_video").resolutions == ("720p",)
+    assert sw.get_model("sora2_image_to_video_pro").resolutions == ("auto", "720p", "1080p")
+    assert sw.get_model("sora2_image_to_video").aspect_ratios == ("auto", "16:9", "9:16")

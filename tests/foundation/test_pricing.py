@@ -1,0 +1,140 @@
+"""Prices: every model × duration × resolution, ranges, remix, sums. Money is Decimal, never float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import sora2_widgets as sw
+from sora2_widgets import CostEstimate
+
+D = Decimal
+
+STD = ["sora2_text_to_video", "sora2_image_to_video"]
+SORA_SECONDS = [4, 8, 12, 16, 20]
+
+
+@pytest.mark.parametrize("model_id", STD)
+@pytest.mark.parametrize("seconds", SORA_SECONDS)
+def test_standard_sora_is_ten_cents_a_second(model_id: str, seconds: int) -> None:
+    est = sw.estimate_cost(model_id, duration=seconds)
+    assert est.is_exact
+    assert est.low == D("0.10") * seconds
+    assert isinstance(est.low, Decimal)
+
+
+@pytest.mark.parametrize("model_id", ["sora2_text_to_video_pro", "sora2_image_to_video_pro"])
+@pytest.mark.parametrize("seconds", SORA_SECONDS)
+@pytest.mark.parametrize(("resolution", "rate"), [("720p", "0.30"), ("1080p", "0.50")])
+def test_pro_price_depends_on_resolution(model_id: str, seconds: int, resolution: str, rate: str) -> None:
+    est = sw.estimate_cost(model_id, duration=seconds, resolution=resolution)
+    assert (est.low, est.high) == (D(rate) * seconds, D(rate) * seconds)
+
+
+@pytest.mark.parametrize("seconds", SORA_SECONDS)
+def test_auto_resolution_on_pro_image_is_a_range_until_the_result(seconds: int) -> None:
+    est = sw.estimate_cost("sora2_image_to_video_pro", duration=seconds, resolution="auto")
+    assert (est.low, est.high) == (D("0.30") * seconds, D("0.50") * seconds)
+    assert not est.is_exact
+    assert "auto" in est.note
+
+
+def test_auto_on_the_standard_image_model_is_exact_because_only_720p_exists() -> None:
+    assert sw.estimate_cost("sora2_image_to_video", duration=8, resolution="auto") == CostEstimate.exact("0.80")
+
+
+def test_pro_text_defaults_to_1080p() -> None:
+    assert str(sw.estimate_cost("sora2_text_to_video_pro")) == "$2.00"  # 4 s × $0.50
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [(4, "0.40"), (8, "0.80"), (12, "1.20"), (16, "1.60"), (20, "2.00")])
+def test_remix_is_priced_from_the_source_duration(seconds: int, expected: str) -> None:
+    est = sw.estimate_cost("sora2_video_to_video_remix", source_duration=seconds)
+    assert est == CostEstimate.exact(expected)
+
+
+def test_remix_without_a_source_is_the_full_range() -> None:
+    est = sw.estimate_cost("sora2_video_to_video_remix")
+    assert (est.low, est.high) == (D("0.40"), D("2.00"))
+    assert "source" in est.note
+
+
+@pytest.mark.parametrize("model_id", ["kling25_turbo_pro_text_to_video", "kling25_turbo_pro_image_to_video"])
+@pytest.mark.parametrize(("duration", "expected"), [("5", "0.35"), ("10", "0.70"), (10, "0.70")])
+def test_kling_is_a_base_price_plus_per_extra_second(model_id: str, duration: str, expected: str) -> None:
+    assert sw.estimate_cost(model_id, duration=duration) == CostEstimate.exact(expected)
+
+
+def test_str_formats_exact_and_ranges() -> None:
+    assert str(CostEstimate.exact("0.4")) == "$0.40"
+    assert str(CostEstimate(D("1.2"), D("2"))) == "$1.20–$2.00"
+    assert str(CostEstimate.exact("1234.5")) == "$1,234.50"
+
+
+def test_sums_of_mixed_selections() -> None:
+    selection = [
+        sw.estimate_cost("sora2_text_to_video", duration=8),  # 0.80
+        sw.estimate_cost("sora2_text_to_video_pro", duration=8, resolution="720p"),  # 2.40
+        sw.estimate_cost("kling25_turbo_pro_text_to_video", duration="10"),  # 0.70
+    ]
+    assert sum(selection) == CostEstimate.exact("3.90")
+    assert sw.total(selection) == CostEstimate.exact("3.90")
+    image = [
+        sw.estimate_cost("sora2_image_to_video", duration=12),  # 1.20
+        sw.estimate_cost("sora2_image_to_video_pro", duration=12),  # auto: 3.60–6.00
+    ]
+    assert str(sum(image)) == "$4.80–$7.20"
+    assert sw.total([]) == CostEstimate.exact(0)
+
+
+def test_estimates_refuse_bad_settings_before_money_is_spent() -> None:
+    with pytest.raises(sw.ValidationError, match="duration must be 4, 8, 12, 16 or 20 seconds"):
+        sw.estimate_cost("sora2_text_to_video", duration=5)
+    with pytest.raises(sw.ValidationError, match="is not a setting of Sora 2"):
+        sw.estimate_cost("sora2_text_to_video", fps=30)
+
+
+def _result(model_id: str, width: int, height: int, duration: float) -> sw.VideoResult:
+    return sw.VideoResult.parse(
+        model_id,
+        {
+            "video": {"url": "https://v.fal.media/x.mp4", "width": width, "height": height, "duration": duration},
+            "video_id": "video_1",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "seconds", "expected"),
+    [(1920, 1080, 8, "4.00"), (1080, 1920, 12, "6.00"), (1280, 720, 8, "2.40"), (720, 1280, 4, "1.20")],
+)
+def test_actual_cost_settles_the_auto_range_from_the_delivered_size(
+    width: int, height: int, seconds: int, expected: str
+) -> None:
+    spec = sw.get_model("sora2_image_to_video_pro")
+    result = _result(spec.id, width, height, seconds + 0.04)
+    cost = spec.actual_cost({"duration": seconds, "resolution": "auto"}, result)
+    assert cost == D(expected)
+    est = spec.estimate({"duration": seconds})
+    assert est.low <= cost <= est.high
+
+
+def test_actual_cost_of_a_remix_uses_the_source_length() -> None:
+    spec = sw.get_model("sora2_video_to_video_remix")
+    assert spec.actual_cost({}, _result(spec.id, 1280, 720, 12.0), source_duration=12) == D("1.20")
+    # Without the source's length, the delivered video's length (same, by construction) is used.
+    assert spec.actual_cost({}, _result(spec.id, 1280, 720, 8.0)) == D("0.80")
+
+
+def test_actual_cost_of_fixed_resolution_uses_the_requested_length() -> None:
+    spec = sw.get_model("sora2_text_to_video_pro")
+    assert spec.actual_cost({"duration": 8, "resolution": "720p"}, _result(spec.id, 1280, 720, 8.04)) == D("2.40")
+    kling = sw.get_model("kling25_turbo_pro_text_to_video")
+    assert kling.actual_cost({"duration": "10"}, _result(kling.id, 1280, 720, 10.0)) == D("0.70")
+
+
+def test_no_floats_anywhere_in_money() -> None:
+    for spec in sw.MODELS:
+        est = spec.estimate({}, source_duration=8 if spec.inherits_from_source else None)
+        assert type(est.low) is Decimal and type(est.high) is Decimal
