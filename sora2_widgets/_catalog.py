@@ -213,7 +213,11 @@ def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldE
 _FAL = "https://fal.ai/models/"
 _SORA_STD = PerSecond({"*": Decimal("0.10")})
 _SORA_PRO = PerSecond({"720p": Decimal("0.30"), "1080p": Decimal("0.50")})
+# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second
+# (https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt); the seed app's
+# flat "0.18" was wrong. The same price applies to text-to-video.
 _KLING = BasePlusPerSecond(base=Decimal("0.35"), base_seconds=5, per_extra_second=Decimal("0.07"))
+_KLING_SOURCE = "https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt"
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -283,7 +287,7 @@ MODELS: tuple[ModelSpec, ...] = (
         family="kling",
         input_model=KlingTextToVideoInput,
         price=_KLING,
-        price_source=_FAL + "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        price_source=_KLING_SOURCE,
     ),
     ModelSpec(
         id="kling25_turbo_pro_image_to_video",
@@ -294,7 +298,7 @@ MODELS: tuple[ModelSpec, ...] = (
         family="kling",
         input_model=KlingImageToVideoInput,
         price=_KLING,
-        price_source=_FAL + "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+        price_source=_KLING_SOURCE,
     ),
 )
 

@@ -34,6 +34,8 @@ SORA_PROMPT_LIMIT = 5000
 SORA_DURATIONS = (4, 8, 12, 16, 20)
 SORA_SNAPSHOTS = ("sora-2", "sora-2-2025-12-08", "sora-2-2025-10-06")
 SORA_MAX_CHARACTERS = 2
+# fal's own Kling schema allows 2500 characters; the product (DESIGN §2, the seed app) caps Kling
+# prompts at 500 so the panel's counter is one simple rule: 500 whenever Kling is selected.
 KLING_PROMPT_LIMIT = 500
 KLING_DURATIONS = ("5", "10")
 
