@@ -1,0 +1,335 @@
+"""The quickstart's panel in a real browser: Voila (the full walk-through) and one JupyterLab smoke test.
+
+Playwright (pip) drives Debian's Chromium through ``executable_path``; ``playwright install`` is never
+needed. Each server gets its own temp ``SORA2_WIDGETS_HOME`` and no fal key, so the panel runs on the
+built-in emulator; every request that is not to loopback is aborted, so nothing waits on the network.
+With ``CI`` set, a missing Playwright or Chromium is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sora2_widgets import get_model
+from sora2_widgets._history import History
+
+if os.environ.get("CI"):
+    import playwright.sync_api as pw  # in CI a missing tool is an error, never a skip
+else:
+    pw = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "01_quickstart.ipynb"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/sora2-ui-shots"))
+XSS = "A kite <img src=x onerror=alert(1)> over the sea"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytestmark.append(pytest.mark.skip(reason=f"no browser at {CHROMIUM}"))
+
+expect: Any = pw.expect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _serve(cmd: list[str], probe: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start a Jupyter server with its own config/runtime/data dirs, the emulator and no key."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET")}
+    env.update(
+        SORA2_WIDGETS_HOME=str(cwd / "sora2-home"),
+        JUPYTER_CONFIG_DIR=str(cwd / ".jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(cwd / ".jupyter-runtime"),
+        # The kernels must import this checkout's package, not an installed copy.
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+    )
+    env.pop("SORA2_WIDGETS_BUDGET", None)
+    log = (cwd / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90  # generous: two busy cores can make a cold start slow
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited:\n" + (cwd / "server.log").read_text(errors="replace")[-4000:])
+        try:
+            urllib.request.urlopen(probe, timeout=2)
+            return proc
+        except OSError:
+            time.sleep(0.25)
+    _stop(proc)
+    raise TimeoutError(f"{probe} did not answer; log:\n" + (cwd / "server.log").read_text(errors="replace")[-4000:])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()  # this PID only: Jupyter/Voila shut their own kernels down
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    # Probe a static file: every GET / would start a kernel.
+    proc = _serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", tmp_path)
+    yield f"http://127.0.0.1:{port}/", tmp_path / "sora2-home"
+    _stop(proc)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)  # a copy: Lab may autosave the notebook it runs
+    settings = tmp_path / "lab-settings"
+    settings.mkdir()
+    overrides = {
+        # "none" still shows the news toast; "false" does not.
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
+        "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
+        # The dark theme here (Voila is light), so both get looked at.
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+    }
+    (settings / "overrides.json").write_text(json.dumps(overrides))
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        "--LabApp.news_url=None",
+        f"--LabApp.app_settings_dir={settings}",
+        "--expose-app-in-browser",
+        f"--ServerApp.root_dir={tmp_path}",
+    ]
+    proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path)
+    yield f"http://127.0.0.1:{port}", tmp_path / "sora2-home"
+    _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+class Page:
+    """A page plus what the test must be able to assert afterwards: dialogs and browser errors."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        page.on("dialog", self._on_dialog)
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+
+    def route(r: Any) -> None:
+        # Offline by design: anything not on loopback is aborted at once (Voila asks a CDN for fonts).
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            r.abort()
+
+    ctx.route("**/*", route)
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield Page(pg)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
+    ctx.close()
+
+
+def _select_models(page: Any, *model_ids: str) -> None:
+    """Pick models in the SelectMultiple by their catalog names (labels add price and resolution)."""
+    select = page.locator(".sw-models select")
+    labels = select.locator("option").all_inner_texts()
+    wanted = []
+    for model_id in model_ids:
+        name = get_model(model_id).name
+        hits = [label for label in labels if label.split(" · ")[0] == name]
+        assert len(hits) == 1, f"{name!r} not offered once in {labels}"
+        wanted.append(hits[0])
+    select.select_option(label=wanted)  # fires the change event ipywidgets listens to
+
+
+def _tab(page: Any, title: str) -> None:
+    page.locator(".sw-tabs").get_by_role("tab", name=title).click()
+
+
+def _wait_for_video(page: Any, duration: float) -> float:
+    """Wait until the card's <video> has loaded its metadata; return its duration in seconds."""
+    card = page.locator(".sw-panel .sw-card").first
+    expect(card).to_have_class(re.compile(r"\bsw-card-done\b"), timeout=180_000)
+    expect(card.locator(".sw-card-status")).to_have_text("Done")
+    video = card.locator("video.sw-video, .sw-video video").first
+    expect(video).to_be_visible()
+    video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            if (v.readyState >= 1) return resolve();
+            v.addEventListener('loadedmetadata', () => resolve(), {once: true});
+            v.addEventListener('error', () => reject(new Error('video error ' + (v.error && v.error.code))));
+            setTimeout(() => reject(new Error('no metadata after 30 s')), 30000);
+        })"""
+    )
+    got: float = video.evaluate("v => v.duration")
+    assert got == pytest.approx(duration, abs=0.25)
+    return got
+
+
+def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
+    url, home = voila
+    pg = page.page
+    pg.goto(url)
+    panel = pg.locator(".sw-panel")
+    expect(panel).to_be_visible(timeout=120_000)
+    expect(pg.locator(".sw-provider")).to_contain_text("Emulator")
+
+    # Fresh history: the Remix tab says there is nothing to remix yet.
+    _tab(pg, "Remix")
+    expect(pg.locator(".sw-remix-empty")).to_be_visible()
+    expect(pg.locator(".sw-remix-empty")).to_contain_text("No Sora videos available yet")
+    expect(pg.locator(".sw-remix-picker")).to_be_hidden()
+    _tab(pg, "Text → video")
+
+    sora, kling, cost = pg.locator(".sw-sora-settings"), pg.locator(".sw-kling-settings"), pg.locator(".sw-cost")
+    # Default: Sora 2 alone, 4 s at $0.10/s; no resolution choice (720p only).
+    expect(sora).to_be_visible()
+    expect(kling).to_be_hidden()
+    expect(pg.locator(".sw-resolution")).to_be_hidden()
+    expect(cost).to_contain_text("$0.40")
+
+    # Kling alone: Sora's settings go, Kling's come, and the prompt limit drops to 500.
+    _select_models(pg, "kling25_turbo_pro_text_to_video")
+    expect(sora).to_be_hidden()
+    expect(kling).to_be_visible()
+    expect(pg.locator(".sw-counter")).to_contain_text("500")
+    expect(cost).to_contain_text("$0.35")
+
+    # Sora 2 + Sora 2 Pro: Sora settings back, resolution appears (Pro), 0.40 + 4 s × $0.50 (1080p).
+    _select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
+    expect(sora).to_be_visible()
+    expect(kling).to_be_hidden()
+    expect(pg.locator(".sw-resolution")).to_be_visible()
+    expect(cost).to_contain_text("$2.40")
+    expect(pg.locator(".sw-counter")).to_contain_text("5000")
+
+    # Back to Sora 2 alone, kept for remix, with a prompt that would be an XSS if rendered as HTML.
+    _select_models(pg, "sora2_text_to_video")
+    expect(pg.locator(".sw-resolution")).to_be_hidden()
+    expect(cost).to_contain_text("$0.40")
+    pg.locator(".sw-prompt textarea").fill(XSS)
+    expect(pg.locator(".sw-counter")).to_contain_text(str(5000 - len(XSS)))
+    keep = pg.locator(".sw-keep input[type=checkbox]")
+    if not keep.is_checked():
+        keep.check()
+    expect(keep).to_be_checked()
+    generate = pg.locator("button.sw-generate")
+    expect(generate).to_be_enabled()
+    generate.click()
+
+    _wait_for_video(pg, 4.0)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SHOTS / "voila_panel_after_generate.png"))
+
+    # The new video is offered for remix, its prompt shown as text.
+    _tab(pg, "Remix")
+    picker = pg.locator(".sw-remix-picker")
+    expect(picker).to_be_visible()
+    expect(pg.locator(".sw-remix-empty")).to_be_hidden()
+    expect(picker.locator("option")).to_have_count(1)
+    expect(picker.locator("option").first).to_contain_text(XSS)
+    picker.locator("select").select_option(index=0)
+    expect(pg.locator(".sw-remix-preview")).to_contain_text(XSS)
+    panel.screenshot(path=str(SHOTS / "voila_panel_remix.png"))
+
+    _tab(pg, "History")
+    expect(pg.locator(".sw-history-table")).to_contain_text(XSS)
+    _tab(pg, "Spend")
+    expect(pg.locator(".sw-spend")).to_contain_text("$0.40")
+    panel.screenshot(path=str(SHOTS / "voila_panel_spend.png"))
+
+    # The prompt never became markup: no <img src=x> in the page, no alert.
+    assert pg.locator(".sw-panel img[src='x']").count() == 0
+    assert page.dialogs == []
+
+    with History(home) as hist:  # the ledger the served kernel wrote
+        df = hist.df
+    assert list(df["status"]) == ["completed"] and bool(df["kept_for_remix"].iloc[0])
+    assert df["prompt"].iloc[0] == XSS
+
+
+KERNEL_IDLE = """() => { const sc = window.jupyterapp?.shell.currentWidget?.sessionContext;
+  return !!(sc && sc.isReady && sc.session?.kernel?.status === 'idle'); }"""
+
+
+def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> None:
+    url, _home = lab
+    pg = page.page
+    pg.goto(f"{url}/lab/tree/{NOTEBOOK.name}?reset")
+    # The execution indicator is not a readiness signal; the session context is.
+    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
+    pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # no await: never hangs
+    panel = pg.locator(".jp-OutputArea .sw-panel")
+    expect(panel).to_be_visible(timeout=120_000)
+
+    _select_models(pg, "kling25_turbo_pro_text_to_video")
+    expect(pg.locator(".sw-sora-settings")).to_be_hidden()
+    _select_models(pg, "sora2_text_to_video")
+    expect(pg.locator(".sw-sora-settings")).to_be_visible()
+    expect(pg.locator(".sw-cost")).to_contain_text("$0.40")
+    pg.locator(".sw-prompt textarea").fill(XSS)
+    pg.locator("button.sw-generate").click()
+    _wait_for_video(pg, 4.0)
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=str(SHOTS / "lab_dark_panel.png"))
+    assert pg.locator(".sw-panel img[src='x']").count() == 0
+    assert page.dialogs == []
