@@ -193,6 +193,7 @@ costs = pd.DataFrame(
         "cost_usd": [float(g.cost) if g.cost is not None else float("nan") for g in generations],
     }
 )
+print(f"Spent on this sweep: ${costs['cost_usd'].sum():.2f} (per video and per prompt below)")
 costs.pivot_table(index="prompt", columns=["model", "duration"], values="cost_usd", aggfunc="sum", margins=True)""",
     ),
 ]

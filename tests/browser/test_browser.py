@@ -93,6 +93,7 @@ def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
     port = _free_port()
     cmd = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    cmd.append("--theme=dark")  # Lab runs light: both themes get exercised and screenshotted
     # Probe a static file: every GET / would start a kernel.
     proc = _serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", tmp_path)
     yield f"http://127.0.0.1:{port}/", tmp_path / "sora2-home"
@@ -108,8 +109,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         # "none" still shows the news toast; "false" does not.
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
         "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-        # The dark theme here (Voila is light), so both get looked at.
-        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Light"},
     }
     (settings / "overrides.json").write_text(json.dumps(overrides))
     port = _free_port()
@@ -169,7 +169,8 @@ class Page:
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    # Tall: Voila and Lab scroll inside their own containers, so an element screenshot is clipped to the viewport.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1800})
 
     def route(r: Any) -> None:
         # Offline by design: anything not on loopback is aborted at once (Voila asks a CDN for fonts).
@@ -191,14 +192,14 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
 def _select_models(page: Any, *model_ids: str) -> None:
     """Pick models in the SelectMultiple by their catalog names (labels add price and resolution)."""
     select = page.locator(".sw-models select")
-    labels = select.locator("option").all_inner_texts()
+    # ipywidgets shows spaces as no-break spaces in option labels
+    names = [label.replace("\xa0", " ").split(" · ")[0] for label in select.locator("option").all_inner_texts()]
     wanted = []
     for model_id in model_ids:
         name = get_model(model_id).name
-        hits = [label for label in labels if label.split(" · ")[0] == name]
-        assert len(hits) == 1, f"{name!r} not offered once in {labels}"
-        wanted.append(hits[0])
-    select.select_option(label=wanted)  # fires the change event ipywidgets listens to
+        assert names.count(name) == 1, f"{name!r} not offered once in {names}"
+        wanted.append(names.index(name))
+    select.select_option(index=wanted)  # fires the change event ipywidgets listens to
 
 
 def _tab(page: Any, title: str) -> None:
@@ -222,6 +223,14 @@ def _wait_for_video(page: Any, duration: float) -> float:
     )
     got: float = video.evaluate("v => v.duration")
     assert got == pytest.approx(duration, abs=0.25)
+    # Seek into the clip: proves it decodes, and screenshots show a frame instead of a loading spinner.
+    video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            v.addEventListener('seeked', () => resolve(), {once: true});
+            setTimeout(() => reject(new Error('seek did not finish in 30 s')), 30000);
+            v.currentTime = v.duration / 2;
+        })"""
+    )
     return got
 
 
@@ -278,7 +287,7 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
 
     _wait_for_video(pg, 4.0)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    panel.screenshot(path=str(SHOTS / "voila_panel_after_generate.png"))
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_after_generate.png"))
 
     # The new video is offered for remix, its prompt shown as text.
     _tab(pg, "Remix")
@@ -289,13 +298,16 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     expect(picker.locator("option").first).to_contain_text(XSS)
     picker.locator("select").select_option(index=0)
     expect(pg.locator(".sw-remix-preview")).to_contain_text(XSS)
-    panel.screenshot(path=str(SHOTS / "voila_panel_remix.png"))
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_remix.png"))
 
     _tab(pg, "History")
     expect(pg.locator(".sw-history-table")).to_contain_text(XSS)
     _tab(pg, "Spend")
     expect(pg.locator(".sw-spend")).to_contain_text("$0.40")
-    panel.screenshot(path=str(SHOTS / "voila_panel_spend.png"))
+    chart = pg.locator(".sw-spend-chart")
+    expect(chart).to_be_visible()
+    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_spend.png"))
 
     # The prompt never became markup: no <img src=x> in the page, no alert.
     assert pg.locator(".sw-panel img[src='x']").count() == 0
@@ -326,10 +338,9 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     _select_models(pg, "sora2_text_to_video")
     expect(pg.locator(".sw-sora-settings")).to_be_visible()
     expect(pg.locator(".sw-cost")).to_contain_text("$0.40")
-    pg.locator(".sw-prompt textarea").fill(XSS)
+    pg.locator(".sw-prompt textarea").fill("A red kite over a windy beach at sunset, handheld camera")
     pg.locator("button.sw-generate").click()
     _wait_for_video(pg, 4.0)
+    expect(pg.locator(".sw-remix-this")).to_be_visible()  # kept for remix by default
     panel.scroll_into_view_if_needed()
-    panel.screenshot(path=str(SHOTS / "lab_dark_panel.png"))
-    assert pg.locator(".sw-panel img[src='x']").count() == 0
-    assert page.dialogs == []
+    panel.screenshot(path=str(SHOTS / "lab_light_panel.png"))  # the README's docs/panel.png

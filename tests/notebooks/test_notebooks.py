@@ -185,10 +185,12 @@ def test_prompt_experiments_sweep_grid_and_costs(home: Path, tmp_path: Path) -> 
     assert page.count("<video") == 8
     assert page.count("data:video/mp4;base64,") == 8
     assert "A paper boat drifting down a rain-soaked street at dusk, cinematic" in page
-    # the cost table: 4 s at $0.10 and $0.30 (Pro at 720p), 8 s twice that; total 2 × $3.20
+    # 4 s at $0.10/s and $0.30/s (Pro at 720p), 8 s twice that, for each of 2 prompts: 2 × $4.80
+    assert int(df["cost_micros"].sum()) == 9_600_000
     plain = text_of(nb)
-    assert "videos, at most $6.40 on fal.ai" in plain
-    assert "6.4" in plain.split("All")[-1] or "6.40" in plain
+    assert "8 videos, at most $9.60 on fal.ai" in plain
+    assert "8 of 8 videos ready" in plain
+    assert "Spent on this sweep: $9.60" in plain
 
 
 def test_spend_report_charts_and_exports_csv(home: Path, tmp_path: Path) -> None:
