@@ -9,8 +9,8 @@ With ``CI`` set, a missing Playwright or Chromium is an error, never a skip.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,8 +23,7 @@ from typing import Any
 
 import pytest
 
-from sora2_widgets import get_model
-from sora2_widgets._history import History
+import sora2_widgets as sw
 
 if os.environ.get("CI"):
     import playwright.sync_api as pw  # in CI a missing tool is an error, never a skip
@@ -196,7 +195,7 @@ def _select_models(page: Any, *model_ids: str) -> None:
     names = [label.replace("\xa0", " ").split(" · ")[0] for label in select.locator("option").all_inner_texts()]
     wanted = []
     for model_id in model_ids:
-        name = get_model(model_id).name
+        name = sw.get_model(model_id).name
         assert names.count(name) == 1, f"{name!r} not offered once in {names}"
         wanted.append(names.index(name))
     select.select_option(index=wanted)  # fires the change event ipywidgets listens to
@@ -313,7 +312,7 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     assert pg.locator(".sw-panel img[src='x']").count() == 0
     assert page.dialogs == []
 
-    with History(home) as hist:  # the ledger the served kernel wrote
+    with sw.History(home) as hist:  # the ledger the served kernel wrote
         df = hist.df
     assert list(df["status"]) == ["completed"] and bool(df["kept_for_remix"].iloc[0])
     assert df["prompt"].iloc[0] == XSS

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from sora2_widgets._history import History
+import sora2_widgets as sw
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -91,7 +91,7 @@ def with_class(state: dict[str, Any], css: str) -> list[str]:
 
 
 def history_rows(home: Path) -> Any:
-    with History() as hist:
+    with sw.History(home) as hist:
         return hist.df
 
 
