@@ -99,11 +99,13 @@ def test_task_cancellation_leaves_the_job_running(fake: FakeFal, make_client: An
 
     async def main() -> None:
         async with make_client() as client:
+            waiting = asyncio.Event()
             task = asyncio.create_task(
-                client.generate("sora2_text_to_video", prompt="hello", on_submit=recorded.append)
+                client.generate(
+                    "sora2_text_to_video", prompt="hello", on_submit=recorded.append, on_update=lambda u: waiting.set()
+                )
             )
-            while not recorded or fake.count("stream") == 0:
-                await asyncio.sleep(0.001)
+            await waiting.wait()  # submitted, recorded, and waiting on the service
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

@@ -155,10 +155,14 @@ def test_401_is_an_auth_error_naming_the_source_not_the_key(
 
 def test_422_from_the_service_carries_field_errors(fake: FakeFal, make_client: Any) -> None:
     fake.force_422 = [
-        {"loc": ["body", "prompt"], "msg": "The prompt was flagged by the content checker", "type": "content_policy_violation",
-         "input": "secret prompt text"},
+        {
+            "loc": ["body", "prompt"],
+            "msg": "The prompt was flagged by the content checker",
+            "type": "content_policy_violation",
+            "input": "secret prompt text",
+        },
         {"loc": ["body", "duration"], "msg": "duration not offered right now", "type": "value_error"},
-    ]  # fmt: skip
+    ]
 
     async def main() -> None:
         async with make_client() as client:
