@@ -1,0 +1,1 @@
+"""Offline emulator of fal.ai's Sora 2 endpoints."""
