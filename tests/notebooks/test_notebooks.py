@@ -113,7 +113,7 @@ def test_notebooks_are_stored_without_outputs_and_match_their_source() -> None:
 
 
 # Drives the panel from Python as a user would click: tick a model, type, keep for remix, Generate,
-# then waits (polling the history, as the jobs run on the panel's background loop) for the video.
+# then waits for the job and reads the history.
 DRIVE_PANEL = r"""
 import time
 import ipywidgets as widgets
@@ -136,15 +136,8 @@ find("sw-keep").value = True
 print("COST", find("sw-cost").value)
 find("sw-generate").click()
 
-hist = sw.History()
-deadline = time.monotonic() + 120
-while time.monotonic() < deadline:
-    df = hist.df
-    if len(df) and df["status"].iloc[-1] in ("completed", "failed", "cancelled", "unavailable"):
-        if df["local_path"].iloc[-1]:
-            break
-    time.sleep(0.25)
-time.sleep(1.0)  # let the card redraw with the player before the widget state is saved
+panel.controller.wait(timeout=180)  # the jobs run on the panel's background loop
+df = sw.History().df
 print("STATUS", df["status"].iloc[-1])
 """
 
@@ -161,6 +154,8 @@ def test_quickstart_shows_the_panel_and_generates_on_the_emulator(home: Path, tm
     assert "$0.40" in re.search(r"COST (.*)", out).group(1)  # 4 s of sora2_text_to_video at $0.10/s
     assert "STATUS completed" in out
     assert with_class(state, "sw-card"), "no job card in the saved panel"
+    videos = with_class(state, "sw-video")
+    assert videos and state[videos[0]]["model_name"] == "VideoModel", "the card shows no player"
 
     df = history_rows(home)
     assert list(df["model_id"]) == ["sora2_text_to_video"]
@@ -212,3 +207,17 @@ def test_spend_report_charts_and_exports_csv(home: Path, tmp_path: Path) -> None
     by_model = (workdir / "exports" / "spend_by_model.csv").read_text()
     assert "sora2_text_to_video_pro" in by_model and "1.2" in by_model
     assert (workdir / "exports" / "spend_by_day.csv").is_file()
+
+
+def test_binder_starts_lab_on_the_quickstart_with_the_package_installed() -> None:
+    binder = ROOT / "binder"
+    post_build = binder / "postBuild"
+    assert os.access(post_build, os.X_OK), "repo2docker runs postBuild only if it is executable"
+    script = post_build.read_text()
+    assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
+    assert "pip install" in script and " -e . " in script  # from the repo root, where repo2docker runs it
+    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
+    assert "FAL_KEY=" not in script  # never a key in a public image
+    readme = (binder / "README.md").read_text()
+    target = re.search(r"urlpath=lab/tree/(\S+?\.ipynb)", readme)
+    assert target and (ROOT / target.group(1)).is_file()
