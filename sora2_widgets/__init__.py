@@ -20,6 +20,8 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
+from ._generator import Generation, Generator, Progress, generate, generate_many
+from ._history import History, HistoryRecord
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 
@@ -31,11 +33,16 @@ __all__ = [
     "BudgetExceededError",
     "CostEstimate",
     "FieldError",
+    "Generation",
+    "Generator",
+    "History",
+    "HistoryRecord",
     "JobCancelledError",
     "JobTimeoutError",
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "Progress",
     "RateLimitError",
     "ServiceError",
     "Sora2Error",
@@ -45,6 +52,8 @@ __all__ = [
     "VideoResult",
     "__version__",
     "estimate_cost",
+    "generate",
+    "generate_many",
     "get_model",
     "models_for",
     "total",

@@ -406,7 +406,8 @@ class History:
         return self._insert(fields)
 
     def _insert(self, fields: Mapping[str, Any], *, conn: sqlite3.Connection | None = None) -> int:
-        bad = set(fields) - _WRITABLE
+        # created_at may be given (imports, tests); everything else must be a writable column.
+        bad = set(fields) - _WRITABLE - {"created_at"}
         if bad:
             raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
         now = _now_iso()
