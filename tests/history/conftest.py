@@ -94,7 +94,8 @@ class FakeClient:
 
     def _job(self, model_id: str, rid: str) -> Job:
         base = f"https://queue.fake.invalid/{get_model(model_id).app_id}/requests/{rid}"
-        return Job(model_id, get_model(model_id).endpoint, rid, base + "/status", base, base + "/cancel", 0.0, self.provider)
+        endpoint = get_model(model_id).endpoint
+        return Job(model_id, endpoint, rid, base + "/status", base, base + "/cancel", 0.0, self.provider)
 
     async def submit(self, model_id: str, **params: Any) -> Job:
         self.calls["submit"] += 1
@@ -112,13 +113,21 @@ class FakeClient:
         self.jobs[rid] = (model_id, body)
         return self._job(model_id, rid)
 
-    def resume(self, request_id: str, model_id: str, *, status_url: str | None = None,
-               response_url: str | None = None, cancel_url: str | None = None) -> Job:
+    def resume(
+        self,
+        request_id: str,
+        model_id: str,
+        *,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> Job:
         self.calls["resume"] += 1
         return self._job(model_id, request_id)
 
-    async def wait(self, job: Job, *, on_update: Any = None, timeout: float | None = None,
-                   cancel_on_timeout: bool = False) -> QueueUpdate:
+    async def wait(
+        self, job: Job, *, on_update: Any = None, timeout: float | None = None, cancel_on_timeout: bool = False
+    ) -> QueueUpdate:
         self.calls["wait"] += 1
         if job.request_id not in self.jobs:
             raise ServiceError("request not found", status_code=404, request_id=job.request_id)
@@ -144,8 +153,14 @@ class FakeClient:
         spec = get_model(model_id)
         secs = int(str(body.get("duration", 8)))
         payload: dict[str, Any] = {
-            "video": {"url": f"https://media.fake.invalid/{job.request_id}.mp4", "content_type": "video/mp4",
-                      "width": 1280, "height": 720, "duration": secs, "fps": 24},
+            "video": {
+                "url": f"https://media.fake.invalid/{job.request_id}.mp4",
+                "content_type": "video/mp4",
+                "width": 1280,
+                "height": 720,
+                "duration": secs,
+                "fps": 24,
+            },
         }
         if spec.is_sora:
             payload["video_id"] = f"video_{job.request_id[:12]}"
@@ -161,7 +176,7 @@ class FakeClient:
         self.calls["download"] += 1
         data = self.video if url.endswith(".mp4") else b"\xff\xd8\xff\xe0fake-jpeg"
         tmp = dest.with_name(dest.name + f".{uuid.uuid4().hex[:6]}.part")
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb") as fh:  # noqa: ASYNC230 - a tiny file in a test fake
             if self.broken_downloads > 0 and url.endswith(".mp4"):
                 self.broken_downloads -= 1
                 fh.write(data[: len(data) // 2])

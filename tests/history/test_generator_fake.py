@@ -24,8 +24,9 @@ def make(fake: FakeClient, home: Path, **kw: object) -> sw.Generator:
 def test_generate_records_saves_and_costs(home: Path, fake: FakeClient) -> None:
     seen: list[sw.Progress] = []
     with make(fake, home) as gen:
-        g = gen.generate("sora2_text_to_video", prompt="a <b>cat</b> & dog", duration=8, delete_video=False,
-                         on_update=seen.append)
+        g = gen.generate(
+            "sora2_text_to_video", prompt="a <b>cat</b> & dog", duration=8, delete_video=False, on_update=seen.append
+        )
         rec = gen.history.get(g.history_id)
     assert g.status == rec.status == "completed"
     assert g.cost == rec.cost == Decimal("0.8")
@@ -65,7 +66,10 @@ def test_async_api_and_callbacks_on_callers_loop(home: Path, fake: FakeClient) -
 
         with make(fake, home) as gen:
             outs = await gen.agenerate_many(
-                [{"model_id": "sora2_text_to_video", "prompt": "a"}, ("kling25_turbo_pro_text_to_video", {"prompt": "b"})],
+                [
+                    {"model_id": "sora2_text_to_video", "prompt": "a"},
+                    ("kling25_turbo_pro_text_to_video", {"prompt": "b"}),
+                ],
                 on_update=cb,
             )
         return outs, loop_thread
@@ -158,17 +162,35 @@ def test_resume_finishes_left_rows_exactly_once_with_two_generators(home: Path, 
     for i in range(4):
         job = asyncio.run(fake.submit("sora2_text_to_video", prompt=f"left {i}"))
         rids.append(job.request_id)
-        hist.add(model_id="sora2_text_to_video", endpoint="fal-ai/sora-2/text-to-video", mode="text",
-                 prompt=f"left {i}", params_json='{"duration": 4}', provider="emulator",
-                 status="in_progress", request_id=job.request_id, status_url=job.status_url,
-                 response_url=job.response_url, cancel_url=job.cancel_url,
-                 lease_owner="otherhost:1:dead", lease_until=0.0)
+        hist.add(
+            model_id="sora2_text_to_video",
+            endpoint="fal-ai/sora-2/text-to-video",
+            mode="text",
+            prompt=f"left {i}",
+            params_json='{"duration": 4}',
+            provider="emulator",
+            status="in_progress",
+            request_id=job.request_id,
+            status_url=job.status_url,
+            response_url=job.response_url,
+            cancel_url=job.cancel_url,
+            lease_owner="otherhost:1:dead",
+            lease_until=0.0,
+        )
     hist.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="emulator", status="submitted")
-    hist.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="emulator",
-             status="in_queue", request_id="gone-1", lease_until=0.0)
+    hist.add(
+        model_id="sora2_text_to_video",
+        endpoint="e",
+        mode="text",
+        provider="emulator",
+        status="in_queue",
+        request_id="gone-1",
+        lease_until=0.0,
+    )
     fake.wait_delay = 0.2
     a, b = make(fake, home), make(fake, home)
     try:
+
         async def both() -> list[list[sw.Generation]]:
             return await asyncio.gather(a.aresume(), b.aresume())
 
@@ -198,8 +220,9 @@ def test_remix_rules_and_pricing(home: Path, fake: FakeClient) -> None:
         with pytest.raises(sw.ValidationError, match="delete_video=True"):
             gen.generate("sora2_video_to_video_remix", prompt="again", video_id=gone.video_id)
         sent = fake.calls["submit"]
-        remix = gen.generate("sora2_video_to_video_remix", prompt="now at night", source=kept.history_id,
-                             delete_video=False)
+        remix = gen.generate(
+            "sora2_video_to_video_remix", prompt="now at night", source=kept.history_id, delete_video=False
+        )
         by_vid = gen.generate("sora2_video_to_video_remix", prompt="by id", video_id=kept.video_id)
         rec = gen.history.get(remix.history_id)  # type: ignore[arg-type]
         cands = gen.history.remix_candidates()
@@ -234,7 +257,7 @@ def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatc
     hist = sw.History(home)
     with make(fake, home) as gen:
         g = gen.generate("sora2_text_to_video", prompt="p", api_key=openai_key, delete_video=False)
-        gen.history.df  # noqa: B018 - builds the view too
+        _ = gen.history.df  # builds the view too
     assert fake.sent_bodies[-1]["api_key"] == openai_key  # it was sent to the service, only there
     rec = hist.get(g.history_id)  # type: ignore[arg-type]
     assert rec.params.get("api_key_set") is True and "api_key" not in rec.params
@@ -249,8 +272,9 @@ def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatc
     assert openai_key not in dump and fal_key not in dump
 
 
-def test_module_level_generate_uses_default_generator(home: Path, fake: FakeClient,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_level_generate_uses_default_generator(
+    home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sora2_widgets._generator as g_mod
 
     monkeypatch.setattr(g_mod, "_default", sw.Generator(client=fake, resume=False))
