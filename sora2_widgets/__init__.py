@@ -6,6 +6,7 @@ The public surface is this module; everything else is private and may move.
 from __future__ import annotations
 
 from ._catalog import MODELS, Mode, ModelSpec, estimate_cost, get_model, models_for, validate_input
+from ._client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
 from ._errors import (
     AuthError,
     BudgetExceededError,
@@ -22,6 +23,7 @@ from ._errors import (
 )
 from ._generator import Generation, Generator, Progress, generate, generate_many
 from ._history import History, HistoryRecord
+from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 
@@ -29,21 +31,28 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
+    "AsyncFalClient",
     "AuthError",
     "BudgetExceededError",
     "CostEstimate",
+    "Downloaded",
+    "FalClient",
     "FieldError",
     "Generation",
     "Generator",
     "History",
     "HistoryRecord",
+    "Job",
     "JobCancelledError",
     "JobTimeoutError",
+    "LogLine",
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
     "Progress",
+    "QueueUpdate",
     "RateLimitError",
+    "RetryPolicy",
     "ServiceError",
     "Sora2Error",
     "SubmitUncertainError",
@@ -55,6 +64,7 @@ __all__ = [
     "generate",
     "generate_many",
     "get_model",
+    "image_to_data_uri",
     "models_for",
     "total",
     "validate_input",
