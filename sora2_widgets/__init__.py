@@ -22,6 +22,7 @@ from ._errors import (
 )
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .emulator import Emulator
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "AuthError",
     "BudgetExceededError",
     "CostEstimate",
+    "Emulator",
     "FieldError",
     "JobCancelledError",
     "JobTimeoutError",
