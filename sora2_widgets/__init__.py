@@ -26,6 +26,7 @@ from ._history import History, HistoryRecord
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .emulator import Emulator
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,7 @@ __all__ = [
     "BudgetExceededError",
     "CostEstimate",
     "Downloaded",
+    "Emulator",
     "FalClient",
     "FieldError",
     "Generation",
