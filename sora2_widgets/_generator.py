@@ -132,12 +132,17 @@ class _Adapter:
 
     def resume(self, rec: HistoryRecord) -> _Job:
         assert rec.request_id is not None
+        extra: dict[str, Any] = {}
+        with contextlib.suppress(TypeError, ValueError):
+            if "submitted_at" in inspect.signature(self.client.resume).parameters:
+                extra["submitted_at"] = rec.created_at.timestamp()  # keeps "elapsed" honest after a restart
         job: _Job = self.client.resume(
             rec.request_id,
             rec.model_id,
             status_url=rec.status_url,
             response_url=rec.response_url,
             cancel_url=rec.cancel_url,
+            **extra,
         )
         return job
 
@@ -868,18 +873,22 @@ class Generator:
                         index, on_update, spec, hid, "cancelled", JobCancelledError(job.request_id), est=est
                     )
                 # Too late to cancel: it finished, and a finished job is paid for. Record it.
-            else:
+            job_failed = False
+            if waiter.done():
                 stopper.cancel()
                 try:
                     final = waiter.result()
-                    if getattr(final, "error", None):
-                        raise ServiceError(str(final.error), status_code=422, request_id=job.request_id)
                 except Exception as exc:
                     return self._settle_failure(index, on_update, spec, hid, exc, est)
+                # COMPLETED with an error: the job is over. result() raises the typed error for it.
+                job_failed = bool(getattr(final, "error", None))
             try:
                 result = await client.result(job)
             except Exception as exc:
-                return self._settle_failure(index, on_update, spec, hid, exc, est)
+                return self._settle_failure(index, on_update, spec, hid, exc, est, job_failed=job_failed)
+            if job_failed:
+                failure = ServiceError(f"{spec.name} failed: {final.error}", request_id=job.request_id)
+                return self._settle_failure(index, on_update, spec, hid, failure, est, job_failed=True)
         finally:
             self._cancels.pop(hid, None)
         return await self._record_result(index, hid, spec, result, on_update, est=est)
@@ -892,6 +901,8 @@ class Generator:
         hid: int,
         exc: BaseException,
         est: CostEstimate | None,
+        *,
+        job_failed: bool = False,
     ) -> Generation:
         if isinstance(exc, ModelUnavailableError):
             self._finish_row(hid, "unavailable", exc, cost=0)
@@ -899,7 +910,7 @@ class Generator:
             self._finish_row(hid, "cancelled", exc, cost=0)
         elif _is_gone(exc):
             self._finish_row(hid, "failed", exc, cost=0, prefix="the service no longer has this request: ")
-        elif _is_job_failure(exc):
+        elif job_failed or _is_job_failure(exc):
             self._finish_row(hid, "failed", exc, cost=0)
         else:
             # We lost contact, the job may still run: keep the row active for resume(), free the lease.
