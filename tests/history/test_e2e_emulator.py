@@ -52,7 +52,8 @@ def test_generation_against_the_emulator(home: Path) -> None:
 def test_budget_refusal_sends_no_request(home: Path) -> None:
     emu = emulator(home)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), budget=1, resume=False) as gen:
+        client = sw.AsyncFalClient(emulator=emu)
+        with sw.Generator(client=client, history=sw.History(home), budget=1, resume=False) as gen:
             with pytest.raises(sw.BudgetExceededError):
                 gen.generate("sora2_text_to_video", prompt="too long", duration=12)
             outs = None
