@@ -21,9 +21,12 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
+from ._generator import Generation, Generator, Progress, generate, generate_many
+from ._history import History, HistoryRecord
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .emulator import Emulator
 
 __version__ = "0.1.0"
 
@@ -34,8 +37,13 @@ __all__ = [
     "BudgetExceededError",
     "CostEstimate",
     "Downloaded",
+    "Emulator",
     "FalClient",
     "FieldError",
+    "Generation",
+    "Generator",
+    "History",
+    "HistoryRecord",
     "Job",
     "JobCancelledError",
     "JobTimeoutError",
@@ -43,6 +51,7 @@ __all__ = [
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "Progress",
     "QueueUpdate",
     "RateLimitError",
     "RetryPolicy",
@@ -54,6 +63,8 @@ __all__ = [
     "VideoResult",
     "__version__",
     "estimate_cost",
+    "generate",
+    "generate_many",
     "get_model",
     "image_to_data_uri",
     "models_for",
