@@ -160,7 +160,11 @@ def video_cell(model: str, duration: int, g: sw.Generation) -> str:
         body = f"<div>{html.escape(g.status)}: {html.escape(g.error or 'no local video')}</div>"
     else:
         data = base64.b64encode(Path(g.local_path).read_bytes()).decode("ascii")
-        body = f'<video controls muted loop preload="metadata" src="data:video/mp4;base64,{data}"></video>'
+        poster = ""
+        if g.thumbnail_path is not None and Path(g.thumbnail_path).is_file():  # shown before the video loads
+            jpeg = base64.b64encode(Path(g.thumbnail_path).read_bytes()).decode("ascii")
+            poster = f' poster="data:image/jpeg;base64,{jpeg}"'
+        body = f'<video controls muted loop preload="metadata"{poster} src="data:video/mp4;base64,{data}"></video>'
         title += f" · ${g.cost:.2f}" if g.cost is not None else ""
     return f"<figure>{body}<figcaption>{html.escape(title)}</figcaption></figure>"
 

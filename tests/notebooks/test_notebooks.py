@@ -179,6 +179,7 @@ def test_prompt_experiments_sweep_grid_and_costs(home: Path, tmp_path: Path) -> 
     page = text_of(nb, "text/html")
     assert page.count("<video") == 8
     assert page.count("data:video/mp4;base64,") == 8
+    assert page.count('poster="data:image/jpeg;base64,') == 8  # thumbnails show before the videos load
     assert "A paper boat drifting down a rain-soaked street at dusk, cinematic" in page
     # 4 s at $0.10/s and $0.30/s (Pro at 720p), 8 s twice that, for each of 2 prompts: 2 × $4.80
     assert int(df["cost_micros"].sum()) == 9_600_000
