@@ -22,6 +22,7 @@ from ._errors import (
 )
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .panel import PanelController, Sora2Panel
 
 __version__ = "0.1.0"
 
@@ -36,9 +37,11 @@ __all__ = [
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "PanelController",
     "RateLimitError",
     "ServiceError",
     "Sora2Error",
+    "Sora2Panel",
     "SubmitUncertainError",
     "UnknownModelError",
     "ValidationError",
