@@ -38,7 +38,7 @@ from pydantic import SecretStr
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._config import budget_from_env, resolve_key
 from .._errors import Sora2Error, ValidationError
-from .._pricing import CostEstimate, format_usd, total
+from .._pricing import CostEstimate, format_usd, resolution_of, total
 from .._schemas import KLING_PROMPT_LIMIT, SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
 from ._jobs import BackgroundLoop, JobState, _attr, log
 from ._media import ImageChoice
@@ -107,11 +107,14 @@ class RemixCandidate:
         video_id = _attr(row, "video_id")
         if not video_id:
             return None
-        created = _attr(row, "created_at", "submitted_at", "created", "completed_at")
-        if isinstance(created, (int, float)):
-            created = datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M")
-        elif isinstance(created, datetime):
-            created = created.strftime("%Y-%m-%d %H:%M")
+        created = when_text(_attr(row, "created_at", "submitted_at", "created", "completed_at"))
+        resolution = _attr(row, "resolution")
+        if resolution is None:
+            width, height = _attr(row, "width"), _attr(row, "height")
+            try:
+                resolution = resolution_of(int(width), int(height)) if width and height else None
+            except (TypeError, ValueError):
+                resolution = None
         duration = _attr(row, "duration", "source_duration")
         params = _attr(row, "params")
         if duration is None and isinstance(params, Mapping):
@@ -127,20 +130,38 @@ class RemixCandidate:
             key=str(_attr(row, "id", "history_id") or video_id),
             video_id=str(video_id),
             prompt=str(_attr(row, "prompt") or ""),
-            created=str(created or "")[:16],
+            created=created,
             model_id=str(_attr(row, "model_id", "model") or ""),
             duration=secs,
-            resolution=_attr(row, "resolution"),
+            resolution=resolution,
             thumbnail=str(thumb) if thumb else None,
         )
 
 
-def _rows(frame: Any) -> list[dict[str, Any]]:
+def when_text(value: Any) -> str:
+    """A timestamp (epoch, datetime, ISO text) as local ``YYYY-MM-DD HH:MM`` for people."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        if value != value:  # NaN
+            return ""
+        value = datetime.fromtimestamp(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone()  # the ledger stores UTC; people read their own clock
+        return str(value.strftime("%Y-%m-%d %H:%M"))
+    return str(value)[:16]
+
+
+def _rows(frame: Any) -> list[Any]:
+    """Rows of a DataFrame (index included, e.g. ``id``) as dicts; lists of records pass through."""
     if frame is None:
         return []
     if hasattr(frame, "to_dict"):
+        if getattr(frame.index, "name", None) is not None:
+            frame = frame.reset_index()
         return list(frame.to_dict("records"))
-    return [dict(r) for r in frame]
+    return list(frame)
 
 
 def _default_generator(key: SecretStr | None) -> GeneratorLike | None:
@@ -533,7 +554,13 @@ class PanelController:
         if self._history is None:
             return []
         try:
-            rows = _rows(self._history.remix_candidates())
+            try:
+                # The real History: typed records, and only videos of the current provider (a fal
+                # video_id means nothing to the emulator and vice versa).
+                found: Any = self._history.remix_candidates(provider=self.provider, as_records=True)  # type: ignore[call-arg]
+            except TypeError:
+                found = self._history.remix_candidates()
+            rows = _rows(found)
         except Exception:
             log.exception("could not read remix candidates")
             return []
@@ -638,8 +665,9 @@ class PanelController:
                     log.exception("could not read the total spent")
         try:
             frame = history.df
-            if frame is not None and "cost" in frame:
-                return Decimal(str(frame["cost"].fillna(0).astype(str).map(Decimal).sum()))
+            column = next((c for c in ("cost", "cost_usd") if frame is not None and c in frame), None)
+            if column is not None:
+                return sum((Decimal(str(v)) for v in frame[column].dropna()), Decimal(0))
         except Exception:
             log.exception("could not read the history's costs")
         return Decimal(0)
@@ -654,7 +682,8 @@ class PanelController:
         if not rows:
             return ["Total: $0.00 — select a model"]
         est = self.total_cost
-        lines = [f"Total: {est}" + (" (range: the service picks the resolution)" if not est.is_exact else "")]
+        notes = list(dict.fromkeys(one.note for _, one, _ in rows if one is not None and one.note))
+        lines = [f"Total: {est}" + (f" (a range: {'; '.join(notes)})" if not est.is_exact and notes else "")]
         for spec, one, why in rows:
             if one is None:
                 lines.append(f"{spec.name}: cannot price — {why}")
@@ -808,6 +837,10 @@ class PanelController:
         frame = self._history.df
         if frame is None or len(frame) == 0:
             return frame
+        if getattr(frame.index, "name", None) is not None:
+            frame = frame.reset_index()
+        if "deleted" in frame:
+            frame = frame[~frame["deleted"].astype(bool)]  # soft-deleted rows keep their money, not their place
         for col in ("created_at", "submitted_at", "created"):
             if col in frame:
                 frame = frame.sort_values(col, ascending=False, kind="stable")
@@ -824,8 +857,13 @@ class PanelController:
         fn = getattr(self._history, "delete", None)
         if not callable(fn):
             return 0
-        result = fn(list(ids))
-        count = int(result) if isinstance(result, int) else len(ids)
+        count = 0
+        for one in ids:
+            try:
+                fn(int(one) if isinstance(one, str) and one.isdigit() else one)
+                count += 1
+            except (KeyError, LookupError, ValueError):
+                log.warning("history row %s was already gone", one)
         self.status = f"Deleted {count} row{'s' if count != 1 else ''} from the history."
         self._changed("history", rearm=False)
         return count
@@ -848,4 +886,4 @@ def local_file(value: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
-__all__ += ["AUTO_EXPLANATION", "KEEP_EXPLANATION", "KLING_PROMPT_LIMIT", "local_file"]
+__all__ += ["AUTO_EXPLANATION", "KEEP_EXPLANATION", "KLING_PROMPT_LIMIT", "local_file", "when_text"]

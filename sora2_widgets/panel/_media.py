@@ -55,11 +55,15 @@ class ImageChoice:
 
 def _client_converter() -> object | None:
     # The client's converter lands on another branch; use it when present, never require it.
-    try:
-        module = importlib.import_module("sora2_widgets._client")
-    except ImportError:
-        return None
-    return getattr(module, "image_to_data_uri", None)
+    for name in ("sora2_widgets._images", "sora2_widgets._client"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found = getattr(module, "image_to_data_uri", None)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return None
 
 
 def image_from_bytes(data: bytes, name: str, *, source: str = "upload") -> ImageChoice:

@@ -24,7 +24,15 @@ import ipywidgets as w
 
 from .._pricing import format_usd
 from ._cards import JobCard
-from ._controller import AUTO_EXPLANATION, KEEP_EXPLANATION, TABS, PanelController, RemixCandidate, local_file
+from ._controller import (
+    AUTO_EXPLANATION,
+    KEEP_EXPLANATION,
+    TABS,
+    PanelController,
+    RemixCandidate,
+    local_file,
+    when_text,
+)
 from ._jobs import JobState, log
 from ._media import image_from_bytes, image_from_path, image_from_url
 from ._style import CSS
@@ -101,6 +109,10 @@ def _table(frame: Any, *, max_rows: int = 200) -> str:
     """A DataFrame as an escaped HTML table (``DataFrame.to_html`` would not escape everything we show)."""
     if frame is None or len(frame) == 0:
         return "<i>Nothing yet.</i>"
+    if getattr(frame.index, "name", None) is not None:
+        frame = frame.reset_index()
+    # The float *_usd columns exist for charts; the table shows the exact amounts.
+    frame = frame[[c for c in frame.columns if not str(c).endswith("_usd") or "total" not in frame]]
     cols = [str(c) for c in frame.columns]
     head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
     body = []
@@ -479,13 +491,13 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             self.characters.value = ctl.character_ids
 
         _show(self.other_settings, ctl.show_other_settings)
+        _show(self.other_aspect, ctl.show_other_settings and ctl.show_other_aspect)
         if ctl.show_other_settings:
             names = ", ".join(s.name for s in ctl.other_selected)
             self.other_title.value = f'<span class="sw-box-title">{_esc(names)} settings</span>'
             self._set_options(
                 self.other_duration, [(f"{d} s", d) for d in ctl.other_duration_options], ctl.current_other_duration()
             )
-            _show(self.other_aspect, ctl.show_other_aspect)
             if ctl.show_other_aspect:
                 self._set_options(self.other_aspect, list(ctl.other_aspect_options), ctl.current_other_aspect())
             if self.negative.value != ctl.negative_prompt:
@@ -567,9 +579,10 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             row_id = record.get("id", record.get("history_id"))
             box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
             self._history_checks.append((row_id, box))
-            cost = record.get("cost")
-            cost_text = format_usd(Decimal(str(cost))) if cost is not None and str(cost) not in ("nan", "None") else "—"
-            when = str(record.get("created_at") or record.get("submitted_at") or "")[:16]
+            cost = record.get("cost", record.get("cost_usd"))
+            known = cost is not None and str(cost) not in ("nan", "None", "<NA>")
+            cost_text = format_usd(Decimal(str(cost)).quantize(Decimal("0.000001")).normalize()) if known else "—"
+            when = when_text(record.get("created_at") or record.get("submitted_at"))
             text = (
                 f"<b>{_esc(record.get('model_id'))}</b> · {_esc(record.get('status'))}"
                 f" · {_esc(cost_text)} · {_esc(when)}"
