@@ -146,6 +146,8 @@ def when_text(value: Any) -> str:
         if value != value:  # NaN
             return ""
         value = datetime.fromtimestamp(value)
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp: its astimezone() needs an argument
+        value = value.to_pydatetime()
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone()  # the ledger stores UTC; people read their own clock

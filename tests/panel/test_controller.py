@@ -60,18 +60,37 @@ VISIBILITY = [
     ("image", (IMG_SORA,), True, True, ("auto", "16:9", "9:16"), False, (), False, False),
     ("image", (IMG_PRO,), True, True, ("auto", "16:9", "9:16"), True, ("auto", "720p", "1080p"), False, False),
     ("image", (IMG_KLING,), False, False, (), False, (), True, False),
-    ("image", (IMG_SORA, IMG_PRO, IMG_KLING), True, True, ("auto", "16:9", "9:16"), True, ("auto", "720p", "1080p"),
-     True, False),
+    (
+        "image",
+        (IMG_SORA, IMG_PRO, IMG_KLING),
+        True,
+        True,
+        ("auto", "16:9", "9:16"),
+        True,
+        ("auto", "720p", "1080p"),
+        True,
+        False,
+    ),
     ("remix", (REMIX,), True, False, (), False, (), False, False),
     ("remix", (), False, False, (), False, (), False, False),
 ]
 
 
-@pytest.mark.parametrize(("tab", "sel", "sora", "dur", "aspects", "res", "res_opts", "kling", "kling_aspect"),
-                         VISIBILITY)
-def test_settings_visibility(panel: Any, tab: str, sel: tuple[str, ...], sora: bool, dur: bool,
-                             aspects: tuple[str, ...], res: bool, res_opts: tuple[str, ...], kling: bool,
-                             kling_aspect: bool) -> None:
+@pytest.mark.parametrize(
+    ("tab", "sel", "sora", "dur", "aspects", "res", "res_opts", "kling", "kling_aspect"), VISIBILITY
+)
+def test_settings_visibility(
+    panel: Any,
+    tab: str,
+    sel: tuple[str, ...],
+    sora: bool,
+    dur: bool,
+    aspects: tuple[str, ...],
+    res: bool,
+    res_opts: tuple[str, ...],
+    kling: bool,
+    kling_aspect: bool,
+) -> None:
     panel.controller.set_tab(tab)
     panel.controller.select(sel)
     assert shown(panel.sora_settings) is sora
@@ -114,8 +133,13 @@ def test_resolution_goes_to_pro_models_only(panel: Any) -> None:
 
 @pytest.mark.parametrize(
     ("selection", "limit"),
-    [((TEXT_SORA,), 5000), ((TEXT_SORA, TEXT_PRO), 5000), ((TEXT_KLING,), 500), ((TEXT_SORA, TEXT_KLING), 500),
-     ((), 5000)],
+    [
+        ((TEXT_SORA,), 5000),
+        ((TEXT_SORA, TEXT_PRO), 5000),
+        ((TEXT_KLING,), 500),
+        ((TEXT_SORA, TEXT_KLING), 500),
+        ((), 5000),
+    ],
 )
 def test_counter_uses_the_smallest_limit(panel: Any, selection: tuple[str, ...], limit: int) -> None:
     panel.controller.select(selection)
@@ -143,36 +167,62 @@ COSTS = [
     ("text", (TEXT_SORA,), {}, ["Total: $0.40", "Sora 2: $0.40"]),
     ("text", (TEXT_PRO,), {}, ["Total: $2.00", "Sora 2 Pro: $2.00"]),
     ("text", (TEXT_PRO,), {"duration": 8, "resolution": "720p"}, ["Total: $2.40", "Sora 2 Pro: $2.40"]),
-    ("text", (TEXT_SORA, TEXT_PRO, TEXT_KLING), {"duration": 8},
-     ["Total: $5.15", "Sora 2: $0.80", "Sora 2 Pro: $4.00", "Kling 2.5 Turbo Pro: $0.35"]),
+    (
+        "text",
+        (TEXT_SORA, TEXT_PRO, TEXT_KLING),
+        {"duration": 8},
+        ["Total: $5.15", "Sora 2: $0.80", "Sora 2 Pro: $4.00", "Kling 2.5 Turbo Pro: $0.35"],
+    ),
     ("text", (TEXT_KLING,), {"other_duration": "10"}, ["Total: $0.70", "Kling 2.5 Turbo Pro: $0.70"]),
     ("image", (IMG_SORA,), {"duration": 12}, ["Total: $1.20", "Sora 2 (image): $1.20"]),
-    ("image", (IMG_PRO,), {},
-     ["Total: $1.20–$2.00 (a range: the service picks the resolution (auto))",
-      "Sora 2 Pro (image): $1.20–$2.00 (the service picks the resolution (auto))"]),
+    (
+        "image",
+        (IMG_PRO,),
+        {},
+        [
+            "Total: $1.20–$2.00 (a range: the service picks the resolution (auto))",
+            "Sora 2 Pro (image): $1.20–$2.00 (the service picks the resolution (auto))",
+        ],
+    ),
     ("image", (IMG_PRO,), {"resolution": "1080p", "duration": 20}, ["Total: $10.00", "Sora 2 Pro (image): $10.00"]),
-    ("remix", (REMIX,), {}, ["Total: $0.40–$2.00 (a range: depends on the source video's length)",
-                            "Sora 2 Remix: $0.40–$2.00 (depends on the source video's length)"]),
+    (
+        "remix",
+        (REMIX,),
+        {},
+        [
+            "Total: $0.40–$2.00 (a range: depends on the source video's length)",
+            "Sora 2 Remix: $0.40–$2.00 (depends on the source video's length)",
+        ],
+    ),
     ("text", (), {}, ["Total: $0.00 — select a model"]),
 ]
 
 
 @pytest.mark.parametrize(("tab", "selection", "settings", "expected"), COSTS)
-def test_cost_label(panel: Any, tab: str, selection: tuple[str, ...], settings: dict[str, Any],
-                    expected: list[str]) -> None:
+def test_cost_label(
+    panel: Any, tab: str, selection: tuple[str, ...], settings: dict[str, Any], expected: list[str]
+) -> None:
     ctl = panel.controller
     ctl.set_tab(tab)
     ctl.select(selection)
     for name, value in settings.items():
-        {"duration": ctl.set_duration, "resolution": ctl.set_resolution,
-         "other_duration": ctl.set_other_duration}[name](value)
+        {"duration": ctl.set_duration, "resolution": ctl.set_resolution, "other_duration": ctl.set_other_duration}[
+            name
+        ](value)
     assert _cost(panel) == expected
     assert expected[0] in panel.cost.value.replace("&#x27;", "'")
 
 
 def test_remix_is_priced_from_the_chosen_source(panel: Any, history: Any) -> None:
-    history.add(model_id=TEXT_SORA, status="completed", prompt="a cat", video_id="v1", kept_for_remix=True,
-                duration=12.0, cost_usd=1.2)
+    history.add(
+        model_id=TEXT_SORA,
+        status="completed",
+        prompt="a cat",
+        video_id="v1",
+        kept_for_remix=True,
+        duration=12.0,
+        cost_usd=1.2,
+    )
     ctl = panel.controller
     ctl.set_tab("remix")
     assert panel.remix_picker.options and shown(panel.remix_picker)
