@@ -24,6 +24,7 @@ from ._errors import (
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .emulator import Emulator
 from .panel import PanelController, Sora2Panel
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "BudgetExceededError",
     "CostEstimate",
     "Downloaded",
+    "Emulator",
     "FalClient",
     "FieldError",
     "Job",
