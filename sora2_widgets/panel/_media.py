@@ -2,8 +2,8 @@
 
 Image sources become a ``data:`` URI, which fal accepts in ``image_url``, so a
 local file never needs an upload service. The client's ``image_to_data_uri``
-(which also checks size and format with Pillow) is used when it is available;
-the small fallback here only sniffs the format from the file's first bytes.
+(which also decodes the image with Pillow) does the conversion; the small fallback
+here, for builds without it, only sniffs the format from the file's first bytes.
 """
 
 from __future__ import annotations
@@ -72,11 +72,17 @@ def image_from_bytes(data: bytes, name: str, *, source: str = "upload") -> Image
         raise ValueError(f"{name} is empty")
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; use an image under {MAX_IMAGE_BYTES // 2**20} MB")
+    convert = _client_converter()
     mime = sniff_mime(data)
-    if mime is None:
+    if callable(convert):
+        # The client's helper also decodes the image (a truncated file fails here, not at fal).
+        uri = str(convert(data))
+        mime = uri[5:].split(";", 1)[0] or mime
+    elif mime is None:
         raise ValueError(f"{name} is not a PNG, JPEG, GIF or WebP image")
-    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    return ImageChoice(source, name, uri, data, mime.split("/", 1)[1])
+    else:
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return ImageChoice(source, name, uri, data, (mime or "image/png").split("/", 1)[1])
 
 
 def image_from_path(path: str | Path) -> ImageChoice:
@@ -84,13 +90,7 @@ def image_from_path(path: str | Path) -> ImageChoice:
     p = Path(path).expanduser()
     if not p.is_file():
         raise ValueError(f"no image file at {p}")
-    data = p.read_bytes()
-    convert = _client_converter()
-    if callable(convert):
-        uri = str(convert(p))
-        mime = sniff_mime(data) or "image/png"
-        return ImageChoice("path", p.name, uri, data, mime.split("/", 1)[1])
-    return image_from_bytes(data, p.name, source="path")
+    return image_from_bytes(p.read_bytes(), p.name, source="path")
 
 
 def image_from_url(url: str) -> ImageChoice:

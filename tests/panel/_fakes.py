@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -16,11 +17,17 @@ import pandas as pd
 
 from sora2_widgets import get_model
 
-# A tiny but real PNG (1x1) for thumbnails and image uploads.
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf"
-    "c0f01f0005000201a3f6e1d50000000049454e44ae426082"
-)
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# A tiny but real PNG for thumbnails and image uploads.
+PNG = _png()
 FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 
 
