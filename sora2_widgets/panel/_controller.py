@@ -37,7 +37,7 @@ from pydantic import SecretStr
 
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._config import budget_from_env, resolve_key
-from .._errors import Sora2Error, ValidationError
+from .._errors import JobCancelledError, Sora2Error, ValidationError
 from .._pricing import CostEstimate, format_usd, resolution_of, total
 from .._schemas import KLING_PROMPT_LIMIT, SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
 from ._jobs import BackgroundLoop, JobState, _attr, log
@@ -757,21 +757,18 @@ class PanelController:
             return []
         self._armed_version = None
         started = [JobState(spec, self.params_for(spec)) for spec in self.selected]
-        source = self.remix_source
         for job in started:
             self.jobs.insert(0, job)
             for callback in list(self._job_observers):
                 callback(job)
-            extra: dict[str, Any] = {}
-            if job.spec.inherits_from_source and source is not None and source.duration:
-                extra["source_duration"] = source.duration
-            self._futures[job.id] = self._loop.submit(self._run(job, extra))
+            # The generator prices a remix from its source in the history itself.
+            self._futures[job.id] = self._loop.submit(self._run(job))
         names = ", ".join(j.spec.name for j in started)
         self.status = f"Started {len(started)} job{'s' if len(started) > 1 else ''}: {names}."
         self._changed("jobs", rearm=False)
         return started
 
-    async def _run(self, job: JobState, extra: dict[str, Any]) -> None:
+    async def _run(self, job: JobState) -> None:
         import asyncio
 
         generator = self._generator
@@ -784,16 +781,13 @@ class PanelController:
 
         tick = asyncio.ensure_future(ticker())
         try:
-            try:
-                generation = await generator.agenerate(job.spec.id, on_update=job.apply_update, **job.params, **extra)
-            except TypeError as exc:
-                if "source_duration" not in str(exc) or not extra:
-                    raise
-                generation = await generator.agenerate(job.spec.id, on_update=job.apply_update, **job.params)
+            generation = await generator.agenerate(job.spec.id, on_update=job.apply_update, **job.params)
             job.complete(generation)
         except asyncio.CancelledError:
             job.cancelled()
             raise
+        except JobCancelledError as exc:
+            job.cancelled(exc.message)
         except Sora2Error as exc:
             from .._errors import ModelUnavailableError
 
@@ -810,12 +804,32 @@ class PanelController:
             self._changed("jobs", rearm=False)
 
     def cancel(self, job: JobState) -> bool:
-        """Cancel a running job (the generator cancels it on the service). False if already finished."""
+        """Cancel a running job on the service. False if it already finished.
+
+        Once the job has a history row, the generator's ``acancel(history_id)`` cancels it on the
+        service and the job ends as cancelled (and is recorded so). Before that (still submitting),
+        the task is cancelled: the generator then records what the submit did and cancels the job.
+        """
         future = self._futures.get(job.id)
         if job.done or future is None:
             return False
         job.cancelling()
-        future.cancel()
+        acancel = getattr(self._generator, "acancel", None)
+        if job.history_id is not None and callable(acancel):
+            history_id = job.history_id
+
+            async def ask() -> None:
+                try:
+                    accepted = await acancel(history_id)
+                except Exception:
+                    log.exception("cancel of history row %s failed; cancelling the task", history_id)
+                    accepted = False
+                if not accepted and not job.done:
+                    future.cancel()
+
+            self._loop.submit(ask())
+        else:
+            future.cancel()
         return True
 
     def wait(self, timeout: float | None = None) -> None:

@@ -27,6 +27,15 @@ __all__ = ["BackgroundLoop", "JobState", "JobStatus"]
 
 log = logging.getLogger("sora2_widgets.panel")
 
+#: Generator stages and fal queue states → what the card says. Final stages are left to the
+#: job's own end (complete/fail/cancelled), which carries the facts.
+_STAGES = {
+    "SUBMITTED": "Submitting",
+    "IN_QUEUE": "In queue",
+    "IN_PROGRESS": "Generating",
+    "COMPLETED": "Saving",
+    "DOWNLOADING": "Saving",
+}
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
 _ids = itertools.count(1)
 
@@ -35,6 +44,7 @@ class JobStatus:
     """The card's status words (what the user reads), not fal's raw states."""
 
     STARTING = "Starting"
+    SUBMITTING = "Submitting"
     QUEUED = "In queue"
     RUNNING = "Generating"
     SAVING = "Saving"
@@ -115,18 +125,16 @@ class JobState:
             self._notify()
 
     def apply_update(self, update: Any) -> None:
-        """Take a client ``QueueUpdate`` (duck-typed: status, queue_position, logs, request_id)."""
+        """Take a generator ``Progress`` (stage, history_id, …) or a client ``QueueUpdate`` (status, …)."""
         if self.done:
             return
-        raw = str(_attr(update, "status") or "")
-        if raw == "IN_QUEUE":
-            self.status = JobStatus.QUEUED
-        elif raw == "IN_PROGRESS":
-            self.status = JobStatus.RUNNING
-        elif raw == "COMPLETED":
-            self.status = JobStatus.SAVING
+        raw = str(_attr(update, "stage", "status") or "").upper()
+        status = _STAGES.get(raw)
+        if status is not None and self.status != JobStatus.CANCELLING:
+            self.status = status
         self.queue_position = _attr(update, "queue_position") if raw == "IN_QUEUE" else None
         self.request_id = _attr(update, "request_id") or self.request_id
+        self.history_id = _attr(update, "history_id") or self.history_id
         logs = _attr(update, "logs") or ()
         if logs:
             last = logs[-1]
@@ -140,7 +148,7 @@ class JobState:
         match = _PERCENT.search(self.last_log)
         if match:
             self.progress = max(self.progress, min(float(match.group(1)) / 100.0, 0.99))
-        elif self.status == JobStatus.QUEUED or self.status == JobStatus.STARTING:
+        elif self.status in (JobStatus.QUEUED, JobStatus.STARTING, JobStatus.SUBMITTING):
             self.progress = max(self.progress, 0.03)
         elif self.status == JobStatus.RUNNING:
             expected = 30.0 + 6.0 * float(self.params.get("duration") or 8)
@@ -187,10 +195,10 @@ class JobState:
             self.status = JobStatus.CANCELLING
             self._notify()
 
-    def cancelled(self) -> None:
+    def cancelled(self, message: str | None = None) -> None:
         self.status = JobStatus.CANCELLED
         self.error_title = "Cancelled"
-        self.error_message = "You cancelled this job; it is not charged if the service had not started it."
+        self.error_message = message or "The job was cancelled on the service; cancelled jobs are recorded at $0."
         self.queue_position = None
         self.finished_at = time.monotonic()
         self._notify()

@@ -130,7 +130,10 @@ def test_each_error_class_shows_on_its_card_in_plain_words(
 ) -> None:
     generator.fail_with[TEXT_SORA] = error
     (card,) = run(panel)
-    assert card.job.status == JobStatus.FAILED and "sw-card-failed" in classes(card)
+    if isinstance(error, JobCancelledError):
+        assert card.job.status == JobStatus.CANCELLED and "sw-card-cancelled" in classes(card)
+    else:
+        assert card.job.status == JobStatus.FAILED and "sw-card-failed" in classes(card)
     text = card.error.value
     assert f"<b>{type(error).title}</b>" in text
     assert error.message.replace("'", "&#x27;") in text  # type: ignore[attr-defined]
