@@ -40,7 +40,7 @@ from .._config import budget_from_env, resolve_key
 from .._errors import JobCancelledError, Sora2Error, ValidationError
 from .._pricing import CostEstimate, format_usd, resolution_of, total
 from .._schemas import KLING_PROMPT_LIMIT, SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
-from ._jobs import BackgroundLoop, JobState, _attr, log
+from ._jobs import BackgroundLoop, JobState, JobStatus, _attr, log
 from ._media import ImageChoice
 
 __all__ = ["GENERATION_TABS", "TABS", "GeneratorLike", "HistoryLike", "PanelController", "RemixCandidate"]
@@ -790,6 +790,12 @@ class PanelController:
             job.cancelled(exc.message)
         except Sora2Error as exc:
             from .._errors import ModelUnavailableError
+
+            if job.status == JobStatus.CANCELLING:
+                # The user asked to cancel and the job then ended without a video: that is the
+                # cancellation they asked for, whatever words the service used for it.
+                job.cancelled(f"{exc.title}: {exc.message}")
+                return
 
             if isinstance(exc, ModelUnavailableError):
                 self.unavailable.add(job.spec.id)

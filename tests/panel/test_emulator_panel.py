@@ -82,13 +82,17 @@ def test_cancel_on_the_emulator_records_a_cancelled_job(tmp_path: Path) -> None:
         panel.generate.click()
         job = ctl.jobs[0]
         deadline = time.monotonic() + 20
-        while job.history_id is None and time.monotonic() < deadline:
+        # the user sees it queued or generating, then presses Cancel
+        while job.status not in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert job.history_id is not None
+        assert job.history_id is not None and job.request_id
         panel.cards[job.id].cancel.click()
         ctl.wait(30)
-        assert job.status == JobStatus.CANCELLED
+        assert job.status == JobStatus.CANCELLED, (job.error_title, job.error_message)
         assert panel.cards[job.id].status.value == "Cancelled"
+        assert not videos(panel.cards[job.id])
+        while generator.history.get(job.history_id).status != "cancelled" and time.monotonic() < deadline:
+            time.sleep(0.05)
         row = generator.history.get(job.history_id)
         assert row.status == "cancelled" and (row.cost or 0) == 0
         ctl._generator.close()  # type: ignore[union-attr]
