@@ -101,7 +101,9 @@ def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)  # a copy: Lab may autosave the notebook it runs
+    root = tmp_path / "notebooks"  # only the notebook in Lab's file browser; logs and settings beside it
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)  # a copy: Lab may autosave the notebook it runs
     settings = tmp_path / "lab-settings"
     settings.mkdir()
     overrides = {
@@ -125,7 +127,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "--LabApp.news_url=None",
         f"--LabApp.app_settings_dir={settings}",
         "--expose-app-in-browser",
-        f"--ServerApp.root_dir={tmp_path}",
+        f"--ServerApp.root_dir={root}",
     ]
     proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path)
     yield f"http://127.0.0.1:{port}", tmp_path / "sora2-home"
