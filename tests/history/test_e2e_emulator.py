@@ -153,3 +153,25 @@ def test_two_processes_append_concurrently_and_lose_nothing(tmp_path: Path) -> N
     df = hist.df
     assert df["prompt"].str.startswith("a ").sum() == 2000 and df["prompt"].str.startswith("b ").sum() == 2000
     assert hist.total_spent() == Decimal("400")
+
+
+def test_cancel_while_the_submit_is_in_flight_ends_cancelled(home: Path) -> None:
+    # The emulator answers every request slowly, so the Cancel lands while the submit is on the wire.
+    emu = emulator(home, latency=0.6, queue_delay=2.0)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "slow"}, None))
+            deadline = time.monotonic() + 10
+            while not gen.history.records() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            (row,) = gen.history.records()
+            assert row.request_id is None  # the submit has not answered yet
+            assert gen.cancel(row.id) is True
+            outcome = pending.result(timeout=30)
+            final = gen.history.get(row.id)
+    finally:
+        emu.close()
+    assert outcome.status == "cancelled"
+    assert final.status == "cancelled" and final.cost == 0
+    assert final.request_id  # the job the service created is on record
+    assert emu.stats["cancel"] == 1 and emu.stats["submits"] == 1
