@@ -31,7 +31,7 @@ QUICKSTART: list[Cell] = [
         """\
 # Sora 2 from Jupyter: the panel
 
-Run the cell below to open the **sora2-widgets** panel. Where the videos come from:
+The cell below opens the **sora2-widgets** panel. Where the videos come from:
 
 * **No `FAL_KEY` in the environment** (as here on Binder): the built-in **emulator**. It is offline
   and free, answers exactly like fal.ai's queue API, and renders real MP4 videos with your prompt
@@ -40,7 +40,8 @@ Run the cell below to open the **sora2-widgets** panel. Where the videos come fr
   billed to your fal account. The label at the top of the panel says which one you are talking to.
 
 Never paste a key into a notebook cell: it would be saved with the notebook. Set it in the shell
-(`export FAL_KEY=...`) and restart Jupyter instead.""",
+(`export FAL_KEY=...`) and restart Jupyter, or paste it into the panel's *fal key* field and press
+Enter (the field is cleared at once; the key is kept in memory only, never in the notebook).""",
     ),
     ("code", "import sora2_widgets as sw\n\npanel = sw.Sora2Panel()\npanel"),
     (
