@@ -6,6 +6,7 @@ The public surface is this module; everything else is private and may move.
 from __future__ import annotations
 
 from ._catalog import MODELS, Mode, ModelSpec, estimate_cost, get_model, models_for, validate_input
+from ._client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
 from ._errors import (
     AuthError,
     BudgetExceededError,
@@ -20,6 +21,7 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
+from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 
@@ -27,16 +29,23 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MODELS",
+    "AsyncFalClient",
     "AuthError",
     "BudgetExceededError",
     "CostEstimate",
+    "Downloaded",
+    "FalClient",
     "FieldError",
+    "Job",
     "JobCancelledError",
     "JobTimeoutError",
+    "LogLine",
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "QueueUpdate",
     "RateLimitError",
+    "RetryPolicy",
     "ServiceError",
     "Sora2Error",
     "SubmitUncertainError",
@@ -46,6 +55,7 @@ __all__ = [
     "__version__",
     "estimate_cost",
     "get_model",
+    "image_to_data_uri",
     "models_for",
     "total",
     "validate_input",
