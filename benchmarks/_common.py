@@ -94,3 +94,40 @@ def file_server(directory: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class EmulatorProcess:
+    """The emulator on loopback in a subprocess; ``stats()``/``reset()`` read its request counters."""
+
+    def __init__(self, state_dir: Path, *, cache_renders: bool = False, **options: object) -> None:
+        import json
+
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, str(ROOT / "benchmarks" / "_emu_server.py"), str(self.port), str(state_dir)]
+        if cache_renders:
+            args.append("--cache-renders")
+        args.append(json.dumps(options))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "SORA2_WIDGETS_HOME": str(state_dir)}
+        self._proc = subprocess.Popen(args, env=env)  # noqa: S603
+        wait_port(self.port)
+
+    def stats(self) -> dict[str, int]:
+        import httpx
+
+        return dict(httpx.get(self.base_url + "/__bench/stats").json())
+
+    def reset(self) -> None:
+        import httpx
+
+        httpx.get(self.base_url + "/__bench/reset")
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(10)
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
