@@ -1116,10 +1116,7 @@ class FalClient:
         use_stream: bool = True,
         emulator: _Emulator | None = None,
     ) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sora2-widgets-client", daemon=True)
-        self._thread.start()
-        self._finalizer = weakref.finalize(self, _stop_loop, self._loop, self._thread)
+        # The client is built first: if that fails (bad argument), no thread is left behind.
         self._async = AsyncFalClient(
             key,
             queue_url=queue_url,
@@ -1133,6 +1130,11 @@ class FalClient:
             use_stream=use_stream,
             emulator=emulator,
         )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sora2-widgets-client", daemon=True)
+        self._thread.start()
+        # Stops the thread if the client is dropped without close() (daemon: never blocks exit).
+        self._finalizer = weakref.finalize(self, _stop_loop, self._loop, self._thread)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self._thread:

@@ -1,1 +1,27 @@
-"""Offline emulator of fal.ai's Sora 2 endpoints."""
+"""Offline emulator of fal.ai's queue API for every catalog model (simulated results, real MP4s).
+
+* :class:`Emulator` — the ASGI app (``emu.app``), an in-process streaming httpx transport
+  (``emu.transport()``), fault switches (``emu.faults``) and request counters (``emu.stats``).
+* :func:`default_emulator` — the process-wide instance the client uses when there is no fal key.
+* :func:`serve` / :func:`main` — uvicorn on loopback (``python -m sora2_widgets.emulator --port 8765``).
+* :func:`running_emulator` — a context manager for tests: a server thread on a free port.
+"""
+
+from __future__ import annotations
+
+from ._emulator import DEFAULT_BASE_URL, STAT_KINDS, Emulator, Faults, default_emulator
+from ._serve import main, running_emulator, serve, usage_hint
+from ._transport import StreamingASGITransport
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "STAT_KINDS",
+    "Emulator",
+    "Faults",
+    "StreamingASGITransport",
+    "default_emulator",
+    "main",
+    "running_emulator",
+    "serve",
+    "usage_hint",
+]
