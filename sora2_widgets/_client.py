@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import email.utils
 import hashlib
 import importlib
@@ -1059,10 +1060,9 @@ async def _drain(lines: AsyncIterator[str]) -> None:
         async for _ in lines:
             pass
 
-    try:
+    # On a timeout or error the connection is simply not reused.
+    with contextlib.suppress(asyncio.TimeoutError, httpx.TransportError):
         await asyncio.wait_for(rest(), STREAM_DRAIN_TIMEOUT)
-    except (asyncio.TimeoutError, httpx.TransportError):
-        pass  # the connection is simply not reused
 
 
 def _prepare_target(dest: str | os.PathLike[str]) -> Path:
