@@ -224,7 +224,12 @@ class FakeFal:
     def _advance(self, job: FakeJob) -> dict[str, Any]:
         steps = _status_steps(job)
         if job.cancelled:
-            return {"status": "COMPLETED", "logs": [], "error": "Request was cancelled", "error_type": "client_cancelled"}
+            return {
+                "status": "COMPLETED",
+                "logs": [],
+                "error": "Request was cancelled",
+                "error_type": "client_cancelled",
+            }
         last = len(steps) - 2 if self.hold else len(steps) - 1
         current = steps[min(job.step, last)]
         job.step = min(job.step + 1, last)

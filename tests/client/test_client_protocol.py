@@ -62,9 +62,7 @@ def test_submit_returns_job_with_service_urls(fake: FakeFal, make_client: Any) -
 
 
 @pytest.mark.parametrize("use_stream", [True, False], ids=["stream", "poll"])
-def test_queue_position_logs_and_elapsed_reach_the_callback(
-    fake: FakeFal, make_client: Any, use_stream: bool
-) -> None:
+def test_queue_position_logs_and_elapsed_reach_the_callback(fake: FakeFal, make_client: Any, use_stream: bool) -> None:
     updates: list[sw.QueueUpdate] = []
 
     async def on_update(u: sw.QueueUpdate) -> None:  # async callbacks are awaited
@@ -203,7 +201,9 @@ def test_repr_and_logs_never_show_the_key(fake: FakeFal, make_client: Any, caplo
     assert KEY not in caplog.text and "submitted sora2_text_to_video" in caplog.text
 
 
-def test_no_key_means_emulator_announced_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_key_means_emulator_announced_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     import httpx
 
     from sora2_widgets import _client

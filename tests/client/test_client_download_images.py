@@ -1,0 +1,172 @@
+"""Downloads (atomic, checked, key never sent to a media host) and image input helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+import sora2_widgets as sw
+from sora2_widgets._images import MAX_IMAGE_BYTES
+from tests.client.conftest import Sleeps
+from tests.client.fakefal import KEY, MEDIA, QUEUE, FakeFal, video_bytes
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def generate_and_download(make_client: Any, dest: Path) -> tuple[sw.VideoResult, sw.Downloaded]:
+    async def main() -> tuple[sw.VideoResult, sw.Downloaded]:
+        async with make_client() as client:
+            result = await client.generate("sora2_text_to_video", prompt="hello")
+            return result, await client.download(result.url, dest)
+
+    return run(main())  # type: ignore[no-any-return]
+
+
+def test_download_saves_checked_file_without_sending_the_key(fake: FakeFal, make_client: Any, tmp_path: Path) -> None:
+    dest = tmp_path / "videos" / "fox.mp4"
+    result, saved = generate_and_download(make_client, dest)
+    expected = video_bytes(result.request_id or "")
+    assert saved.path == dest and dest.read_bytes() == expected
+    assert saved.size == len(expected) and saved.sha256 == hashlib.sha256(expected).hexdigest()
+    assert list(dest.parent.iterdir()) == [dest]  # no temp file left behind
+    media = [s for s in fake.seen if s.action == "media"]
+    assert media and all(s.authorization is None for s in media)
+    assert all(s.authorization == f"Key {KEY}" for s in fake.seen if s.action != "media")
+
+
+@pytest.mark.parametrize("kind", ["truncate", "reset", "503", "429"])
+def test_download_recovers_and_never_leaves_a_partial_file(
+    fake: FakeFal, make_client: Any, sleeps: Sleeps, tmp_path: Path, kind: str
+) -> None:
+    fake.fail(kind, "media", times=1)
+    dest = tmp_path / "fox.mp4"
+    result, saved = generate_and_download(make_client, dest)
+    assert dest.read_bytes() == video_bytes(result.request_id or "")
+    assert saved.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert fake.count("media") == 2 and len(sleeps.calls) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fox.mp4"]
+
+
+def test_download_that_keeps_failing_leaves_nothing_under_the_final_name(
+    fake: FakeFal, make_client: Any, tmp_path: Path
+) -> None:
+    fake.fail("truncate", "media", times=100)
+    dest = tmp_path / "fox.mp4"
+    with pytest.raises(sw.ServiceError) as info:
+        generate_and_download(make_client, dest)
+    assert "truncated" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_of_an_expired_link_is_not_retried(make_client: Any, tmp_path: Path, sleeps: Sleeps) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="gone")
+
+    async def main() -> None:
+        async with make_client(transport=httpx.MockTransport(handler)) as client:
+            await client.download(f"{MEDIA}/files/old.mp4", tmp_path / "old.mp4")
+
+    with pytest.raises(sw.ServiceError, match="expired"):
+        run(main())
+    assert sleeps.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_download_from_the_queue_host_may_carry_the_key(make_client: Any, tmp_path: Path) -> None:
+    # The emulator serves media from its own (queue) host: that host already has the key.
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, content=b"data")
+
+    async def main() -> sw.Downloaded:
+        async with make_client(transport=httpx.MockTransport(handler)) as client:
+            return await client.download(f"{QUEUE}/media/x.mp4", tmp_path / "x.mp4")
+
+    assert run(main()).size == 4 and seen == [f"Key {KEY}"]
+
+
+def png_bytes(size: tuple[int, int] = (8, 8), fmt: str = "PNG", mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, "red").save(out, format=fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp"), ("GIF", "image/gif")]
+)
+def test_image_to_data_uri_sniffs_the_type(tmp_path: Path, fmt: str, mime: str) -> None:
+    data = png_bytes(fmt=fmt)
+    path = tmp_path / "picture.bin"  # the name says nothing: the content decides
+    path.write_bytes(data)
+    for source in (path, str(path), data):
+        uri = sw.image_to_data_uri(source)
+        head, payload = uri.split(",", 1)
+        assert head == f"data:{mime};base64" and base64.b64decode(payload) == data
+
+
+def test_image_to_data_uri_from_pil_and_urls() -> None:
+    uri = sw.image_to_data_uri(Image.new("RGBA", (4, 4)))
+    assert uri.startswith("data:image/png;base64,")
+    decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    assert decoded.size == (4, 4)
+    assert sw.image_to_data_uri("https://example.com/a.png") == "https://example.com/a.png"
+    assert sw.image_to_data_uri("data:image/png;base64,AAAA") == "data:image/png;base64,AAAA"
+
+
+def test_image_too_large_or_not_an_image_is_a_clear_error(tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    big.write_bytes(png_bytes() + b"\0" * MAX_IMAGE_BYTES)
+    with pytest.raises(ValueError, match=r"big\.png.* is 10\.0 MB; image inputs are limited to 10\.0 MB"):
+        sw.image_to_data_uri(big)
+    with pytest.raises(ValueError, match="limited to"):
+        sw.image_to_data_uri(png_bytes(), max_bytes=10)
+    with pytest.raises(ValueError, match="not a readable image"):
+        sw.image_to_data_uri(b"%PDF-1.4 not an image")
+    with pytest.raises(ValueError, match="does not exist"):
+        sw.image_to_data_uri(tmp_path / "missing.png")
+    bmp = io.BytesIO()
+    Image.new("RGB", (2, 2)).save(bmp, format="BMP")
+    with pytest.raises(ValueError, match="must be JPEG, PNG, WebP or GIF"):
+        sw.image_to_data_uri(bmp.getvalue())
+
+
+@pytest.mark.parametrize("kind", ["path", "str", "bytes", "pil"])
+def test_submit_converts_local_images(fake: FakeFal, make_client: Any, tmp_path: Path, kind: str) -> None:
+    data = png_bytes()
+    path = tmp_path / "start.png"
+    path.write_bytes(data)
+    source: Any = {"path": path, "str": str(path), "bytes": data, "pil": Image.open(io.BytesIO(data))}[kind]
+
+    async def main() -> sw.Job:
+        async with make_client() as client:
+            return await client.submit("sora2_image_to_video_pro", prompt="it rains", image_url=source)
+
+    job = run(main())
+    sent = fake.jobs[job.request_id].body["image_url"]
+    assert sent.startswith("data:image/png;base64,")
+    assert Image.open(io.BytesIO(base64.b64decode(sent.split(",", 1)[1]))).size == (8, 8)
+
+
+def test_submit_refuses_a_too_large_image_before_any_request(fake: FakeFal, make_client: Any, tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (MAX_IMAGE_BYTES + 1))
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("kling25_turbo_pro_image_to_video", prompt="x", image_url=big)
+
+    with pytest.raises(sw.ValidationError) as info:
+        run(main())
+    assert info.value.errors[0].field == "image_url" and "limited to 10.0 MB" in str(info.value)
+    assert fake.seen == []
