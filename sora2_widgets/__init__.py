@@ -24,6 +24,7 @@ from ._errors import (
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .emulator import Emulator
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ __all__ = [
     "BudgetExceededError",
     "CostEstimate",
     "Downloaded",
+    "Emulator",
     "FalClient",
     "FieldError",
     "Job",

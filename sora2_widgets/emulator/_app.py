@@ -247,6 +247,9 @@ def build_app(emu: Emulator) -> Starlette:
             return _truncated(path.read_bytes(), content_type, {})
         return FileResponse(path, media_type=content_type, filename=name, content_disposition_type="inline")
 
+    async def not_found(request: Request) -> Response:
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+
     async def info(request: Request) -> Response:
         url = base(request)
         return JSONResponse(
@@ -267,6 +270,8 @@ def build_app(emu: Emulator) -> Starlette:
         Route("/{owner}/{app}/requests/{request_id}/cancel", cancel, methods=["PUT"]),
         Route("/{owner}/{app}/requests/{request_id}", result, methods=["GET"]),
         Route("/{endpoint:path}", submit, methods=["POST"]),
+        # Anything else is 404 (not Starlette's 405 for "a POST route has this path"), like an unknown URL on fal.
+        Route("/{path:path}", not_found, methods=["GET", "HEAD", "PUT", "DELETE", "PATCH"]),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Envelope, emu=emu)])
 
