@@ -21,6 +21,8 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
+from ._generator import Generation, Generator, Progress, generate, generate_many
+from ._history import History, HistoryRecord
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
@@ -38,6 +40,10 @@ __all__ = [
     "Emulator",
     "FalClient",
     "FieldError",
+    "Generation",
+    "Generator",
+    "History",
+    "HistoryRecord",
     "Job",
     "JobCancelledError",
     "JobTimeoutError",
@@ -45,6 +51,7 @@ __all__ = [
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "Progress",
     "QueueUpdate",
     "RateLimitError",
     "RetryPolicy",
@@ -56,6 +63,8 @@ __all__ = [
     "VideoResult",
     "__version__",
     "estimate_cost",
+    "generate",
+    "generate_many",
     "get_model",
     "image_to_data_uri",
     "models_for",

@@ -406,7 +406,8 @@ class History:
         return self._insert(fields)
 
     def _insert(self, fields: Mapping[str, Any], *, conn: sqlite3.Connection | None = None) -> int:
-        bad = set(fields) - _WRITABLE
+        # created_at may be given (imports, tests); everything else must be a writable column.
+        bad = set(fields) - _WRITABLE - {"created_at"}
         if bad:
             raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
         now = _now_iso()
@@ -625,36 +626,36 @@ class History:
             "kept_for_remix",
             "deleted",
         ]
-        raw = pd.DataFrame.from_records([tuple(r[c] for c in cols) for r in rows], columns=cols)
-        out = pd.DataFrame(index=pd.Index(raw["id"].astype("int64"), name="id"))
+        # Columns straight from the rows (not via an intermediate frame: pandas would turn NULL
+        # text into NaN floats before we could map paths).
+        raw = {c: [r[c] for r in rows] for c in cols}
+        out = pd.DataFrame(index=pd.Index(pd.array(raw["id"], dtype="int64"), name="id"))
         for c in ("created_at", "updated_at"):
-            out[c] = pd.DatetimeIndex(pd.to_datetime(raw[c].to_numpy(), format="%Y-%m-%dT%H:%M:%S.%fZ", utc=True))
-        out["model_id"] = pd.Categorical(raw["model_id"].to_numpy())
-        out["endpoint"] = raw["endpoint"].to_numpy()
-        out["mode"] = pd.Categorical(raw["mode"].to_numpy(), categories=list(MODES))
-        out["status"] = pd.Categorical(raw["status"].to_numpy(), categories=list(STATUSES))
-        out["provider"] = pd.Categorical(raw["provider"].to_numpy(), categories=list(PROVIDERS))
-        out["prompt"] = raw["prompt"].to_numpy()
-        out["params"] = [json.loads(p or "{}") for p in raw["params_json"]]
-        for c in ("request_id", "status_url", "response_url", "cancel_url", "error", "video_url", "sha256", "video_id"):
-            out[c] = raw[c].to_numpy()
-        for c, usd in (
-            ("est_low_micros", "est_low_usd"),
-            ("est_high_micros", "est_high_usd"),
-            ("cost_micros", "cost_usd"),
-        ):
-            micros = pd.array(raw[c].to_numpy(), dtype="Int64")
+            out[c] = pd.DatetimeIndex(pd.to_datetime(raw[c], format="%Y-%m-%dT%H:%M:%S.%fZ", utc=True))
+        out["model_id"] = pd.Categorical(raw["model_id"])
+        out["mode"] = pd.Categorical(raw["mode"], categories=list(MODES))
+        out["status"] = pd.Categorical(raw["status"], categories=list(STATUSES))
+        out["provider"] = pd.Categorical(raw["provider"], categories=list(PROVIDERS))
+        out["endpoint"] = raw["endpoint"]
+        out["prompt"] = raw["prompt"]
+        out["params"] = pd.Series([json.loads(p or "{}") for p in raw["params_json"]], index=out.index, dtype=object)
+        money = (("est_low_micros", "est_low_usd"), ("est_high_micros", "est_high_usd"), ("cost_micros", "cost_usd"))
+        for c, usd in money:
+            micros = pd.array(raw[c], dtype="Int64")
             out[c] = micros
             out[usd] = micros.to_numpy(dtype="float64", na_value=float("nan")) / 1e6
+        for c in ("error", "request_id", "status_url", "response_url", "cancel_url", "video_url", "video_id", "sha256"):
+            out[c] = pd.Series(raw[c], index=out.index, dtype=object)
         base = self.path.parent
         for c in ("local_path", "thumbnail_path"):
-            out[c] = [None if not p else (p if os.path.isabs(p) else str(base / p)) for p in raw[c]]
+            paths = [None if not p else (p if os.path.isabs(p) else str(base / p)) for p in raw[c]]
+            out[c] = pd.Series(paths, index=out.index, dtype=object)
         for c in ("width", "height", "remixed_from"):
-            out[c] = pd.array(raw[c].to_numpy(), dtype="Int64")
+            out[c] = pd.array(raw[c], dtype="Int64")
         for c in ("duration", "fps"):
-            out[c] = raw[c].astype("float64").to_numpy()
+            out[c] = pd.array([float("nan") if v is None else float(v) for v in raw[c]], dtype="float64")
         for c in ("kept_for_remix", "deleted"):
-            out[c] = raw[c].astype(bool).to_numpy()
+            out[c] = pd.array([bool(v) for v in raw[c]], dtype="bool")
         return out
 
     @overload

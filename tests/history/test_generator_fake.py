@@ -1,0 +1,284 @@
+"""The generator's orchestration against a fake client that implements the client contract."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import av
+import pytest
+
+import sora2_widgets as sw
+from sora2_widgets._generator import UNKNOWN_SUBMIT
+
+from .conftest import FakeClient
+
+
+def make(fake: FakeClient, home: Path, **kw: object) -> sw.Generator:
+    return sw.Generator(client=fake, history=sw.History(home), resume=False, **kw)  # type: ignore[arg-type]
+
+
+def test_generate_records_saves_and_costs(home: Path, fake: FakeClient) -> None:
+    seen: list[sw.Progress] = []
+    with make(fake, home) as gen:
+        g = gen.generate(
+            "sora2_text_to_video", prompt="a <b>cat</b> & dog", duration=8, delete_video=False, on_update=seen.append
+        )
+        rec = gen.history.get(g.history_id)
+    assert g.status == rec.status == "completed"
+    assert g.cost == rec.cost == Decimal("0.8")
+    assert rec.estimate_low == rec.estimate_high == Decimal("0.8")
+    assert rec.prompt == "a <b>cat</b> & dog" and rec.params["duration"] == 8
+    assert rec.kept_for_remix and rec.video_id == g.video_id and rec.request_id
+    assert g.local_path is not None and g.local_path.is_file() and g.local_path.parent == home / "media"
+    assert hashlib.sha256(g.local_path.read_bytes()).hexdigest() == rec.sha256 == g.sha256
+    with av.open(str(g.local_path)) as box:
+        assert box.streams.video[0].codec_context.width == 320
+    assert rec.thumbnail_path is not None and rec.thumbnail_path.is_file()
+    stages = [p.stage for p in seen]
+    assert stages[0] == "submitted" and "in_queue" in stages and "in_progress" in stages
+    assert stages[-1] == "completed" and seen[-1].generation == g
+    assert all(p.history_id == g.history_id for p in seen)
+    html = g._repr_html_()
+    assert "<video controls" in html and "<b>" not in html
+    assert "completed" in repr(g) and "$0.80" in repr(g)
+    assert fake.calls["submit"] == 1 and fake.results_by_request[rec.request_id] == 1
+
+
+def test_sync_api_works_inside_a_running_loop(home: Path, fake: FakeClient) -> None:
+    async def cell() -> sw.Generation:
+        with make(fake, home) as gen:
+            return gen.generate("sora2_text_to_video", prompt="in a notebook")
+
+    assert asyncio.run(cell()).ok
+
+
+def test_async_api_and_callbacks_on_callers_loop(home: Path, fake: FakeClient) -> None:
+    async def main() -> tuple[list[sw.Generation], set[int]]:
+        loop_thread: set[int] = set()
+        import threading
+
+        def cb(p: sw.Progress) -> None:
+            loop_thread.add(threading.get_ident())
+
+        with make(fake, home) as gen:
+            outs = await gen.agenerate_many(
+                [
+                    {"model_id": "sora2_text_to_video", "prompt": "a"},
+                    ("kling25_turbo_pro_text_to_video", {"prompt": "b"}),
+                ],
+                on_update=cb,
+            )
+        return outs, loop_thread
+
+    import threading
+
+    outs, threads = asyncio.run(main())
+    assert [o.status for o in outs] == ["completed", "completed"]
+    assert [o.cost for o in outs] == [Decimal("0.4"), Decimal("0.35")]
+    assert threads == {threading.get_ident()}
+
+
+def test_budget_refusal_sends_nothing(home: Path, fake: FakeClient) -> None:
+    with make(fake, home, budget="1.00") as gen:
+        with pytest.raises(sw.BudgetExceededError) as err:
+            gen.generate("sora2_text_to_video_pro", prompt="x", duration=4)  # $2.00 at 1080p
+        assert "$2.00" in str(err.value) and "$1.00" in str(err.value)
+        assert fake.calls["submit"] == 0 and len(gen.history) == 0
+        g = gen.generate("sora2_text_to_video", prompt="x", duration=8)  # $0.80 fits
+        assert g.cost == Decimal("0.8")
+        with pytest.raises(sw.BudgetExceededError):  # 0.80 spent + 0.40 > 1.00
+            gen.generate("sora2_text_to_video", prompt="x", duration=4)
+        with pytest.raises(sw.BudgetExceededError):  # the batch as a whole: nothing sent
+            gen.generate_many([{"model_id": "sora2_text_to_video", "prompt": "x"}] * 2)
+        assert fake.calls["submit"] == 1 and len(gen.history) == 1
+
+
+def test_budget_from_env(home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SORA2_WIDGETS_BUDGET", "0.30")
+    with make(fake, home) as gen, pytest.raises(sw.BudgetExceededError):
+        gen.generate("sora2_text_to_video", prompt="x")
+    assert fake.calls["submit"] == 0
+
+
+def test_generate_many_one_failure_does_not_sink_the_rest(home: Path, fake: FakeClient) -> None:
+    fake.outcome = {"sora2_text_to_video_pro": "unavailable", "kling25_turbo_pro_text_to_video": "fail"}
+    with make(fake, home) as gen:
+        outs = gen.generate_many(
+            [
+                {"model_id": "sora2_text_to_video", "prompt": "ok"},
+                {"model_id": "sora2_text_to_video_pro", "prompt": "retired"},
+                {"model_id": "kling25_turbo_pro_text_to_video", "prompt": "fails"},
+                {"model_id": "sora2_text_to_video", "prompt": "x", "duration": 5},  # our validation
+            ]
+        )
+        df = gen.history.df
+    assert [o.status for o in outs] == ["completed", "unavailable", "failed", "failed"]
+    assert outs[1].error_type == "ModelUnavailableError" and outs[1].cost == 0
+    assert outs[2].cost == 0 and "content policy" in (outs[2].error or "")
+    assert outs[3].history_id is None and outs[3].error_type == "ValidationError"
+    # concurrent jobs: rows in any order; the invalid input recorded nothing
+    assert sorted(zip(df["model_id"], df["status"])) == [
+        ("kling25_turbo_pro_text_to_video", "failed"),
+        ("sora2_text_to_video", "completed"),
+        ("sora2_text_to_video_pro", "unavailable"),
+    ]
+    assert fake.calls["submit"] == 3
+
+
+def test_auth_refusal_leaves_no_row_and_uncertain_submit_is_marked(home: Path, fake: FakeClient) -> None:
+    fake.outcome = {"sora2_text_to_video": "auth", "sora2_text_to_video_pro": "uncertain"}
+    with make(fake, home) as gen:
+        with pytest.raises(sw.AuthError):
+            gen.generate("sora2_text_to_video", prompt="x")
+        assert len(gen.history) == 0
+        with pytest.raises(sw.SubmitUncertainError):
+            gen.generate("sora2_text_to_video_pro", prompt="x", duration=8)
+        (rec,) = gen.history.records()
+    assert rec.status == "failed" and rec.error and rec.error.startswith(UNKNOWN_SUBMIT)
+    assert rec.cost is None and rec.estimate_high == Decimal("4") and rec.params["duration"] == 8
+
+
+def test_partial_download_never_appears_and_resume_retries_it(home: Path, fake: FakeClient) -> None:
+    fake.broken_downloads = 1
+    with make(fake, home) as gen:
+        g = gen._sync(gen._one(0, "sora2_text_to_video", {"prompt": "x"}, None))
+        rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
+        assert rec.status == "completed" and rec.cost == Decimal("0.4")  # paid, so recorded
+        assert rec.local_path is None and "download failed" in (rec.error or "")
+        assert sorted(p.name for p in (home / "media").iterdir()) == []  # no half file, no temp left
+        (again,) = gen.resume()
+    rec = sw.History(home).get(g.history_id)  # type: ignore[arg-type]
+    assert again.ok and rec.local_path is not None and rec.local_path.is_file() and rec.error is None
+    assert rec.cost == Decimal("0.4") and fake.calls["result"] == 1  # costed once, result fetched once
+
+
+def test_resume_finishes_left_rows_exactly_once_with_two_generators(home: Path, fake: FakeClient) -> None:
+    hist = sw.History(home)
+    rids = []
+    for i in range(4):
+        job = asyncio.run(fake.submit("sora2_text_to_video", prompt=f"left {i}"))
+        rids.append(job.request_id)
+        hist.add(
+            model_id="sora2_text_to_video",
+            endpoint="fal-ai/sora-2/text-to-video",
+            mode="text",
+            prompt=f"left {i}",
+            params_json='{"duration": 4}',
+            provider="emulator",
+            status="in_progress",
+            request_id=job.request_id,
+            status_url=job.status_url,
+            response_url=job.response_url,
+            cancel_url=job.cancel_url,
+            lease_owner="otherhost:1:dead",
+            lease_until=0.0,
+        )
+    hist.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="emulator", status="submitted")
+    hist.add(
+        model_id="sora2_text_to_video",
+        endpoint="e",
+        mode="text",
+        provider="emulator",
+        status="in_queue",
+        request_id="gone-1",
+        lease_until=0.0,
+    )
+    fake.wait_delay = 0.2
+    a, b = make(fake, home), make(fake, home)
+    try:
+
+        async def both() -> list[list[sw.Generation]]:
+            return await asyncio.gather(a.aresume(), b.aresume())
+
+        ra, rb = asyncio.run(both())
+    finally:
+        a.close(), b.close()
+    assert len(ra) + len(rb) == 6
+    assert all(fake.results_by_request[r] == 1 for r in rids)
+    recs = {r.id: r for r in hist.records()}
+    assert [recs[i].status for i in range(1, 5)] == ["completed"] * 4
+    assert all(recs[i].cost == Decimal("0.4") and recs[i].local_path for i in range(1, 5))
+    assert recs[5].status == "failed" and recs[5].error.startswith(UNKNOWN_SUBMIT)  # type: ignore[union-attr]
+    assert recs[6].status == "failed" and "no longer has this request" in (recs[6].error or "")
+    assert hist.total_spent() == Decimal("1.6")
+
+
+def test_remix_rules_and_pricing(home: Path, fake: FakeClient) -> None:
+    with make(fake, home) as gen:
+        kept = gen.generate("sora2_text_to_video", prompt="kept", duration=12, delete_video=False)
+        gone = gen.generate("sora2_text_to_video", prompt="deleted on service")  # delete_video defaults True
+        kling = gen.generate("kling25_turbo_pro_text_to_video", prompt="kling")
+        dele = gen.generate("sora2_text_to_video", prompt="deleted here", delete_video=False)
+        gen.history.delete(dele.history_id)  # type: ignore[arg-type]
+        for bad, words in ((gone, "delete_video=True"), (kling, "not Sora"), (dele, "deleted")):
+            with pytest.raises(sw.ValidationError, match=words):
+                gen.generate("sora2_video_to_video_remix", prompt="again", source=bad.history_id)
+        with pytest.raises(sw.ValidationError, match="delete_video=True"):
+            gen.generate("sora2_video_to_video_remix", prompt="again", video_id=gone.video_id)
+        sent = fake.calls["submit"]
+        remix = gen.generate(
+            "sora2_video_to_video_remix", prompt="now at night", source=kept.history_id, delete_video=False
+        )
+        by_vid = gen.generate("sora2_video_to_video_remix", prompt="by id", video_id=kept.video_id)
+        rec = gen.history.get(remix.history_id)  # type: ignore[arg-type]
+        cands = gen.history.remix_candidates()
+    assert fake.calls["submit"] == sent + 2
+    assert fake.sent_bodies[-2]["video_id"] == kept.video_id
+    assert rec.remixed_from == kept.history_id and rec.mode == "remix"
+    assert remix.cost == Decimal("1.2") == rec.estimate_high  # 0.10 × 12 s of the source
+    assert gen.history.get(by_vid.history_id).remixed_from == kept.history_id  # type: ignore[arg-type]
+    assert list(cands.index) == [remix.history_id, kept.history_id]  # newest first; remix itself was kept
+
+
+def test_cancel_by_history_id(home: Path, fake: FakeClient) -> None:
+    fake.wait_delay = 5.0
+    seen: list[sw.Progress] = []
+    with make(fake, home) as gen:
+        fut = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "x"}, seen.append))
+        import time
+
+        for _ in range(200):
+            if any(p.stage == "in_queue" for p in seen):
+                break
+            time.sleep(0.01)
+        assert gen.cancel(seen[0].history_id)  # type: ignore[arg-type]
+        g = fut.result(timeout=10)
+    assert g.status == "cancelled" and g.cost == 0 and fake.calls["cancel"] == 1 and fake.calls["result"] == 0
+
+
+def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    fal_key = "falkey-9f8e7d6c5b4a-SECRET"
+    openai_key = "sk-openai-1a2b3c4d5e-SECRET"
+    monkeypatch.setenv("FAL_KEY", fal_key)
+    hist = sw.History(home)
+    with make(fake, home) as gen:
+        g = gen.generate("sora2_text_to_video", prompt="p", api_key=openai_key, delete_video=False)
+        _ = gen.history.df  # builds the view too
+    assert fake.sent_bodies[-1]["api_key"] == openai_key  # it was sent to the service, only there
+    rec = hist.get(g.history_id)  # type: ignore[arg-type]
+    assert rec.params.get("api_key_set") is True and "api_key" not in rec.params
+    blobs = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert (home / "history.sqlite3-wal").exists()
+    for secret in (fal_key, openai_key):
+        assert secret.encode() not in blobs
+        assert secret not in repr(g) and secret not in g._repr_html_()
+    hist.close()
+    conn = sqlite3.connect(home / "history.sqlite3")
+    dump = "\n".join(conn.iterdump())
+    assert openai_key not in dump and fal_key not in dump
+
+
+def test_module_level_generate_uses_default_generator(
+    home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sora2_widgets._generator as g_mod
+
+    monkeypatch.setattr(g_mod, "_default", sw.Generator(client=fake, resume=False))
+    g = sw.generate("sora2_text_to_video", prompt="default")
+    outs = sw.generate_many([("sora2_text_to_video", {"prompt": "a"})])
+    assert g.ok and outs[0].ok and len(sw.History()) == 2
+    g_mod._default.close()  # type: ignore[union-attr]
