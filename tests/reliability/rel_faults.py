@@ -5,7 +5,9 @@ The requests still travel over real HTTP to the emulator on loopback (the wrappe
 break the exchange and *where*:
 
 * HTTP status faults (429, 500, 502, 503, 504) are answered *instead of* forwarding, like fal's
-  ingress does: the service never saw the request, so no job exists and retrying is safe.
+  ingress does: the service never saw the request. Except on submit for 500/502/504: there the
+  request is forwarded first (a job exists) and the answer replaced — the case where a client
+  that retries pays twice.
 * ``reset`` / ``read_timeout`` / ``malformed_json`` / ``truncated`` forward the request first and
   then break the answer. On submit that means the job *was* created but the client cannot know
   its request id: the honest outcome is "submit uncertain", never a second submit.
@@ -121,6 +123,10 @@ class FaultTransport(httpx.AsyncBaseTransport):
         assert self.plan is not None
         fault = self.plan.fault
         if fault in HTTP_FAULTS:
+            if step == "submit" and fault in ("500", "502", "504"):
+                # The gateway failed *after* the service accepted the job (the dangerous case:
+                # a client that retries this pays twice). 429/503 are refusals at the door.
+                await _drain(await self.inner.handle_async_request(request))
             return self._status_answer(request, int(fault))
         if fault == "connect_error":
             raise httpx.ConnectError("[Errno 111] Connection refused (injected)", request=request)
