@@ -1005,10 +1005,15 @@ class Generator:
         url = result.url if result is not None else rec.video_url
         assert url is not None
         dest = self.history.media_path(hid, spec.id, _suffix(url, ".mp4"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
         fields: dict[str, Any] = {"lease_owner": None, "lease_until": None}
         exc: Exception | None = None
         try:
+            try:
+                await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+            except OSError as mexc:
+                # Inside the try: the job is paid and recorded; a bad media folder must not turn
+                # into a bare OSError for the caller nor leave the row leased.
+                raise OSError(mexc.errno, f"cannot write to the media folder {dest.parent} ({mexc.strerror})") from None
             dl = await self._download_checked(client, url, dest, result.file_size if result is not None else None)
             fields.update(local_path=self.history._store_path(dl.path), sha256=dl.sha256, error=None)
             thumb: Path | None = None
