@@ -56,3 +56,27 @@ def append_rows(db: str, writer: int, rows: int) -> None:
         )
         hist.update(hid, status="completed", cost_micros=400_000, request_id=f"w{writer}-{i}")
     hist.close()
+
+
+def reserve_with_budget(db: str, writer: int, tries: int, budget: str) -> int:
+    """Try ``tries`` budgeted inserts of $0.40; returns how many were accepted."""
+    from decimal import Decimal
+
+    hist = sw.History(Path(db))
+    accepted = 0
+    for i in range(tries):
+        fields = {
+            "model_id": "sora2_text_to_video",
+            "endpoint": "fal-ai/sora-2/text-to-video",
+            "mode": "text",
+            "prompt": f"budget writer {writer} try {i}",
+            "provider": "emulator",
+            "est_low_micros": 400_000,
+            "est_high_micros": 400_000,
+        }
+        hid, _ = hist.add_with_budget(fields, budget=Decimal(budget), high=Decimal("0.40"))
+        if hid is not None:
+            hist.update(hid, status="completed", cost_micros=400_000)
+            accepted += 1
+    hist.close()
+    return accepted
