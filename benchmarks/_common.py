@@ -54,9 +54,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (readable in a terminal too)."""
     cells = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |" for r in cells]
     return "\n".join([line, sep, *body])
 
 
@@ -87,7 +87,7 @@ def file_server(directory: Path) -> Iterator[str]:
         "app = Starlette(routes=[Mount('/media', StaticFiles(directory=sys.argv[1]))])\n"
         "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(directory), str(port)])  # noqa: S603
+    proc = subprocess.Popen([sys.executable, "-c", code, str(directory), str(port)])
     try:
         wait_port(port)
         yield f"http://127.0.0.1:{port}/media"
@@ -109,7 +109,7 @@ class EmulatorProcess:
             args.append("--cache-renders")
         args.append(json.dumps(options))
         env = {**os.environ, "PYTHONPATH": str(ROOT), "SORA2_WIDGETS_HOME": str(state_dir)}
-        self._proc = subprocess.Popen(args, env=env)  # noqa: S603
+        self._proc = subprocess.Popen(args, env=env)
         wait_port(self.port)
 
     def stats(self) -> dict[str, int]:

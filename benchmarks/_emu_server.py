@@ -42,7 +42,9 @@ def main() -> None:
             if scope["path"] == "/__bench/reset":
                 emu.reset_stats()
             body = json.dumps(emu.stats).encode()
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await inner(scope, receive, send)

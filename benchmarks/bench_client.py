@@ -168,7 +168,13 @@ async def concurrent_jobs(base: str, n: int, max_concurrency: int) -> dict[str, 
         )
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     failed = sum(isinstance(r, BaseException) for r in results)
-    return {"jobs": n, "max_concurrency": max_concurrency, "wall_s": wall, "cpu_ms_per_job": 1000 * cpu / n, "failed": failed}
+    return {
+        "jobs": n,
+        "max_concurrency": max_concurrency,
+        "wall_s": wall,
+        "cpu_ms_per_job": 1000 * cpu / n,
+        "failed": failed,
+    }
 
 
 def run(jobs: int = 20) -> dict[str, Any]:
@@ -200,7 +206,13 @@ def render(out: dict[str, Any]) -> str:
         "Fan-out of the 5 Sora models (job time ~1 s each):",
         table(
             ["slowest single (s)", "fan-out wall (s)", "ratio"],
-            [[f"{out['fan_out']['slowest_single']:.2f}", f"{out['fan_out']['fan_out_wall']:.2f}", f"{out['fan_out']['ratio']:.2f}"]],
+            [
+                [
+                    f"{out['fan_out']['slowest_single']:.2f}",
+                    f"{out['fan_out']['fan_out_wall']:.2f}",
+                    f"{out['fan_out']['ratio']:.2f}",
+                ]
+            ],
         ),
         "",
         "100 concurrent jobs (job time ~1 s each):",

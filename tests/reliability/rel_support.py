@@ -26,7 +26,9 @@ def caching_renderer(real: Callable[..., Any], cache_dir: Path) -> Callable[...,
         video, thumb = cache_dir / f"{key}.mp4", cache_dir / f"{key}.jpg"
         with _cache_lock:
             if not video.exists():
-                first = real(video, width=width, height=height, duration=duration, fps=fps, **{**kw, "thumbnail_path": thumb})
+                first = real(
+                    video, width=width, height=height, duration=duration, fps=fps, **{**kw, "thumbnail_path": thumb}
+                )
                 (cache_dir / f"{key}.json").write_text(json.dumps({"num_frames": first.num_frames}))
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

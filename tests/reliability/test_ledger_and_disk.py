@@ -34,9 +34,7 @@ def forkserver() -> multiprocessing.context.ForkServerContext:
 def test_concurrent_writer_processes_lose_and_duplicate_nothing(tmp_path: Path, forkserver) -> None:
     import crash_worker
 
-    procs = [
-        forkserver.Process(target=crash_worker.append_rows, args=(str(tmp_path), w, ROWS)) for w in range(WRITERS)
-    ]
+    procs = [forkserver.Process(target=crash_worker.append_rows, args=(str(tmp_path), w, ROWS)) for w in range(WRITERS)]
     for p in procs:
         p.start()
     for p in procs:
@@ -60,7 +58,9 @@ def test_budget_holds_across_processes(tmp_path: Path, forkserver) -> None:
     import crash_worker
 
     with forkserver.Pool(WRITERS) as pool:
-        accepted = pool.starmap(crash_worker.reserve_with_budget, [(str(tmp_path), w, 40, "10") for w in range(WRITERS)])
+        accepted = pool.starmap(
+            crash_worker.reserve_with_budget, [(str(tmp_path), w, 40, "10") for w in range(WRITERS)]
+        )
     assert sum(accepted) == 25
     hist = sw.History(tmp_path)
     assert hist.total_spent() == Decimal("10.00")

@@ -101,7 +101,7 @@ def test_no_secret_anywhere_after_a_session(session: dict[str, Any]) -> None:
         lambda: sw.validate_input("sora2_text_to_video", prompt="", api_key=OPENAI_KEY),
         lambda: sw.estimate_cost("sora2_text_to_video", duration=3, api_key=OPENAI_KEY),
     ):
-        with pytest.raises(Exception) as info:  # noqa: PT011 - any error: its text is what we check
+        with pytest.raises(Exception) as info:
             call()
         errors.append(info.value)
 
@@ -174,7 +174,8 @@ def test_saved_notebook_with_widget_state_holds_no_secret(tmp_path: Path) -> Non
     nb.cells.append(
         nbformat.v4.new_code_cell(
             "for w in __import__('ipywidgets').Widget.widgets.values():\n"
-            "    if type(w).__name__ in ('Password', 'Text') and 'key' in (getattr(w, 'description', '') or '').lower():\n"
+            "    label = (getattr(w, 'description', '') or '').lower()\n"
+            "    if type(w).__name__ in ('Password', 'Text') and 'key' in label:\n"
             "        w.value = OPENAI\n"
         )
     )
