@@ -27,6 +27,7 @@ from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 from .emulator import Emulator
+from .panel import PanelController, Sora2Panel
 
 __version__ = "0.1.0"
 
@@ -51,12 +52,14 @@ __all__ = [
     "Mode",
     "ModelSpec",
     "ModelUnavailableError",
+    "PanelController",
     "Progress",
     "QueueUpdate",
     "RateLimitError",
     "RetryPolicy",
     "ServiceError",
     "Sora2Error",
+    "Sora2Panel",
     "SubmitUncertainError",
     "UnknownModelError",
     "ValidationError",

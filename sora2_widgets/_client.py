@@ -86,6 +86,8 @@ __all__ = [
 log = logging.getLogger("sora2_widgets.client")
 
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
+QUEUE_URL_ENV = "SORA2_WIDGETS_QUEUE_URL"
+RUN_URL_ENV = "SORA2_WIDGETS_RUN_URL"
 DEFAULT_RUN_URL = "https://fal.run"
 #: Per-request limits. A submit or status answer comes back in well under a second; 30 s of silence
 #: means the connection is dead, not slow.
@@ -454,8 +456,8 @@ class AsyncFalClient:
         self,
         key: str | SecretStr | None = None,
         *,
-        queue_url: str = DEFAULT_QUEUE_URL,
-        run_url: str = DEFAULT_RUN_URL,
+        queue_url: str | None = None,
+        run_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_concurrency: int = 8,
@@ -467,6 +469,14 @@ class AsyncFalClient:
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        # Environment overrides let the CLI and the panel reach a loopback emulator or a proxy
+        # without code changes; an explicit argument still wins.
+        queue_url = queue_url or os.environ.get(QUEUE_URL_ENV) or DEFAULT_QUEUE_URL
+        run_url = (
+            run_url
+            or os.environ.get(RUN_URL_ENV)
+            or (DEFAULT_RUN_URL if queue_url.rstrip("/") == DEFAULT_QUEUE_URL else queue_url.rstrip("/") + "/run")
+        )
         resolved = resolve_key(key)
         self._key: SecretStr | None = resolved.secret if resolved else None
         self._key_source = resolved.source if resolved else None
@@ -1123,8 +1133,8 @@ class FalClient:
         self,
         key: str | SecretStr | None = None,
         *,
-        queue_url: str = DEFAULT_QUEUE_URL,
-        run_url: str = DEFAULT_RUN_URL,
+        queue_url: str | None = None,
+        run_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_concurrency: int = 8,

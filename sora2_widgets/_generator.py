@@ -711,6 +711,23 @@ class Generator:
             self._emit(on_update, Progress(index, spec.id, "failed", error=gen.error, generation=gen))
             return gen
         self._ensure_heartbeat()
+        # Registered before submitting: a Cancel clicked while the submit is in flight must end
+        # as "cancelled" once the job exists, not race the start of the wait.
+        self._cancels.setdefault(hid, asyncio.Event())
+        try:
+            return await self._submit_and_follow(index, hid, spec, send, est, on_update)
+        finally:
+            self._cancels.pop(hid, None)
+
+    async def _submit_and_follow(
+        self,
+        index: int,
+        hid: int,
+        spec: ModelSpec,
+        send: dict[str, Any],
+        est: CostEstimate,
+        on_update: OnUpdate | None,
+    ) -> Generation:
         self._emit(on_update, Progress(index, spec.id, "submitted", history_id=hid))
         client = self._client()
         submit = asyncio.ensure_future(client.submit(spec.id, send))
@@ -872,8 +889,7 @@ class Generator:
                 ),
             )
 
-        cancel_ev = asyncio.Event()
-        self._cancels[hid] = cancel_ev
+        cancel_ev = self._cancels.setdefault(hid, asyncio.Event())
         try:
             waiter = asyncio.ensure_future(client.wait(job, seen))
             stopper = asyncio.ensure_future(cancel_ev.wait())

@@ -31,6 +31,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._catalog import MODELS
 from ._jobs import JobRecord, Snapshot
 
 if TYPE_CHECKING:
@@ -257,7 +258,7 @@ def build_app(emu: Emulator) -> Starlette:
                 "service": "sora2-widgets fal emulator (simulated; no real model runs)",
                 "queue_url": url,
                 "run_url": url + "/run",
-                "endpoints": sorted(e for e in _endpoints(emu)),
+                "endpoints": [m.endpoint for m in MODELS],
             }
         )
 
@@ -274,12 +275,6 @@ def build_app(emu: Emulator) -> Starlette:
         Route("/{path:path}", not_found, methods=["GET", "HEAD", "PUT", "DELETE", "PATCH"]),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Envelope, emu=emu)])
-
-
-def _endpoints(emu: Emulator) -> list[str]:
-    from .._catalog import MODELS
-
-    return [m.endpoint for m in MODELS]
 
 
 def _flag(request: Request, name: str) -> bool:

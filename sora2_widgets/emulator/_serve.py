@@ -18,20 +18,22 @@ __all__ = ["build_parser", "main", "running_emulator", "serve", "usage_hint"]
 
 def usage_hint(base_url: str) -> str:
     """What to paste to point our client, or the official ``fal-client``, at ``base_url``."""
-    return "\n".join(
-        [
-            f"sora2-widgets fal emulator (SIMULATED results) at {base_url}",
-            f"  queue API : {base_url}/{{endpoint}}   e.g. POST {base_url}/fal-ai/sora-2/text-to-video",
-            f"  sync API  : {base_url}/run/{{endpoint}}",
-            f"  media     : {base_url}/media/…",
-            "sora2-widgets:",
-            f'  sw.FalClient(key="any", queue_url="{base_url}", run_url="{base_url}/run")',
-            "official fal-client (always https from its env vars, so patch its URL prefixes after import):",
-            "  import fal_client, fal_client.client as fc",
-            f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{base_url}/run/"',
-            '  fal_client.SyncClient(key="any").subscribe("fal-ai/sora-2/text-to-video", {"prompt": "..."})',
-        ]
-    )
+    lines = [
+        f"sora2-widgets fal emulator (SIMULATED results) at {base_url}",
+        f"  queue API : {base_url}/{{endpoint}}   e.g. POST {base_url}/fal-ai/sora-2/text-to-video",
+        f"  sync API  : {base_url}/run/{{endpoint}}",
+        f"  media     : {base_url}/media/…",
+        "sora2-widgets:",
+        f'  sw.FalClient(key="any", queue_url="{base_url}", run_url="{base_url}/run")',
+        "official fal-client (always https from its env vars, so patch its URL prefixes after import):",
+        "  import fal_client, fal_client.client as fc",
+        f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{base_url}/run/"',
+        '  fal_client.SyncClient(key="any").subscribe("fal-ai/sora-2/text-to-video", {"prompt": "..."})',
+    ]
+    if base_url.startswith("https://"):
+        host = base_url.removeprefix("https://")
+        lines.append(f"  or, with no patching: FAL_QUEUE_RUN_HOST={host} FAL_RUN_HOST={host}/run SSL_CERT_FILE=<cert>")
+    return "\n".join(lines)
 
 
 def _uvicorn_config(emu: Emulator, host: str, port: int, log_level: str, **uvicorn_options: Any) -> Any:

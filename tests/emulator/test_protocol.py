@@ -293,3 +293,16 @@ def test_transport_type_is_streaming_not_httpx_buffering(make_emu) -> None:
     transport = emu.transport()
     assert isinstance(transport, httpx.AsyncBaseTransport)
     assert not isinstance(transport, httpx.ASGITransport)
+
+
+async def test_closing_a_stream_early_stops_the_server_side_task(make_emu, api_for) -> None:
+    emu = make_emu(queue_delay=5.0)
+    async with api_for(emu) as api:
+        job = await api.submit(SORA, {"prompt": "x"})
+        async with api.client.stream("GET", job["status_url"] + "/stream") as resp:
+            async for line in resp.aiter_lines():
+                if line.startswith("data: "):
+                    break  # the client walks away mid-stream
+        await asyncio.sleep(0.1)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert others == [], "the in-process app task must end when the client disconnects"

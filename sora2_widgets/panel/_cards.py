@@ -1,0 +1,165 @@
+"""One card per job: status, queue position, elapsed time, progress, latest log line, Cancel, and the video.
+
+How the finished video is shown (the trade-off, and the choice):
+
+* ``ipywidgets.Video`` with the file's bytes sent over the widget comm works the same
+  in JupyterLab, Notebook 7, Voila and VS Code: the front end turns the bytes into a
+  ``blob:`` URL, nothing has to be served over HTTP, and it works for the offline
+  emulator (whose URLs only exist inside the kernel process). Its cost: the bytes are
+  widget state, so a notebook saved *with widget state* carries them base64-encoded.
+  JupyterLab/Notebook 7 do not save widget state unless the user turns on "Save
+  Widget State Automatically" and VS Code never does; still, we cap it.
+* An HTML ``<video src="files/...">`` served by the Jupyter server works only when the
+  file sits under the server's root, not in Voila (which serves no arbitrary files)
+  nor in VS Code (no Jupyter file server at all).
+* An HTML ``<video src="https://...">`` to fal's CDN costs nothing in the notebook but
+  the link expires, and the emulator's URLs are not reachable from a browser.
+
+Choice: the local file's bytes go into an ``ipywidgets.Video`` when it is at most
+``INLINE_VIDEO_LIMIT`` (25 MB; a 12 s 720p Sora clip is a few MB); above it, the card
+shows a ``<video>`` pointing to the https result URL (when there is one) and the local
+path, so a saved notebook never grows by more than that per card.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from .._pricing import format_usd
+from ._jobs import JobState, JobStatus
+from ._media import INLINE_VIDEO_LIMIT
+
+__all__ = ["JobCard", "human_size"]
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    step = 1024.0
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < step or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= step
+    return f"{size} B"
+
+
+def _elapsed(seconds: float) -> str:
+    secs = int(seconds)
+    return f"{secs // 60}:{secs % 60:02d}"
+
+
+class JobCard(w.VBox):  # type: ignore[misc]
+    """The view of one :class:`JobState`; redraws on each of its notifications (from any thread)."""
+
+    def __init__(
+        self,
+        job: JobState,
+        *,
+        on_cancel: Callable[[JobState], Any],
+        on_remix: Callable[[JobState], Any] | None = None,
+        inline_limit: int = INLINE_VIDEO_LIMIT,
+    ) -> None:
+        self.job = job
+        self._on_remix = on_remix
+        self._inline_limit = inline_limit
+        self.title = w.HTML()
+        self.status = w.HTML()
+        self.status.add_class("sw-card-status")
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="240px"))
+        self.progress.add_class("sw-progress")
+        self.info = w.HTML()
+        self.info.add_class("sw-muted")
+        self.log_line = w.HTML()
+        self.log_line.add_class("sw-log")
+        self.cancel = w.Button(description="Cancel", icon="stop", tooltip="Cancel this job on the service")
+        self.cancel.add_class("sw-cancel")
+        self.cancel.on_click(lambda _b: on_cancel(self.job))
+        self.error = w.HTML()
+        self.error.add_class("sw-card-error")
+        self.result_box = w.VBox()
+        self._shown_result = False
+        header = w.HBox([self.title, self.status, self.progress, self.cancel], layout=w.Layout(align_items="center"))
+        super().__init__([header, self.info, self.log_line, self.error, self.result_box])
+        self.add_class("sw-card")
+        self.add_class(f"sw-card-{job.id}")
+        job.observe(self._refresh)
+        self._refresh(job)
+
+    def _refresh(self, job: JobState) -> None:
+        self.title.value = f"<b>{html.escape(job.spec.name)}</b>"
+        self.status.value = html.escape(job.status)
+        self.progress.value = job.progress
+        self.progress.bar_style = {
+            JobStatus.DONE: "success",
+            JobStatus.FAILED: "danger",
+            JobStatus.CANCELLED: "",
+        }.get(job.status, "info")
+        parts = [f"elapsed {_elapsed(job.elapsed)}"]
+        if job.queue_position is not None:
+            parts.insert(0, f"queue position {job.queue_position}")
+        if job.request_id:
+            parts.append(f"request {job.request_id}")
+        self.info.value = html.escape(" · ".join(parts))
+        self.log_line.value = html.escape(job.last_log)
+        self.log_line.layout.display = "" if job.last_log and not job.done else "none"
+        self.cancel.disabled = job.done or job.status == JobStatus.CANCELLING
+        self.cancel.layout.display = "none" if job.done else ""
+        if job.status == JobStatus.FAILED or job.status == JobStatus.CANCELLED:
+            title = html.escape(job.error_title or "Error")
+            self.error.value = f"<b>{title}</b>: {html.escape(job.error_message or '')}"
+            self.error.layout.display = ""
+        else:
+            self.error.value = ""
+            self.error.layout.display = "none"
+        for state in ("done", "failed", "cancelled"):
+            self.remove_class(f"sw-card-{state}")
+        if job.status == JobStatus.DONE:
+            self.add_class("sw-card-done")
+            if not self._shown_result:
+                self._shown_result = True
+                self.result_box.children = self._result_children(job)
+        elif job.status == JobStatus.FAILED:
+            self.add_class("sw-card-failed")
+        elif job.status == JobStatus.CANCELLED:
+            self.add_class("sw-card-cancelled")
+
+    def _player(self, job: JobState) -> w.Widget:
+        path: Path | None = job.local_path
+        if path is not None and path.is_file() and path.stat().st_size <= self._inline_limit:
+            video = w.Video(value=path.read_bytes(), format="mp4", autoplay=False, loop=False, controls=True)
+            video.layout.max_width = "640px"
+            video.add_class("sw-video")
+            return video
+        if job.url and job.url.startswith("https://"):
+            src = html.escape(job.url, quote=True)
+            return w.HTML(
+                f'<video class="sw-video" src="{src}" controls preload="metadata" style="max-width:640px"></video>'
+            )
+        return w.HTML(html.escape("The video is too large to show inline; open the local file below."))
+
+    def _result_children(self, job: JobState) -> list[w.Widget]:
+        facts = [
+            f"cost {format_usd(job.cost)}" if job.cost is not None else "cost unknown",
+            human_size(job.size),
+        ]
+        if job.video_id:
+            facts.append(f"video_id {job.video_id}")
+        facts.append("kept on the service for remix" if job.kept else "not kept on the service (cannot be remixed)")
+        lines = [html.escape(" · ".join(facts))]
+        if job.local_path is not None:
+            lines.append(f"saved to <code>{html.escape(str(job.local_path))}</code>")
+        children: list[w.Widget] = [self._player(job), w.HTML("<br>".join(lines))]
+        children[1].add_class("sw-result-facts")
+        if job.kept and self._on_remix is not None:
+            remix = w.Button(description="Remix this", icon="random", tooltip="Open the Remix tab with this video")
+            remix.add_class("sw-remix-this")
+            on_remix = self._on_remix
+            remix.on_click(lambda _b: on_remix(job))
+            children.append(remix)
+        return children

@@ -1,0 +1,110 @@
+"""Images in (image-to-video sources) and videos out (the card's player), without widgets.
+
+Image sources become a ``data:`` URI, which fal accepts in ``image_url``, so a
+local file never needs an upload service. The client's ``image_to_data_uri``
+(which also decodes the image with Pillow) does the conversion; the small fallback
+here, for builds without it, only sniffs the format from the file's first bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["INLINE_VIDEO_LIMIT", "ImageChoice", "image_from_bytes", "image_from_path", "image_from_url", "sniff_mime"]
+
+#: Videos up to this size are sent to the browser over the widget comm (see ``_cards.py``).
+INLINE_VIDEO_LIMIT = 25 * 1024 * 1024
+#: fal refuses very large inline images; a data URI this big is a mistake, not a start frame.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """The image type from its magic bytes (PNG, JPEG, GIF, WebP); ``None`` if not an image we know."""
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    """The start image of an image-to-video job: what is sent, and what the preview shows."""
+
+    source: str  # "url" | "upload" | "path"
+    label: str  # shown to the user (a URL, a file name)
+    image_url: str  # what goes into the request: an https URL or a data: URI
+    preview: bytes = b""  # image bytes for ipywidgets.Image; empty for remote URLs
+    preview_format: str = "png"
+
+    @property
+    def is_data_uri(self) -> bool:
+        return self.image_url.startswith("data:")
+
+
+def _client_converter() -> object | None:
+    # The client's converter lands on another branch; use it when present, never require it.
+    for name in ("sora2_widgets._images", "sora2_widgets._client"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found = getattr(module, "image_to_data_uri", None)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+def image_from_bytes(data: bytes, name: str, *, source: str = "upload") -> ImageChoice:
+    """An uploaded (or read) image; raises ``ValueError`` with a plain sentence if it is not one."""
+    if not data:
+        raise ValueError(f"{name} is empty")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; use an image under {MAX_IMAGE_BYTES // 2**20} MB")
+    convert = _client_converter()
+    mime = sniff_mime(data)
+    if callable(convert):
+        # The client's helper also decodes the image (a truncated file fails here, not at fal).
+        uri = str(convert(data))
+        mime = uri[5:].split(";", 1)[0] or mime
+    elif mime is None:
+        raise ValueError(f"{name} is not a PNG, JPEG, GIF or WebP image")
+    else:
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return ImageChoice(source, name, uri, data, (mime or "image/png").split("/", 1)[1])
+
+
+def image_from_path(path: str | Path) -> ImageChoice:
+    """A local image file, converted with the client's helper when available."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"no image file at {p}")
+    return image_from_bytes(p.read_bytes(), p.name, source="path")
+
+
+def image_from_url(url: str) -> ImageChoice:
+    """A remote image: sent as is (fal fetches it); ``data:`` URIs pasted by hand are accepted too."""
+    url = url.strip()
+    if url.startswith("data:"):
+        head, _, payload = url.partition(",")
+        try:
+            data = base64.b64decode(payload, validate=True) if head.endswith(";base64") else b""
+        except ValueError:
+            raise ValueError("the data: URI is not valid base64") from None
+        mime = sniff_mime(data) if data else None
+        return ImageChoice("url", "pasted data: URI", url, data if mime else b"", (mime or "image/png").split("/")[1])
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("http", "https") or not url.split("://", 1)[1].split("/", 1)[0]:
+        raise ValueError("the image URL must start with https:// (or http://)")
+    return ImageChoice("url", url, url)

@@ -1,0 +1,71 @@
+"""The panel's look: a small stylesheet scoped under ``.sw-panel``.
+
+Only JupyterLab's CSS variables are used for colours, so the panel follows the
+light and dark themes (and any third-party theme); each variable has a fallback
+for front ends that do not define it (VS Code, Voila's plain template).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CSS"]
+
+CSS = """
+<style>
+.sw-panel {
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  color: var(--jp-ui-font-color1, inherit);
+  background: var(--jp-layout-color1, transparent);
+  border: 1px solid var(--jp-border-color2, rgba(128,128,128,.3));
+  border-radius: 8px;
+  padding: 10px 12px;
+  max-width: 980px;
+  gap: 6px;
+}
+.sw-panel .sw-header { display: flex; align-items: center; gap: 10px; }
+.sw-panel .sw-title { font-size: var(--jp-content-font-size3, 16px); font-weight: 600; }
+.sw-panel .sw-badge {
+  display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: var(--jp-ui-font-size0, 11px);
+  border: 1px solid var(--jp-border-color1, rgba(128,128,128,.5));
+  background: var(--jp-layout-color2, transparent); color: var(--jp-ui-font-color1, inherit);
+}
+.sw-panel .sw-badge.sw-badge-live {
+  border-color: var(--jp-brand-color1, #1976d2); color: var(--jp-brand-color1, #1976d2);
+}
+.sw-panel .sw-badge.sw-badge-offline {
+  border-color: var(--jp-success-color1, #388e3c); color: var(--jp-success-color1, #388e3c);
+}
+.sw-panel .sw-hint, .sw-panel .sw-counter, .sw-panel .sw-muted {
+  color: var(--jp-ui-font-color2, #666); font-size: var(--jp-ui-font-size1, 12px);
+}
+.sw-panel .sw-counter.sw-over { color: var(--jp-error-color1, #d32f2f); font-weight: 600; }
+.sw-panel .sw-box {
+  border: 1px solid var(--jp-border-color2, rgba(128,128,128,.3)); border-radius: 6px;
+  padding: 6px 8px; background: var(--jp-layout-color2, transparent);
+}
+.sw-panel .sw-box-title { font-weight: 600; color: var(--jp-ui-font-color1, inherit); }
+.sw-panel .sw-cost { font-variant-numeric: tabular-nums; }
+.sw-panel .sw-cost .sw-total { font-weight: 600; font-size: var(--jp-content-font-size2, 14px); }
+.sw-panel .sw-cost ul { margin: 2px 0 0 0; padding-left: 18px; color: var(--jp-ui-font-color2, #666); }
+.sw-panel .sw-status { color: var(--jp-ui-font-color2, #666); }
+.sw-panel .sw-status.sw-warn { color: var(--jp-warn-color1, #f57c00); }
+.sw-panel .sw-card {
+  border: 1px solid var(--jp-border-color2, rgba(128,128,128,.3));
+  border-left: 4px solid var(--jp-brand-color1, #1976d2);
+  border-radius: 6px; padding: 6px 8px; background: var(--jp-layout-color1, transparent);
+}
+.sw-panel .sw-card.sw-card-done { border-left-color: var(--jp-success-color1, #388e3c); }
+.sw-panel .sw-card.sw-card-failed { border-left-color: var(--jp-error-color1, #d32f2f); }
+.sw-panel .sw-card.sw-card-cancelled { border-left-color: var(--jp-border-color1, #999); }
+.sw-panel .sw-card-error { color: var(--jp-error-color1, #d32f2f); }
+.sw-panel .sw-log { font-family: var(--jp-code-font-family, monospace); font-size: var(--jp-code-font-size, 12px);
+  color: var(--jp-ui-font-color2, #666); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.sw-panel video { max-width: 100%; border-radius: 4px; background: #000; }
+.sw-panel .sw-table { border-collapse: collapse; font-size: var(--jp-ui-font-size1, 12px); }
+.sw-panel .sw-table th, .sw-panel .sw-table td {
+  border-bottom: 1px solid var(--jp-border-color2, rgba(128,128,128,.3)); padding: 2px 8px; text-align: left;
+}
+.sw-panel .sw-table td.sw-num { text-align: right; font-variant-numeric: tabular-nums; }
+.sw-panel .sw-remix-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
+.sw-panel .sw-generate.mod-primary, .sw-panel .sw-generate.mod-warning { font-weight: 600; }
+</style>
+"""

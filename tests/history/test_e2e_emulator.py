@@ -1,0 +1,177 @@
+"""End to end: the generator with the real client and the in-process emulator, and real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import av
+import pytest
+
+import sora2_widgets as sw
+from sora2_widgets.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def emulator(home: Path, **kw: float) -> Emulator:
+    kw.setdefault("queue_delay", 0.05)
+    kw.setdefault("progress_time", 0.1)
+    return Emulator(state_dir=home / "emulator", **kw)  # type: ignore[arg-type]
+
+
+def test_generation_against_the_emulator(home: Path) -> None:
+    emu = emulator(home)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            g = gen.generate("sora2_text_to_video", prompt="a lighthouse at dusk", duration=4, delete_video=False)
+            rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
+            remix = gen.generate("sora2_video_to_video_remix", prompt="in winter", source=g.history_id)
+    finally:
+        emu.close()
+    assert rec.status == "completed" and rec.provider == "emulator" and rec.cost == Decimal("0.4")
+    assert rec.local_path is not None and rec.sha256 == hashlib.sha256(rec.local_path.read_bytes()).hexdigest()
+    with av.open(str(rec.local_path)) as box:
+        stream = box.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (1280, 720)
+        assert sum(1 for _ in box.decode(stream)) > 0
+    assert rec.thumbnail_path is not None and rec.thumbnail_path.stat().st_size > 0
+    assert rec.video_id and rec.kept_for_remix and rec.duration == pytest.approx(4, abs=0.2)
+    assert remix.ok and remix.cost == Decimal("0.4") and remix.local_path is not None
+    assert emu.stats["submits"] == 2
+
+
+def test_budget_refusal_sends_no_request(home: Path) -> None:
+    emu = emulator(home)
+    try:
+        client = sw.AsyncFalClient(emulator=emu)
+        with sw.Generator(client=client, history=sw.History(home), budget=1, resume=False) as gen:
+            with pytest.raises(sw.BudgetExceededError):
+                gen.generate("sora2_text_to_video", prompt="too long", duration=12)
+            outs = None
+            with pytest.raises(sw.BudgetExceededError):
+                outs = gen.generate_many([("sora2_text_to_video", {"prompt": "x", "duration": 8})] * 2)
+        assert outs is None and sum(emu.stats.values()) == 0 and len(sw.History(home)) == 0
+    finally:
+        emu.close()
+
+
+CHILD = """
+import sys
+import sora2_widgets as sw
+from sora2_widgets.emulator import Emulator
+home = sys.argv[1]
+emu = Emulator(state_dir=home + "/emulator", queue_delay=1.0, progress_time=5.0)
+gen = sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False)
+gen.generate("sora2_text_to_video", prompt="slow job", duration=8)
+print("finished?!")
+"""
+
+
+def _status(db: Path) -> tuple[str, str | None] | None:
+    if not db.exists():
+        return None
+    with sqlite3.connect(db, timeout=5) as conn:
+        try:
+            row = conn.execute("SELECT status, request_id FROM generations WHERE id = 1").fetchone()
+        except sqlite3.OperationalError:
+            return None
+    return row
+
+
+@pytest.mark.slow
+def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(CHILD))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SORA2_WIDGETS_HOME": str(home)}
+    env.pop("FAL_KEY", None)
+    child = subprocess.Popen([sys.executable, str(script), str(home)], env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            row = _status(home / "history.sqlite3")
+            if row and row[1] and row[0] in ("submitted", "in_queue", "in_progress"):
+                break
+            assert child.poll() is None, "the child ended before it could be killed"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the child never recorded its request")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    hist = sw.History(home)
+    left = hist.get(1)
+    assert left.status in ("submitted", "in_queue", "in_progress") and left.request_id
+    # The job must finish quickly now: a new emulator with short timings on the same state.
+    emu = Emulator(state_dir=home / "emulator", queue_delay=0.05, progress_time=0.1)
+    try:
+        client = sw.AsyncFalClient(emulator=emu)
+        with sw.Generator(client=client, history=hist, resume=False) as gen:
+            done = gen.resume()
+            again = gen.resume()
+    finally:
+        emu.close()
+    assert [g.history_id for g in done] == [1] and done[0].ok and again == []
+    rec = hist.get(1)
+    assert rec.status == "completed" and rec.cost == Decimal("0.8") and rec.request_id == left.request_id
+    assert rec.local_path is not None and hashlib.sha256(rec.local_path.read_bytes()).hexdigest() == rec.sha256
+    assert len(hist) == 1 and emu.stats["submits"] == 0 and emu.stats["result"] == 1
+
+
+APPENDER = """
+import sys
+from sora2_widgets import History
+h = History(sys.argv[1])
+for i in range({n}):
+    h.add(model_id="sora2_text_to_video", endpoint="fal-ai/sora-2/text-to-video", mode="text",
+          prompt=f"{{sys.argv[2]}} {{i}}", provider="emulator", status="completed", cost_micros=100000)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_append_concurrently_and_lose_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "append.py"
+    script.write_text(textwrap.dedent(APPENDER.format(n=2000)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    db = tmp_path / "h"
+    procs = [subprocess.Popen([sys.executable, str(script), str(db), name], env=env) for name in ("a", "b")]
+    assert [p.wait(timeout=240) for p in procs] == [0, 0]
+    hist = sw.History(db)
+    assert len(hist) == 4000
+    df = hist.df
+    assert df["prompt"].str.startswith("a ").sum() == 2000 and df["prompt"].str.startswith("b ").sum() == 2000
+    assert hist.total_spent() == Decimal("400")
+
+
+def test_cancel_while_the_submit_is_in_flight_ends_cancelled(home: Path) -> None:
+    # The emulator answers every request slowly, so the Cancel lands while the submit is on the wire.
+    emu = emulator(home, latency=0.6, queue_delay=2.0)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "slow"}, None))
+            deadline = time.monotonic() + 10
+            while not gen.history.records() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            (row,) = gen.history.records()
+            assert row.request_id is None  # the submit has not answered yet
+            assert gen.cancel(row.id) is True
+            outcome = pending.result(timeout=30)
+            final = gen.history.get(row.id)
+    finally:
+        emu.close()
+    assert outcome.status == "cancelled"
+    assert final.status == "cancelled" and final.cost == 0
+    assert final.request_id  # the job the service created is on record
+    assert emu.stats["cancel"] == 1 and emu.stats["submits"] == 1

@@ -1,0 +1,119 @@
+"""The panel end to end on the real stack: Generator + History + AsyncFalClient + in-process Emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import pytest
+
+from sora2_widgets import AsyncFalClient, Emulator, Generator, History
+from sora2_widgets.panel import JobStatus, PanelController, Sora2Panel
+from sora2_widgets.panel._view import panel_tree
+
+
+def make_panel(tmp_path: Path, **emu: Any) -> tuple[Sora2Panel, Generator]:
+    emulator = Emulator(state_dir=tmp_path / "emu", queue_delay=0.05, progress_time=0.3, seed=7, **emu)
+    history = History(tmp_path / "history.sqlite3")
+    generator = Generator(client=AsyncFalClient(emulator=emulator), history=history, resume=False)
+    ctl = PanelController(generator, history, generator_factory=lambda key: None)
+    return Sora2Panel(ctl), generator
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[Sora2Panel, Generator]]:
+    panel, generator = make_panel(tmp_path)
+    yield panel, generator
+    panel.controller.close()
+    generator.close()
+
+
+def videos(root: Any) -> list[Any]:
+    return [n for n in panel_tree(root) if "sw-video" in getattr(n, "_dom_classes", ())]
+
+
+def test_generate_then_remix_on_the_emulator(stack: tuple[Sora2Panel, Generator]) -> None:
+    panel, generator = stack
+    ctl = panel.controller
+    assert "Emulator (offline — nothing is charged)" in panel.provider.value
+    panel.prompt.value = "a lighthouse at dusk, waves"
+    panel.generate.click()
+    ctl.wait(60)
+    (job,) = ctl.jobs
+    card = panel.cards[job.id]
+    assert job.status == JobStatus.DONE, (job.error_title, job.error_message)
+    (video,) = videos(card)
+    assert isinstance(video, w.Video) and bytes(video.value)[4:8] == b"ftyp"  # a real MP4 reached the card
+    assert job.cost == Decimal("0.40") and job.kept and job.video_id
+    assert job.local_path is not None and job.local_path.is_file()
+    frame = generator.history.df
+    assert list(frame["status"]) == ["completed"] and bool(frame["kept_for_remix"].iloc[0])
+
+    next(b for b in panel_tree(card) if "sw-remix-this" in getattr(b, "_dom_classes", ())).click()
+    assert ctl.tab == "remix" and ctl.remix_source is not None and ctl.remix_source.video_id == job.video_id
+    assert ctl.cost_lines()[0] == "Total: $0.40"  # priced from the 4 s source
+    panel.prompt.value = "the same, in a snowstorm"
+    panel.generate.click()
+    ctl.wait(60)
+    remix = ctl.jobs[0]
+    assert remix.spec.id == "sora2_video_to_video_remix"
+    assert remix.status == JobStatus.DONE, (remix.error_title, remix.error_message)
+    assert videos(panel.cards[remix.id])
+    panel.tabs.selected_index = 3
+    assert len(panel.history_rows.children) == 2
+    panel.tabs.selected_index = 4
+    assert "Total spent: $0.80" in panel.spend_summary.value
+
+
+def test_cancel_on_the_emulator_records_a_cancelled_job(tmp_path: Path) -> None:
+    panel, generator = make_panel(tmp_path)
+    ctl = panel.controller
+    try:
+        ctl._generator = Generator(  # a slow job, so there is time to cancel it
+            client=AsyncFalClient(emulator=Emulator(state_dir=tmp_path / "slow", queue_delay=0.05, progress_time=30)),
+            history=generator.history,
+            resume=False,
+        )
+        panel.prompt.value = "something to cancel"
+        panel.generate.click()
+        job = ctl.jobs[0]
+        deadline = time.monotonic() + 20
+        # the user sees it queued or generating, then presses Cancel
+        while job.status not in (JobStatus.QUEUED, JobStatus.RUNNING) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.history_id is not None and job.request_id
+        panel.cards[job.id].cancel.click()
+        ctl.wait(30)
+        assert job.status == JobStatus.CANCELLED, (job.error_title, job.error_message)
+        assert panel.cards[job.id].status.value == "Cancelled"
+        assert not videos(panel.cards[job.id])
+        while generator.history.get(job.history_id).status != "cancelled" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        row = generator.history.get(job.history_id)
+        assert row.status == "cancelled" and (row.cost or 0) == 0
+        ctl._generator.close()  # type: ignore[union-attr]
+    finally:
+        ctl.close()
+        generator.close()
+
+
+def test_retired_model_shows_an_error_card_and_is_blocked(tmp_path: Path) -> None:
+    panel, generator = make_panel(tmp_path, retired=("fal-ai/sora-2/text-to-video",))
+    ctl = panel.controller
+    try:
+        panel.prompt.value = "too late"
+        panel.generate.click()
+        ctl.wait(30)
+        job = ctl.jobs[0]
+        card = panel.cards[job.id]
+        assert job.status == JobStatus.FAILED
+        assert card.error.value.startswith("<b>Model unavailable</b>:")
+        assert "Traceback" not in card.error.value
+        assert panel.generate.disabled and "no longer available" in panel.status.value
+    finally:
+        ctl.close()
+        generator.close()
