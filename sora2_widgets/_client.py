@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import email.utils
 import hashlib
 import importlib
@@ -42,7 +43,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +97,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 STREAM_READ_TIMEOUT = 60.0
 #: Stream attempts per wait before switching to polling for the rest of that wait.
 STREAM_ATTEMPTS = 2
+#: After COMPLETED, fal closes the status stream; reading its last bytes (usually none) lets the
+#: keep-alive connection go back to the pool instead of being dropped — one TCP connect per job saved.
+STREAM_DRAIN_TIMEOUT = 0.5
 
 Status = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
 _STATUSES: frozenset[str] = frozenset({"IN_QUEUE", "IN_PROGRESS", "COMPLETED"})
@@ -897,7 +901,8 @@ class AsyncFalClient:
                     raise _Retry(f"HTTP {code}", status_code=code)
                 raise self._error_for(response, ctx)
             data: list[str] = []
-            async for line in response.aiter_lines():
+            lines = response.aiter_lines()
+            async for line in lines:
                 if line.startswith("data:"):
                     data.append(line[5:].removeprefix(" "))
                     continue
@@ -908,6 +913,7 @@ class AsyncFalClient:
                 if update is not None:
                     await emit(update)
                     if update.done:
+                        await _drain(lines)
                         return update
             if data:  # last event without its trailing blank line
                 update = self._event(tracker, data)
@@ -1055,6 +1061,18 @@ class AsyncFalClient:
             _discard(tmp)  # no-op after the rename; removes a partial file otherwise
         log.info("downloaded %s (%d bytes)", target.name, size)
         return Downloaded(target, size, digest.hexdigest())
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read what is left of a finished stream (bounded), so that its connection can be reused."""
+
+    async def rest() -> None:
+        async for _ in lines:
+            pass
+
+    # On a timeout or error the connection is simply not reused.
+    with contextlib.suppress(asyncio.TimeoutError, httpx.TransportError):
+        await asyncio.wait_for(rest(), STREAM_DRAIN_TIMEOUT)
 
 
 def _prepare_target(dest: str | os.PathLike[str]) -> Path:

@@ -341,6 +341,24 @@ def _probe(path: Path, thumb_dest: Path | None) -> dict[str, Any]:
     return facts
 
 
+#: Top-level ISO-BMFF boxes an MP4/MOV file can start with.
+_MP4_BOXES = frozenset({b"ftyp", b"moov", b"free", b"mdat", b"skip", b"wide", b"pnot"})
+DOWNLOAD_CHECKS = 3
+
+
+def _media_problem(path: Path, expected: int | None) -> str:
+    """Why a saved file cannot be the video, or "" if it can."""
+    size = path.stat().st_size
+    if expected is not None and expected > 0 and size != expected:
+        return f"{size} bytes where the service announced {expected}"
+    if path.suffix.lower() in (".mp4", ".mov", ".m4v"):
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head[4:8] not in _MP4_BOXES:
+            return "not an MP4 (an error page?)"
+    return ""
+
+
 def _suffix(url: str, default: str) -> str:
     ext = os.path.splitext(urlsplit(url).path)[1].lower()
     return ext if ext in (".jpg", ".jpeg", ".png", ".webp", ".mp4", ".mov", ".webm") else default
@@ -1003,11 +1021,16 @@ class Generator:
         url = result.url if result is not None else rec.video_url
         assert url is not None
         dest = self.history.media_path(hid, spec.id, _suffix(url, ".mp4"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
         fields: dict[str, Any] = {"lease_owner": None, "lease_until": None}
         exc: Exception | None = None
         try:
-            dl = await client.download(url, dest)
+            try:
+                await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+            except OSError as mexc:
+                # Inside the try: the job is paid and recorded; a bad media folder must not turn
+                # into a bare OSError for the caller nor leave the row leased.
+                raise OSError(mexc.errno, f"cannot write to the media folder {dest.parent} ({mexc.strerror})") from None
+            dl = await self._download_checked(client, url, dest, result.file_size if result is not None else None)
             fields.update(local_path=self.history._store_path(dl.path), sha256=dl.sha256, error=None)
             thumb: Path | None = None
             thumb_url = result.thumbnail_url if result is not None else None
@@ -1036,6 +1059,23 @@ class Generator:
             log.warning("generation #%d: download failed: %s", hid, _error_text(dexc))
         self.history.update(hid, **fields)
         return self._final(index, on_update, spec, hid, "completed", exc, est=est, result=result)
+
+    @staticmethod
+    async def _download_checked(client: _Adapter, url: str, dest: Path, expected: int | None) -> _Downloaded:
+        """Download, then make sure it is the video: the size the service announced, an MP4 header.
+
+        A CDN or proxy can answer 200 with an error page of the right length for its own body;
+        without this check that page would be saved (and hashed) as the video.
+        """
+        problem = ""
+        for attempt in range(1, DOWNLOAD_CHECKS + 1):
+            dl = await client.download(url, dest)
+            problem = await asyncio.to_thread(_media_problem, Path(dl.path), expected)
+            if not problem:
+                return dl
+            log.warning("download of %s: %s (attempt %d of %d)", dest.name, problem, attempt, DOWNLOAD_CHECKS)
+            await asyncio.to_thread(Path(dl.path).unlink, missing_ok=True)
+        raise ServiceError(f"the downloaded file is not the video ({problem}; {DOWNLOAD_CHECKS} tries)")
 
     # -- many, resume, cancel ------------------------------------------------------------------
     async def _many(self, jobs: list[tuple[str, dict[str, Any]]], on_update: OnUpdate | None) -> list[Generation]:

@@ -587,11 +587,28 @@ class History:
         """
         key = self._change_key()
         if self._df_cache is None or self._df_cache[0] != key:
-            rows = self._query("SELECT * FROM generations ORDER BY id")
-            self._df_cache = (key, self._frame(rows))
+            self._df_cache = (key, self._frame(self._columns()))
         return self._df_cache[1].copy()
 
-    def _frame(self, rows: Sequence[sqlite3.Row]) -> pd.DataFrame:
+    def _columns(self) -> dict[str, Sequence[Any]]:
+        """Every column of the ledger as a sequence, fetched as plain tuples and transposed once
+        (sqlite3.Row objects and per-cell lookups cost ~1 s at 100 000 rows)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.row_factory = None
+            cur.execute("SELECT * FROM generations ORDER BY id")
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        return dict(zip(names, columns, strict=True))
+
+    def _columns_empty(self) -> dict[str, Sequence[Any]]:
+        with self._lock:
+            cur = self._conn.execute("SELECT * FROM generations LIMIT 0")
+            return {d[0]: () for d in cur.description}
+
+    def _frame(self, raw: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+        import numpy as np
         import pandas as pd
 
         cols = [
@@ -628,17 +645,25 @@ class History:
         ]
         # Columns straight from the rows (not via an intermediate frame: pandas would turn NULL
         # text into NaN floats before we could map paths).
-        raw = {c: [r[c] for r in rows] for c in cols}
+        raw = {c: list(raw[c]) for c in cols}
         out = pd.DataFrame(index=pd.Index(pd.array(raw["id"], dtype="int64"), name="id"))
         for c in ("created_at", "updated_at"):
-            out[c] = pd.DatetimeIndex(pd.to_datetime(raw[c], format="%Y-%m-%dT%H:%M:%S.%fZ", utc=True))
+            # Our fixed-width "…SS.ffffffZ" text parses ~10× faster through numpy than strptime.
+            try:
+                stamps = np.array([t[:-1] if t.endswith("Z") else t for t in raw[c]], dtype="datetime64[us]")
+                out[c] = pd.DatetimeIndex(stamps).tz_localize("UTC")
+            except ValueError:
+                out[c] = pd.DatetimeIndex(pd.to_datetime(raw[c], format="ISO8601", utc=True))
         out["model_id"] = pd.Categorical(raw["model_id"])
         out["mode"] = pd.Categorical(raw["mode"], categories=list(MODES))
         out["status"] = pd.Categorical(raw["status"], categories=list(STATUSES))
         out["provider"] = pd.Categorical(raw["provider"], categories=list(PROVIDERS))
         out["endpoint"] = raw["endpoint"]
         out["prompt"] = raw["prompt"]
-        out["params"] = pd.Series([json.loads(p or "{}") for p in raw["params_json"]], index=out.index, dtype=object)
+        # Settings repeat across rows (the prompt is a column of its own): parse each distinct text
+        # once; every row still gets its own dict.
+        parsed = {t: json.loads(t or "{}") for t in set(raw["params_json"])}
+        out["params"] = pd.Series([dict(parsed[t]) for t in raw["params_json"]], index=out.index, dtype=object)
         money = (("est_low_micros", "est_low_usd"), ("est_high_micros", "est_high_usd"), ("cost_micros", "cost_usd"))
         for c, usd in money:
             micros = pd.array(raw[c], dtype="Int64")
@@ -646,9 +671,10 @@ class History:
             out[usd] = micros.to_numpy(dtype="float64", na_value=float("nan")) / 1e6
         for c in ("error", "request_id", "status_url", "response_url", "cancel_url", "video_url", "video_id", "sha256"):
             out[c] = pd.Series(raw[c], index=out.index, dtype=object)
-        base = self.path.parent
+        base = str(self.path.parent) + os.sep
         for c in ("local_path", "thumbnail_path"):
-            paths = [None if not p else (p if os.path.isabs(p) else str(base / p)) for p in raw[c]]
+            # String joins, not Path objects: 100 000 Path() calls cost ~0.6 s.
+            paths = [None if not p else (p if os.path.isabs(p) else base + p) for p in raw[c]]
             out[c] = pd.Series(paths, index=out.index, dtype=object)
         for c in ("width", "height", "remixed_from"):
             out[c] = pd.array(raw[c], dtype="Int64")
@@ -687,7 +713,8 @@ class History:
         rows = self._query(f"SELECT * FROM generations WHERE {where} ORDER BY id DESC", args)  # noqa: S608
         if as_records:
             return [self._record(r) for r in rows]
-        return self._frame(rows)
+        names = rows[0].keys() if rows else []
+        return self._frame({n: [r[n] for r in rows] for n in names} if rows else self._columns_empty())
 
     # -- user actions -----------------------------------------------------------------------------
     def delete(self, history_id: int, files: bool = True) -> HistoryRecord:

@@ -1,0 +1,142 @@
+"""The ledger at 100 000 rows: open, DataFrame, durable append, spend group-bys.
+
+    python benchmarks/bench_history.py [--rows 100000]
+
+Rows are bulk-loaded once (realistic mix of models, statuses, costs, 60 days). Then, each
+best/median of several runs: open = ``History(path)`` in a fresh subprocess (schema check,
+WAL) — reported with and without the first ``.df``; durable append = ``add()`` + ``update()``
+to completed, each a committed, fsynced (``synchronous=FULL``) transaction; spend by model/day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, table
+
+import sora2_widgets as sw
+from sora2_widgets._catalog import MODELS
+
+
+def populate(path: Path, rows: int) -> None:
+    sw.History(path).close()  # creates the schema
+    db = sqlite3.connect(path / "history.sqlite3")
+    rng = random.Random(1)
+    start = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    batch = []
+    for i in range(rows):
+        m = rng.choice(MODELS)
+        created = (start + dt.timedelta(seconds=i * 50)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        status = rng.choices(["completed", "failed", "cancelled"], [0.9, 0.07, 0.03])[0]
+        cost = 400_000 if status == "completed" else 0
+        batch.append(
+            (created, created, m.id, m.endpoint, m.mode.value, f"prompt {i} " + "x" * rng.randint(20, 300),
+             json.dumps({"duration": 4}), "fal", f"req-{i}", status, cost, 400_000, 400_000,
+             f"https://v3.fal.media/files/{i}.mp4", f"media/{i:06d}.mp4", "0" * 64, 1280, 720, 4.0, 24.0,
+             f"video_{i:032x}")
+        )  # fmt: skip
+    db.executemany(
+        "INSERT INTO generations (created_at, updated_at, model_id, endpoint, mode, prompt, params_json, provider,"
+        " request_id, status, cost_micros, est_low_micros, est_high_micros, video_url, local_path, sha256,"
+        " width, height, duration, fps, video_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        batch,
+    )
+    db.commit()
+    db.close()
+
+
+_OPEN = """
+import sys, time, json
+sys.path.insert(0, {root!r})
+import sora2_widgets as sw
+t0 = time.perf_counter(); h = sw.History({path!r}); t1 = time.perf_counter()
+df = h.df; t2 = time.perf_counter()
+print(json.dumps({{"open": t1 - t0, "open_df": t2 - t0, "rows": len(df)}}))
+"""
+
+
+def run(rows: int = 100_000, appends: int = 200) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": rows}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp)
+        t = time.perf_counter()
+        populate(path, rows)
+        out["populate_s"] = time.perf_counter() - t
+        opens = []
+        for _ in range(3):
+            res = subprocess.run(
+                [sys.executable, "-c", _OPEN.format(root=str(ROOT), path=str(path))],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            opens.append(json.loads(res.stdout))
+        out["open_s"] = min(o["open"] for o in opens)
+        out["open_df_s"] = min(o["open_df"] for o in opens)
+        assert opens[0]["rows"] == rows
+        hist = sw.History(path)
+        times = []
+        for i in range(appends):
+            t = time.perf_counter()
+            hid = hist.add(
+                model_id="sora2_text_to_video",
+                endpoint="fal-ai/sora-2/text-to-video",
+                mode="text",
+                prompt=f"append {i}",
+                provider="fal",
+                est_low_micros=400_000,
+                est_high_micros=400_000,
+            )
+            times.append(time.perf_counter() - t)
+            hist.update(hid, status="completed", cost_micros=400_000)
+        out["append_median_ms"] = 1000 * statistics.median(times)
+        out["append_p95_ms"] = 1000 * sorted(times)[int(0.95 * len(times))]
+        for by in ("model", "day"):
+            best = float("inf")
+            for _ in range(5):
+                t = time.perf_counter()
+                hist.spend(by=by)  # type: ignore[arg-type]
+                best = min(best, time.perf_counter() - t)
+            out[f"spend_{by}_ms"] = 1000 * best
+        t = time.perf_counter()
+        _ = hist.df
+        out["df_warm_ms"] = 1000 * (time.perf_counter() - t)
+        hist.close()
+    return out
+
+
+def render(out: dict[str, Any]) -> str:
+    return table(
+        ["measure", f"{out['rows']:,} rows"],
+        [
+            ["History(path) open, fresh process (s)", f"{out['open_s']:.3f}"],
+            ["open + first .df (s)", f"{out['open_df_s']:.3f}"],
+            [".df in a warm process after 200 appends (ms)", f"{out['df_warm_ms']:.1f}"],
+            ["durable append, median (ms)", f"{out['append_median_ms']:.2f}"],
+            ["durable append, p95 (ms)", f"{out['append_p95_ms']:.2f}"],
+            ["spend(by='model') (ms)", f"{out['spend_model_ms']:.1f}"],
+            ["spend(by='day') (ms)", f"{out['spend_day_ms']:.1f}"],
+        ],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    print(render(run(args.rows)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Run every benchmark in one go and write benchmarks/RESULTS.md (ratios come from one run).
+
+    python benchmarks/run_all.py [--quick]
+
+Not a test: nothing passes or fails here. Targets are printed next to the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import bench_client
+import bench_download
+import bench_history
+from _common import ROOT, machine, table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer jobs/rows (a smoke run, not for RESULTS.md)")
+    args = parser.parse_args()
+    jobs, rows, mb = (5, 10_000, 50) if args.quick else (20, 100_000, 200)
+
+    facts = machine()
+    print("machine:", facts, flush=True)
+    client = bench_client.run(jobs)
+    print(bench_client.render(client), flush=True)
+    hist = bench_history.run(rows)
+    print(bench_history.render(hist), flush=True)
+    dl = bench_download.run(mb, repeat=2)
+    render = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_render.py"), "--repeat", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+    by_client = {r["client"]: r for r in client["per_job"]}
+    ours_cpu = by_client["sora2-widgets FalClient (sync)"]["cpu_ms"]
+    fal_cpu = by_client["fal-client SyncClient.subscribe"]["cpu_ms"]
+    ours_req = by_client["sora2-widgets FalClient (sync)"]["requests"]
+    fal_req = by_client["fal-client SyncClient.subscribe"]["requests"]
+    raw = next(r for r in dl if r["variant"] == "raw httpx")
+    ours_dl = next(r for r in dl if r["variant"] == "sora2-widgets")
+    dl_ratio = float(ours_dl["MB/s"]) / float(raw["MB/s"]) if "MB/s" in ours_dl else float("nan")
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    targets = [
+        ["client CPU/job ≤ ½ fal-client's (sync)", f"{ours_cpu:.1f} vs {fal_cpu:.1f} ms (×{ours_cpu / fal_cpu:.2f})",
+         mark(ours_cpu <= fal_cpu / 2)],
+        ["requests/job ≤ fal-client's", f"{ours_req:.1f} vs {fal_req:.1f}", mark(ours_req <= fal_req)],
+        ["fan-out wall ≤ 1.1× slowest single", f"×{client['fan_out']['ratio']:.2f}",
+         mark(client["fan_out"]["ratio"] <= 1.1)],
+        ["100k-row history opens ≤ 0.5 s", f"open {hist['open_s']:.3f} s; open + first .df {hist['open_df_s']:.2f} s",
+         f"{mark(hist['open_s'] <= 0.5)} (open); {mark(hist['open_df_s'] <= 0.5)} (with .df)"],
+        ["durable append ≤ 2 ms median", f"{hist['append_median_ms']:.2f} ms", mark(hist["append_median_ms"] <= 2)],
+        ["cost recompute ≤ 2 ms", "panel not on this branch: not measured", "n/a"],
+        ["download ≥ 0.8× raw httpx", f"×{dl_ratio:.2f}", mark(dl_ratio >= 0.8)],
+        ["download RSS growth ≤ 16 MB", f"{ours_dl.get('rss_growth_mb', float('nan')):.1f} MB",
+         mark(float(ours_dl.get("rss_growth_mb", 1e9)) <= 16)],
+    ]  # fmt: skip
+    dl_table = table(
+        ["variant", "MB/s", "seconds", "peak RSS growth (MB)"],
+        [[r["variant"], f"{r['MB/s']:.0f}", f"{r['seconds']:.2f}", f"{r['rss_growth_mb']:.1f}"] for r in dl],
+    )
+    text = "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            "Written by `python benchmarks/run_all.py` (all ratios come from this one run).",
+            "",
+            *(f"- **{k}**: {v}" for k, v in facts.items()),
+            "",
+            "## Targets",
+            "",
+            table(["target", "measured", "status"], targets),
+            "",
+            "## Client vs fal-client, fan-out, concurrency",
+            "",
+            bench_client.render(client),
+            "",
+            f"## History ({rows:,} rows)",
+            "",
+            bench_history.render(hist),
+            "",
+            f"## Download of a {mb} MB file (loopback server in its own process)",
+            "",
+            dl_table,
+            "",
+            "## Emulator render time (benchmarks/bench_render.py)",
+            "",
+            "```",
+            render,
+            "```",
+            "",
+        ]
+    )
+    out = Path(__file__).with_name("RESULTS.md")
+    if not args.quick:
+        out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
