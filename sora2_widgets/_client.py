@@ -31,6 +31,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import email.utils
+import functools
 import hashlib
 import importlib
 import inspect
@@ -42,6 +43,7 @@ import re
 import tempfile
 import threading
 import time
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -352,8 +354,26 @@ def _describe_exc(exc: BaseException) -> str:
 
 
 def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
+    return _origin_of(str(url))
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_of(url: str) -> tuple[str, str, int | None]:
+    # Cached: every request asks (is this a key host?), and parsing a URL with httpx costs more
+    # than the rest of that check; a client sees only a few distinct URLs per job.
     u = httpx.URL(url)
     return (u.scheme, u.host, u.port)
+
+
+def _env_proxies() -> bool:
+    """Whether httpx would route through a proxy from the environment (HTTP(S)_PROXY, ALL_PROXY)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def _with_logs(url: str, logs: bool) -> str:
+    # The query is appended as text: handing httpx ``params=`` makes it parse and rebuild the URL.
+    return f"{url}{'&' if '?' in url else '?'}logs={'1' if logs else '0'}"
 
 
 async def _call_back(callback: Callable[[T], Awaitable[None] | None], value: T) -> None:
@@ -507,9 +527,15 @@ class AsyncFalClient:
         limits = httpx.Limits(max_connections=2 * max_concurrency + 16, max_keepalive_connections=max_concurrency + 8)
         from . import __version__
 
-        if transport is None:
+        # The queue API's requests skip httpx.AsyncClient's per-request layers (URL merging, cookie
+        # jar, auth and redirect machinery: ~0.1 ms each) and go straight to the transport the
+        # client would pick. Not when environment proxies are set: httpx then routes by URL.
+        self._direct: httpx.AsyncBaseTransport | None = None
+        if transport is None and not _env_proxies():
             # Our own sockets go through plain asyncio instead of anyio: about a quarter less CPU per request.
             transport = make_transport(limits)
+        if transport is not None:
+            self._direct = transport  # httpx ignores environment proxies when given a transport
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=self._timeout,
@@ -517,6 +543,8 @@ class AsyncFalClient:
             follow_redirects=True,  # CDNs redirect; httpx drops Authorization on a cross-origin redirect
             headers={"User-Agent": f"sora2-widgets/{__version__}"},
         )
+        self._base_headers = {k.lower(): v for k, v in self._http.headers.items()}
+        self._timeout_ext = self._timeout.as_dict()
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
 
@@ -543,6 +571,60 @@ class AsyncFalClient:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    # -- sending -------------------------------------------------------------------------------
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        body: Any = None,
+        timeout: httpx.Timeout | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """One queue-API request: what ``AsyncClient.request``/``.send(stream=True)`` do for us, minus
+        what these requests never use (cookies, auth flows, event hooks, params merging).
+
+        A redirect (never sent by fal's queue API) is handed to the full client, which follows
+        it and drops the key on a cross-origin hop as before."""
+        content = None
+        all_headers = {**self._base_headers, **{k.lower(): v for k, v in headers.items()}}
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            all_headers["content-type"] = "application/json"
+        transport = self._direct
+        if transport is None:
+            return await self._send_full(method, url, headers, content, timeout, stream)
+        request = httpx.Request(method, url, headers=all_headers, content=content)
+        request.extensions = {"timeout": timeout.as_dict() if timeout is not None else self._timeout_ext}
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            if response.has_redirect_location:
+                await response.aclose()
+                return await self._send_full(method, url, headers, content, timeout, stream)
+            if not stream:
+                await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
+
+    async def _send_full(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: httpx.Timeout | None,
+        stream: bool,
+    ) -> httpx.Response:
+        extra = {**headers, "Content-Type": "application/json"} if content is not None else headers
+        request = self._http.build_request(
+            method, url, headers=extra, content=content, timeout=timeout if timeout is not None else self._timeout
+        )
+        return await self._http.send(request, stream=stream)
 
     # -- auth ----------------------------------------------------------------------------------
     def _headers_for(self, url: str | httpx.URL) -> dict[str, str]:
@@ -638,7 +720,6 @@ class AsyncFalClient:
         url: str,
         ctx: _Ctx,
         *,
-        params: Mapping[str, str] | None = None,
         parse: Callable[[httpx.Response], T],
         passthrough: frozenset[int] = frozenset(),
     ) -> tuple[int, T | None]:
@@ -653,7 +734,7 @@ class AsyncFalClient:
         while True:
             tries += 1
             try:
-                response = await self._http.request(method, url, params=params, headers=self._headers_for(url))
+                response = await self._send(method, url, self._headers_for(url))
                 code = response.status_code
                 if code in passthrough:
                     return code, None
@@ -713,7 +794,7 @@ class AsyncFalClient:
         while True:
             tries += 1
             try:
-                response = await self._http.post(url, json=body, headers=self._headers_for(url))
+                response = await self._send("POST", url, self._headers_for(url), body=body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # No connection was ever made, so the body never left: provably no job. Safe to retry.
                 last = _Retry(_describe_exc(exc))
@@ -806,9 +887,8 @@ class AsyncFalClient:
         ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
         _, update = await self._request(
             "GET",
-            job.status_url,
+            _with_logs(job.status_url, logs),
             ctx,
-            params={"logs": "1" if logs else "0"},
             parse=lambda r: tracker.apply(r.json()),
         )
         assert update is not None
@@ -888,11 +968,12 @@ class AsyncFalClient:
         self, job: Job, tracker: _Tracker, emit: Callable[[QueueUpdate], Awaitable[None]]
     ) -> QueueUpdate | None:
         """Follow ``{status_url}/stream``; the final update, or None if the stream ended early."""
-        url = job.status_url.rstrip("/") + "/stream"
+        url = _with_logs(job.status_url.rstrip("/") + "/stream", True)
         headers = {**self._headers_for(url), "Accept": "text/event-stream"}
         timeout = httpx.Timeout(self._timeout.connect or 10.0, read=STREAM_READ_TIMEOUT)
         ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
-        async with self._http.stream("GET", url, params={"logs": "1"}, headers=headers, timeout=timeout) as response:
+        response = await self._send("GET", url, headers, timeout=timeout, stream=True)
+        try:
             code = response.status_code
             if code in (404, 405, 501):
                 await response.aread()
@@ -904,11 +985,11 @@ class AsyncFalClient:
                 if code == 429 or code >= 500:
                     raise _Retry(f"HTTP {code}", status_code=code)
                 raise self._error_for(response, ctx)
-            data: list[str] = []
-            lines = response.aiter_lines()
+            data: list[bytes] = []
+            lines = _sse_lines(response.aiter_bytes())
             async for line in lines:
-                if line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
+                if line.startswith(b"data:"):
+                    data.append(line[6:] if line.startswith(b"data: ") else line[5:])
                     continue
                 if line or not data:
                     continue  # comments (":" keep-alives), event:/id:/retry: fields, blank lines between events
@@ -925,12 +1006,15 @@ class AsyncFalClient:
                     await emit(update)
                     if update.done:
                         return update
+        finally:
+            await response.aclose()
         return None
 
     @staticmethod
-    def _event(tracker: _Tracker, data: list[str]) -> QueueUpdate | None:
+    def _event(tracker: _Tracker, data: list[bytes]) -> QueueUpdate | None:
         try:
-            return tracker.apply(json.loads("\n".join(data)))
+            # json.loads takes the UTF-8 bytes as they came: no text decoding step per event.
+            return tracker.apply(json.loads(data[0] if len(data) == 1 else b"\n".join(data)))
         except (ValueError, _Malformed):
             # One unreadable event is skipped: the next one carries the whole state again.
             log.debug("skipping an unreadable status event for %s", tracker.job.request_id)
@@ -1067,7 +1151,31 @@ class AsyncFalClient:
         return Downloaded(target, size, digest.hexdigest())
 
 
-async def _drain(lines: AsyncIterator[str]) -> None:
+async def _sse_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The lines of a server-sent-event body, without their ends (CR LF, LF or CR, per the spec).
+
+    Works on bytes: the events are UTF-8 JSON, which ``json.loads`` reads as bytes, so the
+    incremental text decoder and line splitter of ``aiter_lines`` are pure overhead here.
+    """
+    pending = b""
+    after_cr = False  # the last chunk ended in CR: a LF starting the next one belongs to it
+    async for chunk in chunks:
+        if after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        if pending:
+            chunk = pending + chunk
+        if not chunk:
+            continue
+        lines = chunk.splitlines()  # bytes split only on \n, \r\n and \r
+        after_cr = chunk.endswith(b"\r")
+        pending = b"" if after_cr or chunk.endswith(b"\n") else lines.pop()
+        for line in lines:
+            yield line
+    if pending:
+        yield pending
+
+
+async def _drain(lines: AsyncIterator[bytes]) -> None:
     """Read what is left of a finished stream (bounded), so that its connection can be reused."""
 
     async def rest() -> None:
