@@ -2,11 +2,12 @@
 
     python benchmarks/bench_client.py [--jobs 20]
 
-The emulator runs in its own process (its CPU is not ours) with zero latency, zero queue and
-progress time: a job takes exactly as long as the emulator needs to render its 4 s 720p MP4
-(~0.2 s). Every client runs the same jobs, one after another, in this one process:
+The emulator runs in its own process (its CPU is not ours) with zero added latency, at three job
+lengths (``LENGTHS``): render only (~0.2 s), the emulator's default queue + progress (~1.4 s) and
+~5 s. Every client runs the same jobs, one after another, in this one process:
 
-* CPU ms/job: ``time.process_time()`` (all threads of this process) per job.
+* CPU ms/job: ``time.process_time()`` (all threads of this process) per job, after each client
+  was built and ran one warm-up job (steady state: the one-off SSL context and imports excluded).
 * requests/job: the emulator's own request counters (submit + status/stream + result), per job.
 * wall s/job.
 
@@ -31,71 +32,93 @@ MODEL = "sora2_text_to_video"
 ARGS: dict[str, Any] = {"prompt": "a lighthouse in a storm, benchmark", "duration": 4, "delete_video": True}
 
 
-def _ours_sync(base: str) -> tuple[Callable[[], Any], Callable[[], None]]:
-    import sora2_widgets as sw
+#: Emulated job lengths: (label, Emulator options, jobs measured per client). The emulator sends a
+#: status event per change (queue position, each new log line), and fal-client polls every 0.1 s,
+#: so both clients' costs depend on how long a job runs; every length is reported.
+LENGTHS: list[tuple[str, dict[str, float], int]] = [
+    ("≈0.2 s (render only)", {"queue_delay": 0.0, "progress_time": 0.0}, 20),
+    ("≈1.4 s (emulator default)", {"queue_delay": 0.4, "progress_time": 1.0}, 8),
+    ("≈5 s", {"queue_delay": 0.5, "progress_time": 4.5}, 4),
+]
 
-    client = sw.FalClient("bench-key", queue_url=base, run_url=base + "/run")
-    return (lambda: client.generate(MODEL, **ARGS)), client.close
-
-
-def _fal_sync(base: str) -> tuple[Callable[[], Any], Callable[[], None]]:
-    import fal_client
-    import fal_client.client as fc
-
-    fc.QUEUE_URL_FORMAT = base + "/"
-    fc.RUN_URL_FORMAT = base + "/run/"
-    client = fal_client.SyncClient(key="bench-key")
-    return (lambda: client.subscribe(ENDPOINT, arguments=ARGS)), lambda: None
+Measured = tuple[float, float]  # CPU seconds, wall seconds for the measured jobs
 
 
-async def _ours_async_jobs(base: str, n: int) -> None:
-    import sora2_widgets as sw
-
-    async with sw.AsyncFalClient("bench-key", queue_url=base, run_url=base + "/run") as client:
-        for _ in range(n):
-            await client.generate(MODEL, **ARGS)
-
-
-async def _fal_async_jobs(base: str, n: int) -> None:
-    import fal_client
-    import fal_client.client as fc
-
-    fc.QUEUE_URL_FORMAT = base + "/"
-    client = fal_client.AsyncClient(key="bench-key")
+def _timed(n: int, job: Callable[[], Any], emu: EmulatorProcess) -> Measured:
+    job()  # warm-up with this same client: imports, SSL context, connection pool
+    emu.reset()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(n):
-        await client.subscribe(ENDPOINT, arguments=ARGS)
+        job()
+    return time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+async def _atimed(n: int, job: Callable[[], Awaitable[Any]], emu: EmulatorProcess) -> Measured:
+    await job()
+    emu.reset()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        await job()
+    return time.process_time() - cpu0, time.perf_counter() - wall0
+
+
+def _ours_sync(emu: EmulatorProcess, n: int) -> Measured:
+    import sora2_widgets as sw
+
+    base = emu.base_url
+    with sw.FalClient("bench-key", queue_url=base, run_url=base + "/run") as client:
+        return _timed(n, lambda: client.generate(MODEL, **ARGS), emu)
+
+
+def _fal_sync(emu: EmulatorProcess, n: int) -> Measured:
+    import fal_client
+    import fal_client.client as fc
+
+    fc.QUEUE_URL_FORMAT = emu.base_url + "/"
+    fc.RUN_URL_FORMAT = emu.base_url + "/run/"
+    client = fal_client.SyncClient(key="bench-key")
+    return _timed(n, lambda: client.subscribe(ENDPOINT, arguments=ARGS), emu)
+
+
+def _ours_async(emu: EmulatorProcess, n: int) -> Measured:
+    import sora2_widgets as sw
+
+    async def main() -> Measured:
+        async with sw.AsyncFalClient("bench-key", queue_url=emu.base_url, run_url=emu.base_url + "/run") as client:
+            return await _atimed(n, lambda: client.generate(MODEL, **ARGS), emu)
+
+    return asyncio.run(main())
+
+
+def _fal_async(emu: EmulatorProcess, n: int) -> Measured:
+    import fal_client
+    import fal_client.client as fc
+
+    fc.QUEUE_URL_FORMAT = emu.base_url + "/"
+    fc.RUN_URL_FORMAT = emu.base_url + "/run/"
+
+    async def main() -> Measured:
+        client = fal_client.AsyncClient(key="bench-key")
+        return await _atimed(n, lambda: client.subscribe(ENDPOINT, arguments=ARGS), emu)
+
+    return asyncio.run(main())
+
+
+VARIANTS: list[tuple[str, Callable[[EmulatorProcess, int], Measured]]] = [
+    ("sora2-widgets FalClient (sync)", _ours_sync),
+    ("fal-client SyncClient.subscribe", _fal_sync),
+    ("sora2-widgets AsyncFalClient", _ours_async),
+    ("fal-client AsyncClient.subscribe", _fal_async),
+]
 
 
 def per_job(emu: EmulatorProcess, jobs: int) -> list[dict[str, Any]]:
+    """Steady-state cost per job: each client is built and warmed up (one job) before the clock starts,
+    then runs ``jobs`` jobs one after another. CPU is ``time.process_time()`` of this process (all
+    its threads, e.g. FalClient's loop thread); the emulator's CPU is its own process's."""
     rows = []
-    variants: list[tuple[str, Callable[[int], None]]] = []
-
-    def sync_variant(factory: Callable[[str], tuple[Callable[[], Any], Callable[[], None]]]) -> Callable[[int], None]:
-        def run(n: int) -> None:
-            job, close = factory(emu.base_url)
-            try:
-                for _ in range(n):
-                    job()
-            finally:
-                close()
-
-        return run
-
-    def async_variant(fn: Callable[[str, int], Awaitable[None]]) -> Callable[[int], None]:
-        return lambda n: asyncio.run(fn(emu.base_url, n))  # type: ignore[arg-type]
-
-    variants = [
-        ("sora2-widgets FalClient (sync)", sync_variant(_ours_sync)),
-        ("fal-client SyncClient.subscribe", sync_variant(_fal_sync)),
-        ("sora2-widgets AsyncFalClient", async_variant(_ours_async_jobs)),
-        ("fal-client AsyncClient.subscribe", async_variant(_fal_async_jobs)),
-    ]
-    for name, run in variants:
-        run(1)  # warm-up: imports, connection pool, emulator caches
-        emu.reset()
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        run(jobs)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    for name, run in VARIANTS:
+        cpu, wall = run(emu, jobs)
         stats = emu.stats()
         requests = sum(v for k, v in stats.items() if k in ("submits", "status", "stream", "result"))
         rows.append(
@@ -180,8 +203,11 @@ async def concurrent_jobs(base: str, n: int, max_concurrency: int) -> dict[str, 
 def run(jobs: int = 20) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        with EmulatorProcess(Path(tmp) / "a", queue_delay=0.0, progress_time=0.0, latency=0.0) as emu:
-            out["per_job"] = per_job(emu, jobs)
+        out["lengths"] = []
+        for i, (label, options, n) in enumerate(LENGTHS):
+            n = max(2, round(n * jobs / 20))  # --jobs scales every length (20 = the default)
+            with EmulatorProcess(Path(tmp) / f"a{i}", latency=0.0, **options) as emu:
+                out["lengths"].append({"label": label, "jobs": n, "rows": per_job(emu, n)})
         with EmulatorProcess(Path(tmp) / "b", cache_renders=True, queue_delay=0.2, progress_time=0.8) as emu:
             out["fan_out"] = asyncio.run(fan_out(emu.base_url))
             out["concurrent"] = [
@@ -194,12 +220,23 @@ def run(jobs: int = 20) -> dict[str, Any]:
 
 def render(out: dict[str, Any]) -> str:
     parts = [
-        "Per job (4 s 720p text-to-video, zero latency; job time = the emulator's render):",
+        "Per job (4 s 720p text-to-video, zero added latency), by emulated job length. Each client is",
+        "built and warmed up with one job first; CPU = this process only (the emulator runs in its own).",
+        "",
         table(
-            ["client", "CPU ms/job", "requests/job", "by route", "wall s/job"],
+            ["job length", "jobs", "client", "CPU ms/job", "requests/job", "by route", "wall s/job"],
             [
-                [r["client"], f"{r['cpu_ms']:.1f}", f"{r['requests']:.1f}", r["breakdown"], f"{r['wall_s']:.3f}"]
-                for r in out["per_job"]
+                [
+                    length["label"],
+                    length["jobs"],
+                    r["client"],
+                    f"{r['cpu_ms']:.2f}",
+                    f"{r['requests']:.1f}",
+                    r["breakdown"],
+                    f"{r['wall_s']:.3f}",
+                ]
+                for length in out["lengths"]
+                for r in length["rows"]
             ],
         ),
         "",

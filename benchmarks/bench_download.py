@@ -4,8 +4,13 @@
 
 A loopback server (separate process) serves one file of ``--mb`` MB. Each variant runs in
 a fresh subprocess so that its peak RSS is its own: throughput in MB/s and peak RSS growth
-during the download (sampled every 2 ms, and ru_maxrss). "raw httpx" streams the body to a
-file with ``aiter_raw`` and nothing else; the client also hashes (sha256), fsyncs and renames.
+during the download (sampled every 2 ms, and ru_maxrss).
+
+* "raw httpx": a stock ``httpx.AsyncClient`` (default transport, anyio) ``stream("GET")``,
+  every ``aiter_raw()`` chunk written to an open file with plain blocking ``write`` calls;
+  no hash, no fsync, no rename. The least work that still saves the file.
+* "sora2-widgets": ``AsyncFalClient.download()``: the same bytes into a temp file beside
+  the target, sha256 of every byte, length check, fsync, rename, fsync of the directory.
 """
 
 from __future__ import annotations

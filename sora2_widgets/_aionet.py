@@ -114,10 +114,10 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             finally:
                 p.waiter = None
         if p.chunks:
+            # One received chunk as it came (asyncio reads up to 256 KiB at a time), even when it is
+            # larger than ``max_bytes``: h11 takes any size, while cutting it into httpcore's 64 KiB
+            # would copy the rest each time and quadruple the per-chunk work of a large download.
             data = p.chunks.popleft()
-            if len(data) > max_bytes:
-                p.chunks.appendleft(data[max_bytes:])
-                data = data[:max_bytes]
             p.buffered -= len(data)
             if p.paused and p.buffered <= MAX_BUFFER // 2:
                 p.paused = False

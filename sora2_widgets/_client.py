@@ -103,6 +103,8 @@ STREAM_ATTEMPTS = 2
 #: After COMPLETED, fal closes the status stream; reading its last bytes (usually none) lets the
 #: keep-alive connection go back to the pool instead of being dropped — one TCP connect per job saved.
 STREAM_DRAIN_TIMEOUT = 0.5
+#: Downloads: bytes written between background fdatasyncs (so that the final fsync is short).
+SINK_SYNC_EVERY = 32 << 20
 
 Status = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
 _STATUSES: frozenset[str] = frozenset({"IN_QUEUE", "IN_PROGRESS", "COMPLETED"})
@@ -1123,32 +1125,87 @@ class AsyncFalClient:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         tmp = Path(tmp_name)
         try:
-            digest = hashlib.sha256()
-            size = 0
-            with os.fdopen(fd, "wb") as out:
-                async with self._http.stream("GET", url, headers=self._headers_for(url)) as response:
-                    code = response.status_code
-                    if code == 429 or code >= 500:
-                        raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
-                    if code >= 400:
-                        gone = " (the link may have expired)" if code in (403, 404, 410) else ""
-                        raise ServiceError(f"Downloading the video failed with HTTP {code}{gone}.", status_code=code)
-                    expected = response.headers.get("content-length")
-                    encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
-                    async for chunk in response.aiter_bytes(1 << 16):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                sink = _FileSink(out)
+                try:
+                    async with self._http.stream("GET", url, headers=self._headers_for(url)) as response:
+                        code = response.status_code
+                        if code == 429 or code >= 500:
+                            raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
+                        if code >= 400:
+                            gone = " (the link may have expired)" if code in (403, 404, 410) else ""
+                            raise ServiceError(
+                                f"Downloading the video failed with HTTP {code}{gone}.", status_code=code
+                            )
+                        expected = response.headers.get("content-length")
+                        encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
+                        async for chunk in response.aiter_bytes():
+                            sink.add(chunk)
+                    size, sha256 = await sink.finish()
+                finally:
+                    await sink.aclose()
                 if expected is not None and not encoded and expected.isdigit() and int(expected) != size:
                     raise _Retry(f"truncated body ({size} of {expected} bytes)")
-                out.flush()
-                await asyncio.to_thread(os.fsync, out.fileno())
             os.replace(tmp, target)
             _fsync_dir(target.parent)
         finally:
             _discard(tmp)  # no-op after the rename; removes a partial file otherwise
         log.info("downloaded %s (%d bytes)", target.name, size)
-        return Downloaded(target, size, digest.hexdigest())
+        return Downloaded(target, size, sha256)
+
+
+class _FileSink:
+    """Writes and hashes a download as it arrives; flushes it to disk behind the reader's back.
+
+    Writing and hashing stay on the event loop, one received chunk (≤256 KiB) at a time: that is
+    under a millisecond per chunk, and measured on 2 cores it beat handing the work to a thread
+    (the loop, the thread and a local server then compete for the cores). What does pay off in
+    the background is the disk: every ``SINK_SYNC_EVERY`` bytes a worker thread fdatasyncs what
+    was written so far (at most one at a time; it waits on the disk, not the CPU), so the final
+    fsync finds little left instead of the whole file. Memory: nothing is held beyond the chunk.
+    """
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._fd: int = out.fileno()
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._unsynced = 0
+        self._syncing: asyncio.Future[None] | None = None
+
+    def add(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:  # an unbuffered file may write less than asked
+            view = view[self._out.write(view) :]
+        self._digest.update(chunk)
+        self._size += len(chunk)
+        self._unsynced += len(chunk)
+        if self._unsynced >= SINK_SYNC_EVERY and (self._syncing is None or self._syncing.done()):
+            if self._syncing is not None:
+                self._syncing.result()  # a failed flush fails the download
+            self._syncing = asyncio.get_running_loop().run_in_executor(None, _datasync, self._fd)
+            self._unsynced = 0
+
+    async def finish(self) -> tuple[int, str]:
+        """fsync everything; the size and sha256 of what was written."""
+        if self._syncing is not None:
+            await self._syncing
+            self._syncing = None
+        await asyncio.to_thread(os.fsync, self._fd)
+        return self._size, self._digest.hexdigest()
+
+    async def aclose(self) -> None:
+        # On an error, let a flush still running end before the file is closed under it.
+        syncing, self._syncing = self._syncing, None
+        if syncing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(syncing)
+
+
+def _datasync(fd: int) -> None:
+    # fdatasync skips the metadata flush; macOS and Windows have only fsync.
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
 async def _sse_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
