@@ -49,7 +49,8 @@ def main() -> None:
             ("async", by_client["sora2-widgets AsyncFalClient"], by_client["fal-client AsyncClient.subscribe"]),
         ]
         measured = "; ".join(
-            f"{kind} {o['cpu_ms']:.2f} vs {f['cpu_ms']:.2f} ms (×{o['cpu_ms'] / f['cpu_ms']:.2f})" for kind, o, f in pairs
+            f"{kind} {o['cpu_ms']:.2f} vs {f['cpu_ms']:.2f} ms (×{o['cpu_ms'] / f['cpu_ms']:.2f})"
+            for kind, o, f in pairs
         )
         status = ", ".join(f"{kind} {mark(o['cpu_ms'] <= f['cpu_ms'] / 2)}" for kind, o, f in pairs)
         cpu_targets.append([f"client CPU/job ≤ ½ fal-client's, job {length['label']}", measured, status])
