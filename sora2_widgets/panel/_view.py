@@ -328,8 +328,10 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         # Spend tab.
         self.spend_summary = w.HTML()
         # Hidden until it has PNG bytes: an empty Image shows the browser's broken-image icon.
+        # Shown at the figure's own size (640 px, 2x pixels), so its 9-11 pt text is not scaled down.
         self.spend_chart = _cls(
-            w.Image(format="png", layout=w.Layout(max_width="640px", display=_HIDDEN)), "sw-spend-chart"
+            w.Image(format="png", layout=w.Layout(width="640px", max_width="100%", display=_HIDDEN)),
+            "sw-spend-chart",
         )
         self.spend_tables = w.HTML()
         spend_pane = _cls(w.VBox([self.spend_summary, self.spend_chart, self.spend_tables]), "sw-spend")
@@ -655,6 +657,16 @@ def _series(frame: Any) -> tuple[list[str], list[float]]:
     return labels, values
 
 
+def _model_name(model_id: str) -> str:
+    """A catalog id as its display name ("Sora 2"), as the rest of the panel shows models."""
+    from .._catalog import get_model
+
+    try:
+        return get_model(model_id).name
+    except Exception:  # an id from an older catalog: show it as stored
+        return model_id
+
+
 def spend_chart(by_model: Any, by_day: Any) -> bytes:
     """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched)."""
     models, model_usd = _series(by_model)
@@ -663,7 +675,8 @@ def spend_chart(by_model: Any, by_day: Any) -> bytes:
         return b""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 2.8), dpi=96)
+    models = [_model_name(m) for m in models]
+    fig = Figure(figsize=(640 / 96, 2.6), dpi=192)  # 640 CSS px wide, crisp on HiDPI screens
     fig.patch.set_alpha(0.0)  # transparent: the panel's own background shows through
     axes = fig.subplots(1, 2)
     # Mid grey reads at about the same contrast on white and on near-black (light and dark themes).
