@@ -113,12 +113,15 @@ def run(rows: int = 100_000, appends: int = 200) -> dict[str, Any]:
         out["append_median_ms"] = 1000 * statistics.median(times)
         out["append_p95_ms"] = 1000 * sorted(times)[int(0.95 * len(times))]
         for by in ("model", "day"):
+            t = time.perf_counter()
+            hist.spend(by=by)  # type: ignore[arg-type]  # the first call after a change runs the SQL
+            out[f"spend_{by}_ms"] = 1000 * (time.perf_counter() - t)
             best = float("inf")
             for _ in range(5):
                 t = time.perf_counter()
-                hist.spend(by=by)  # type: ignore[arg-type]
+                hist.spend(by=by)  # type: ignore[arg-type]  # nothing changed since: kept
                 best = min(best, time.perf_counter() - t)
-            out[f"spend_{by}_ms"] = 1000 * best
+            out[f"spend_{by}_again_ms"] = 1000 * best
         t = time.perf_counter()
         frame = hist.df
         out["df_warm_ms"] = 1000 * (time.perf_counter() - t)
@@ -147,6 +150,7 @@ def render(out: dict[str, Any]) -> str:
             ["durable append, p95 (ms)", f"{out['append_p95_ms']:.2f}"],
             ["spend(by='model') (ms)", f"{out['spend_model_ms']:.1f}"],
             ["spend(by='day') (ms)", f"{out['spend_day_ms']:.1f}"],
+            ["spend(by='model') again, nothing changed (ms)", f"{out['spend_model_again_ms']:.2f}"],
         ],
     )
 
