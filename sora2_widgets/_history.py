@@ -16,6 +16,11 @@ Rules this module keeps (see :meth:`History.spend`):
   Soft-deleted rows still count: deleting the files does not refund the money.
 * No secret is ever written: parameters come from ``ModelInput.public_params()``, and large
   ``data:`` URIs (local images) are replaced by a short description with their sha256.
+
+Reading fast (:attr:`History.df`): every row carries a ``rev`` that triggers set from a ledger-wide
+clock on each INSERT/UPDATE (tombstones record hard deletes), so the in-memory DataFrame is updated
+with only the rows changed since, by any process. ``history.sqlite3.df-cache`` beside the ledger is
+a checksummed snapshot of that frame for new processes (see ``_frame_cache``); delete it any time.
 """
 
 from __future__ import annotations
