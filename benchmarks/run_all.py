@@ -59,7 +59,8 @@ def main() -> None:
         ["requests/job ≤ fal-client's", f"{ours_req:.1f} vs {fal_req:.1f}", mark(ours_req <= fal_req)],
         ["fan-out wall ≤ 1.1× slowest single", f"×{client['fan_out']['ratio']:.2f}",
          mark(client["fan_out"]["ratio"] <= 1.1)],
-        ["100k-row history opens ≤ 0.5 s", f"open {hist['open_s']:.3f} s; open + first .df {hist['open_df_s']:.2f} s",
+        ["100k-row history opens ≤ 0.5 s", f"open {hist['open_s']:.3f} s; open + first .df {hist['open_df_s']:.2f} s "
+         f"(pandas imported; {hist['open_df_cold_s']:.2f} s before any snapshot exists)",
          f"{mark(hist['open_s'] <= 0.5)} (open); {mark(hist['open_df_s'] <= 0.5)} (with .df)"],
         ["durable append ≤ 2 ms median", f"{hist['append_median_ms']:.2f} ms", mark(hist["append_median_ms"] <= 2)],
         ["cost recompute ≤ 2 ms", f"label {panel['worst_label_median_ms']:.2f} ms; with Generate button "
