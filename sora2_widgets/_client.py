@@ -462,6 +462,18 @@ def _announce_emulator(where: str) -> None:
     )
 
 
+def mark_emulator_announced() -> None:
+    """Skip the one-time "using the emulator" notice: the caller has told the user already.
+
+    The panel calls this: its provider badge says "Emulator", and in JupyterLab the logged
+    warning would show as a red stderr box right above it. Plain Python users of the clients
+    still get the notice once per process.
+    """
+    global _announced_emulator
+    with _announce_lock:
+        _announced_emulator = True
+
+
 class AsyncFalClient:
     """fal's queue API over httpx, asynchronous. One instance per event loop.
 

@@ -16,6 +16,11 @@ Rules this module keeps (see :meth:`History.spend`):
   Soft-deleted rows still count: deleting the files does not refund the money.
 * No secret is ever written: parameters come from ``ModelInput.public_params()``, and large
   ``data:`` URIs (local images) are replaced by a short description with their sha256.
+
+Reading fast (:attr:`History.df`): every row carries a ``rev`` that triggers set from a ledger-wide
+clock on each INSERT/UPDATE (tombstones record hard deletes), so the in-memory DataFrame is updated
+with only the rows changed since, by any process. ``history.sqlite3.df-cache`` beside the ledger is
+a checksummed snapshot of that frame for new processes (see ``_frame_cache``); delete it any time.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from . import _frame_cache
 from ._config import data_dir
 
 if TYPE_CHECKING:
@@ -54,6 +60,13 @@ __all__ = [
 log = logging.getLogger("sora2_widgets.history")
 
 DB_NAME = "history.sqlite3"
+#: The DataFrame snapshot beside the ledger (a cache: delete it any time).
+CACHE_SUFFIX = ".df-cache"
+#: A snapshot is written when a frame had to be built from scratch with at least this many rows
+#: (smaller ledgers build in a few ms) …
+SNAPSHOT_MIN_ROWS = 2_000
+#: … or when this many rows changed since the snapshot on disk (what a fresh process replays).
+SNAPSHOT_EVERY = 1_000
 MEDIA_DIR = "media"
 
 STATUSES: tuple[str, ...] = (
@@ -159,6 +172,49 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX generations_video_id ON generations(video_id) WHERE video_id IS NOT NULL",
         "CREATE INDEX generations_request ON generations(provider, request_id) WHERE request_id IS NOT NULL",
     ],
+    # 2: a revision clock, so readers fetch only what changed (the cached DataFrame, its snapshot
+    # file). Triggers, not Python, bump it: every writer — another kernel, an older tool, the
+    # sqlite3 shell — moves the clock, so no change can hide from a cache. ``ledger`` is a random
+    # id of this database: a snapshot of another (re-created) file never matches it.
+    [
+        "ALTER TABLE generations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0",
+        "UPDATE generations SET rev = id",
+        """
+        CREATE TABLE ledger_clock (
+            id     INTEGER PRIMARY KEY CHECK (id = 1),
+            rev    INTEGER NOT NULL,
+            ledger TEXT    NOT NULL
+        )
+        """,
+        "INSERT INTO ledger_clock (id, rev, ledger) "
+        "VALUES (1, (SELECT COALESCE(MAX(rev), 0) FROM generations), lower(hex(randomblob(16))))",
+        # Hard deletes (remove_row) are rare but must reach the caches too: a tombstone per row.
+        "CREATE TABLE generations_removed (id INTEGER PRIMARY KEY, rev INTEGER NOT NULL)",
+        "CREATE INDEX generations_rev ON generations(rev)",
+        """
+        CREATE TRIGGER generations_rev_insert AFTER INSERT ON generations
+        BEGIN
+            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+            UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
+        END
+        """,
+        # WHEN: the trigger's own "SET rev" must not fire it again (even with recursive_triggers on).
+        """
+        CREATE TRIGGER generations_rev_update AFTER UPDATE ON generations WHEN NEW.rev = OLD.rev
+        BEGIN
+            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+            UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
+        END
+        """,
+        """
+        CREATE TRIGGER generations_rev_delete AFTER DELETE ON generations
+        BEGIN
+            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+            INSERT OR REPLACE INTO generations_removed (id, rev)
+                VALUES (OLD.id, (SELECT rev FROM ledger_clock WHERE id = 1));
+        END
+        """,
+    ],
 ]
 
 #: Columns a caller may set through :meth:`History.add` / :meth:`History.update`.
@@ -249,6 +305,16 @@ class HistoryRecord:
         return sora and self.status == "completed" and self.kept_for_remix and not self.deleted and bool(self.video_id)
 
 
+def _copy_on_write() -> bool:
+    """Whether pandas copies a column before changing it (always from pandas 3): then a shallow
+    copy of the cached frame is as safe to hand out as a deep one, and ~100× cheaper."""
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return bool(pd.options.mode.copy_on_write is True)
+
+
 def _opt_money(micros: int | None) -> Decimal | None:
     return None if micros is None else from_micros(micros)
 
@@ -292,6 +358,22 @@ def lease_is_dead(owner: str | None, until: float | None, now: float, me: str) -
     return False
 
 
+@dataclasses.dataclass(frozen=True)
+class _View:
+    """The DataFrame as of one ledger revision. Never modified (replaced instead), so it can be
+    pickled or copied outside the lock while another thread catches up."""
+
+    ledger: str
+    rev: int
+    frame: pd.DataFrame
+    #: Each row's revision (same index as ``frame``; kept out of the frame so .df keeps its columns).
+    revs: pd.Series[int]
+    #: Revision of the snapshot file written from this process's views (-1: none written or loaded).
+    saved_rev: int
+    #: Rows changed since that snapshot: what a new process would have to replay.
+    unsaved: int
+
+
 class History:
     """The ledger of every generation, in ``history.sqlite3`` under the data directory.
 
@@ -324,8 +406,12 @@ class History:
             log.warning("history: SQLite refused WAL mode (%s); concurrent kernels will wait more", mode)
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.execute("PRAGMA foreign_keys = ON")
-        self._own_writes = 0
-        self._df_cache: tuple[tuple[int, int], pd.DataFrame] | None = None
+        self.cache_path: Path = self.path.with_name(self.path.name + CACHE_SUFFIX)
+        self._view: _View | None = None
+        self._saver: threading.Thread | None = None
+        # Results of spend()/total_spent()/remix_candidates() for one ledger revision.
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo_rev: tuple[str, int] | None = None
         self._migrate()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -360,13 +446,28 @@ class History:
                 raise
             else:
                 self._conn.execute("COMMIT")
-                self._own_writes += 1
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, str, int]]:
+        """One read transaction (in WAL mode: one consistent snapshot of the file) and the
+        ledger id + revision it sees. Every write by anyone moves the revision (triggers)."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                ledger, rev = self._conn.execute("SELECT ledger, rev FROM ledger_clock WHERE id = 1").fetchone()
+                if self._memo_rev != (ledger, rev):
+                    self._memo.clear()
+                    self._memo_rev = (ledger, rev)
+                yield self._conn, str(ledger), int(rev)
+            finally:
+                self._conn.execute("COMMIT")
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
 
     def close(self) -> None:
+        self.wait_snapshot()
         with self._lock:
             self._conn.close()
 
@@ -572,40 +673,141 @@ class History:
         sql = "SELECT * FROM generations" + (f" WHERE {where}" if where else "") + " ORDER BY id"  # noqa: S608
         return [self._record(r) for r in self._query(sql, args)]
 
-    def _change_key(self) -> tuple[int, int]:
-        # data_version changes when *another* connection commits; our own commits are counted here.
-        with self._lock:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0]), self._own_writes
-
     @property
     def df(self) -> pd.DataFrame:
         """All rows as a DataFrame indexed by ``id``, oldest first (a copy: edit it freely).
 
         Datetimes are tz-aware UTC; ``model_id``/``status``/``provider``/``mode`` are categoricals;
         money is exact in ``*_micros`` (nullable Int64, micro-dollars) and float64 in ``*_usd``;
-        ``params`` holds dicts. Rebuilt only when the database changed since the last call.
+        ``params`` holds dicts. Kept in memory and brought up to date with only the rows changed
+        since (by any process); a snapshot file beside the ledger lets a new process start from it.
         """
-        key = self._change_key()
-        if self._df_cache is None or self._df_cache[0] != key:
-            self._df_cache = (key, self._frame(self._columns()))
-        return self._df_cache[1].copy()
+        return self._current_view().frame.copy(deep=not _copy_on_write())
 
-    def _columns(self) -> dict[str, Sequence[Any]]:
-        """Every column of the ledger as a sequence, fetched as plain tuples and transposed once
+    # -- the cached frame -----------------------------------------------------------------------
+    def _snapshot_header(self, ledger: str) -> dict[str, Any]:
+        return _frame_cache.expected_header(
+            schema=len(MIGRATIONS),
+            ledger=ledger,
+            folder=str(self.path.parent),
+            categories={"mode": list(MODES), "status": list(STATUSES), "provider": list(PROVIDERS)},
+        )
+
+    def _current_view(self) -> _View:
+        with self._reading() as (conn, ledger, rev):
+            view = self._view
+            if view is not None and view.ledger == ledger and view.rev == rev:
+                return view
+            if view is None or view.ledger != ledger or view.rev > rev:
+                snap = _frame_cache.read(self.cache_path, self._snapshot_header(ledger), rev)
+                view = None if snap is None else _View(ledger, snap.rev, snap.frame, snap.revs, snap.rev, 0)
+            if view is not None:
+                view = self._catch_up(conn, view, rev)
+            if view is None:
+                view = self._build(conn, ledger, rev)
+            self._view = view
+        first = view.saved_rev < 0 and len(view.frame) >= SNAPSHOT_MIN_ROWS
+        if first or (view.saved_rev >= 0 and view.unsaved >= SNAPSHOT_EVERY):
+            with self._lock:
+                busy = self._saver is not None and self._saver.is_alive()
+                if not busy:
+                    # Pickling 100 000 rows takes ~0.5 s: not on the caller's time, and not under the
+                    # lock (writers must not wait). Safe because a _View is never modified, only
+                    # replaced. Not a daemon: a snapshot being written is finished at exit.
+                    self._saver = threading.Thread(
+                        target=self._save, args=(view,), name="sora2-history-snapshot", daemon=False
+                    )
+                    self._saver.start()
+        return view
+
+    def _save(self, view: _View) -> None:
+        snap = _frame_cache.Snapshot(view.rev, view.frame, view.revs)
+        try:
+            written = _frame_cache.write(self.cache_path, self._snapshot_header(view.ledger), snap)
+        except Exception:  # e.g. an unpicklable object in params: the cache is optional
+            log.exception("history: could not write the DataFrame snapshot")
+            return
+        if written:
+            with self._lock:
+                now = self._view
+                if now is not None and now.ledger == view.ledger and now.saved_rev < view.rev:
+                    unsaved = max(now.unsaved - view.unsaved, 0) if now.saved_rev == view.saved_rev else now.unsaved
+                    self._view = dataclasses.replace(now, saved_rev=view.rev, unsaved=unsaved)
+
+    def wait_snapshot(self, timeout: float | None = None) -> None:
+        """Wait until a DataFrame snapshot being written in the background is on disk."""
+        saver = self._saver
+        if saver is not None:
+            saver.join(timeout)
+
+    def _fetch(self, conn: sqlite3.Connection, where: str = "", args: Sequence[Any] = ()) -> dict[str, list[Any]]:
+        """Columns of the matching rows, fetched as plain tuples and transposed once
         (sqlite3.Row objects and per-cell lookups cost ~1 s at 100 000 rows)."""
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.row_factory = None
-            cur.execute("SELECT * FROM generations ORDER BY id")
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
+        cur = conn.cursor()
+        cur.row_factory = None
+        cur.execute("SELECT * FROM generations" + (f" WHERE {where}" if where else "") + " ORDER BY id", args)  # noqa: S608
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-        return dict(zip(names, columns, strict=True))
+        return {n: list(c) for n, c in zip(names, columns, strict=True)}
 
-    def _columns_empty(self) -> dict[str, Sequence[Any]]:
-        with self._lock:
-            cur = self._conn.execute("SELECT * FROM generations LIMIT 0")
-            return {d[0]: () for d in cur.description}
+    def _build(self, conn: sqlite3.Connection, ledger: str, rev: int) -> _View:
+        import pandas as pd
+
+        raw = self._fetch(conn)
+        frame = self._frame(raw)
+        revs = pd.Series(pd.array(raw["rev"], dtype="int64"), index=frame.index, name="rev")
+        return _View(ledger, rev, frame, revs, saved_rev=-1, unsaved=0)
+
+    def _catch_up(self, conn: sqlite3.Connection, view: _View, rev: int) -> _View | None:
+        """``view`` plus the rows changed after ``view.rev``; None if the result disagrees with
+        the database (then the caller rebuilds: a cache can be slow, never wrong)."""
+        raw = self._fetch(conn, "rev > ?", (view.rev,))
+        removed = [int(r[0]) for r in conn.execute("SELECT id FROM generations_removed WHERE rev > ?", (view.rev,))]
+        frame, revs = view.frame, view.revs
+        if raw["id"] or removed:
+            merged = self._upsert(frame, revs, raw, removed)
+            if merged is None:
+                return None
+            frame, revs = merged
+        # Cheap proof that the cached rows are the database's rows: same count, and the same sum of
+        # revisions (a row changed behind the cache's back has a new revision).
+        count, rev_sum = conn.execute("SELECT COUNT(*), COALESCE(SUM(rev), 0) FROM generations").fetchone()
+        if len(frame) != count or int(revs.sum()) != rev_sum:
+            log.warning("history: the cached DataFrame disagrees with %s; rebuilding it", self.path)
+            return None
+        return _View(view.ledger, rev, frame, revs, view.saved_rev, view.unsaved + len(raw["id"]) + len(removed))
+
+    def _upsert(
+        self, frame: pd.DataFrame, revs: pd.Series[int], raw: Mapping[str, Sequence[Any]], removed: Sequence[int]
+    ) -> tuple[pd.DataFrame, pd.Series[int]] | None:
+        """New frame = old rows minus changed/removed ids, plus the changed rows rebuilt.
+        Returns None when the result's dtypes would differ from a full build's."""
+        import pandas as pd
+
+        gone = frame.index.intersection(pd.Index([*raw["id"], *removed], dtype="int64"))
+        if len(gone):
+            frame, revs = frame.drop(index=gone), revs.drop(index=gone)
+        if raw["id"]:
+            new = self._frame(raw)
+            new_revs = pd.Series(pd.array(raw["rev"], dtype="int64"), index=new.index, name="rev")
+            if len(frame) == 0:
+                return new, new_revs
+            # model_id's categories are the sorted distinct ids (as pd.Categorical makes them):
+            # give both parts the union, so concat keeps the categorical.
+            cats = sorted(set(frame["model_id"].cat.categories) | set(new["model_id"].cat.categories))
+            frame = frame.assign(model_id=frame["model_id"].cat.set_categories(cats))
+            new = new.assign(model_id=new["model_id"].cat.set_categories(cats))
+            dtypes = frame.dtypes
+            frame, revs = pd.concat([frame, new]), pd.concat([revs, new_revs])
+            if not frame.index.is_monotonic_increasing:
+                order = frame.index.argsort(kind="stable")
+                frame, revs = frame.iloc[order], revs.iloc[order]
+            if not frame.dtypes.equals(dtypes):
+                return None
+        if len(gone):
+            frame = frame.assign(model_id=frame["model_id"].cat.remove_unused_categories())
+        return frame, revs
 
     def _frame(self, raw: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
         import numpy as np
@@ -710,11 +912,17 @@ class History:
         if provider is not None:
             where += " AND provider = ?"
             args.append(provider)
-        rows = self._query(f"SELECT * FROM generations WHERE {where} ORDER BY id DESC", args)  # noqa: S608
-        if as_records:
-            return [self._record(r) for r in rows]
-        names = rows[0].keys() if rows else []
-        return self._frame({n: [r[n] for r in rows] for n in names} if rows else self._columns_empty())
+        with self._reading() as (conn, _, _):
+            # Asked again and again by the panel: the answer is kept until the ledger changes.
+            key = ("remix_candidates", provider, as_records)
+            if key not in self._memo:
+                if as_records:
+                    rows = conn.execute(f"SELECT * FROM generations WHERE {where} ORDER BY id DESC", args)  # noqa: S608
+                    self._memo[key] = [self._record(r) for r in rows]
+                else:
+                    self._memo[key] = self._frame(self._fetch(conn, where, args)).iloc[::-1]
+            found = self._memo[key]
+        return list(found) if as_records else found.copy()
 
     # -- user actions -----------------------------------------------------------------------------
     def delete(self, history_id: int, files: bool = True) -> HistoryRecord:
@@ -752,8 +960,13 @@ class History:
         """Exact USD spent: the sum of recorded actual costs (see the module's rules)."""
         start = self._since_iso(since)
         sql = "SELECT COALESCE(SUM(cost_micros), 0) FROM generations"
-        rows = self._query(sql + " WHERE created_at >= ?", (start,)) if start else self._query(sql)
-        return from_micros(int(rows[0][0]))
+        with self._reading() as (conn, _, _):
+            key = ("total_spent", start)
+            if key not in self._memo:
+                row = conn.execute(sql + " WHERE created_at >= ?", (start,)) if start else conn.execute(sql)
+                self._memo[key] = from_micros(int(row.fetchone()[0]))
+            total: Decimal = self._memo[key]
+        return total
 
     _SPEND_KEYS: Mapping[str, str] = {
         "model": "model_id",
@@ -785,7 +998,15 @@ class History:
             + (" WHERE created_at >= ?" if start else "")
             + " GROUP BY k ORDER BY k"
         )
-        rows = self._query(sql, (start,) if start else ())
+        with self._reading() as (conn, ledger, rev):
+            memo_rev = (ledger, rev)
+            # Kept until the ledger changes (the panel redraws the Spend tab often).
+            memo_key = ("spend", by, start)
+            cached = self._memo.get(memo_key)
+            if cached is None:
+                rows = conn.execute(sql, (start,) if start else ()).fetchall()
+        if cached is not None:
+            return cached.copy()  # type: ignore[no-any-return]
         index_name = {"model": "model_id", "day": "day"}.get(by, by)
         index: pd.Index[Any]
         if by == "day":
@@ -794,7 +1015,7 @@ class History:
         else:
             index = pd.Index([r["k"] for r in rows], name=index_name, dtype="object")
         totals = [from_micros(int(r["micros"])) for r in rows]
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "count": pd.array([int(r["n"]) for r in rows], dtype="int64"),
                 "completed": pd.array([int(r["done"] or 0) for r in rows], dtype="int64"),
@@ -803,6 +1024,10 @@ class History:
             },
             index=index,
         )
+        with self._lock:
+            if self._memo_rev is not None and self._memo_rev == memo_rev:
+                self._memo[memo_key] = frame
+        return frame.copy()
 
     # -- export -----------------------------------------------------------------------------------
     def _export_frame(self) -> pd.DataFrame:

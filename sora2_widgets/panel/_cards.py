@@ -69,9 +69,11 @@ class JobCard(w.VBox):  # type: ignore[misc]
         self._on_remix = on_remix
         self._inline_limit = inline_limit
         self.title = w.HTML()
+        self.title.add_class("sw-card-name")
+        # The status is a pill beside the name; its text is the plain status ("Done", "In queue · #2").
         self.status = w.HTML()
         self.status.add_class("sw-card-status")
-        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="240px"))
+        self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="auto"))
         self.progress.add_class("sw-progress")
         self.info = w.HTML()
         self.info.add_class("sw-muted")
@@ -84,25 +86,33 @@ class JobCard(w.VBox):  # type: ignore[misc]
         self.error.add_class("sw-card-error")
         self.result_box = w.VBox()
         self._shown_result = False
-        header = w.HBox([self.title, self.status, self.progress, self.cancel], layout=w.Layout(align_items="center"))
-        super().__init__([header, self.info, self.log_line, self.error, self.result_box])
+        header = w.HBox([self.title, self.status, self.cancel])
+        header.add_class("sw-card-header")
+        # The progress bar gets its own line (beside the name it looked detached) and goes when done.
+        super().__init__([header, self.progress, self.info, self.log_line, self.error, self.result_box])
         self.add_class("sw-card")
         self.add_class(f"sw-card-{job.id}")
         job.observe(self._refresh)
         self._refresh(job)
 
     def _refresh(self, job: JobState) -> None:
-        self.title.value = f"<b>{html.escape(job.spec.name)}</b>"
-        self.status.value = html.escape(job.status)
+        self.title.value = html.escape(job.spec.name)
+        pill = job.status
+        if job.status == JobStatus.QUEUED and job.queue_position is not None:
+            pill += f" · #{job.queue_position + 1}"  # fal counts from 0 (= next in line)
+        self.status.value = html.escape(pill)
+        for state in ("done", "failed", "cancelled"):
+            self.status.remove_class(f"sw-pill-{state}")
+        if job.done:
+            self.status.add_class(f"sw-pill-{job.status.lower()}")
         self.progress.value = job.progress
+        self.progress.layout.display = "none" if job.done else ""
         self.progress.bar_style = {
             JobStatus.DONE: "success",
             JobStatus.FAILED: "danger",
             JobStatus.CANCELLED: "",
         }.get(job.status, "info")
         parts = [f"elapsed {_elapsed(job.elapsed)}"]
-        if job.queue_position is not None:
-            parts.insert(0, f"queue position {job.queue_position}")
         if job.request_id:
             parts.append(f"request {job.request_id}")
         self.info.value = html.escape(" · ".join(parts))
@@ -153,7 +163,9 @@ class JobCard(w.VBox):  # type: ignore[misc]
         facts.append("kept on the service for remix" if job.kept else "not kept on the service (cannot be remixed)")
         lines = [html.escape(" · ".join(facts))]
         if job.local_path is not None:
-            lines.append(f"saved to <code>{html.escape(str(job.local_path))}</code>")
+            # The whole path stays copyable; it may wrap anywhere inside the <code> (CSS), nowhere else.
+            full = html.escape(str(job.local_path), quote=True)
+            lines.append(f'saved to <code class="sw-path" title="{full}">{full}</code>')
         children: list[w.Widget] = [self._player(job), w.HTML("<br>".join(lines))]
         children[1].add_class("sw-result-facts")
         if job.kept and self._on_remix is not None:

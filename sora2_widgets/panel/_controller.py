@@ -173,9 +173,12 @@ def _default_generator(key: SecretStr | None) -> GeneratorLike | None:
     except ImportError:
         return None
     factory = module.Generator
-    if key is None:
-        return factory()  # type: ignore[no-any-return]
     client_mod = importlib.import_module("sora2_widgets._client")
+    if key is None:
+        # No key: the client will fall back to the emulator. The panel's badge says so, so the
+        # client's logged notice (a red stderr box above the panel in JupyterLab) is not needed.
+        client_mod.mark_emulator_announced()
+        return factory()  # type: ignore[no-any-return]
     return factory(client=client_mod.AsyncFalClient(key=key))  # type: ignore[no-any-return]
 
 
@@ -244,8 +247,11 @@ class PanelController:
         self.image: ImageChoice | None = None
         self.image_error: str | None = None
         self.remix_key: str | None = None
-        # Output
-        self.status = ""
+        # Output. The status line is derived (see ``status``): a one-off message said on the current
+        # tab, else the state of the jobs last started from this tab.
+        self._message = ""
+        self._message_warn = False
+        self._batches: dict[str, list[JobState]] = {}
         self.jobs: list[JobState] = []
         self._futures: dict[int, Any] = {}
         self._job_observers: list[Callable[[JobState], None]] = []
@@ -270,7 +276,7 @@ class PanelController:
             self._version += 1
             if self._armed_version is not None:
                 self._armed_version = None
-                self.status = ""
+                self._message = ""
         for callback in list(self._observers):
             try:
                 callback(what)
@@ -315,7 +321,7 @@ class PanelController:
         if generator is not None:
             self._generator = generator
             self._history = getattr(generator, "history", None) or self._history
-        self.status = "Key set: generating on fal.ai (charged to your account)." if self._key else ""
+        self._say("Key set: generating on fal.ai (charged to your account)." if self._key else "")
         self._changed("provider")
 
     # -- tabs and selection ---------------------------------------------------------------
@@ -328,6 +334,7 @@ class PanelController:
             raise ValueError(f"unknown tab {tab!r}; tabs: {', '.join(dict(TABS))}")
         if tab != self.tab:
             self.tab = tab
+            self._say("")  # a message belongs to the tab it was said on
             self._changed("tab")
 
     @property
@@ -337,8 +344,9 @@ class PanelController:
 
     @staticmethod
     def model_label(spec: ModelSpec) -> str:
-        res = "inherits size" if spec.inherits_from_source else "/".join(spec.resolutions) or "—"
-        return f"{spec.name} · {spec.price_hint} · {res}"
+        res = "inherits size" if spec.inherits_from_source else "/".join(spec.resolutions)
+        # A model without a resolution choice (Kling) gets no resolution part, not a dangling "· —".
+        return " · ".join(part for part in (spec.name, spec.price_hint, res) if part)
 
     @property
     def selected(self) -> tuple[ModelSpec, ...]:
@@ -739,19 +747,60 @@ class PanelController:
     def confirmation_pending(self) -> bool:
         return self._armed_version == self._version
 
+    # -- status line ----------------------------------------------------------------------
+    def _say(self, text: str, *, warn: bool = False) -> None:
+        self._message = text
+        self._message_warn = warn and bool(text)
+
+    def notify(self, text: str, *, warn: bool = False) -> None:
+        """Show a one-off message in the status line of the current tab (until the tab changes)."""
+        self._say(text, warn=warn)
+        self._changed("status", rearm=False)
+
+    @property
+    def status(self) -> str:
+        """The status line: a message said on this tab, else the state of this tab's last jobs.
+
+        It follows the jobs ("1 job running: Sora 2." → "Done: 1 completed.") and is per tab:
+        jobs started on the Text tab are not reported on the Remix tab.
+        """
+        if self._message:
+            return self._message
+        return self.jobs_summary(self._batches.get(self.tab, ()))
+
+    @property
+    def status_warn(self) -> bool:
+        return bool(self._message) and (self._message_warn or self.confirmation_pending)
+
+    @staticmethod
+    def jobs_summary(jobs: Sequence[JobState]) -> str:
+        if not jobs:
+            return ""
+        running = [j for j in jobs if not j.done]
+        if running:
+            names = ", ".join(j.spec.name for j in running)
+            return f"{len(running)} job{'s' if len(running) > 1 else ''} running: {names}."
+        counts = {
+            "completed": sum(j.status == JobStatus.DONE for j in jobs),
+            "failed": sum(j.status == JobStatus.FAILED for j in jobs),
+            "cancelled": sum(j.status == JobStatus.CANCELLED for j in jobs),
+        }
+        return "Done: " + ", ".join(f"{n} {word}" for word, n in counts.items() if n) + "."
+
     # -- generate / cancel ----------------------------------------------------------------
     def generate(self) -> list[JobState]:
         """Start one job per selected model; a costly selection needs a second call to confirm."""
         reasons = self.blockers
         if reasons:
-            self.status = reasons[0]
+            self._say(reasons[0], warn=True)
             self._changed("status", rearm=False)
             return []
         if self.needs_confirmation and not self.confirmation_pending:
             self._armed_version = self._version
-            self.status = (
+            self._say(
                 f"This could cost {self.total_cost}, above {format_usd(self.confirm_above)}. "
-                "Click Generate again to confirm."
+                "Click Generate again to confirm.",
+                warn=True,
             )
             self._changed("status", rearm=False)
             return []
@@ -763,8 +812,8 @@ class PanelController:
                 callback(job)
             # The generator prices a remix from its source in the history itself.
             self._futures[job.id] = self._loop.submit(self._run(job))
-        names = ", ".join(j.spec.name for j in started)
-        self.status = f"Started {len(started)} job{'s' if len(started) > 1 else ''}: {names}."
+        self._batches[self.tab] = started
+        self._say("")  # from now on the status follows these jobs
         self._changed("jobs", rearm=False)
         return started
 
@@ -886,7 +935,7 @@ class PanelController:
                 count += 1
             except (KeyError, LookupError, ValueError):
                 log.warning("history row %s was already gone", one)
-        self.status = f"Deleted {count} row{'s' if count != 1 else ''} from the history."
+        self._say(f"Deleted {count} row{'s' if count != 1 else ''} from the history.")
         self._changed("history", rearm=False)
         return count
 

@@ -67,5 +67,50 @@ CSS = """
 .sw-panel .sw-table td.sw-num { text-align: right; font-variant-numeric: tabular-nums; }
 .sw-panel .sw-remix-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
 .sw-panel .sw-generate.mod-primary, .sw-panel .sw-generate.mod-warning { font-weight: 600; }
+/* Full-width inputs with a description label: the widget takes the row (width:auto, stretched by
+   the column) and its input shrinks beside the label. ``width:100%`` plus the label and the
+   widget margins overflowed, and ipywidgets' textarea inherits its parent's width. */
+.sw-panel .sw-models, .sw-panel .sw-prompt, .sw-panel .sw-remix-picker, .sw-panel .sw-negative-prompt {
+  width: auto; max-width: 100%; min-width: 0; box-sizing: border-box;
+}
+.sw-panel .sw-models select, .sw-panel .sw-remix-picker select, .sw-panel .sw-prompt textarea,
+.sw-panel .sw-negative-prompt input {
+  width: auto; flex: 1 1 auto; min-width: 0;
+}
+/* The selected row of a list: the browser default (light grey, dark text) glares in dark themes.
+   The gradient makes Chromium keep the colour when the list is not focused. */
+.sw-panel select option:checked {
+  background: var(--jp-layout-color3, #bdbdbd)
+    linear-gradient(var(--jp-layout-color3, #bdbdbd), var(--jp-layout-color3, #bdbdbd));
+  color: var(--jp-ui-font-color0, inherit);
+}
+/* Rows of fixed-width controls wrap on narrow screens instead of running past the edge. */
+.sw-panel .sw-row { flex-wrap: wrap; }
+/* ipywidgets gives HTML content the 28px control height as line height: double spacing when it wraps. */
+.sw-panel .sw-hint, .sw-panel .sw-hint > * { line-height: 1.4; }
+.sw-panel .sw-keep-row { align-items: center; flex-wrap: wrap; column-gap: 8px; }
+.sw-panel .sw-keep-row .sw-keep { width: auto; }
+.sw-panel .sw-keep-row .sw-hint { flex: 1 1 240px; min-width: 0; }
+/* Job card header: name, status pill, Cancel; the progress bar has its own line. */
+.sw-panel .sw-card-header { align-items: center; gap: 8px; }
+.sw-panel .sw-card-name { font-weight: 600; width: auto; }
+.sw-panel .sw-card-status { width: auto; align-self: center; }
+.sw-panel .sw-card-status > * {
+  flex-grow: 0; align-self: center; padding: 0 8px; border-radius: 10px; line-height: 18px;
+  font-size: var(--jp-ui-font-size1, 12px); border: 1px solid var(--jp-brand-color1, #1976d2);
+  color: var(--jp-brand-color1, #1976d2); white-space: nowrap;
+}
+.sw-panel .sw-card-status.sw-pill-done > * {
+  border-color: var(--jp-success-color1, #388e3c); color: var(--jp-success-color1, #388e3c);
+}
+.sw-panel .sw-card-status.sw-pill-failed > * {
+  border-color: var(--jp-error-color1, #d32f2f); color: var(--jp-error-color1, #d32f2f);
+}
+.sw-panel .sw-card-status.sw-pill-cancelled > * {
+  border-color: var(--jp-border-color1, #999); color: var(--jp-ui-font-color2, #666);
+}
+.sw-panel .sw-progress { width: auto; max-width: 100%; }
+.sw-panel .sw-result-facts, .sw-panel .sw-result-facts > * { line-height: 1.5; }
+.sw-panel .sw-result-facts code { word-break: break-all; }
 </style>
 """

@@ -84,6 +84,7 @@ CSS_CLASSES = (
     "sw-history-model",
     "sw-history-status",
     "sw-history-delete",
+    "sw-history-note",
     "sw-spend",
     "sw-spend-chart",
 )
@@ -165,17 +166,20 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
                 layout=w.Layout(align_items="center", justify_content="space-between"),
             ),
             "sw-header",
+            "sw-row",
         )
 
         # Composer: shared by the three generation tabs (moved into the active one).
-        self.models = _cls(w.SelectMultiple(rows=3, description="Models", layout=w.Layout(width="100%")), "sw-models")
+        # width "auto" (stretched by the column), not "100%": with the description label and the
+        # widget margins "100%" ran past the container's right edge (see the CSS for the input).
+        self.models = _cls(w.SelectMultiple(rows=3, description="Models", layout=w.Layout(width="auto")), "sw-models")
         self.models.observe(lambda ch: self._event(ctl.select, tuple(ch["new"])), names="value")
         self.prompt = _cls(
             w.Textarea(
                 placeholder="Describe the video: subject, action, camera, light, sound…",
                 description="Prompt",
                 continuous_update=True,
-                layout=w.Layout(width="100%", height="90px"),
+                layout=w.Layout(width="auto", height="90px"),
             ),
             "sw-prompt",
         )
@@ -189,7 +193,9 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.resolution = _cls(w.Dropdown(description="Resolution"), "sw-resolution")
         self.resolution.observe(lambda ch: self._event(ctl.set_resolution, ch["new"]), names="value")
         self.resolution_hint = _cls(w.HTML(_esc(AUTO_EXPLANATION)), "sw-hint", "sw-resolution-hint")
-        self.keep = _cls(w.Checkbox(description="Keep for remix", indent=False), "sw-keep")
+        self.keep = _cls(
+            w.Checkbox(description="Keep for remix", indent=False, layout=w.Layout(width="auto")), "sw-keep"
+        )
         self.keep.observe(lambda ch: self._event(ctl.set_keep_for_remix, ch["new"]), names="value")
         self.keep_hint = _cls(w.HTML(_esc(KEEP_EXPLANATION)), "sw-hint")
         self.advanced = _cls(w.ToggleButton(description="Advanced", icon="cog"), "sw-advanced")
@@ -205,9 +211,10 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             w.VBox(
                 [
                     w.HTML('<span class="sw-box-title">Sora settings</span>'),
-                    w.HBox([self.duration, self.aspect, self.resolution]),
+                    _cls(w.HBox([self.duration, self.aspect, self.resolution]), "sw-row"),
                     self.resolution_hint,
-                    w.HBox([self.keep, self.keep_hint], layout=w.Layout(align_items="center")),
+                    # The one-line explanation right after the checkbox it explains.
+                    _cls(w.HBox([self.keep, self.keep_hint]), "sw-keep-row"),
                     self.advanced,
                     self.advanced_box,
                 ]
@@ -222,7 +229,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.other_aspect = _cls(w.Dropdown(description="Aspect"), "sw-kling-aspect")
         self.other_aspect.observe(lambda ch: self._event(ctl.set_other_aspect_ratio, ch["new"]), names="value")
         self.negative = _cls(
-            w.Text(description="Avoid", layout=w.Layout(width="100%"), continuous_update=False), "sw-negative-prompt"
+            w.Text(description="Avoid", layout=w.Layout(width="auto"), continuous_update=False), "sw-negative-prompt"
         )
         self.negative.observe(lambda ch: self._event(ctl.set_negative_prompt, ch["new"]), names="value")
         self.cfg = _cls(
@@ -230,7 +237,14 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         )
         self.cfg.observe(lambda ch: self._event(ctl.set_cfg_scale, ch["new"]), names="value")
         self.other_settings = _cls(
-            w.VBox([self.other_title, w.HBox([self.other_duration, self.other_aspect]), self.negative, self.cfg]),
+            w.VBox(
+                [
+                    self.other_title,
+                    _cls(w.HBox([self.other_duration, self.other_aspect]), "sw-row"),
+                    self.negative,
+                    self.cfg,
+                ]
+            ),
             "sw-kling-settings",
             "sw-box",
         )
@@ -265,9 +279,9 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         image_box = _cls(
             w.VBox(
                 [
-                    w.HBox([self.image_url, self.image_use_url]),
+                    _cls(w.HBox([self.image_url, self.image_use_url]), "sw-row"),
                     w.HBox([self.upload]),
-                    w.HBox([self.image_path, self.image_load]),
+                    _cls(w.HBox([self.image_path, self.image_load]), "sw-row"),
                     w.HBox([self.image_preview, self.image_info]),
                 ]
             ),
@@ -277,7 +291,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
         # Remix tab: a picker of remixable videos, with the chosen one's thumbnail, prompt and date.
         self.remix_picker = _cls(
-            w.Select(description="Source", rows=5, layout=w.Layout(width="100%")), "sw-remix-picker"
+            w.Select(description="Source", rows=5, layout=w.Layout(width="auto")), "sw-remix-picker"
         )
         self.remix_picker.observe(lambda ch: self._event(ctl.set_remix_source, ch["new"]), names="value")
         self.remix_preview = _cls(w.HBox(), "sw-remix-preview")
@@ -297,17 +311,28 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.history_delete = _cls(w.Button(description="Delete selected", icon="trash"), "sw-history-delete")
         self.history_delete.on_click(lambda _b: self._delete_history())
         self.history_rows = _cls(w.VBox(), "sw-history-table")
+        # The composer's status line is not on this tab: its messages (deleted rows…) show here.
+        self.history_note = _cls(w.HTML(), "sw-status", "sw-history-note")
         self._history_checks: list[tuple[Any, w.Checkbox]] = []
         history_pane = w.VBox(
             [
-                w.HBox([self.history_model, self.history_status, self.history_refresh, self.history_delete]),
+                _cls(
+                    w.HBox([self.history_model, self.history_status, self.history_refresh, self.history_delete]),
+                    "sw-row",
+                ),
+                self.history_note,
                 self.history_rows,
             ]
         )
 
         # Spend tab.
         self.spend_summary = w.HTML()
-        self.spend_chart = _cls(w.Image(format="png", layout=w.Layout(max_width="640px")), "sw-spend-chart")
+        # Hidden until it has PNG bytes: an empty Image shows the browser's broken-image icon.
+        # Shown at the figure's own size (640 px, 2x pixels), so its 9-11 pt text is not scaled down.
+        self.spend_chart = _cls(
+            w.Image(format="png", layout=w.Layout(width="640px", max_width="100%", display=_HIDDEN)),
+            "sw-spend-chart",
+        )
         self.spend_tables = w.HTML()
         spend_pane = _cls(w.VBox([self.spend_summary, self.spend_chart, self.spend_tables]), "sw-spend")
 
@@ -342,7 +367,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         try:
             fn(*args)
         except ValueError as exc:
-            self._set_status(str(exc), warn=True)
+            self.controller.notify(str(exc), warn=True)
 
     def _on_key(self, change: dict[str, Any]) -> None:
         value = change["new"]
@@ -397,16 +422,17 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
     def _delete_history(self) -> None:
         ids = [row_id for row_id, box in self._history_checks if box.value]
         if not ids:
-            self._set_status("Tick the rows to delete first.", warn=True)
+            self.controller.notify("Tick the rows to delete first.", warn=True)
             return
         self.controller.delete_history(ids)
 
-    def _set_status(self, text: str, *, warn: bool = False) -> None:
-        self.status.value = _esc(text)
+    def _set_status(self, text: str, *, warn: bool = False, widget: Any = None) -> None:
+        widget = widget or self.status
+        widget.value = _esc(text)
         if warn:
-            self.status.add_class("sw-warn")
+            widget.add_class("sw-warn")
         else:
-            self.status.remove_class("sw-warn")
+            widget.remove_class("sw-warn")
 
     # -- controller -> widgets --------------------------------------------------------------
     def _refresh(self, what: str) -> None:
@@ -518,7 +544,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             self._set_status(blockers[0], warn=True)
         else:
             self.generate.tooltip = "Start one job per selected model"
-            self._set_status(ctl.status, warn=pending)
+            self._set_status(ctl.status, warn=ctl.status_warn)
 
     def _draw_image(self) -> None:
         ctl = self.controller
@@ -558,6 +584,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
     def _render_history(self) -> None:
         ctl = self.controller
+        self._set_status(ctl.status, warn=ctl.status_warn, widget=self.history_note)
         full = ctl.history_frame()
         if full is None:
             self.history_rows.children = [w.HTML("<i>No history available.</i>")]
@@ -610,9 +637,9 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
         )
         png = spend_chart(by_model, by_day)
+        if png and self.spend_chart.value != png:
+            self.spend_chart.value = png  # the bytes first, then show: never an empty image on screen
         _show(self.spend_chart, bool(png))
-        if png:
-            self.spend_chart.value = png
 
 
 def _series(frame: Any) -> tuple[list[str], list[float]]:
@@ -630,6 +657,16 @@ def _series(frame: Any) -> tuple[list[str], list[float]]:
     return labels, values
 
 
+def _model_name(model_id: str) -> str:
+    """A catalog id as its display name ("Sora 2"), as the rest of the panel shows models."""
+    from .._catalog import get_model
+
+    try:
+        return get_model(model_id).name
+    except Exception:  # an id from an older catalog: show it as stored
+        return model_id
+
+
 def spend_chart(by_model: Any, by_day: Any) -> bytes:
     """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched)."""
     models, model_usd = _series(by_model)
@@ -638,17 +675,40 @@ def spend_chart(by_model: Any, by_day: Any) -> bytes:
         return b""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 2.8), dpi=96)
-    fig.patch.set_alpha(0.0)  # transparent: readable on light and dark themes
+    models = [_model_name(m) for m in models]
+    fig = Figure(figsize=(640 / 96, 2.6), dpi=192)  # 640 CSS px wide, crisp on HiDPI screens
+    fig.patch.set_alpha(0.0)  # transparent: the panel's own background shows through
     axes = fig.subplots(1, 2)
-    grey = "#888888"
+    # Mid grey reads at about the same contrast on white and on near-black (light and dark themes).
+    ink, bar = "#777777", "#4f8fd6"
+    # At least this many bar slots per axis: one bar must not fill the whole axis.
+    min_slots = 3
     for ax, labels, values, title in ((axes[0], models, model_usd, "by model"), (axes[1], days, day_usd, "by day")):
         ax.set_facecolor("none")
-        ax.barh(labels, values, color="#4f8fd6") if title == "by model" else ax.bar(labels, values, color="#4f8fd6")
-        ax.set_title(f"Spend {title} (USD)", color=grey, fontsize=9)
-        ax.tick_params(colors=grey, labelsize=7)
+        slots = range(len(labels))
+        pad = max(0.0, (min_slots - len(labels)) / 2)
+        if title == "by model":
+            bars = ax.barh(list(slots), values, height=0.6, color=bar)
+            ax.set_yticks(list(slots), labels)
+            ax.set_ylim(-0.5 - pad, len(labels) - 0.5 + pad)
+            ax.invert_yaxis()  # first model on top, as in the table below
+        else:
+            bars = ax.bar(list(slots), values, width=0.6, color=bar)
+            ax.set_xticks(
+                list(slots), labels, rotation=30 if len(labels) > 5 else 0, ha="right" if len(labels) > 5 else "center"
+            )
+            ax.set_xlim(-0.5 - pad, len(labels) - 0.5 + pad)
+        if 0 < len(labels) <= 6:  # amounts on the bars while they fit; the tables below have them all
+            ax.bar_label(bars, labels=[f"${v:,.2f}" for v in values], color=ink, fontsize=9, padding=2)
+            # Room for the amount printed past the end of the longest bar.
+            if title == "by model":
+                ax.margins(x=0.2)
+            else:
+                ax.margins(y=0.2)
+        ax.set_title(f"Spend {title} (USD)", color=ink, fontsize=11)
+        ax.tick_params(colors=ink, labelsize=9)
         for spine in ax.spines.values():
-            spine.set_color(grey)
+            spine.set_color(ink)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", transparent=True)

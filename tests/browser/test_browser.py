@@ -203,6 +203,23 @@ def _select_models(page: Any, *model_ids: str) -> None:
     select.select_option(index=wanted)  # fires the change event ipywidgets listens to
 
 
+OVERFLOW = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.sw-panel *')) {
+    if (!el.offsetParent || el.closest('.sw-jobs')) continue;  // hidden, or a card (video, log line)
+    const r = el.getBoundingClientRect(), p = el.parentElement.getBoundingClientRect();
+    if (r.width > 0 && r.right > p.right + 1) out.push(`${el.className} ${Math.round(r.right)}>${Math.round(p.right)}`);
+  }
+  return out;
+}"""
+
+
+def _overflowing(page: Any) -> list[str]:
+    """Visible elements of the panel (outside the job cards) whose right edge passes their parent's."""
+    found: list[str] = page.evaluate(OVERFLOW)
+    return found
+
+
 def _tab(page: Any, title: str) -> None:
     page.locator(".sw-tabs").get_by_role("tab", name=title).click()
 
@@ -300,6 +317,15 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     picker.locator("select").select_option(index=0)
     expect(pg.locator(".sw-remix-preview")).to_contain_text(XSS)
     panel.screenshot(path=str(SHOTS / "voila_dark_panel_remix.png"))
+    # Nothing sticks out of its container (labelled full-width inputs used to), wide and narrow.
+    assert _overflowing(pg) == []
+    pg.set_viewport_size({"width": 800, "height": 1800})
+    assert _overflowing(pg) == []
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_remix_800px.png"))
+    _tab(pg, "Text → video")
+    assert _overflowing(pg) == []
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_text_800px.png"))
+    pg.set_viewport_size({"width": 1280, "height": 1800})
 
     _tab(pg, "History")
     expect(pg.locator(".sw-history-table")).to_contain_text(XSS)
@@ -345,3 +371,17 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     expect(pg.locator(".sw-remix-this")).to_be_visible()  # kept for remix by default
     panel.scroll_into_view_if_needed()
     panel.screenshot(path=str(SHOTS / "lab_light_panel.png"))  # the README's docs/panel.png
+    assert _overflowing(pg) == []
+    # The light theme's look of the other tabs (the Voila test covers dark).
+    _tab(pg, "Remix")
+    expect(pg.locator(".sw-remix-picker option")).to_have_count(1)
+    pg.locator(".sw-remix-picker select").select_option(index=0)
+    assert _overflowing(pg) == []
+    panel.screenshot(path=str(SHOTS / "lab_light_panel_remix.png"))
+    _tab(pg, "Spend")
+    chart = pg.locator(".sw-spend-chart")
+    expect(chart).to_be_visible()
+    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
+    panel.screenshot(path=str(SHOTS / "lab_light_panel_spend.png"))
+    # The panel's badge is the emulator notice: no stderr box from the client above it.
+    assert pg.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0

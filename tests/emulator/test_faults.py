@@ -11,8 +11,6 @@ from emu_helpers import KLING, SORA
 
 from sora2_widgets.emulator import Emulator
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_latency_delays_every_response(make_emu, api_for) -> None:
     emu = make_emu(latency=0.2)

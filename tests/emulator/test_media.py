@@ -10,8 +10,6 @@ import pytest
 from emu_helpers import KLING, KLING_I2V, SORA, SORA_I2V, SORA_I2V_PRO, SORA_PRO, png_data_uri
 from PIL import Image
 
-pytestmark = pytest.mark.asyncio
-
 
 def probe(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as container:

@@ -13,8 +13,6 @@ from emu_helpers import KLING, KLING_I2V, REMIX, SORA, SORA_I2V, SORA_PRO, png_d
 import sora2_widgets as sw
 from sora2_widgets.emulator import DEFAULT_BASE_URL
 
-pytestmark = pytest.mark.asyncio
-
 
 def minimal_body(spec: sw.ModelSpec) -> dict[str, Any]:
     body: dict[str, Any] = {"prompt": f"a test clip for {spec.name}"}

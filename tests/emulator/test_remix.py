@@ -7,10 +7,7 @@ with ``detail[0].loc == ["body", "video_id"]`` and a message naming the video_id
 
 from __future__ import annotations
 
-import pytest
 from emu_helpers import KLING, REMIX, SORA
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_remix_of_a_kept_video_inherits_its_length_and_size(make_emu, api_for) -> None:

@@ -264,3 +264,13 @@ def test_cheap_selection_starts_at_once(panel: Any, generator: Any) -> None:
     panel.controller.wait(10)
     assert len(generator.calls) == 1
     assert Decimal(panel.controller.total_cost.high) <= Decimal(5)
+
+
+def test_model_labels_name_a_resolution_only_when_the_model_has_one() -> None:
+    labels = {m.id: PanelController.model_label(m) for m in models_for(Mode("text"))}
+    assert labels[TEXT_SORA] == "Sora 2 · $0.10/s · 720p"
+    assert labels[TEXT_PRO].endswith(" · 720p/1080p")
+    assert not labels[TEXT_KLING].endswith("—") and "· ·" not in labels[TEXT_KLING]
+    assert labels[TEXT_KLING].startswith("Kling 2.5 Turbo Pro · ")
+    remix = PanelController.model_label(models_for(Mode("remix"))[0])
+    assert remix.endswith(" · inherits size")

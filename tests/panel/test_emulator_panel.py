@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -117,3 +119,30 @@ def test_retired_model_shows_an_error_card_and_is_blocked(tmp_path: Path) -> Non
     finally:
         ctl.close()
         generator.close()
+
+
+def test_the_panel_badge_replaces_the_clients_emulator_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In JupyterLab the client's logged notice shows as a red stderr box right above the panel."""
+    from sora2_widgets import _client
+
+    monkeypatch.setattr(_client, "_announced_emulator", False)
+    caplog.set_level(logging.INFO, logger="sora2_widgets")
+    ctl = PanelController()  # the notebook's way: no key anywhere, default generator
+    try:
+        panel = Sora2Panel(ctl)
+        assert ctl.provider == "emulator" and "Emulator" in panel.provider.value
+        ctl.generator.client  # type: ignore[union-attr]  # the client exists now: it would have logged
+        assert "built-in emulator" not in caplog.text
+    finally:
+        ctl.close()
+        ctl.generator.close()  # type: ignore[union-attr]
+
+    # Plain Python users (no panel) still get the notice, once.
+    monkeypatch.setattr(_client, "_announced_emulator", False)
+    caplog.clear()
+    clients = [AsyncFalClient(emulator=Emulator(state_dir=tmp_path / "emu")) for _ in range(2)]
+    assert caplog.text.count("built-in emulator") == 1
+    for client in clients:
+        asyncio.run(client.aclose())

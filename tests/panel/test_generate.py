@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import html as _html
 import json
 import threading
 from decimal import Decimal
@@ -72,7 +73,8 @@ def test_generate_makes_one_card_per_model_with_video_and_history_rows(
     assert [r["status"] for r in history.rows] == ["completed", "completed"]
     # keep for remix is on by default, and sent
     assert dict(generator.calls)[TEXT_SORA]["delete_video"] is False
-    assert "Started 2 jobs" in panel.status.value
+    # The status follows the jobs: both have finished by now.
+    assert panel.status.value == "Done: 2 completed."
 
 
 def test_card_shows_queue_position_log_and_elapsed_while_running(panel: Any, generator: FakeGenerator) -> None:
@@ -320,3 +322,79 @@ def test_every_required_css_class_is_on_a_widget(panel: Any, history: FakeHistor
     assert required <= seen
     assert required <= set(CSS_CLASSES)
     assert isinstance(find(panel, "sw-models")[0], w.SelectMultiple)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        done.wait(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_status_line_follows_the_jobs_and_belongs_to_its_tab(panel: Any, generator: FakeGenerator) -> None:
+    ctl = panel.controller
+    generator.gate = threading.Event()
+    generator.fail_with[TEXT_KLING] = ServiceError(
+        "fal answered 503 three times; nothing was charged.", status_code=503
+    )
+    ctl.select((TEXT_SORA, TEXT_KLING))
+    panel.prompt.value = "a paper boat on a river"
+    panel.generate.click()
+    assert ctl.status == "2 jobs running: Sora 2, Kling 2.5 Turbo Pro."
+    assert panel.status.value == _html.escape(ctl.status) and not ctl.status_warn
+
+    # Jobs started on the Text tab are not reported on the Remix tab (it has its own state).
+    panel.tabs.selected_index = 2
+    assert ctl.status == ""
+    assert panel.status.value == "Pick a video to remix."  # what blocks Generate there
+    panel.tabs.selected_index = 0
+    assert panel.status.value == _html.escape(ctl.status) and "running" in ctl.status
+
+    generator.gate.set()
+    ctl.wait(10)
+    wait_for(lambda: panel.status.value == "Done: 1 completed, 1 failed.")
+    assert ctl.status == "Done: 1 completed, 1 failed."
+
+
+def test_a_message_is_cleared_by_a_tab_switch(panel: Any) -> None:
+    ctl = panel.controller
+    ctl.select(())
+    ctl.generate()  # refused: says why, as a warning
+    assert ctl.status == "Select at least one model." and ctl.status_warn
+    ctl.set_tab("image")
+    ctl.set_tab("text")
+    assert ctl.status == "" and not ctl.status_warn
+
+
+def test_card_header_has_a_status_pill_and_the_progress_bar_goes_when_done(panel: Any) -> None:
+    from types import SimpleNamespace
+
+    from sora2_widgets import get_model
+    from sora2_widgets.panel import JobState
+    from sora2_widgets.panel._cards import JobCard
+
+    job = JobState(get_model(TEXT_SORA), {"prompt": "x"})
+    card = JobCard(job, on_cancel=lambda _j: None)
+    job.apply_update(SimpleNamespace(status="IN_QUEUE", queue_position=1, logs=(), request_id="req-1"))
+    assert card.status.value == "In queue · #2"  # fal counts from 0; people from 1
+    assert card.progress.layout.display != "none" and "queue position" not in card.info.value
+    job.fail("Service error", "boom")
+    assert card.status.value == "Failed" and "sw-pill-failed" in classes(card.status)
+    assert card.progress.layout.display == "none"
+
+
+def test_saved_path_is_whole_in_a_code_element_with_a_title(panel: Any) -> None:
+    (card,) = run(panel)
+    facts = find(card, "sw-result-facts")[0].value
+    path = _html.escape(str(card.job.local_path), quote=True)
+    assert f'<code class="sw-path" title="{path}">{path}</code>' in facts
+
+
+def test_spend_chart_stays_hidden_until_it_has_a_png(panel: Any) -> None:
+    chart = find(panel, "sw-spend-chart")[0]
+    assert chart.layout.display == "none" and not chart.value  # no broken-image icon
+    run(panel)
+    panel.controller.set_tab("spend")
+    assert bytes(chart.value).startswith(b"\x89PNG") and chart.layout.display != "none"
