@@ -40,6 +40,7 @@ import logging
 import os
 import random as _random
 import re
+import ssl
 import tempfile
 import threading
 import time
@@ -355,6 +356,17 @@ def _describe_exc(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _tls_verification_failed(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is short; a bound guards against cycles
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
     return _origin_of(str(url))
 
@@ -588,6 +600,30 @@ class AsyncFalClient:
 
     # -- sending -------------------------------------------------------------------------------
     async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        body: Any = None,
+        timeout: httpx.Timeout | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        try:
+            return await self._send_once(method, url, headers, body=body, timeout=timeout, stream=stream)
+        except httpx.ConnectError as exc:
+            # A certificate that fails verification will fail the same way on every retry, and
+            # "could not connect" would hide the one thing the user must look at.
+            if _tls_verification_failed(exc):
+                host = httpx.URL(url).host
+                raise ServiceError(
+                    f"The TLS certificate of {host} could not be verified, so nothing was sent. "
+                    "If you go through a proxy with its own certificate authority, point "
+                    "SSL_CERT_FILE at that authority's certificate."
+                ) from None
+            raise
+
+    async def _send_once(
         self,
         method: str,
         url: str,
