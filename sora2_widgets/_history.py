@@ -217,40 +217,42 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 
-#: Columns a caller may set through :meth:`History.add` / :meth:`History.update`.
-_WRITABLE = frozenset(
-    {
-        "model_id",
-        "endpoint",
-        "mode",
-        "prompt",
-        "params_json",
-        "provider",
-        "request_id",
-        "status_url",
-        "response_url",
-        "cancel_url",
-        "status",
-        "error",
-        "est_low_micros",
-        "est_high_micros",
-        "cost_micros",
-        "video_url",
-        "local_path",
-        "sha256",
-        "thumbnail_path",
-        "width",
-        "height",
-        "duration",
-        "fps",
-        "video_id",
-        "remixed_from",
-        "kept_for_remix",
-        "deleted",
-        "lease_owner",
-        "lease_until",
-    }
+#: The ledger columns a DataFrame shows, in order (bookkeeping such as leases and ``rev`` is left out).
+_FRAME_COLUMNS: tuple[str, ...] = (
+    "id",
+    "created_at",
+    "updated_at",
+    "model_id",
+    "endpoint",
+    "mode",
+    "prompt",
+    "params_json",
+    "provider",
+    "request_id",
+    "status_url",
+    "response_url",
+    "cancel_url",
+    "status",
+    "error",
+    "est_low_micros",
+    "est_high_micros",
+    "cost_micros",
+    "video_url",
+    "local_path",
+    "sha256",
+    "thumbnail_path",
+    "width",
+    "height",
+    "duration",
+    "fps",
+    "video_id",
+    "remixed_from",
+    "kept_for_remix",
+    "deleted",
 )
+
+#: Columns a caller may set through :meth:`History.add` / :meth:`History.update`.
+_WRITABLE = frozenset(_FRAME_COLUMNS[3:]) | {"lease_owner", "lease_until"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -813,38 +815,7 @@ class History:
         import numpy as np
         import pandas as pd
 
-        cols = [
-            "id",
-            "created_at",
-            "updated_at",
-            "model_id",
-            "endpoint",
-            "mode",
-            "prompt",
-            "params_json",
-            "provider",
-            "request_id",
-            "status_url",
-            "response_url",
-            "cancel_url",
-            "status",
-            "error",
-            "est_low_micros",
-            "est_high_micros",
-            "cost_micros",
-            "video_url",
-            "local_path",
-            "sha256",
-            "thumbnail_path",
-            "width",
-            "height",
-            "duration",
-            "fps",
-            "video_id",
-            "remixed_from",
-            "kept_for_remix",
-            "deleted",
-        ]
+        cols = _FRAME_COLUMNS
         # Columns straight from the rows (not via an intermediate frame: pandas would turn NULL
         # text into NaN floats before we could map paths).
         raw = {c: list(raw[c]) for c in cols}
