@@ -72,7 +72,7 @@ from ._errors import (
     SubmitUncertainError,
     ValidationError,
 )
-from ._images import convert_image_params
+from ._images import with_image_data_uris
 from ._results import VideoResult
 
 __all__ = [
@@ -813,12 +813,7 @@ class AsyncFalClient:
     # -- submit --------------------------------------------------------------------------------
     def _payload(self, spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validated request body. Invalid input raises here, before any network traffic."""
-        try:
-            prepared = convert_image_params(params)
-        except ValueError as exc:
-            name, message = exc.args if len(exc.args) == 2 else ("image_url", str(exc))
-            raise ValidationError(spec.id, [FieldError(str(name), str(message))]) from None
-        return spec.validate(prepared).to_payload()
+        return spec.validate(with_image_data_uris(spec.id, params)).to_payload()
 
     def _job_urls(self, spec: ModelSpec, request_id: str) -> tuple[str, str, str]:
         # fal's rule (research.md §4): queue URLs live under owner/app only, the sub-path is dropped.

@@ -66,6 +66,7 @@ from ._errors import (
     ValidationError,
 )
 from ._history import ACTIVE_STATUSES, History, HistoryRecord, new_owner_token, scrub_params, to_micros
+from ._images import with_image_data_uris
 from ._pricing import CostEstimate, format_usd
 from ._results import VideoResult
 
@@ -657,6 +658,9 @@ class Generator:
             rec, source_duration = self._resolve_source(spec, params, source)
         elif source is not None:
             raise ValidationError(spec.id, [FieldError("source", "only remix models take a source video")])
+        # Local images become data URIs here, not only in the client: validation and the
+        # ledger's stored parameters must see what will be sent.
+        params = with_image_data_uris(spec.id, params)
         inp = spec.validate(params)
         secret = spec.input_model.SECRET_FIELDS
         est = estimate_cost(

@@ -17,6 +17,8 @@ from typing import Any, Union
 
 from PIL import Image, UnidentifiedImageError
 
+from ._errors import FieldError, ValidationError
+
 __all__ = ["MAX_IMAGE_BYTES", "ImageSource", "convert_image_params", "image_to_data_uri"]
 
 # fal publishes no size limit for image_url data URIs (research.md §1/§5: not found; fal's error
@@ -133,3 +135,13 @@ def convert_image_params(params: Mapping[str, Any], *, max_bytes: int = MAX_IMAG
             except (ValueError, TypeError) as exc:
                 raise ValueError(name, str(exc)) from None
     return out
+
+
+def with_image_data_uris(model_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`convert_image_params` for one model's request: a bad image is that model's
+    :class:`ValidationError`, raised before anything is recorded or sent."""
+    try:
+        return convert_image_params(params)
+    except ValueError as exc:
+        name, message = exc.args if len(exc.args) == 2 else ("image_url", str(exc))
+        raise ValidationError(model_id, [FieldError(str(name), str(message))]) from None

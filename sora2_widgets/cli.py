@@ -41,7 +41,6 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
-from ._images import image_to_data_uri
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_BUDGET, EXIT_UNAVAILABLE, EXIT_SERVICE, EXIT_CANCELLED = 0, 2, 3, 4, 5, 6, 7
 EXIT_INTERRUPTED = 130
@@ -115,8 +114,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     params = _generate_params(args)
     spec = get_model(args.model)
-    if isinstance(params.get("image_url"), Path):
-        params["image_url"] = image_to_data_uri(params["image_url"])
     settings = {k: v for k, v in params.items() if k not in ("prompt", "image_url", "video_id", "source", "api_key")}
     if not spec.inherits_from_source:
         print(f"{spec.name}: {spec.estimate(settings)}", file=sys.stderr)

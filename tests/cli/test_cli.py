@@ -120,3 +120,20 @@ def test_the_key_never_reaches_the_output(home: Path) -> None:
         env={"FAL_KEY": SECRET, "SORA2_WIDGETS_QUEUE_URL": "http://127.0.0.1:9"},
     )
     assert SECRET not in res.stdout + res.stderr
+
+
+def test_a_local_image_file_is_sent_as_the_start_frame(home: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    frame = tmp_path / "portrait.png"
+    Image.new("RGB", (360, 640), (200, 40, 40)).save(frame)
+    res = run(home, "generate", "sora2_image_to_video", "It starts to rain", "--image", str(frame), "--json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["status"] == "completed"
+    with av.open(out["local_path"]) as container:
+        stream = container.streams.video[0]
+        # auto aspect ratio follows the image: portrait in, portrait out
+        assert stream.codec_context.height > stream.codec_context.width
+    bad = run(home, "generate", "sora2_image_to_video", "x", "--image", str(tmp_path / "missing.png"))
+    assert bad.returncode == 2 and "image_url" in bad.stderr
