@@ -389,7 +389,8 @@ class History:
             db = data_dir() / DB_NAME
         else:
             db = Path(path).expanduser()
-            if db.is_dir() or (not db.suffix and not db.exists()):
+            # is_file, not exists: another kernel may create the folder between our two checks.
+            if db.is_dir() or (not db.suffix and not db.is_file()):
                 db = db / DB_NAME
         db.parent.mkdir(parents=True, exist_ok=True)
         self.path: Path = db.resolve()
@@ -403,7 +404,7 @@ class History:
         )
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._enter_wal(busy_timeout)
         if str(mode).lower() != "wal":
             log.warning("history: SQLite refused WAL mode (%s); concurrent kernels will wait more", mode)
         self._conn.execute("PRAGMA synchronous = FULL")
@@ -417,6 +418,24 @@ class History:
         self._migrate()
 
     # -- plumbing ---------------------------------------------------------------------------
+    def _enter_wal(self, busy_timeout: float) -> str:
+        """Switch the file to WAL, waiting out other processes doing the same.
+
+        Switching journal modes needs an exclusive lock, and SQLite answers "database is locked"
+        at once instead of calling the busy handler when two new connections race for it (seen
+        with two kernels opening a brand-new ledger together), so the wait is ours to do."""
+        deadline = time.monotonic() + busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                return str(self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
     def _migrate(self) -> None:
         with self._lock:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]

@@ -142,3 +142,39 @@ def test_big_data_uris_are_not_stored_verbatim() -> None:
     uri = "data:image/png;base64," + "A" * 10_000
     stored = _history.scrub_params({"image_url": uri, "duration": 4})
     assert stored["duration"] == 4 and len(stored["image_url"]) < 200 and "sha256" in stored["image_url"]
+
+
+@pytest.mark.slow
+def test_kernels_opening_a_new_ledger_together_all_get_in(tmp_path: Path) -> None:
+    # Two notebooks started at once on a fresh data directory race to switch the new file to WAL;
+    # SQLite refuses the loser at once ("database is locked") instead of making it wait. Threads
+    # hit the same race as processes (each History has its own connection) and are quicker to run.
+    import threading
+
+    errors: list[BaseException] = []
+    for round_ in range(200):
+        where = tmp_path / str(round_)
+        start = threading.Barrier(6)
+
+        def open_and_add(where: Path = where, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                sw.History(where).add(
+                    model_id="sora2_text_to_video",
+                    endpoint="fal-ai/sora-2/text-to-video",
+                    mode="text",
+                    prompt="p",
+                    provider="emulator",
+                    status="completed",
+                    cost_micros=100_000,
+                )
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_and_add) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert {len(sw.History(tmp_path / str(r))) for r in range(200)} == {6}
