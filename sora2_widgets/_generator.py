@@ -1119,6 +1119,8 @@ class Generator:
 
     async def _resume_pass(self, on_update: OnUpdate | None = None) -> list[Generation]:
         client = self._client()
+        with contextlib.suppress(OSError):  # tidying must never stop a resume
+            await asyncio.to_thread(self.history.sweep_partial_files)
         claimed = await asyncio.to_thread(self.history.claim, self.owner, self.lease_seconds, provider=client.provider)
         if not claimed:
             return []

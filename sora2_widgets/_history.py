@@ -522,6 +522,30 @@ class History:
         """Where the media of one row go: ``media/000042_sora2_text_to_video.mp4``."""
         return self.media_dir / f"{history_id:06d}_{model_id}{suffix}"
 
+    def sweep_partial_files(self, older_than: float = 3600.0) -> int:
+        """Remove half-written downloads (``*.part``) a killed process left in ``media/``.
+
+        Only files untouched for ``older_than`` seconds: a live download rewrites its file every
+        chunk and gives up after its read timeout, so an older one belongs to nobody. The row
+        itself is never touched; resuming downloads the video again. Returns how many went."""
+        if not self.media_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        with os.scandir(self.media_dir) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".part") or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # another kernel swept it first
+        if removed:
+            log.info("history: removed %d half-written download(s) from %s", removed, self.media_dir)
+        return removed
+
     # -- writes (used by the generator; public for tools and tests) ---------------------------
     def add(self, **fields: Any) -> int:
         """Insert one row; returns its id. Unknown column names raise ``TypeError``."""

@@ -175,3 +175,30 @@ def test_cancel_while_the_submit_is_in_flight_ends_cancelled(home: Path) -> None
     assert final.status == "cancelled" and final.cost == 0
     assert final.request_id  # the job the service created is on record
     assert emu.stats["cancel"] == 1 and emu.stats["submits"] == 1
+
+
+def test_resume_sweeps_downloads_a_killed_process_left_half_written(home: Path) -> None:
+    emu = emulator(home)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            g = gen.generate("sora2_text_to_video", prompt="a harbour at night", duration=4)
+        video = gen.history.get(g.history_id).local_path  # type: ignore[arg-type]
+        assert video is not None
+        media = gen.history.media_dir
+        # What a kill -9 in the middle of a download leaves: the hidden temporary file, and a
+        # thumbnail being written. One is old (its writer is long dead), one is being written now.
+        stale = media / f".{video.name}.k3y9.part"
+        stale_thumb = media / "000002_sora2_text_to_video.jpg.part"
+        live = media / f".{video.name}.a1b2.part"
+        for p in (stale, stale_thumb, live):
+            p.write_bytes(b"\x00" * 4096)
+        two_hours_ago = time.time() - 7200
+        os.utime(stale, (two_hours_ago, two_hours_ago))
+        os.utime(stale_thumb, (two_hours_ago, two_hours_ago))
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home)) as gen2:
+            assert gen2.resume() == []
+    finally:
+        emu.close()
+    assert not stale.exists() and not stale_thumb.exists()
+    assert live.exists(), "a download still being written must be left alone"
+    assert video.exists() and hashlib.sha256(video.read_bytes()).hexdigest() == gen.history.get(g.history_id).sha256  # type: ignore[arg-type]
