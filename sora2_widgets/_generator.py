@@ -415,6 +415,11 @@ class Generator:
         self._loop_thread: _LoopThread | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._cancels: dict[int, asyncio.Event] = {}
+        # Rows a task of this generator is working on right now. Leases say which *process* looks
+        # after a row; this says which rows of ours are taken, so that our own resume pass (it runs
+        # beside the first generate calls) never picks up a job we are still submitting.
+        self._live: set[int] = set()
+        self._live_lock = threading.Lock()
         self._resume_future: concurrent.futures.Future[list[Generation]] | None = None
         self._closed = False
         if resume:
@@ -700,7 +705,7 @@ class Generator:
             self._emit(on_update, Progress(index, model_id, "failed", error=gen.error, generation=gen))
             return gen
         budget = self._budget_now()
-        hid, committed = await asyncio.to_thread(self.history.add_with_budget, fields, budget=budget, high=est.high)
+        hid, committed = await asyncio.to_thread(self._add_live, fields, budget, est.high)
         if hid is None:
             assert budget is not None
             refusal = BudgetExceededError(budget=budget, spent=committed, requested=est.high)
@@ -722,6 +727,21 @@ class Generator:
             return await self._submit_and_follow(index, hid, spec, send, est, on_update)
         finally:
             self._cancels.pop(hid, None)
+            self._live.discard(hid)
+
+    def _add_live(self, fields: dict[str, Any], budget: Decimal | None, high: Decimal) -> tuple[int | None, Decimal]:
+        """Insert the row and mark it taken in one step, as far as our resume pass can see."""
+        with self._live_lock:
+            hid, committed = self.history.add_with_budget(fields, budget=budget, high=high)
+            if hid is not None:
+                self._live.add(hid)
+            return hid, committed
+
+    def _claim(self, provider: str) -> list[HistoryRecord]:
+        with self._live_lock:
+            claimed = self.history.claim(self.owner, self.lease_seconds, provider=provider, exclude=self._live)
+            self._live.update(rec.id for rec in claimed)
+            return claimed
 
     async def _submit_and_follow(
         self,
@@ -994,19 +1014,24 @@ class Generator:
             log.warning("generation #%d: cost unknown (%s)", hid, exc)
             cost = None
         # The money row: recorded once (only while the row is still active), before any download.
-        self.history.update(
-            hid,
-            status="completed",
-            cost_micros=cost,
-            error=None,
-            video_url=result.url,
-            video_id=result.video_id,
-            width=result.width,
-            height=result.height,
-            duration=result.duration,
-            fps=result.fps,
-            only_if_status=ACTIVE_STATUSES,
-        )
+        done = {
+            "status": "completed",
+            "cost_micros": cost,
+            "error": None,
+            "video_url": result.url,
+            "video_id": result.video_id,
+            "width": result.width,
+            "height": result.height,
+            "duration": result.duration,
+            "fps": result.fps,
+        }
+        if not self.history.update(hid, only_if_status=ACTIVE_STATUSES, **done):
+            now = self.history.get(hid).status
+            if now != "completed":
+                # We hold the finished job's result, so it ran and is paid for, whatever the row
+                # was told meanwhile (a cancel that lost the race, a failure guessed too early).
+                log.warning("generation #%d: was %r, but its job completed; recording the result", hid, now)
+                self.history.update(hid, only_if_status=(now,), **done)
         return await self._save_media(index, hid, spec, result, on_update, est=est)
 
     async def _save_media(
@@ -1121,14 +1146,17 @@ class Generator:
         client = self._client()
         with contextlib.suppress(OSError):  # tidying must never stop a resume
             await asyncio.to_thread(self.history.sweep_partial_files)
-        claimed = await asyncio.to_thread(self.history.claim, self.owner, self.lease_seconds, provider=client.provider)
+        claimed = await asyncio.to_thread(self._claim, client.provider)
         if not claimed:
             return []
         self._ensure_heartbeat()
         log.info("resuming %d generation(s): %s", len(claimed), ", ".join(f"#{r.id}" for r in claimed))
-        outcomes = await asyncio.gather(
-            *(self._resume_one(i, r, on_update) for i, r in enumerate(claimed)), return_exceptions=True
-        )
+        try:
+            outcomes = await asyncio.gather(
+                *(self._resume_one(i, r, on_update) for i, r in enumerate(claimed)), return_exceptions=True
+            )
+        finally:
+            self._live.difference_update(rec.id for rec in claimed)
         out: list[Generation] = []
         for rec, res in zip(claimed, outcomes, strict=True):
             if isinstance(res, Generation):

@@ -37,7 +37,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -623,10 +623,12 @@ class History:
             conn.execute("DELETE FROM generations WHERE id = ?", (history_id,))
 
     # -- leases ---------------------------------------------------------------------------------
-    def claim(self, owner: str, lease_seconds: float, *, provider: str | None = None) -> list[HistoryRecord]:
+    def claim(
+        self, owner: str, lease_seconds: float, *, provider: str | None = None, exclude: Collection[int] = ()
+    ) -> list[HistoryRecord]:
         """Take over the unfinished rows nobody is looking after, and completed rows whose video
         was never saved locally. Exactly one process wins each row (checked and set in one
-        write transaction)."""
+        write transaction). ``exclude``: rows the caller itself is busy with (never claimed)."""
         now = time.time()
         claimed: list[int] = []
         active = ", ".join("?" for _ in ACTIVE_STATUSES)
@@ -639,7 +641,7 @@ class History:
                 ACTIVE_STATUSES,
             ).fetchall()
             for r in rows:
-                if provider is not None and r["provider"] != provider:
+                if (provider is not None and r["provider"] != provider) or r["id"] in exclude:
                     continue
                 if not lease_is_dead(r["lease_owner"], r["lease_until"], now, owner):
                     continue

@@ -177,6 +177,54 @@ def test_cancel_while_the_submit_is_in_flight_ends_cancelled(home: Path) -> None
     assert emu.stats["cancel"] == 1 and emu.stats["submits"] == 1
 
 
+def test_resume_never_takes_over_a_job_this_generator_is_still_submitting(home: Path) -> None:
+    # A new Generator resumes in the background while the first generate() may already be
+    # submitting (a busy machine, a notebook's first cell). That resume used to claim the fresh
+    # row, decide "the process ended while submitting" and mark a paid job failed, with no cost.
+    emu = emulator(home, latency=0.5)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "busy machine"}, None))
+            deadline = time.monotonic() + 10
+            while not gen.history.records() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            (row,) = gen.history.records()
+            assert row.request_id is None and row.status == "submitted"  # the submit is on the wire
+            assert gen.resume() == []  # ours, alive: not a job to resume
+            outcome = pending.result(timeout=60)
+            final = gen.history.get(row.id)
+    finally:
+        emu.close()
+    assert outcome.status == "completed" and outcome.error is None
+    assert final.status == "completed" and final.cost == Decimal("0.4") and final.video_url
+    assert final.local_path is not None and final.local_path.exists()
+    assert emu.stats["submits"] == 1
+
+
+def test_a_job_that_completes_is_recorded_with_its_cost_whatever_the_row_was_told(home: Path) -> None:
+    # Belt and braces for the money: if anything marks the row failed while its job is still
+    # running (the bug above did), the result that arrives afterwards still lands in the ledger.
+    emu = emulator(home, queue_delay=1.0)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+            pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "paid anyway"}, None))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                rows = gen.history.records()
+                if rows and rows[0].request_id:
+                    break
+                time.sleep(0.01)
+            (row,) = gen.history.records()
+            assert gen.history.update(row.id, status="failed", error="guessed too early", cost_micros=None)
+            outcome = pending.result(timeout=60)
+            final = gen.history.get(row.id)
+    finally:
+        emu.close()
+    assert outcome.status == "completed"
+    assert final.status == "completed" and final.cost == Decimal("0.4") and final.error is None
+    assert final.video_url and final.local_path is not None and final.local_path.exists()
+
+
 def test_resume_sweeps_downloads_a_killed_process_left_half_written(home: Path) -> None:
     emu = emulator(home)
     try:
