@@ -2,9 +2,10 @@
 
     python benchmarks/bench_client.py [--jobs 20]
 
-The emulator runs in its own process (its CPU is not ours) with zero added latency, at three job
-lengths (``LENGTHS``): render only (~0.2 s), the emulator's default queue + progress (~1.4 s) and
-~5 s. Every client runs the same jobs, one after another, in this one process:
+The emulator runs in its own process (its CPU is not ours) with zero added latency, at four job
+lengths (``LENGTHS``): render only (~0.2 s), the emulator's default queue + progress (~1.4 s),
+~5 s, and instant (renders cached). Every client runs the same jobs, one after another, in this
+one process:
 
 * CPU ms/job: ``time.process_time()`` (all threads of this process) per job, after each client
   was built and ran one warm-up job (steady state: the one-off SSL context and imports excluded).
@@ -32,13 +33,17 @@ MODEL = "sora2_text_to_video"
 ARGS: dict[str, Any] = {"prompt": "a lighthouse in a storm, benchmark", "duration": 4, "delete_video": True}
 
 
-#: Emulated job lengths: (label, Emulator options, jobs measured per client). The emulator sends a
-#: status event per change (queue position, each new log line), and fal-client polls every 0.1 s,
-#: so both clients' costs depend on how long a job runs; every length is reported.
-LENGTHS: list[tuple[str, dict[str, float], int]] = [
-    ("≈0.2 s (render only)", {"queue_delay": 0.0, "progress_time": 0.0}, 20),
-    ("≈1.4 s (emulator default)", {"queue_delay": 0.4, "progress_time": 1.0}, 8),
-    ("≈5 s", {"queue_delay": 0.5, "progress_time": 4.5}, 4),
+#: Emulated job lengths: (label, Emulator options, jobs measured per client, renders cached). The
+#: emulator sends a status event per change (queue position, each new log line), and fal-client
+#: polls every 0.1 s, so both clients' costs depend on how long a job runs; every length is reported.
+#: The last row caches renders: the job is over before anyone asks, both clients make the same 3
+#: requests, and what is left is the cost of one HTTP exchange in each stack, with no render
+#: competing for the 2 cores.
+LENGTHS: list[tuple[str, dict[str, float], int, bool]] = [
+    ("≈0.2 s (render only)", {"queue_delay": 0.0, "progress_time": 0.0}, 20, False),
+    ("≈1.4 s (emulator default)", {"queue_delay": 0.4, "progress_time": 1.0}, 8, False),
+    ("≈5 s", {"queue_delay": 0.5, "progress_time": 4.5}, 4, False),
+    ("instant (render cached)", {"queue_delay": 0.0, "progress_time": 0.0}, 20, True),
 ]
 
 Measured = tuple[float, float]  # CPU seconds, wall seconds for the measured jobs
@@ -204,9 +209,9 @@ def run(jobs: int = 20) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         out["lengths"] = []
-        for i, (label, options, n) in enumerate(LENGTHS):
+        for i, (label, options, n, cached) in enumerate(LENGTHS):
             n = max(2, round(n * jobs / 20))  # --jobs scales every length (20 = the default)
-            with EmulatorProcess(Path(tmp) / f"a{i}", latency=0.0, **options) as emu:
+            with EmulatorProcess(Path(tmp) / f"a{i}", cache_renders=cached, latency=0.0, **options) as emu:
                 out["lengths"].append({"label": label, "jobs": n, "rows": per_job(emu, n)})
         with EmulatorProcess(Path(tmp) / "b", cache_renders=True, queue_delay=0.2, progress_time=0.8) as emu:
             out["fan_out"] = asyncio.run(fan_out(emu.base_url))
