@@ -47,6 +47,9 @@ DEFAULT_BASE_URL = "http://emulator.sora2-widgets.invalid"
 #: Route kinds counted in :attr:`Emulator.stats`.
 STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run")
 SORA_FPS = 24
+#: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
+DEFAULT_QUEUE_DELAY = 0.4
+DEFAULT_PROGRESS_TIME = 1.0
 KLING_FPS = 24
 
 
@@ -113,8 +116,8 @@ class Emulator:
         self,
         *,
         state_dir: str | os.PathLike[str] | None = None,
-        queue_delay: float = 0.4,
-        progress_time: float = 1.0,
+        queue_delay: float = DEFAULT_QUEUE_DELAY,
+        progress_time: float = DEFAULT_PROGRESS_TIME,
         queue_depth: int = 0,
         require_key: str | None = None,
         latency: float = 0.0,
@@ -503,10 +506,37 @@ _default: Emulator | None = None
 _default_lock = threading.Lock()
 
 
+#: Environment variables read (once, at first use) by :func:`default_emulator`: seconds a job of the
+#: in-process emulator stays IN_QUEUE / IN_PROGRESS. They let a served kernel (Voila, JupyterLab)
+#: be slowed down from outside, e.g. so a browser test can cancel a job before it completes.
+QUEUE_DELAY_ENV = "SORA2_WIDGETS_EMULATOR_QUEUE_DELAY"
+PROGRESS_TIME_ENV = "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME"
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= 0 or value == float("inf"):  # also refuses NaN
+        raise ValueError(f"{name} must be a finite, non-negative number of seconds, got {raw!r}")
+    return value
+
+
 def default_emulator() -> Emulator:
-    """The process-wide shared emulator (state under ``data_dir()/emulator``, read at first call)."""
+    """The process-wide shared emulator (state under ``data_dir()/emulator``, read at first call).
+
+    Its timings are the :class:`Emulator` defaults unless ``SORA2_WIDGETS_EMULATOR_QUEUE_DELAY`` /
+    ``SORA2_WIDGETS_EMULATOR_PROGRESS_TIME`` (seconds) are set.
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = Emulator()
+            _default = Emulator(
+                queue_delay=_seconds_from_env(QUEUE_DELAY_ENV, DEFAULT_QUEUE_DELAY),
+                progress_time=_seconds_from_env(PROGRESS_TIME_ENV, DEFAULT_PROGRESS_TIME),
+            )
         return _default

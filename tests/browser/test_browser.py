@@ -8,6 +8,8 @@ With ``CI`` set, a missing Playwright or Chromium is an error, never a skip.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import re
@@ -52,7 +54,7 @@ def _free_port() -> int:
         return port
 
 
-def _serve(cmd: list[str], probe: str, cwd: Path) -> subprocess.Popen[bytes]:
+def _serve(cmd: list[str], probe: str, cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a Jupyter server with its own config/runtime/data dirs, the emulator and no key."""
     env = {k: v for k, v in os.environ.items() if k not in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET")}
     env.update(
@@ -62,7 +64,9 @@ def _serve(cmd: list[str], probe: str, cwd: Path) -> subprocess.Popen[bytes]:
         # The kernels must import this checkout's package, not an installed copy.
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     )
-    env.pop("SORA2_WIDGETS_BUDGET", None)
+    for name in ("SORA2_WIDGETS_BUDGET", "SORA2_WIDGETS_EMULATOR_QUEUE_DELAY", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME"):
+        env.pop(name, None)
+    env.update(extra_env or {})
     log = (cwd / "server.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90  # generous: two busy cores can make a cold start slow
@@ -87,16 +91,36 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
-@pytest.fixture
-def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+@contextlib.contextmanager
+def _voila(cwd: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+    """Voila serving a copy of the quickstart from ``cwd``: (its URL, the kernel's SORA2_WIDGETS_HOME)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    shutil.copy(NOTEBOOK, cwd / NOTEBOOK.name)
     port = _free_port()
     cmd = [sys.executable, "-m", "voila", NOTEBOOK.name, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
     cmd.append("--theme=dark")  # Lab runs light: both themes get exercised and screenshotted
+    # Voila drops a cell's stderr (warnings, tracebacks) unless told not to: show it, so tests can see it.
+    cmd.append("--show_tracebacks=True")
     # Probe a static file: every GET / would start a kernel.
-    proc = _serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", tmp_path)
-    yield f"http://127.0.0.1:{port}/", tmp_path / "sora2-home"
-    _stop(proc)
+    proc = _serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", cwd, extra_env)
+    try:
+        yield f"http://127.0.0.1:{port}/", cwd / "sora2-home"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with _voila(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def slow_voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Voila whose kernel's emulator keeps every job queued for minutes: time enough to click Cancel."""
+    slow = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "600", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "600"}
+    with _voila(tmp_path / "slow", slow) as served:
+        yield served
 
 
 @pytest.fixture
@@ -385,3 +409,109 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     panel.screenshot(path=str(SHOTS / "lab_light_panel_spend.png"))
     # The panel's badge is the emulator notice: no stderr box from the client above it.
     assert pg.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+
+def _ledger_once(home: Path, status: str, timeout: float = 60.0) -> Any:
+    """The one ledger row the served kernel wrote, once it reached ``status`` (the kernel writes it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sw.History(home) as hist:
+            df = hist.df
+        if (len(df) == 1 and df["status"].iloc[0] == status) or time.monotonic() > deadline:
+            assert list(df["status"]) == [status], df[["model_id", "status", "error"]].to_string()
+            return df.iloc[0]
+        time.sleep(0.2)  # polling a file another process writes; the browser side uses expect()
+
+
+def _no_stderr_box(pg: Any) -> None:
+    # The panel reports problems on itself; a stderr output box means something leaked a warning/traceback.
+    assert pg.locator("[data-mime-type='application/vnd.jupyter.stderr'], .jp-OutputArea-stderr").count() == 0
+
+
+def test_image_upload_and_cancel_in_voila(
+    page: Page, voila: tuple[str, Path], slow_voila: tuple[str, Path], tmp_path: Path
+) -> None:
+    from PIL import Image, ImageDraw
+
+    pg = page.page
+    image = tmp_path / "portrait.png"
+    with Image.new("RGB", (360, 640), (30, 60, 120)) as im:
+        ImageDraw.Draw(im).ellipse((60, 200, 300, 440), fill=(240, 180, 40))  # something to see in the preview
+        im.save(image)
+
+    # -- 1. Image → video from an uploaded file (fast emulator) ------------------------------------
+    url, home = voila
+    pg.goto(url)
+    panel = pg.locator(".sw-panel")
+    expect(panel).to_be_visible(timeout=120_000)
+    _tab(pg, "Image → video")
+    generate = pg.locator("button.sw-generate")
+    pg.locator(".sw-prompt textarea").fill("The sun rises over a calm sea, slow push-in")
+    expect(generate).to_be_disabled()  # no start image yet
+    expect(pg.locator(".sw-status:not(.sw-history-note)")).to_contain_text("Choose a start image")
+
+    # ipywidgets' FileUpload never attaches its <input type=file> to the page (its button clicks the
+    # detached input), so pick the file the way a user does: click Upload, answer the file chooser.
+    with pg.expect_file_chooser() as chooser:
+        pg.locator("button.sw-upload").click()
+    chooser.value.set_files(str(image))
+    preview = pg.locator("img.sw-image-preview")
+    expect(preview).to_be_visible()
+    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000)
+    assert preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [360, 640]
+    expect(pg.locator(".sw-image-error")).to_have_text("Start image: portrait.png")
+
+    _select_models(pg, "sora2_image_to_video")
+    expect(pg.locator(".sw-cost")).to_contain_text("$0.40")
+    expect(generate).to_be_enabled()
+    generate.click()
+    _wait_for_video(pg, 4.0)
+    video = pg.locator(".sw-panel .sw-card").first.locator("video.sw-video, .sw-video video").first
+    width, height = video.evaluate("v => [v.videoWidth, v.videoHeight]")
+    assert 0 < width < height, f"not a portrait video: {width}x{height}"  # aspect "auto" follows the image
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_image_to_video.png"))
+    _no_stderr_box(pg)
+
+    row = _ledger_once(home, "completed")
+    assert (row["mode"], row["model_id"]) == ("image", "sora2_image_to_video")
+    assert (row["width"], row["height"], row["duration"]) == (width, height, 4.0)
+    # The 360x640 PNG went to the service as a data: URI; the ledger keeps only its description.
+    stored = row["params"]["image_url"]
+    assert stored.startswith("data:image/png;base64,") and "sha256" in stored and len(stored) < 300, stored[:120]
+    png = base64.b64encode(image.read_bytes()).decode()
+    assert png[:64] not in json.dumps(row["params"]) and len(json.dumps(row["params"])) < 2000
+
+    # -- 2. Cancel a job that is still queued (emulator slowed through the kernel's environment) ----
+    url, home = slow_voila
+    pg.goto(url)
+    expect(panel).to_be_visible(timeout=120_000)
+    pg.locator(".sw-prompt textarea").fill("A lighthouse in a storm, waves crashing")
+    expect(generate).to_be_enabled()
+    generate.click()
+    card = pg.locator(".sw-panel .sw-card").first
+    # Submitted and queued on the service: the card shows the request id and the queue pill.
+    expect(card.locator(".sw-card-status")).to_have_text(re.compile(r"^In queue"), timeout=60_000)
+    expect(card.locator(".sw-muted")).to_contain_text("request ", timeout=60_000)
+    shown = re.search(r"request ([0-9a-f-]{36})", card.locator(".sw-muted").inner_text())
+    assert shown is not None
+    card.locator("button.sw-cancel").click()
+
+    expect(card).to_have_class(re.compile(r"\bsw-card-cancelled\b"), timeout=60_000)
+    expect(card.locator(".sw-card-status")).to_have_text("Cancelled")
+    expect(card.locator(".sw-card-error")).to_contain_text("Cancelled")
+    expect(card.locator("button.sw-cancel")).to_be_hidden()
+    assert card.locator("video").count() == 0
+    panel.screenshot(path=str(SHOTS / "voila_dark_panel_cancelled.png"))
+
+    row = _ledger_once(home, "cancelled")
+    assert row["request_id"] == shown.group(1)
+    assert row["cost_usd"] == 0
+    # The cancel reached the service: the emulator recorded it on that request, while it was queued
+    # (the served kernel's emulator did take its timings from the environment).
+    job = json.loads((home / "emulator" / "jobs" / f"{shown.group(1)}.json").read_text())
+    assert job["queue_delay"] == 600
+    assert job.get("cancelled_at") is not None and job["cancelled_at"] < job["submitted_at"] + 600
+
+    assert page.dialogs == []
+    _no_stderr_box(pg)

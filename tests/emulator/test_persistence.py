@@ -104,3 +104,41 @@ async def _one_submit(emu: sw.Emulator) -> None:
     async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.base_url) as client:
         r = await client.post(f"/{SORA}", json={"prompt": "x"})
         assert r.status_code == 200
+
+
+def test_default_emulator_timings_come_from_the_environment(tmp_path, monkeypatch) -> None:
+    # A served kernel (Voila, Lab) can only be slowed from outside through its environment.
+    import sora2_widgets.emulator._emulator as module
+
+    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SORA2_WIDGETS_EMULATOR_QUEUE_DELAY", "30")
+    monkeypatch.setenv("SORA2_WIDGETS_EMULATOR_PROGRESS_TIME", " 2.5 ")
+    monkeypatch.setattr(module, "_default", None)
+    emu = default_emulator()
+    try:
+        assert (emu.queue_delay, emu.progress_time) == (30.0, 2.5)
+
+        async def submit_and_poll() -> str:
+            import httpx
+
+            async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.base_url) as client:
+                r = await client.post(f"/{SORA}", json={"prompt": "slow"})
+                status = await client.get(r.json()["status_url"].removeprefix(emu.base_url))
+                return str(status.json()["status"])
+
+        assert asyncio.run(submit_and_poll()) == "IN_QUEUE"  # 30 s in the queue: still there
+    finally:
+        emu.close()
+        monkeypatch.setattr(module, "_default", None)
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan", "inf"])
+def test_a_bad_emulator_timing_in_the_environment_is_refused_by_name(raw, tmp_path, monkeypatch) -> None:
+    import sora2_widgets.emulator._emulator as module
+
+    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SORA2_WIDGETS_EMULATOR_PROGRESS_TIME", raw)
+    monkeypatch.setattr(module, "_default", None)
+    with pytest.raises(ValueError, match="SORA2_WIDGETS_EMULATOR_PROGRESS_TIME"):
+        default_emulator()
+    assert module._default is None
