@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._emulator import Emulator
+from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, Emulator
 
 __all__ = ["build_parser", "main", "running_emulator", "serve", "usage_hint"]
 
@@ -120,8 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     p.add_argument("--state-dir", default=None, help="job records and media (default: <data dir>/emulator)")
-    p.add_argument("--queue-delay", type=float, default=0.4, help="seconds a job stays IN_QUEUE (default 0.4)")
-    p.add_argument("--progress-time", type=float, default=1.0, help="seconds a job stays IN_PROGRESS (default 1.0)")
+    p.add_argument(
+        "--queue-delay",
+        type=float,
+        default=DEFAULT_QUEUE_DELAY,
+        help=f"seconds a job stays IN_QUEUE (default {DEFAULT_QUEUE_DELAY})",
+    )
+    p.add_argument(
+        "--progress-time",
+        type=float,
+        default=DEFAULT_PROGRESS_TIME,
+        help=f"seconds a job stays IN_PROGRESS (default {DEFAULT_PROGRESS_TIME})",
+    )
     p.add_argument("--queue-depth", type=int, default=0, help="jobs ahead of each new job: its first queue_position")
     p.add_argument("--require-key", default=None, help="accept only 'Authorization: Key <this>' (default: any/none)")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added before every response")
