@@ -57,7 +57,6 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
-from ._aionet import make_transport
 from ._catalog import ModelSpec, get_model
 from ._config import resolve_key
 from ._errors import (
@@ -72,6 +71,7 @@ from ._errors import (
     SubmitUncertainError,
     ValidationError,
 )
+from ._http11 import make_transport
 from ._images import with_image_data_uris
 from ._results import VideoResult
 
@@ -558,7 +558,7 @@ class AsyncFalClient:
         # client would pick. Not when environment proxies are set: httpx then routes by URL.
         self._direct: httpx.AsyncBaseTransport | None = None
         if transport is None and not _env_proxies():
-            # Our own sockets go through plain asyncio instead of anyio: about a quarter less CPU per request.
+            # Our own HTTP/1.1 on plain asyncio (_http11): a fraction of httpcore + h11 + anyio per request.
             transport = make_transport(limits)
         if transport is not None:
             self._direct = transport  # httpx ignores environment proxies when given a transport

@@ -25,6 +25,7 @@ from rel_faults import FAULTS, STEPS, FaultPlan, FaultTransport
 
 import sora2_widgets as sw
 from sora2_widgets._generator import UNKNOWN_SUBMIT
+from sora2_widgets._http11 import make_transport
 
 #: Every cell runs JOBS_PER_CELL jobs: 100 by default, as the reliability issue asks (46 cells, 4 600
 #: jobs: about 1½ minutes on 2 cores). SORA2_REL_JOBS=10 gives a quick local pass; the *heavy*
@@ -46,7 +47,9 @@ def _cell_id(cell: tuple[str, str]) -> str:
 def run_cell(loopback, tmp_path: Path, step: str, fault: str, jobs: int) -> None:
     tag = f"{step}-{fault}"
     plan = FaultPlan(step, fault, times=1, retry_after="0")
-    transport = FaultTransport(httpx.AsyncHTTPTransport(), plan)
+    # The faults wrap the client's own default transport: every request the matrix does not break
+    # goes through the HTTP/1.1 code real users run (sora2_widgets._http11).
+    transport = FaultTransport(make_transport(httpx.Limits(max_connections=200, max_keepalive_connections=100)), plan)
     client = sw.AsyncFalClient(
         "test-key",
         queue_url=loopback.base_url,

@@ -10,7 +10,6 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 
 import sora2_widgets as sw
@@ -71,7 +70,6 @@ def _generator(loopback, tmp_path: Path) -> tuple[sw.Generator, sw.AsyncFalClien
     client = sw.AsyncFalClient(
         "test-key",
         queue_url=loopback.base_url,
-        transport=httpx.AsyncHTTPTransport(),
         retry=sw.RetryPolicy(attempts=3, base=0.01, cap=0.02),
         poll_interval=0.02,
     )

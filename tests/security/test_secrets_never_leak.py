@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import sora2_widgets as sw
@@ -73,7 +72,7 @@ def test_no_secret_anywhere_after_a_session(session: dict[str, Any]) -> None:
     objects: list[object] = []
     errors: list[BaseException] = []
 
-    client = sw.AsyncFalClient(queue_url=base_url, transport=httpx.AsyncHTTPTransport(), poll_interval=0.02)
+    client = sw.AsyncFalClient(queue_url=base_url, poll_interval=0.02)
     assert client.provider == "fal"  # the key came from FAL_KEY and is really used
     history = sw.History()
     with sw.Generator(client=client, history=history, resume=False) as gen:
@@ -92,7 +91,7 @@ def test_no_secret_anywhere_after_a_session(session: dict[str, Any]) -> None:
     wrong = "falkey-5ecret-7f3a9c1e:WRONG"
 
     async def refused() -> None:
-        async with sw.AsyncFalClient(wrong, queue_url=base_url, transport=httpx.AsyncHTTPTransport()) as c:
+        async with sw.AsyncFalClient(wrong, queue_url=base_url) as c:
             await c.submit("sora2_text_to_video", prompt="x", api_key=OPENAI_KEY)
 
     for call in (
