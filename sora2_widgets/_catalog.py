@@ -255,11 +255,16 @@ def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldE
 _FAL = "https://fal.ai/models/"
 _SORA_STD = PerSecond({"*": Decimal("0.10")})
 _SORA_PRO = PerSecond({"720p": Decimal("0.30"), "1080p": Decimal("0.50")})
-# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second
-# (https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt); the seed app's
-# flat "0.18" was wrong. The same price applies to text-to-video.
+# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second, on each
+# endpoint's own page, which each model cites (price_source): .../pro/image-to-video and
+# .../pro/text-to-video under https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/. Text-to-video's
+# schema: duration "5"/"10", aspect_ratio 16:9/9:16/1:1, negative_prompt, cfg_scale 0–1, no image.
+# (Checked against fal's image-to-video llms.txt and, for text-to-video, copies of fal's text-to-video
+# schema and price kept by resellers of that endpoint, e.g. eachlabs.ai's
+# kling-v2-5-turbo-pro-text-to-video/llms.txt.) The seed app's flat "0.18" was wrong.
 _KLING = BasePlusPerSecond(base=Decimal("0.35"), base_seconds=5, per_extra_second=Decimal("0.07"))
-_KLING_SOURCE = "https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt"
+_KLING_T2V = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
+_KLING_I2V = "fal-ai/kling-video/v2.5-turbo/pro/image-to-video"
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -324,23 +329,23 @@ MODELS: tuple[ModelSpec, ...] = (
         id="kling25_turbo_pro_text_to_video",
         name="Kling 2.5 Turbo Pro",
         description="Kling v2.5 Turbo Pro from a text prompt, 5 or 10 s.",
-        endpoint="fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        endpoint=_KLING_T2V,
         mode=Mode.TEXT,
         family="kling",
         input_model=KlingTextToVideoInput,
         price=_KLING,
-        price_source=_KLING_SOURCE,
+        price_source=_FAL + _KLING_T2V,
     ),
     ModelSpec(
         id="kling25_turbo_pro_image_to_video",
         name="Kling 2.5 Turbo Pro (image)",
         description="Kling v2.5 Turbo Pro animating a start image, 5 or 10 s.",
-        endpoint="fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+        endpoint=_KLING_I2V,
         mode=Mode.IMAGE,
         family="kling",
         input_model=KlingImageToVideoInput,
         price=_KLING,
-        price_source=_KLING_SOURCE,
+        price_source=_FAL + _KLING_I2V,
     ),
 )
 
