@@ -63,7 +63,8 @@ class Faults:
     * ``latency``: seconds added before every response.
     * ``fail_submits``: the next N submits (queue and ``/run``) answer 429 with ``Retry-After: retry_after``.
     * ``status_error_rate``: fraction (0–1) of status polls answered ``status_error_code`` (5xx).
-    * ``drop_streams``: the next N status streams (SSE) close after their first event, before COMPLETED.
+    * ``drop_streams``: the next N status streams (SSE) are cut after their first event, before
+      COMPLETED: the connection drops mid-body (no clean end), so the client must reconnect or poll.
     * ``truncate_downloads``: the next N result/media bodies stop half-way and the connection is cut.
     * ``slow_result``: seconds to wait before answering a result (and the synchronous ``/run``).
     * ``retired``: endpoints answered with ``retired_status`` (404 or 410) "no longer available".

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with those 429s")
     p.add_argument("--status-error-rate", type=float, default=0.0, help="fraction of status polls answered 5xx")
     p.add_argument("--status-error-code", type=int, default=503, help="the 5xx code for those (default 503)")
-    p.add_argument("--drop-streams", type=int, default=0, help="end the next N status streams before COMPLETED")
+    p.add_argument("--drop-streams", type=int, default=0, help="cut the next N status streams mid-body")
     p.add_argument("--truncate-downloads", type=int, default=0, help="cut the next N result/media bodies half-way")
     p.add_argument("--slow-result", type=float, default=0.0, help="seconds to wait before answering a result")
     p.add_argument(
