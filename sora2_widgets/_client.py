@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import email.utils
 import functools
 import hashlib
@@ -112,6 +113,12 @@ _STATUSES: frozenset[str] = frozenset({"IN_QUEUE", "IN_PROGRESS", "COMPLETED"})
 Provider = Literal["fal", "emulator"]
 
 T = TypeVar("T")
+
+#: The slot semaphores (by id) the current task — or the task that started it — holds. A slot
+#: is held across awaits, so only a context variable can tell "already inside a slot" apart from
+#: "a new job": nested ``slot()`` calls then reuse the outer slot instead of waiting for a second
+#: one, which with every slot taken by jobs waiting the same way would never come.
+_HELD_SLOTS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("sora2_widgets_slots", default=frozenset())
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +501,8 @@ class AsyncFalClient:
     in-process emulator and says so once (``.provider == "emulator"``).
 
     ``transport``: any httpx async transport (the emulator's, or a test's fault injector).
-    ``max_concurrency``: how many :meth:`generate` jobs may be in flight (submit→result) at once.
+    ``max_concurrency``: how many jobs may be in flight (submit→result) at once: each
+    :meth:`generate` and each block under :meth:`slot` (the generator's jobs) holds one.
     ``retry``: the :class:`RetryPolicy` of idempotent requests (submit has its own, stricter rule).
     ``poll_interval``/``max_poll_interval``: polling backoff when the status stream is unavailable.
     """
@@ -1131,12 +1139,39 @@ class AsyncFalClient:
         slots from submit to result."""
         spec = get_model(model_id)
         body = self._payload(spec, params)  # invalid input fails now, not after queuing for a slot
-        async with self._slots:
+        async with self.slot():
             job = await self._submit(spec, body)
             if on_submit is not None:
                 await _call_back(on_submit, job)
             await self.wait(job, on_update=on_update, timeout=timeout, cancel_on_timeout=cancel_on_timeout)
             return await self.result(job)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_concurrency`` slots for a job driven step by step.
+
+        :meth:`submit`, :meth:`wait` and :meth:`result` take no slot themselves (a slot taken at
+        submit could never be given back by a caller that stops after it). A caller running a job
+        as separate calls holds the slot around them all::
+
+            async with client.slot():
+                job = await client.submit(...)
+                await client.wait(job)
+                result = await client.result(job)
+
+        Reentrant: inside a slot (and in tasks started from it) ``slot()`` and :meth:`generate`
+        use the slot already held, so nesting never waits for itself.
+        """
+        held = _HELD_SLOTS.get()
+        if id(self._slots) in held:
+            yield
+            return
+        async with self._slots:
+            token = _HELD_SLOTS.set(held | {id(self._slots)})
+            try:
+                yield
+            finally:
+                _HELD_SLOTS.reset(token)
 
     # -- download ------------------------------------------------------------------------------
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Downloaded:
@@ -1419,6 +1454,10 @@ class FalClient:
     @property
     def host(self) -> str:
         return self._async.host
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._async.max_concurrency
 
     @property
     def async_client(self) -> AsyncFalClient:

@@ -103,6 +103,8 @@ class FakeFal:
     fail_jobs_with: tuple[str, str] | None = None  # (error, error_type) on COMPLETED
     in_flight: int = 0
     max_in_flight: int = 0
+    #: served for every ``.mp4`` (e.g. a real MP4, for the generator's checks); pseudo-bytes otherwise
+    video: bytes | None = None
 
     # -- test API -------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
@@ -275,8 +277,9 @@ class FakeFal:
         return httpx.Response(200, json={"video": {"url": url, "content_type": "video/mp4"}})
 
     def _media(self, request: httpx.Request, fault: Fault | None) -> httpx.Response:
-        name = request.url.path.rsplit("/", 1)[-1].split(".")[0]
-        data = video_bytes(name)
+        file_name = request.url.path.rsplit("/", 1)[-1]
+        name = file_name.split(".")[0]
+        data = self.video if self.video is not None and file_name.endswith(".mp4") else video_bytes(name)
         headers = {"content-type": "video/mp4", "content-length": str(len(data))}
         if fault is not None:
             if fault.kind == "truncate":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import sora2_widgets as sw
 from tests.client.conftest import PARAMS
 from tests.client.fakefal import KEY, QUEUE, FakeFal
+from tests.history.conftest import make_mp4
 
 
 def run(coro: Any) -> Any:
@@ -32,6 +34,49 @@ def test_fifty_jobs_never_exceed_max_concurrency(fake: FakeFal, make_client: Any
     assert len({r.request_id for r in results}) == 50
     assert fake.max_in_flight == limit  # reached the limit (real concurrency) and never passed it
     assert fake.in_flight == 0
+
+
+@pytest.mark.parametrize("sync_client", [False, True], ids=["AsyncFalClient", "FalClient"])
+def test_generator_batches_never_exceed_max_concurrency(fake: FakeFal, tmp_path: Path, sync_client: bool) -> None:
+    # generate_many (and the panel) drive submit → wait → result → download as separate calls;
+    # the limit must hold there too, counted where it matters: jobs the service has running.
+    limit = 4
+    make_mp4(tmp_path / "clip.mp4")
+    fake.video = (tmp_path / "clip.mp4").read_bytes()
+    options: dict[str, Any] = {
+        "queue_url": QUEUE,
+        "transport": fake.transport(),
+        "retry": sw.RetryPolicy(base=0.001, cap=0.002),
+        "poll_interval": 0.001,
+        "max_poll_interval": 0.002,
+        "max_concurrency": limit,
+    }
+    client: Any = sw.FalClient(KEY, **options) if sync_client else sw.AsyncFalClient(KEY, **options)
+    jobs = [{"model_id": "sora2_text_to_video", "prompt": f"shot {i}", "duration": 4} for i in range(50)]
+    try:
+        with sw.Generator(client=client, history=sw.History(tmp_path / "home"), resume=False) as gen:
+            gens = gen.generate_many(jobs)
+    finally:
+        if sync_client:
+            client.close()
+    assert [g.status for g in gens] == ["completed"] * 50, {g.error for g in gens}
+    assert all(g.local_path is not None and g.local_path.read_bytes() == fake.video for g in gens)
+    assert fake.count("submit") == 50 and len(fake.jobs) == 50
+    assert fake.max_in_flight == limit  # reached (the jobs really ran together) and never passed
+    assert fake.in_flight == 0
+
+
+def test_nested_slots_reuse_the_outer_one(fake: FakeFal, make_client: Any) -> None:
+    # A job that holds a slot and then calls generate() (or slot() again) must not wait for a
+    # second slot: with max_concurrency=1 that wait would never end.
+    async def main() -> sw.VideoResult:
+        async with make_client(max_concurrency=1) as client:
+            async with client.slot():
+                async with client.slot():
+                    return await asyncio.wait_for(client.generate("sora2_text_to_video", prompt="inner"), 10)
+
+    assert run(main()).url
+    assert fake.max_in_flight == 1
 
 
 def fal_client(fake: FakeFal, **kw: Any) -> sw.FalClient:
