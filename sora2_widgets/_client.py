@@ -330,20 +330,36 @@ def _field_errors(detail: Any) -> list[FieldError]:
     return out
 
 
-_UNAVAILABLE_TYPES = frozenset(
-    {"model_unavailable", "model_retired", "model_deprecated", "endpoint_unavailable", "endpoint_retired"}
+#: error_type values that name a retirement outright.
+_RETIRED_TYPES = frozenset(
+    {"model_retired", "model_deprecated", "model_discontinued", "endpoint_retired", "endpoint_deprecated"}
 )
-_UNAVAILABLE_TEXT = re.compile(
-    r"no longer (?:available|supported|offered)"
-    r"|\b(?:model|endpoint|application|app|api|sora(?:[ -]?2)?)\b[^.;\n]{0,60}?"
-    r"\b(?:retired|deprecated|discontinued|decommissioned|unavailable|not available|removed|shut down)\b",
-    re.IGNORECASE,
+#: error_type values that may be a retirement, or an outage: read together with the message.
+_UNAVAILABLE_TYPES = frozenset({"model_unavailable", "endpoint_unavailable"})
+# Retirement takes a subject (the model, the endpoint, Sora…) and a word that says "for good".
+# Both are needed: "the video is no longer available" (a remix source) or "model output was removed
+# due to policy" say nothing about the model, and "unavailable" alone is what outages say too.
+_SUBJECT = r"\b(?:model|endpoint|application|app|api(?!\s*key)|version|sora(?:[ -]?2)?)\b"
+_FOR_GOOD = (
+    r"\b(?:retired|deprecated|discontinued|decommissioned|shut\s+down|(?:has|have)\s+been\s+removed"
+    r"|no\s+longer\s+(?:available|supported|offered))\b"
 )
+_RETIRED_TEXT = re.compile(
+    rf"{_SUBJECT}[^.;\n]{{0,60}}?{_FOR_GOOD}|{_FOR_GOOD}[^.;\n]{{0,30}}?{_SUBJECT}", re.IGNORECASE
+)
+#: An outage, however it is worded, is never a retirement: the model must not be disabled for it.
+_TEMPORARY = re.compile(r"\btemporar|\bmaintenance\b|\boverloaded\b", re.IGNORECASE)
 _REQUEST_NOT_FOUND = re.compile(r"\brequest\b[^.;\n]{0,60}?\b(?:not found|does not exist|unknown)\b", re.IGNORECASE)
 
 
 def _names_unavailable(message: str, error_type: str | None) -> bool:
-    return (error_type or "").lower() in _UNAVAILABLE_TYPES or bool(_UNAVAILABLE_TEXT.search(message))
+    """Whether an error says the model is gone for good (not merely failing right now)."""
+    kind = (error_type or "").lower()
+    if kind in _RETIRED_TYPES:
+        return True
+    if _TEMPORARY.search(message):
+        return False
+    return kind in _UNAVAILABLE_TYPES or bool(_RETIRED_TEXT.search(message))
 
 
 def _describe_exc(exc: BaseException) -> str:
@@ -731,7 +747,10 @@ class AsyncFalClient:
                 request_id=ctx.request_id,
                 detail=_safe_detail(body),
             )
-        if spec.is_sora and (code in (404, 410) or (400 <= code < 500 and _names_unavailable(message, error_type))):
+        # 404/410 means "no such endpoint" only where the URL is the endpoint's own (submit); on a
+        # request's URLs it is the request that is unknown or expired (``_is_gone`` upstream).
+        retired_endpoint = ctx.action == "submit" and code in (404, 410)
+        if spec.is_sora and (retired_endpoint or (400 <= code < 500 and _names_unavailable(message, error_type))):
             return ModelUnavailableError(spec.id, spec.endpoint, status_code=code, reason=message[:200])
         if code == 429:
             return RateLimitError(f"fal is rate-limiting requests ({spec.name}); try again shortly.")
@@ -1030,8 +1049,8 @@ class AsyncFalClient:
             code = response.status_code
             if code in (404, 405, 501):
                 await response.aread()
-                # 405/501: this server has no stream endpoint. 404 may instead be a retired endpoint
-                # or an unknown request: polling says which, precisely, and only this wait polls.
+                # 405/501: this server has no stream endpoint. 404 may instead be an unknown (or
+                # expired) request: polling says which, precisely, and only this wait polls.
                 raise _StreamUnsupported(permanent=code != 404)
             if code >= 400:
                 await response.aread()

@@ -250,3 +250,72 @@ def test_wrong_key_never_leaks_into_logs(fake: FakeFal, make_client: Any, caplog
 
     run(main())
     assert KEY not in caplog.text
+
+
+RETIRED = [
+    ("Sora 2 has been retired", None),
+    ("This endpoint is deprecated; use the newer model", None),
+    ("The model sora-2 is no longer available on this endpoint", None),
+    ("OpenAI discontinued the Sora 2 API", None),
+    ("The app has been removed", None),
+    ("Sora 2 was shut down on 2026-09-24", None),
+    ("Gone", "model_retired"),
+]
+NOT_RETIRED = [
+    ("Upstream API temporarily unavailable, please retry", None),
+    ("model temporarily unavailable", None),
+    ("model output was removed due to policy", None),
+    ("The requested video is no longer available", None),  # a remix source, not the model
+    ("This API key format is no longer supported; create a new key", None),
+    ("The model is down for maintenance", None),
+    ("Sora 2 is temporarily unavailable", "model_unavailable"),
+]
+
+
+@pytest.mark.parametrize(("message", "error_type"), RETIRED + NOT_RETIRED)
+def test_only_explicit_retirement_disables_the_model(
+    fake: FakeFal, make_client: Any, message: str, error_type: str | None
+) -> None:
+    # A job that finished with this error: ModelUnavailableError disables the model for the
+    # session and records it at $0, so an outage or a refused output must never be read as one.
+    fake.fail_jobs_with = (message, error_type or "")
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.Sora2Error) as info:
+        run(main())
+    retired = (message, error_type) in RETIRED
+    assert isinstance(info.value, sw.ModelUnavailableError) is retired, info.value
+    if not retired:
+        assert isinstance(info.value, sw.ServiceError) and message in str(info.value)
+
+
+@pytest.mark.parametrize(("message", "error_type"), NOT_RETIRED)
+def test_an_outage_on_submit_is_not_retirement(
+    fake: FakeFal, make_client: Any, message: str, error_type: str | None
+) -> None:
+    fake.retired["fal-ai/sora-2/text-to-video"] = (400, {"detail": message, "error_type": error_type})
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert message in str(info.value) and fake.count("submit") == 1
+
+
+def test_a_404_on_a_request_url_is_not_retirement(fake: FakeFal, make_client: Any) -> None:
+    # Only the endpoint's own URL (submit) answers 404/410 for a retired model; on a request's
+    # status URL a bare 404 means the request is unknown or expired.
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            job = await client.submit("sora2_text_to_video", prompt="hello")
+            fake.fail(404, "status")  # answered {"detail": "injected 404"}
+            await client.status(job)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert not isinstance(info.value, sw.ModelUnavailableError) and info.value.status_code == 404
