@@ -235,11 +235,15 @@ class _Malformed(ValueError):
 class _Retry(Exception):
     """Internal: this attempt failed in a way that is safe to retry."""
 
-    def __init__(self, why: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, why: str, *, status_code: int | None = None, retry_after: float | None = None, message: str = ""
+    ) -> None:
         super().__init__(why)
         self.why = why
         self.status_code = status_code
         self.retry_after = retry_after
+        #: what the service said, if anything readable (scrubbed): the user sees it if retries run out
+        self.message = message
 
 
 class _StreamUnsupported(Exception):
@@ -298,6 +302,26 @@ def _message_and_type(body: Any) -> tuple[str, str | None]:
                 return _plain(body[key]), str(error_type) if error_type else None
         return "", str(error_type) if error_type else None
     return (str(body).strip()[:300] if body else ""), None
+
+
+def _carries_fal_error(response: httpx.Response, body: Any) -> bool:
+    """Whether an error answer comes from fal itself (``detail``/``error_type``, ``X-Fal-Error-Type``).
+
+    A gateway in front of fal answers 502/503/504 with an empty or HTML body; fal's own errors,
+    including a job's final failure on its result URL, carry these (fal's request-errors page).
+    """
+    if response.headers.get("x-fal-error-type"):
+        return True
+    return isinstance(body, Mapping) and bool(body.get("detail") or body.get("error_type"))
+
+
+def _said(body: Any) -> str:
+    """A short line of what an error answer said; nothing for an HTML error page."""
+    message, _ = _message_and_type(body)
+    message = " ".join(message.split())
+    if message.startswith("<"):
+        return ""
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 def _safe_detail(body: Any) -> Any:
@@ -762,18 +786,23 @@ class AsyncFalClient:
             detail=_safe_detail(body),
         )
 
-    def _completed_error(self, job: Job, error: str, error_type: str | None) -> Sora2Error:
-        """The exception for a job that finished with an error (COMPLETED + ``error``)."""
+    def _completed_error(
+        self, job: Job, error: str, error_type: str | None, *, status_code: int | None = None
+    ) -> Sora2Error:
+        """The exception for a job that finished with an error (COMPLETED + ``error``, or the
+        service's error on its result URL)."""
         spec = get_model(job.model_id)
         error = self._scrub(error)
         if spec.is_sora and _names_unavailable(error, error_type):
-            return ModelUnavailableError(spec.id, spec.endpoint, reason=error[:200])
+            return ModelUnavailableError(spec.id, spec.endpoint, status_code=status_code, reason=error[:200])
         if (error_type or "") in ("client_cancelled", "cancelled", "request_cancelled") or "cancel" in error.lower():
             return JobCancelledError(job.request_id)
         return ServiceError(
             f"{spec.name} failed: {error}",
+            status_code=status_code,
             request_id=job.request_id,
             detail={"error": error, "error_type": error_type},
+            job_failed=True,
         )
 
     def _exhausted(self, ctx: _Ctx, last: _Retry, tries: int) -> Sora2Error:
@@ -784,8 +813,9 @@ class AsyncFalClient:
                 retry_after=last.retry_after,
             )
         tail = " The job is still recorded and can be resumed by its request id." if ctx.request_id else ""
+        why = f"{last.why}: {last.message}" if last.message else last.why
         return ServiceError(
-            f"{ctx.spec.name}: the {ctx.action} request{about} kept failing ({last.why}; {tries} tries).{tail}",
+            f"{ctx.spec.name}: the {ctx.action} request{about} kept failing ({why}; {tries} tries).{tail}",
             status_code=last.status_code,
             request_id=ctx.request_id,
         )
@@ -799,11 +829,13 @@ class AsyncFalClient:
         *,
         parse: Callable[[httpx.Response], T],
         passthrough: frozenset[int] = frozenset(),
+        final_5xx: Callable[[httpx.Response, Any], Sora2Error | None] | None = None,
     ) -> tuple[int, T | None]:
         """Send an idempotent request, retrying what is safe to retry; parse the 2xx answer.
 
         Returns ``(status_code, parsed)``; for a status code in ``passthrough`` (e.g. cancel's 400)
-        returns ``(code, None)`` instead of raising.
+        returns ``(code, None)`` instead of raising. ``final_5xx(response, body)`` may turn a 5xx
+        into a final error (the result URL's job failures) instead of a retry.
         """
         policy = self._retry
         slept = 0.0
@@ -816,7 +848,12 @@ class AsyncFalClient:
                 if code in passthrough:
                     return code, None
                 if code == 429 or code >= 500:
-                    raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
+                    body = _body(response)
+                    final = final_5xx(response, body) if final_5xx is not None and code >= 500 else None
+                    if final is not None:
+                        raise final
+                    said = self._scrub(_said(body))
+                    raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 if code >= 400:
                     raise self._error_for(response, ctx)
                 try:
@@ -880,7 +917,8 @@ class AsyncFalClient:
                     return self._job_from_submit(spec, response)
                 if code == 429 or (code == 503 and not request_id):
                     # Refused at the door (rate limit / gateway without a request id): no job was made.
-                    last = _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
+                    said = self._scrub(_said(_body(response)))
+                    last = _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 elif code >= 500:
                     known = f", request id {request_id}" if request_id else ""
                     raise SubmitUncertainError(spec.id, spec.endpoint, f"HTTP {code}{known}")
@@ -1119,7 +1157,17 @@ class AsyncFalClient:
                 raise _Malformed("result is not a JSON object")
             return data
 
-        _, data = await self._request("GET", job.response_url, ctx, parse=parse)
+        def job_failure(response: httpx.Response, body: Any) -> Sora2Error | None:
+            # fal retries a failing job itself (up to 10 runners) before its result URL answers
+            # 5xx with the reason: that answer is the job's end, and asking again repeats it.
+            if not _carries_fal_error(response, body):
+                return None  # a bare gateway 502/503/504: the answer was lost on the way, ask again
+            message, error_type = _message_and_type(body)
+            error_type = error_type or response.headers.get("x-fal-error-type") or None
+            code = response.status_code
+            return self._completed_error(job, message or f"HTTP {code}", error_type, status_code=code)
+
+        _, data = await self._request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
         assert data is not None
         if data.get("video") is None and (data.get("error") or data.get("detail")):
             message, error_type = _message_and_type(data)

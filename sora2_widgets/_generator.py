@@ -397,7 +397,7 @@ def _is_job_failure(exc: BaseException) -> bool:
     if isinstance(exc, ValidationError):
         return True
     if isinstance(exc, ServiceError):
-        return exc.status_code is not None and 400 <= exc.status_code < 500
+        return exc.job_failed or (exc.status_code is not None and 400 <= exc.status_code < 500)
     return False
 
 

@@ -56,6 +56,7 @@ class Fault:
     action: str  # "submit", "status", "stream", "result", "cancel", "media" or "*"
     times: int = 1
     retry_after: str | None = None
+    body: Any = None  # JSON answered with an HTTP status fault instead of the default
 
 
 def _status_steps(job: FakeJob) -> list[dict[str, Any]]:
@@ -105,13 +106,17 @@ class FakeFal:
     max_in_flight: int = 0
     #: served for every ``.mp4`` (e.g. a real MP4, for the generator's checks); pseudo-bytes otherwise
     video: bytes | None = None
+    #: (status, JSON body, headers) the result URL answers for every job: a job that failed on fal
+    result_error: tuple[int, Any, dict[str, str]] | None = None
 
     # -- test API -------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def fail(self, kind: str | int, action: str = "*", times: int = 1, retry_after: str | None = None) -> None:
-        self.faults.append(Fault(str(kind), action, times, retry_after))
+    def fail(
+        self, kind: str | int, action: str = "*", times: int = 1, retry_after: str | None = None, body: Any = None
+    ) -> None:
+        self.faults.append(Fault(str(kind), action, times, retry_after, body))
 
     def count(self, action: str, method: str | None = None) -> int:
         return sum(1 for s in self.seen if s.action == action and (method is None or s.method == method))
@@ -173,6 +178,13 @@ class FakeFal:
 
     def _status_fault(self, code: int, fault: Fault) -> httpx.Response:
         headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
+        if fault.body is not None:
+            return httpx.Response(code, json=fault.body, headers=headers)
+        if code >= 500:
+            # What a gateway in front of fal answers: an HTML page, no fal error body. (fal's own
+            # 5xx, with detail/error_type, is a job's final failure: see ``result_error``.)
+            page = f"<html><body><h1>{code} Bad Gateway</h1></body></html>"
+            return httpx.Response(code, text=page, headers={**headers, "content-type": "text/html"})
         return httpx.Response(code, json={"detail": f"injected {code}"}, headers=headers)
 
     def _submit(self, request: httpx.Request, fault: Fault | None) -> httpx.Response:
@@ -256,6 +268,9 @@ class FakeFal:
         if not job.result_fetched:
             job.result_fetched = True
             self.in_flight -= 1
+        if self.result_error is not None:
+            code, body, headers = self.result_error
+            return httpx.Response(code, json=body, headers=headers)
         if job.error is not None:
             return httpx.Response(422, json={"detail": [{"loc": ["body"], "msg": job.error[0], "type": job.error[1]}]})
         url = f"{self.media_url}/files/{job.request_id}.mp4"

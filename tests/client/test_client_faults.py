@@ -319,3 +319,57 @@ def test_a_404_on_a_request_url_is_not_retirement(fake: FakeFal, make_client: An
     with pytest.raises(sw.ServiceError) as info:
         run(main())
     assert not isinstance(info.value, sw.ModelUnavailableError) and info.value.status_code == 404
+
+
+JOB_FAILURES = [
+    (500, {"detail": "The model crashed while rendering", "error_type": "runner_server_error"}, {}),
+    (504, {"detail": "Request timed out", "error_type": "request_timeout"}, {"x-fal-error-type": "request_timeout"}),
+    (503, {"detail": "Runner disconnected"}, {}),
+    (502, {"error": "x"}, {"x-fal-error-type": "runner_incomplete_response"}),
+]
+
+
+@pytest.mark.parametrize(("code", "body", "headers"), JOB_FAILURES)
+def test_a_job_failure_on_the_result_url_is_final(
+    fake: FakeFal, make_client: Any, sleeps: Sleeps, code: int, body: Any, headers: dict[str, str]
+) -> None:
+    # DESIGN §3: a model's errors come back on the response URL as 4xx/5xx with a detail. fal has
+    # already retried the job on other runners; asking six more times only hides the reason.
+    fake.result_error = (code, body, headers)
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    err = info.value
+    said = body.get("detail") or body.get("error")
+    assert f"Sora 2 failed: {said}" in str(err) and "resumed" not in str(err)
+    assert err.status_code == code and err.job_failed and err.request_id
+    assert fake.count("result") == 1 and sleeps.calls == []
+
+
+def test_a_retired_model_on_the_result_url_is_model_unavailable(fake: FakeFal, make_client: Any) -> None:
+    fake.result_error = (503, {"detail": "Sora 2 has been retired", "error_type": "model_retired"}, {})
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ModelUnavailableError):
+        run(main())
+    assert fake.count("result") == 1
+
+
+def test_exhausted_retries_say_what_the_service_said(fake: FakeFal, make_client: Any, sleeps: Sleeps) -> None:
+    fake.fail(503, "status", times=100, body={"detail": "Upstream overloaded, slow down"})
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            job = await client.submit("sora2_text_to_video", prompt="hello")
+            await client.status(job)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert "HTTP 503: Upstream overloaded, slow down; 6 tries" in str(info.value)
