@@ -31,6 +31,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import dataclasses
 import email.utils
 import functools
 import hashlib
@@ -337,6 +338,20 @@ def _safe_detail(body: Any) -> Any:
     return body
 
 
+def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (a string, or JSON made of dicts and lists) with every secret replaced."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, "**********")
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
 def _field_errors(detail: Any) -> list[FieldError]:
     if isinstance(detail, Mapping):
         detail = detail.get("detail")
@@ -449,14 +464,25 @@ async def _call_back(callback: Callable[[T], Awaitable[None] | None], value: T) 
 class _Tracker:
     """Turns status JSON into :class:`QueueUpdate` s for one wait, accumulating logs."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, secrets: tuple[str, ...] = ()) -> None:
         self.job = job
         self.logs: tuple[LogLine, ...] = ()
+        # The job's own secrets (its api_key): a model that echoes one in a log line or error must
+        # not hand it to on_update, the panel or the history.
+        self.secrets = secrets
 
     def apply(self, data: Any) -> QueueUpdate:
         if not isinstance(data, Mapping) or data.get("status") not in _STATUSES:
             raise _Malformed("status answer without a known status")
-        self.logs = _merge_logs(self.logs, _parse_logs(data.get("logs")))
+        new = _parse_logs(data.get("logs"))
+        if self.secrets:
+            new = tuple(
+                dataclasses.replace(line, message=_redact(line.message, self.secrets))
+                if any(secret in line.message for secret in self.secrets)
+                else line
+                for line in new
+            )
+        self.logs = _merge_logs(self.logs, new)
         position = data.get("queue_position")
         return QueueUpdate(
             request_id=self.job.request_id,
@@ -464,7 +490,7 @@ class _Tracker:
             queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
             logs=self.logs,
             elapsed=max(0.0, time.time() - self.job.submitted_at),
-            error=_plain(data["error"]) if data.get("error") else None,
+            error=_redact(_plain(data["error"]), self.secrets) if data.get("error") else None,
             error_type=str(data["error_type"]) if data.get("error_type") else None,
         )
 
@@ -499,6 +525,8 @@ class _Ctx:
     spec: ModelSpec
     action: str
     request_id: str | None = None
+    #: the request's own secrets (its api_key), scrubbed from whatever the service says
+    secrets: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,6 +649,10 @@ class AsyncFalClient:
         self._timeout_ext = self._timeout.as_dict()
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
+        # Each submitted job's own secrets (its api_key), to scrub from that job's later errors and
+        # logs. Only this client's jobs: a job resumed in a new process cannot be scrubbed of a key
+        # it never saw (the history does not keep it).
+        self._job_secrets: dict[str, tuple[str, ...]] = {}
 
     # -- presentation --------------------------------------------------------------------------
     @property
@@ -730,13 +762,21 @@ class AsyncFalClient:
             return {}
         return {"Authorization": f"Key {self._key.get_secret_value()}"}
 
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: a service that echoes the key back must not put it in our messages."""
-        if self._key is not None:
-            secret = self._key.get_secret_value()
-            if secret:
-                text = text.replace(secret, "**********")
-        return text[:500]
+    def _secrets(self, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+        every = (self._key.get_secret_value(), *extra) if self._key is not None else extra
+        return tuple(secret for secret in every if secret)
+
+    def _scrub(self, text: str, secrets: tuple[str, ...] = ()) -> str:
+        """Belt and braces: a service that echoes a key back (the fal key, or the job's own OpenAI
+        ``api_key``: "Incorrect API key provided: sk-…") must not put it in our messages."""
+        redacted: str = _redact(text, self._secrets(secrets))
+        return redacted[:500]
+
+    def _scrub_detail(self, body: Any, secrets: tuple[str, ...]) -> Any:
+        return _redact(_safe_detail(body), self._secrets(secrets))
+
+    def _job_ctx(self, job: Job, action: str) -> _Ctx:
+        return _Ctx(get_model(job.model_id), action, job.request_id, self._job_secrets.get(job.request_id, ()))
 
     # -- error mapping -------------------------------------------------------------------------
     def _error_for(self, response: httpx.Response, ctx: _Ctx) -> Sora2Error:
@@ -744,7 +784,7 @@ class AsyncFalClient:
         code = response.status_code
         body = _body(response)
         message, error_type = _message_and_type(body)
-        message = self._scrub(message)
+        message = self._scrub(message, ctx.secrets)
         spec = ctx.spec
         if code in (401, 403):
             if self._key is None:
@@ -759,7 +799,7 @@ class AsyncFalClient:
                 key_source=self._key_source,
             )
         if code == 422:
-            errors = [FieldError(e.field, self._scrub(e.message)) for e in _field_errors(body)]
+            errors = [FieldError(e.field, self._scrub(e.message, ctx.secrets)) for e in _field_errors(body)]
             if spec.is_sora and _names_unavailable(message, error_type):
                 return ModelUnavailableError(spec.id, spec.endpoint, status_code=code, reason=message[:200])
             return ValidationError(spec.id, errors, from_service=True)
@@ -769,7 +809,7 @@ class AsyncFalClient:
                 "(wrong id, or it expired). Nothing to wait for.",
                 status_code=code,
                 request_id=ctx.request_id,
-                detail=_safe_detail(body),
+                detail=self._scrub_detail(body, ctx.secrets),
             )
         # 404/410 means "no such endpoint" only where the URL is the endpoint's own (submit); on a
         # request's URLs it is the request that is unknown or expired (``_is_gone`` upstream).
@@ -783,7 +823,7 @@ class AsyncFalClient:
             f"{spec.name}: the {ctx.action} request failed with HTTP {code}{what}.",
             status_code=code,
             request_id=ctx.request_id,
-            detail=_safe_detail(body),
+            detail=self._scrub_detail(body, ctx.secrets),
         )
 
     def _completed_error(
@@ -792,7 +832,7 @@ class AsyncFalClient:
         """The exception for a job that finished with an error (COMPLETED + ``error``, or the
         service's error on its result URL)."""
         spec = get_model(job.model_id)
-        error = self._scrub(error)
+        error = self._scrub(error, self._job_secrets.get(job.request_id, ()))
         if spec.is_sora and _names_unavailable(error, error_type):
             return ModelUnavailableError(spec.id, spec.endpoint, status_code=status_code, reason=error[:200])
         if (error_type or "") in ("client_cancelled", "cancelled", "request_cancelled") or "cancel" in error.lower():
@@ -852,7 +892,7 @@ class AsyncFalClient:
                     final = final_5xx(response, body) if final_5xx is not None and code >= 500 else None
                     if final is not None:
                         raise final
-                    said = self._scrub(_said(body))
+                    said = self._scrub(_said(body), ctx.secrets)
                     raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 if code >= 400:
                     raise self._error_for(response, ctx)
@@ -896,7 +936,8 @@ class AsyncFalClient:
 
     async def _submit(self, spec: ModelSpec, body: dict[str, Any]) -> Job:
         url = f"{self._queue_url}/{spec.endpoint}"
-        ctx = _Ctx(spec, "submit")
+        secrets = tuple(str(body[name]) for name in spec.input_model.SECRET_FIELDS if body.get(name))
+        ctx = _Ctx(spec, "submit", secrets=secrets)
         policy = self._retry
         slept = 0.0
         tries = 0
@@ -914,10 +955,13 @@ class AsyncFalClient:
                 code = response.status_code
                 request_id = response.headers.get("x-fal-request-id")
                 if 200 <= code < 300:
-                    return self._job_from_submit(spec, response)
+                    job = self._job_from_submit(spec, response)
+                    if secrets:
+                        self._job_secrets[job.request_id] = secrets
+                    return job
                 if code == 429 or (code == 503 and not request_id):
                     # Refused at the door (rate limit / gateway without a request id): no job was made.
-                    said = self._scrub(_said(_body(response)))
+                    said = self._scrub(_said(_body(response)), secrets)
                     last = _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 elif code >= 500:
                     known = f", request id {request_id}" if request_id else ""
@@ -989,12 +1033,12 @@ class AsyncFalClient:
     # -- status / wait -------------------------------------------------------------------------
     async def status(self, job: Job, *, logs: bool = True) -> QueueUpdate:
         """One status check (``GET {status_url}?logs=1``)."""
-        update = await self._poll_once(job, _Tracker(job), logs=logs)
+        update = await self._poll_once(job, self._tracker(job), logs=logs)
         self._note_failure(update)
         return update
 
     async def _poll_once(self, job: Job, tracker: _Tracker, *, logs: bool = True) -> QueueUpdate:
-        ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
+        ctx = self._job_ctx(job, "status")
         _, update = await self._request(
             "GET",
             _with_logs(job.status_url, logs),
@@ -1003,6 +1047,9 @@ class AsyncFalClient:
         )
         assert update is not None
         return update
+
+    def _tracker(self, job: Job) -> _Tracker:
+        return _Tracker(job, self._secrets(self._job_secrets.get(job.request_id, ())))
 
     def _note_failure(self, update: QueueUpdate) -> None:
         if update.failed and update.error is not None:
@@ -1038,7 +1085,7 @@ class AsyncFalClient:
             raise JobTimeoutError(job.request_id, timeout, cancelled=cancelled) from None
 
     async def _wait(self, job: Job, on_update: UpdateCallback | None) -> QueueUpdate:
-        tracker = _Tracker(job)
+        tracker = self._tracker(job)
         seen: list[tuple[object, ...]] = []
 
         async def emit(update: QueueUpdate) -> None:
@@ -1081,7 +1128,7 @@ class AsyncFalClient:
         url = _with_logs(job.status_url.rstrip("/") + "/stream", True)
         headers = {**self._headers_for(url), "Accept": "text/event-stream"}
         timeout = httpx.Timeout(self._timeout.connect or 10.0, read=STREAM_READ_TIMEOUT)
-        ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
+        ctx = self._job_ctx(job, "status")
         response = await self._send("GET", url, headers, timeout=timeout, stream=True)
         try:
             code = response.status_code
@@ -1149,7 +1196,7 @@ class AsyncFalClient:
         failure = self._failures.get(job.request_id)
         if failure is not None:
             raise self._completed_error(job, *failure)
-        ctx = _Ctx(get_model(job.model_id), "result", job.request_id)
+        ctx = self._job_ctx(job, "result")
 
         def parse(response: httpx.Response) -> dict[str, Any]:
             data = response.json()
@@ -1182,7 +1229,7 @@ class AsyncFalClient:
 
     async def cancel(self, job: Job) -> bool:
         """Ask the service to cancel. True: accepted; False: it had already finished (or is unknown)."""
-        ctx = _Ctx(get_model(job.model_id), "cancel", job.request_id)
+        ctx = self._job_ctx(job, "cancel")
         code, _ = await self._request(
             "PUT", job.cancel_url, ctx, parse=lambda r: None, passthrough=frozenset({400, 404})
         )

@@ -48,6 +48,7 @@ class FakeJob:
     cancelled: bool = False
     result_fetched: bool = False
     error: tuple[str, str] | None = None
+    key_refused: bool = False
 
 
 @dataclass
@@ -59,9 +60,15 @@ class Fault:
     body: Any = None  # JSON answered with an HTTP status fault instead of the default
 
 
+def _key_refused(body: dict[str, Any]) -> str:
+    return f"Incorrect API key provided: {body.get('api_key')}. You can find your API key at platform.openai.com"
+
+
 def _status_steps(job: FakeJob) -> list[dict[str, Any]]:
     log1 = {"message": "Starting generation", "level": "INFO", "timestamp": "2025-10-06T12:00:00Z"}
     log2 = {"message": "Rendering frames", "level": "INFO", "timestamp": "2025-10-06T12:00:05Z"}
+    if job.key_refused:
+        log2 = {**log2, "message": "openai: " + _key_refused(job.body), "level": "ERROR"}
     done: dict[str, Any] = {"status": "COMPLETED", "logs": [log1, log2], "metrics": {"inference_time": 1.0}}
     if job.error is not None:
         done["error"], done["error_type"] = job.error
@@ -108,6 +115,9 @@ class FakeFal:
     video: bytes | None = None
     #: (status, JSON body, headers) the result URL answers for every job: a job that failed on fal
     result_error: tuple[int, Any, dict[str, str]] | None = None
+    #: refuse the body's OpenAI ``api_key`` the way OpenAI words it, echoing the key: at "submit"
+    #: (400), or in the "job" (a log line, the COMPLETED error and the result URL's 500)
+    reject_api_key: str | None = None
 
     # -- test API -------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
@@ -207,8 +217,13 @@ class FakeFal:
         except ValidationError as exc:
             detail = [{"loc": ["body", e.field], "msg": e.message, "type": "value_error"} for e in exc.errors]
             return httpx.Response(422, json={"detail": detail})
+        if self.reject_api_key == "submit" and body.get("api_key"):
+            return httpx.Response(400, json={"detail": _key_refused(body), "input": body})
         request_id = str(uuid.uuid4())
         job = FakeJob(request_id, endpoint, spec.app_id, body, error=self.fail_jobs_with)
+        if self.reject_api_key == "job" and body.get("api_key"):
+            job.key_refused = True
+            job.error = (_key_refused(body), "openai_error")
         self.jobs[request_id] = job
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -271,6 +286,8 @@ class FakeFal:
         if self.result_error is not None:
             code, body, headers = self.result_error
             return httpx.Response(code, json=body, headers=headers)
+        if job.key_refused:
+            return httpx.Response(500, json={"detail": _key_refused(job.body), "error_type": "openai_error"})
         if job.error is not None:
             return httpx.Response(422, json={"detail": [{"loc": ["body"], "msg": job.error[0], "type": job.error[1]}]})
         url = f"{self.media_url}/files/{job.request_id}.mp4"

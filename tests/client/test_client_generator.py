@@ -59,3 +59,18 @@ def test_a_job_that_failed_on_fal_is_recorded_failed_not_left_resumable(fake: Fa
     assert rec.error is not None and "Sora could not render this prompt" in rec.error
     assert "resume" not in rec.error
     assert fake.count("result") == 1
+
+
+def test_an_echoed_openai_key_reaches_neither_the_history_nor_progress(fake: FakeFal, tmp_path: Path) -> None:
+    secret = "sk-proj-EchoedBack0123456789abcdef"
+    fake.reject_api_key = "job"
+    seen: list[sw.Progress] = []
+    client = sw.AsyncFalClient(KEY, **options(fake))
+    with sw.Generator(client=client, history=sw.History(tmp_path / "home"), resume=False) as gen:
+        (g,) = gen.generate_many(
+            [{"model_id": "sora2_text_to_video", "prompt": "hello", "api_key": secret}], on_update=seen.append
+        )
+        rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
+    assert rec.status == "failed" and rec.error is not None and "Incorrect API key provided: **********" in rec.error
+    assert secret not in repr(rec) and secret not in repr(seen) and secret not in (g.error or "")
+    assert not any(secret in p.read_bytes().decode("latin-1") for p in (tmp_path / "home").rglob("*") if p.is_file())
