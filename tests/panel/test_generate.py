@@ -236,12 +236,29 @@ def test_typed_key_never_stays_in_any_widget_state(
     ctl.close()
 
 
-def test_user_text_is_escaped_in_every_html_widget(panel: Any, history: FakeHistory) -> None:
+def test_user_text_is_escaped_in_every_html_widget(panel: Any, history: FakeHistory, generator: FakeGenerator) -> None:
     ctl = panel.controller
     run(panel, prompt=XSS, models=(TEXT_SORA, TEXT_KLING))
+    # A service error quoting markup back (e.g. the prompt it refused), shown on a card.
+    generator.fail_with[TEXT_PRO] = ServiceError(f"fal refused {XSS} (HTTP 500)", status_code=500)
+    (failed, *_) = run(panel, prompt="a fox", models=(TEXT_PRO,))
+    assert failed.job.status == "Failed" and "&lt;img src=x onerror=alert(1)&gt;" in failed.error.value
     panel.image_path.value = f"/nonexistent/{XSS}.png"
     ctl.set_tab("image")
     panel.image_load.click()
+    assert "&lt;img" in panel.image_info.value
+    # An uploaded file whose name is markup: the name is shown as the start image's label.
+    panel.upload.value = (
+        {
+            "name": f"{XSS}.png",
+            "type": "image/png",
+            "size": len(PNG),
+            "content": memoryview(PNG),
+            "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        },
+    )
+    assert ctl.image is not None and XSS in ctl.image.label
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in panel.image_info.value
     ctl.set_tab("remix")
     panel.remix_picker.value = panel.remix_picker.options[0][1]
     htmls: list[Any] = []
