@@ -85,11 +85,15 @@ CSS_CLASSES = (
     "sw-history-status",
     "sw-history-delete",
     "sw-history-note",
+    "sw-history-count",
+    "sw-history-more",
     "sw-spend",
     "sw-spend-chart",
 )
 
 _HIDDEN = "none"
+#: History rows drawn at a time: each is a few widgets (thumbnail included), so "Show more" adds pages.
+HISTORY_PAGE = 100
 
 
 def _cls(widget: Any, *names: str) -> Any:
@@ -305,7 +309,11 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.history_model = _cls(w.Dropdown(description="Model"), "sw-history-model")
         self.history_status = _cls(w.Dropdown(description="Status"), "sw-history-status")
         for dd in (self.history_model, self.history_status):
-            dd.observe(lambda _ch: self._event(self._render_history), names="value")
+            dd.observe(lambda _ch: self._event(self._filter_history), names="value")
+        self._history_limit = HISTORY_PAGE
+        self.history_count = _cls(w.HTML(), "sw-muted", "sw-history-count")
+        self.history_more = _cls(w.Button(description="Show more", icon="angle-down"), "sw-history-more")
+        self.history_more.on_click(lambda _b: self._more_history())
         self.history_refresh = w.Button(description="Refresh", icon="refresh")
         self.history_refresh.on_click(lambda _b: ctl.refresh_history())
         self.history_delete = _cls(w.Button(description="Delete selected", icon="trash"), "sw-history-delete")
@@ -321,7 +329,9 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
                     "sw-row",
                 ),
                 self.history_note,
+                self.history_count,
                 self.history_rows,
+                self.history_more,
             ]
         )
 
@@ -418,6 +428,14 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             if cand.key in wanted or cand.video_id in wanted:
                 ctl.set_remix_source(cand.key)
                 break
+
+    def _filter_history(self) -> None:
+        self._history_limit = HISTORY_PAGE  # a new filter starts again from its newest rows
+        self._render_history()
+
+    def _more_history(self) -> None:
+        self._history_limit += HISTORY_PAGE
+        self._render_history()
 
     def _delete_history(self) -> None:
         ids = [row_id for row_id, box in self._history_checks if box.value]
@@ -550,9 +568,10 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         ctl = self.controller
         choice = ctl.image
         if choice is not None and choice.preview:
-            if self.image_preview.value != choice.preview:
-                self.image_preview.format = choice.preview_format
-                self.image_preview.value = choice.preview
+            if self.image_preview.value != choice.preview or self.image_preview.format != choice.preview_format:
+                with self.image_preview.hold_sync():  # format and value together: never URL bytes as a PNG
+                    self.image_preview.format = choice.preview_format
+                    self.image_preview.value = choice.preview
             _show(self.image_preview, True)
         else:
             _show(self.image_preview, False)
@@ -588,6 +607,8 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         full = ctl.history_frame()
         if full is None:
             self.history_rows.children = [w.HTML("<i>No history available.</i>")]
+            _show(self.history_count, False)
+            _show(self.history_more, False)
             return
         models = sorted({str(m) for m in full["model_id"]}) if "model_id" in full else []
         statuses = sorted({str(s) for s in full["status"]}) if "status" in full else []
@@ -600,9 +621,18 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         frame = ctl.history_frame(model=self.history_model.value or None, status=self.history_status.value or None)
         rows: list[w.Widget] = []
         self._history_checks = []
-        if frame is None or len(frame) == 0:
+        total = 0 if frame is None else len(frame)
+        shown = min(total, self._history_limit)
+        if total == 0:
             rows.append(w.HTML("<i>No generations yet.</i>"))
-        for record in frame.head(100).to_dict("records") if frame is not None else []:
+        if shown < total:
+            self.history_count.value = _esc(f"Showing {shown} of {total} (newest first).")
+        else:
+            self.history_count.value = _esc(f"{total} generation{'s' if total != 1 else ''}, newest first.")
+        _show(self.history_count, total > 0)
+        _show(self.history_more, shown < total)
+        self.history_more.description = f"Show {min(HISTORY_PAGE, total - shown)} more"
+        for record in frame.head(shown).to_dict("records") if frame is not None else []:
             row_id = record.get("id", record.get("history_id"))
             box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
             self._history_checks.append((row_id, box))
