@@ -96,12 +96,6 @@ class RemixCandidate:
     resolution: str | None
     thumbnail: str | None  # local path or URL
 
-    @property
-    def label(self) -> str:
-        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "…"
-        secs = f"{self.duration:g} s · " if self.duration else ""
-        return f"{self.created} · {secs}{prompt}"
-
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RemixCandidate | None:
         video_id = _attr(row, "video_id")

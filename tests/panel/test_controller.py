@@ -238,8 +238,8 @@ def test_remix_is_priced_from_the_chosen_source(panel: Any, history: Any) -> Non
     )
     ctl = panel.controller
     ctl.set_tab("remix")
-    assert panel.remix_picker.options and shown(panel.remix_picker)
-    panel.remix_picker.value = panel.remix_picker.options[0][1]
+    assert panel.remix_picker.children and shown(panel.remix_picker)
+    panel.remix_picker.children[0].children[-1].value = True  # the row's Choose toggle
     assert _cost(panel)[:2] == ["Total: $1.20", "Sora 2 Remix: $1.20"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import html as _html
 import json
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -164,13 +165,26 @@ def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeG
     (kept, _) = run(panel, prompt="kept one")
     ctl.set_tab("remix")
     assert panel.remix_empty.layout.display == "none" and panel.remix_picker.layout.display != "none"
-    assert [label.split(" · ")[-1] for label, _ in panel.remix_picker.options] == ["kept one"]
+    (row,) = find(panel.remix_picker, "sw-remix-option")
+    (thumb,) = find(row, "sw-remix-option-thumb")
+    assert isinstance(thumb, w.Image) and bytes(thumb.value) == PNG  # the video's own thumbnail
+    (text,) = find(row, "sw-remix-option-text")
+    assert "<div>kept one</div>" in text.value and "8 s · 720p" in text.value
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text.value)  # its date
+    (choose,) = find(row, "sw-remix-option-choose")
+    assert isinstance(choose, w.ToggleButton) and not choose.value and choose.description == "Choose"
+    choose.value = True  # the user picks it
+    assert ctl.remix_source is not None and ctl.remix_source.video_id == kept.job.video_id
+    assert choose.description == "Chosen" and "sw-remix-option-selected" in classes(row)
+    choose.value = False  # and un-picks it
+    assert ctl.remix_source is None and "sw-remix-option-selected" not in classes(row)
     # "Remix this" on the card opens the Remix tab with that source chosen, with its thumbnail
     ctl.set_tab("text")
     find(kept, "sw-remix-this")[0].click()
     assert ctl.tab == "remix" and panel.tabs.selected_index == 2
     assert ctl.remix_source is not None and ctl.remix_source.video_id == kept.job.video_id
-    assert panel.remix_picker.value == ctl.remix_source.key
+    (row,) = find(panel.remix_picker, "sw-remix-option")
+    assert find(row, "sw-remix-option-choose")[0].value and "sw-remix-option-selected" in classes(row)
     assert any(isinstance(c, w.Image) and bytes(c.value) == PNG for c in panel.remix_preview.children)
     panel.prompt.value = "make it night"
     assert ctl.cost_lines()[0] == "Total: $0.80"  # 8 s source × $0.10
@@ -260,7 +274,7 @@ def test_user_text_is_escaped_in_every_html_widget(panel: Any, history: FakeHist
     assert ctl.image is not None and XSS in ctl.image.label
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in panel.image_info.value
     ctl.set_tab("remix")
-    panel.remix_picker.value = panel.remix_picker.options[0][1]
+    find(panel.remix_picker, "sw-remix-option-choose")[0].value = True
     htmls: list[Any] = []
     for tab in range(5):
         panel.tabs.selected_index = tab

@@ -13,7 +13,7 @@ import ipywidgets as w
 import pytest
 
 from sora2_widgets import get_model
-from sora2_widgets.panel import JobState
+from sora2_widgets.panel import JobState, PanelController, Sora2Panel
 from sora2_widgets.panel._cards import JobCard
 from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT, browser_video_url, image_from_url
 from sora2_widgets.panel._view import panel_tree
@@ -170,3 +170,46 @@ def test_a_short_history_has_no_show_more(panel: Any, history: FakeHistory) -> N
     assert len(panel.history_rows.children) == 3
     assert panel.history_count.value == "3 generations, newest first."
     assert panel.history_more.layout.display == "none"
+
+
+def add_kept(history: FakeHistory, thumb: Path, n: int) -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for i in range(n):
+        history.add(
+            model_id=TEXT_SORA,
+            status="completed",
+            prompt=f"kept {i}",
+            video_id=f"video_{i}",
+            kept_for_remix=True,
+            thumbnail_path=str(thumb),
+            duration=4.0,
+            created_at=start + dt.timedelta(minutes=i),
+        )
+
+
+def test_the_remix_picker_pages_its_rows_and_keeps_a_chosen_one_in_view(
+    panel: Any, history: FakeHistory, tmp_path: Path
+) -> None:
+    thumb = tmp_path / "t.png"
+    thumb.write_bytes(PNG)
+    add_kept(history, thumb, 25)
+    ctl = panel.controller
+    ctl.set_tab("remix")
+    rows = panel.remix_picker.children
+    assert len(rows) == 20 and "kept 24" in rows[0].children[1].value  # newest first
+    assert all(isinstance(r.children[0], w.Image) for r in rows)
+    assert panel.remix_more.layout.display != "none" and panel.remix_more.description == "Show 5 more"
+    panel.remix_more.click()
+    assert len(panel.remix_picker.children) == 25 and panel.remix_more.layout.display == "none"
+    assert panel.remix_picker.children[:20] == rows  # the rows already there are not rebuilt
+    assert ctl.remix_source is None  # showing more chose nothing
+
+    fresh = Sora2Panel(PanelController(history=history, generator_factory=lambda key: None))
+    try:
+        oldest = next(c for c in fresh.controller.remix_candidates() if c.prompt == "kept 0")
+        fresh.controller.set_tab("remix")
+        fresh.controller.set_remix_source(oldest.key)  # as "Remix this" on an old card does
+        assert len(fresh.remix_picker.children) == 25
+        assert "sw-remix-option-selected" in fresh.remix_picker.children[-1]._dom_classes
+    finally:
+        fresh.controller.close()
