@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import shlex
 from pathlib import Path
 
 import av
 import pytest
+from cli_helpers import run
 
 SECRET = "fal-key-that-must-not-leak-0123456789"
-
-
-def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FAL_KEY")}
-    base.update({"SORA2_WIDGETS_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sora2_widgets.cli", *args],
-        capture_output=True,
-        text=True,
-        env=base,
-        timeout=180,
-    )
 
 
 @pytest.fixture
@@ -44,7 +30,37 @@ def test_help_of_every_subcommand(home: Path) -> None:
     emu = run(home, "emulator", "--help")
     assert emu.returncode == 0 and "--port" in emu.stdout and "--fail-submits" in emu.stdout
     gen_help = run(home, "generate", "--help").stdout
-    assert "sora2_text_to_video_pro" in gen_help and "exit" in gen_help.lower()
+    assert "sora2_text_to_video_pro" in gen_help
+    for text in (top.stdout, gen_help):  # each code is produced for real in test_exit_codes.py
+        for code in (0, 2, 3, 4, 5, 6, 7, 8, 130):
+            assert f"\n  {code} " in text, code
+
+
+def _examples(help_text: str) -> list[str]:
+    return [line.strip() for line in help_text.splitlines() if line.startswith("  sora2-widgets ")]
+
+
+def test_every_example_in_the_help_does_what_it_says(home: Path, tmp_path: Path) -> None:
+    from sora2_widgets.cli import parse_args
+    from sora2_widgets.emulator._serve import build_parser as emulator_parser
+
+    examples = _examples(run(home, "--help").stdout)
+    assert {shlex.split(e)[1] for e in examples} == {"generate", "history", "spend", "emulator", "lab"}
+    for name in ("generate", "history", "spend", "lab"):
+        own = _examples(run(home, name, "--help").stdout)
+        assert own and set(own) <= set(examples), name
+    # In the order shown, in a fresh data folder: the remix of "--source 1" is the kite kept before it.
+    for example in examples:
+        argv = shlex.split(example)[1:]
+        if argv[0] == "emulator":  # a server: that its options exist is what the example claims
+            assert emulator_parser().parse_args(argv[1:]).port == 8765
+        elif argv[0] == "lab":  # started for real in test_lab.py
+            assert parse_args(argv).command == "lab"
+        else:
+            res = run(home, *argv, cwd=tmp_path)
+            assert res.returncode == 0, f"{example}\n{res.stderr}"
+    assert (tmp_path / "kite.mp4").stat().st_size > 0
+    assert "Now at night" in (tmp_path / "history.csv").read_text()
 
 
 def test_generate_then_history_and_spend(home: Path, tmp_path: Path) -> None:
@@ -120,6 +136,9 @@ def test_the_key_never_reaches_the_output(home: Path) -> None:
         env={"FAL_KEY": SECRET, "SORA2_WIDGETS_QUEUE_URL": "http://127.0.0.1:9"},
     )
     assert SECRET not in res.stdout + res.stderr
+    assert res.returncode == 6, res.stderr  # the service could not be reached
+    assert "Service error" in res.stderr and "could not connect" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_a_local_image_file_is_sent_as_the_start_frame(home: Path, tmp_path: Path) -> None:
