@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
 import pytest
-from cli_helpers import run
+from cli_helpers import cli_env, run
 
 SECRET = "fal-key-that-must-not-leak-0123456789"
 
@@ -54,6 +59,8 @@ def test_every_example_in_the_help_does_what_it_says(home: Path, tmp_path: Path)
         argv = shlex.split(example)[1:]
         if argv[0] == "emulator":  # a server: that its options exist is what the example claims
             assert emulator_parser().parse_args(argv[1:]).port == 8765
+            for own in _examples(run(home, "emulator", "--help").stdout):
+                assert emulator_parser().parse_args(shlex.split(own)[2:]).port == 8765
         elif argv[0] == "lab":  # started for real in test_lab.py
             assert parse_args(argv).command == "lab"
         else:
@@ -61,6 +68,39 @@ def test_every_example_in_the_help_does_what_it_says(home: Path, tmp_path: Path)
             assert res.returncode == 0, f"{example}\n{res.stderr}"
     assert (tmp_path / "kite.mp4").stat().st_size > 0
     assert "Now at night" in (tmp_path / "history.csv").read_text()
+
+
+def test_the_emulators_exit_codes_are_the_ones_its_help_lists(home: Path) -> None:
+    assert "0 stopped with Ctrl-C, 2 bad usage, 3 could not listen" in run(home, "emulator", "--help").stdout
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run(home, "emulator", "--port", str(port)).returncode == 3
+    assert run(home, "emulator", "--retired-status", "500").returncode == 2
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora2_widgets.cli", "emulator", "--port", str(port)],
+        env=cli_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the emulator did not start"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def test_generate_then_history_and_spend(home: Path, tmp_path: Path) -> None:
