@@ -448,7 +448,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
-        print("interrupted; any submitted job is in the history and resumes next time", file=sys.stderr)
+        # generate itself never resumes (resume=False: a script wants its one job), so say who does.
+        print(
+            "interrupted; a submitted job stays in the history, and the panel or sw.Generator() resumes it",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except Sora2Error as exc:
         print(f"{exc.title}: {exc}", file=sys.stderr)

@@ -8,12 +8,16 @@ exactly as it would to fal.ai.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import pytest
-from cli_helpers import run
+from cli_helpers import cli_env, run
 
 from sora2_widgets.emulator import Emulator, running_emulator
 
@@ -153,3 +157,30 @@ def test_spend_since_a_bad_date_exits_2(home: Path) -> None:
     res = run(home, "spend", "--since", "last week")
     assert res.returncode == 2
     assert "argument --since: a date as YYYY-MM-DD, got 'last week'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_ctrl_c_while_waiting_exits_130_and_keeps_the_job(home: Path) -> None:
+    slow = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "600"}  # the job sits in the queue until we interrupt
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora2_widgets.cli", "generate", "sora2_text_to_video", "A kite at night"],
+        env=cli_env(home, slow),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = ""
+        deadline = time.monotonic() + 120
+        while "in queue" not in seen and time.monotonic() < deadline and proc.poll() is None:
+            seen += proc.stderr.readline()
+        assert "in queue" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted; a submitted job stays in the history" in err and "Traceback" not in err
+    assert "in_queue" in run(home, "history").stdout
