@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sora2-widgets emulator",
         description="Serve the offline fal.ai emulator (simulated Sora 2 / Kling results, real MP4s) on loopback.",
+        epilog="exit codes: 0 stopped with Ctrl-C, 2 bad usage, 3 could not listen (the port is taken)\n\n"
+        "examples:\n"
+        "  sora2-widgets emulator --port 8765\n"
+        "  sora2-widgets emulator --port 8765 --fail-submits 2 --status-error-rate 0.2 --drop-streams 1\n"
+        "  sora2-widgets emulator --port 8765 --require-key test-key --retire sora2_text_to_video",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -196,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ssl_certfile=args.ssl_certfile,
             ssl_keyfile=args.ssl_keyfile,
         )
+    except KeyboardInterrupt:
+        # Ctrl-C is how a user stops it: uvicorn shuts down cleanly, then re-raises the signal,
+        # which would end in a traceback.
+        pass
     finally:
         emu.close()
     return 0

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
+import shlex
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
 import pytest
+from cli_helpers import cli_env, run
 
 SECRET = "fal-key-that-must-not-leak-0123456789"
-
-
-def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FAL_KEY")}
-    base.update({"SORA2_WIDGETS_HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    base.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sora2_widgets.cli", *args],
-        capture_output=True,
-        text=True,
-        env=base,
-        timeout=180,
-    )
 
 
 @pytest.fixture
@@ -44,7 +35,72 @@ def test_help_of_every_subcommand(home: Path) -> None:
     emu = run(home, "emulator", "--help")
     assert emu.returncode == 0 and "--port" in emu.stdout and "--fail-submits" in emu.stdout
     gen_help = run(home, "generate", "--help").stdout
-    assert "sora2_text_to_video_pro" in gen_help and "exit" in gen_help.lower()
+    assert "sora2_text_to_video_pro" in gen_help
+    for text in (top.stdout, gen_help):  # each code is produced for real in test_exit_codes.py
+        for code in (0, 2, 3, 4, 5, 6, 7, 8, 130):
+            assert f"\n  {code} " in text, code
+
+
+def _examples(help_text: str) -> list[str]:
+    return [line.strip() for line in help_text.splitlines() if line.startswith("  sora2-widgets ")]
+
+
+def test_every_example_in_the_help_does_what_it_says(home: Path, tmp_path: Path) -> None:
+    from sora2_widgets.cli import parse_args
+    from sora2_widgets.emulator._serve import build_parser as emulator_parser
+
+    examples = _examples(run(home, "--help").stdout)
+    assert {shlex.split(e)[1] for e in examples} == {"generate", "history", "spend", "emulator", "lab"}
+    for name in ("generate", "history", "spend", "lab"):
+        own = _examples(run(home, name, "--help").stdout)
+        assert own and set(own) <= set(examples), name
+    # In the order shown, in a fresh data folder: the remix of "--source 1" is the kite kept before it.
+    for example in examples:
+        argv = shlex.split(example)[1:]
+        if argv[0] == "emulator":  # a server: that its options exist is what the example claims
+            assert emulator_parser().parse_args(argv[1:]).port == 8765
+            for own in _examples(run(home, "emulator", "--help").stdout):
+                assert emulator_parser().parse_args(shlex.split(own)[2:]).port == 8765
+        elif argv[0] == "lab":  # started for real in test_lab.py
+            assert parse_args(argv).command == "lab"
+        else:
+            res = run(home, *argv, cwd=tmp_path)
+            assert res.returncode == 0, f"{example}\n{res.stderr}"
+    assert (tmp_path / "kite.mp4").stat().st_size > 0
+    assert "Now at night" in (tmp_path / "history.csv").read_text()
+
+
+def test_the_emulators_exit_codes_are_the_ones_its_help_lists(home: Path) -> None:
+    assert "0 stopped with Ctrl-C, 2 bad usage, 3 could not listen" in run(home, "emulator", "--help").stdout
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run(home, "emulator", "--port", str(port)).returncode == 3
+    assert run(home, "emulator", "--retired-status", "500").returncode == 2
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sora2_widgets.cli", "emulator", "--port", str(port)],
+        env=cli_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the emulator did not start"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def test_generate_then_history_and_spend(home: Path, tmp_path: Path) -> None:
@@ -120,6 +176,9 @@ def test_the_key_never_reaches_the_output(home: Path) -> None:
         env={"FAL_KEY": SECRET, "SORA2_WIDGETS_QUEUE_URL": "http://127.0.0.1:9"},
     )
     assert SECRET not in res.stdout + res.stderr
+    assert res.returncode == 6, res.stderr  # the service could not be reached
+    assert "Service error" in res.stderr and "could not connect" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_a_local_image_file_is_sent_as_the_start_frame(home: Path, tmp_path: Path) -> None:

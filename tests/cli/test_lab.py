@@ -1,0 +1,142 @@
+"""``sora2-widgets lab``: JupyterLab really starts on the quickstart, with the user's JupyterLab options,
+as root too (containers and CI), and an installed wheel carries the notebook it opens."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from cli_helpers import REPO, cli_env
+
+from sora2_widgets.cli import lab_command, parse_args
+
+NOTEBOOKS = ("01_quickstart.ipynb", "02_prompt_experiments.ipynb", "03_spend_report.ipynb")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """However the test ended: nothing of the server may outlive it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+def test_lab_serves_the_quickstart_with_the_users_jupyterlab_options(tmp_path: Path) -> None:
+    work, runtime = tmp_path / "work", tmp_path / "jupyter-runtime"
+    port = _free_port()
+    env = cli_env(
+        tmp_path / "home", {"JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    )
+    # The --help example's options, then one after "--" (no token, so this test can read the API).
+    cmd = [sys.executable, "-m", "sora2_widgets.cli", "lab", "--dir", str(work), "--no-browser", "--port", str(port)]
+    cmd += ["--ServerApp.port_retries=0", "--", "--IdentityProvider.token="]
+    log_path = tmp_path / "lab.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb"
+        deadline = time.monotonic() + 240  # two busy cores: JupyterLab can take a while to start
+        answer: httpx.Response | None = None
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"sora2-widgets lab exited {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+            try:
+                answer = httpx.get(url, timeout=10)
+                if answer.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        assert answer is not None and answer.status_code == 200, log_path.read_text()[-4000:]
+        model = answer.json()
+        assert model["type"] == "notebook" and model["path"] == "01_quickstart.ipynb"
+        shipped = json.loads((REPO / "notebooks" / "01_quickstart.ipynb").read_text())
+        assert [c["source"] for c in model["content"]["cells"]] == [
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]
+        ]
+        # What a browser is sent to (jupyter_server writes it even with --no-browser): the quickstart.
+        opener = runtime / f"jpserver-file-to-run-{proc.pid}-open.html"
+        assert "/lab/tree/01_quickstart.ipynb" in opener.read_text()
+
+        # SIGTERM to the process we started stops the server itself: no orphan keeps the port.
+        proc.terminate()
+        proc.wait(timeout=60)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url, timeout=5)
+    finally:
+        _stop(proc)
+
+
+def test_lab_hands_jupyterlab_the_options_it_does_not_know() -> None:
+    args = parse_args(["lab", "--no-browser", "--port", "8888", "--dir", "w", "--", "--dir", "x"])
+    assert args.dir == "w"
+    assert args.lab_args == ["--no-browser", "--port", "8888", "--dir", "x"]  # the "--" itself is ours
+    nb = Path("/w/01_quickstart.ipynb")
+    cmd = lab_command(Path("/w"), nb, args.lab_args, as_root=True)
+    assert cmd[1:] == [
+        "-m",
+        "jupyterlab",
+        "--ServerApp.root_dir=/w",
+        "--allow-root",
+        "--no-browser",
+        "--port",
+        "8888",
+        "--dir",
+        "x",
+        "/w/01_quickstart.ipynb",
+    ]
+    assert "--allow-root" not in lab_command(Path("/w"), nb, [], as_root=False)
+    # The user's own choice either way is kept, never doubled or overridden.
+    assert lab_command(Path("/w"), nb, ["--allow-root"], as_root=True).count("--allow-root") == 1
+    assert "--allow-root" not in lab_command(Path("/w"), nb, ["--ServerApp.allow_root=False"], as_root=True)
+    # Only lab passes unknown options on; the other subcommands still refuse them.
+    with pytest.raises(SystemExit) as refused:
+        parse_args(["history", "--no-browser"])
+    assert refused.value.code == 2
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_carries_the_notebooks_lab_opens(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-q", "-w", str(wheels)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    (wheel,) = wheels.glob("sora2_widgets-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        for name in NOTEBOOKS:
+            assert f"sora2_widgets/_notebooks/{name}" in names
+        zf.extractall(site)  # what pip install does with a wheel's files
+    # From the installed copy, away from the checkout: the CLI finds the notebook inside the package.
+    found = subprocess.run(
+        [sys.executable, "-c", "from sora2_widgets.cli import _quickstart; print(_quickstart())"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**cli_env(tmp_path / "home"), "PYTHONPATH": str(site)},
+        timeout=120,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(site / "sora2_widgets" / "_notebooks" / "01_quickstart.ipynb")
