@@ -478,7 +478,11 @@ class Generator:
         return self.budget if self.budget is not None else budget_from_env()
 
     def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        lt = self._loop()
+        try:
+            lt = self._loop()
+        except RuntimeError:
+            coro.close()  # never started: without this Python warns "coroutine was never awaited"
+            raise
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -495,7 +499,11 @@ class Generator:
             raise
 
     async def _on_private(self, coro: Coroutine[Any, Any, T]) -> T:
-        lt = self._loop()
+        try:
+            lt = self._loop()
+        except RuntimeError:
+            coro.close()
+            raise
         if asyncio.get_running_loop() is lt.loop:
             return await coro
         return await asyncio.wrap_future(lt.submit(coro))

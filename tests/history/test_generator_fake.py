@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import sqlite3
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -282,3 +284,15 @@ def test_module_level_generate_uses_default_generator(
     outs = sw.generate_many([("sora2_text_to_video", {"prompt": "a"})])
     assert g.ok and outs[0].ok and len(sw.History()) == 2
     g_mod._default.close()  # type: ignore[union-attr]
+
+
+def test_a_closed_generator_refuses_plainly_and_leaves_no_coroutine_behind(home: Path, fake: FakeClient) -> None:
+    gen = make(fake, home)
+    gen.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="closed"):
+            gen.generate("sora2_text_to_video", prompt="after close")
+        gc.collect()  # an abandoned coroutine warns "was never awaited" when it is collected
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    assert fake.calls["submit"] == 0
