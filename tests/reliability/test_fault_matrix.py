@@ -1,7 +1,10 @@
 """The fault matrix: every protocol step × every fault, jobs through the generator, real HTTP.
 
 For each cell, ``JOBS_PER_CELL`` jobs go through :class:`sora2_widgets.Generator` to the emulator
-on loopback, with :class:`rel_faults.FaultTransport` breaking that step once per job. Then:
+on loopback, with :class:`rel_faults.FaultTransport` breaking that step once per job — except
+connection resets and truncated bodies, which :class:`rel_wire.WireProxy` makes on the socket
+between the client and the emulator, so the client's own HTTP/1.1 transport has to parse them
+(each must surface as an error of that transport). Then:
 
 * every job ends ``completed`` with its MP4 saved and checked — or, where the fault makes the
   outcome unknowable (a submit whose answer was lost after the body was sent, or a gateway 5xx
@@ -25,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 from rel_faults import FAULTS, STEPS, FaultPlan, FaultTransport
+from rel_wire import WIRE_PROXIED, WireProxy
 
 import sora2_widgets as sw
 from sora2_widgets._generator import UNKNOWN_SUBMIT
@@ -51,14 +55,28 @@ def _cell_id(cell: tuple[str, str]) -> str:
 
 
 def run_cell(loopback, tmp_path: Path, step: str, fault: str, jobs: int) -> None:
-    tag = f"{step}-{fault}"
     plan = FaultPlan(step, fault, times=1, retry_after=str(RETRY_AFTER))
+    if fault not in WIRE_PROXIED:
+        _run_cell(loopback, tmp_path, plan, jobs, loopback.base_url)
+        return
+    # Resets and cut bodies happen on the socket, between the client and the emulator, so the
+    # client's own HTTP/1.1 code parses them (media URLs follow: the emulator builds them from Host).
+    proxy = WireProxy(loopback.base_url, plan)
+    with proxy.running() as url:
+        _run_cell(loopback, tmp_path, plan, jobs, url, proxy)
+
+
+def _run_cell(loopback, tmp_path: Path, plan: FaultPlan, jobs: int, url: str, proxy: WireProxy | None = None) -> None:
+    step, fault = plan.step, plan.fault
+    tag = f"{step}-{fault}"
     # The faults wrap the client's own default transport: every request the matrix does not break
     # goes through the HTTP/1.1 code real users run (sora2_widgets._http11).
-    transport = FaultTransport(make_transport(httpx.Limits(max_connections=200, max_keepalive_connections=100)), plan)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+    transport = FaultTransport(make_transport(limits), plan if proxy is None else None)
+    fired = transport.fired if proxy is None else proxy.fired
     client = sw.AsyncFalClient(
         "test-key",
-        queue_url=loopback.base_url,
+        queue_url=url,
         transport=transport,
         retry=sw.RetryPolicy(attempts=6, base=0.01, cap=0.05),
         poll_interval=0.02,
@@ -76,7 +94,11 @@ def run_cell(loopback, tmp_path: Path, step: str, fault: str, jobs: int) -> None
 
     # The fault really happened, once per job.
     per_job = 2 if step == "media" else 1  # media: the MP4 and its thumbnail
-    assert transport.fired[step] == jobs * per_job, (dict(transport.fired), dict(transport.seen))
+    assert fired[step] == jobs * per_job, (dict(fired), dict(transport.seen))
+    if proxy is not None:
+        # Each break on the socket surfaced as an error of the client's own transport (not as a
+        # short body taken for a whole one, nor a hang).
+        assert transport.wire_errors[step] == jobs * per_job, (dict(transport.wire_errors), dict(fired))
     if fault == "429":
         # Each job's retry of the refused request waited what the service asked for.
         gaps = {key: times[1] - times[0] for key, times in transport.attempts.items() if key[0] == step}
