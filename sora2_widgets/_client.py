@@ -1103,6 +1103,7 @@ class AsyncFalClient:
         final: QueueUpdate | None = None
         if self._use_stream:
             for attempt in range(1, STREAM_ATTEMPTS + 1):
+                retry_after: float | None = None
                 try:
                     final = await self._wait_stream(job, tracker, emit)
                 except _StreamUnsupported as exc:
@@ -1112,10 +1113,12 @@ class AsyncFalClient:
                     break
                 except (httpx.TransportError, _Retry) as exc:
                     why = exc.why if isinstance(exc, _Retry) else _describe_exc(exc)
+                    retry_after = exc.retry_after if isinstance(exc, _Retry) else None
                     log.info("status stream for %s broke (%s), attempt %d", job.request_id, why, attempt)
                 if final is not None:
                     break
-                await self._retry.sleep(self._retry.delay(attempt))
+                # A 429/503 on the stream says when to come back, like on any other request.
+                await self._retry.sleep(self._retry.delay(attempt, retry_after))
         if final is None:
             final = await self._wait_poll(job, tracker, emit)
         self._note_failure(final)
@@ -1140,7 +1143,7 @@ class AsyncFalClient:
             if code >= 400:
                 await response.aread()
                 if code == 429 or code >= 500:
-                    raise _Retry(f"HTTP {code}", status_code=code)
+                    raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
                 raise self._error_for(response, ctx)
             data: list[bytes] = []
             lines = _sse_lines(response.aiter_bytes())

@@ -18,8 +18,9 @@ Rules for what a failure leaves behind:
 * the service refusing the request outright (401/403 key, 422 input, 429 after retries) → the
   row is removed again: no job exists, so there is nothing to remember or pay;
 * :class:`ModelUnavailableError` → row ``unavailable``, cost 0, never retried;
-* :class:`SubmitUncertainError` (or the process dying mid-submit) → row ``failed`` with an error
-  starting "submit outcome unknown", cost unknown (NULL), everything known kept;
+* :class:`SubmitUncertainError` (or the process dying mid-submit) → row ``unknown`` with an error
+  starting "submit outcome unknown", cost unknown (NULL, reported by ``History.possibly_charged``),
+  everything known kept; never resubmitted (a second job would be paid twice);
 * the job failed on the service → ``failed``, cost 0; cancelled → ``cancelled``, cost 0;
 * a network failure while waiting → the row stays ``in_queue``/``in_progress`` and is resumed by
   :meth:`Generator.resume` (or the next ``Generator``), never resubmitted.
@@ -186,8 +187,9 @@ class Progress:
     """A sign of life from one job, for ``on_update`` callbacks.
 
     ``stage`` is ``submitted``, ``in_queue``, ``in_progress``, ``downloading`` or a final ledger
-    status (``completed``, ``failed``, ``cancelled``, ``unavailable``); the final call carries the
-    :class:`Generation`. ``index`` is the job's position in a ``generate_many`` batch (0 otherwise).
+    status (``completed``, ``failed``, ``cancelled``, ``unavailable``, ``unknown``); the final call
+    carries the :class:`Generation`. ``index`` is the job's position in a ``generate_many`` batch
+    (0 otherwise).
     """
 
     index: int
@@ -213,7 +215,8 @@ OnUpdate = Callable[[Progress], None]
 class Generation:
     """The outcome of one job. In a notebook it displays as an inline video player.
 
-    ``status`` is the ledger status (``completed``, ``failed``, ``cancelled``, ``unavailable``, or
+    ``status`` is the ledger status (``completed``, ``failed``, ``cancelled``, ``unavailable``,
+    ``unknown`` when the submit's answer was lost so a job may exist and may be charged, or
     ``in_queue``/``in_progress`` when the wait was interrupted and the job can be resumed).
     ``cost`` is the actual cost in USD (``None`` when unknown).
     """
@@ -812,8 +815,8 @@ class Generator:
             self._finish_row(hid, "unavailable", exc, cost=0)
             return self._final(index, on_update, spec, hid, "unavailable", exc, est=est)
         except SubmitUncertainError as exc:
-            self._finish_row(hid, "failed", exc, cost=None, prefix=UNKNOWN_SUBMIT + ": ")
-            return self._final(index, on_update, spec, hid, "failed", exc, est=est)
+            self._finish_row(hid, "unknown", exc, cost=None, prefix=UNKNOWN_SUBMIT + ": ")
+            return self._final(index, on_update, spec, hid, "unknown", exc, est=est)
         except Exception as exc:
             # A definite answer from the service (or a bug before sending): no job to follow.
             self._finish_row(hid, "failed", exc, cost=0)
@@ -834,7 +837,7 @@ class Generator:
             exc = task.exception() if not task.cancelled() else None
             self._finish_row(
                 hid,
-                "failed",
+                "unknown",
                 exc or RuntimeError("cancelled while submitting"),
                 cost=None,
                 prefix=UNKNOWN_SUBMIT + ": ",
@@ -1230,8 +1233,8 @@ class Generator:
             return await self._save_media(index, rec.id, spec, None, on_update, est=est)
         if rec.request_id is None:
             exc = SubmitUncertainError(spec.id, spec.endpoint, "the process ended while submitting")
-            self._finish_row(rec.id, "failed", exc, cost=None, prefix=UNKNOWN_SUBMIT + ": ")
-            return self._final(index, on_update, spec, rec.id, "failed", exc, est=est)
+            self._finish_row(rec.id, "unknown", exc, cost=None, prefix=UNKNOWN_SUBMIT + ": ")
+            return self._final(index, on_update, spec, rec.id, "unknown", exc, est=est)
         job = self._client().resume(rec)
         return await self._follow(index, rec.id, spec, job, on_update, est=est)
 

@@ -12,7 +12,9 @@ Rules this module keeps (see :meth:`History.spend`):
   The DataFrame adds float64 ``*_usd`` columns for plotting, beside the exact integers.
 * **Spent** means the *actual* cost recorded for a row. It is recorded once, when a job
   completes; failed, unavailable and cancelled jobs record ``0``. A job whose submit outcome is
-  unknown records ``NULL`` (unknown, shown as NaN) and counts as ``0`` until the user knows better.
+  unknown (status ``unknown``: the answer to the submit was lost, or the process died while
+  submitting) records ``NULL`` (shown as NaN) and counts as ``0`` spent — but it *may* have been
+  charged, so :meth:`History.possibly_charged` and ``spend()`` report its high estimate apart.
   Soft-deleted rows still count: deleting the files does not refund the money.
 * No secret is ever written: parameters come from ``ModelInput.public_params()``, and large
   ``data:`` URIs (local images) are replaced by a short description with their sha256.
@@ -77,11 +79,18 @@ STATUSES: tuple[str, ...] = (
     "failed",
     "cancelled",
     "unavailable",
+    # The service may or may not have created (and charged) the job: the submit's answer was lost,
+    # so there is no request id to follow. Never resubmitted, never resumed; see possibly_charged().
+    "unknown",
 )
 #: Rows in these states have (or may have) a job running on the service: resume them.
 ACTIVE_STATUSES: tuple[str, ...] = ("submitted", "in_queue", "in_progress")
 PROVIDERS: tuple[str, ...] = ("fal", "emulator")
 MODES: tuple[str, ...] = ("text", "image", "remix")
+
+#: What an ``unknown`` row may have cost: its high estimate (the low one if that is all we have).
+_UNKNOWN_UP_TO = "COALESCE(est_high_micros, est_low_micros, 0)"
+_POSSIBLY_CHARGED = f"COALESCE(SUM({_UNKNOWN_UP_TO}), 0)"
 
 _MICRO = Decimal("0.000001")
 _MILLION = Decimal(1_000_000)
@@ -128,11 +137,12 @@ def scrub_params(params: Mapping[str, Any]) -> dict[str, Any]:
 # SQL statements, applied inside one BEGIN IMMEDIATE transaction (so two processes opening a
 # fresh file at once cannot both migrate). Append new steps; never edit an old one.
 # --------------------------------------------------------------------------------------------
-_STATUS_CHECK = ", ".join(f"'{s}'" for s in STATUSES)
-MIGRATIONS: list[list[str]] = [
-    [
-        f"""
-        CREATE TABLE generations (
+
+
+def _generations_table(name: str, statuses: Sequence[str], extra: str = "") -> str:
+    check = ", ".join(f"'{s}'" for s in statuses)
+    return f"""
+        CREATE TABLE {name} (
             id              INTEGER PRIMARY KEY AUTOINCREMENT,
             created_at      TEXT    NOT NULL,
             updated_at      TEXT    NOT NULL,
@@ -146,7 +156,7 @@ MIGRATIONS: list[list[str]] = [
             status_url      TEXT,
             response_url    TEXT,
             cancel_url      TEXT,
-            status          TEXT    NOT NULL CHECK (status IN ({_STATUS_CHECK})),
+            status          TEXT    NOT NULL CHECK (status IN ({check})),
             error           TEXT,
             est_low_micros  INTEGER,
             est_high_micros INTEGER,
@@ -164,14 +174,55 @@ MIGRATIONS: list[list[str]] = [
             kept_for_remix  INTEGER NOT NULL DEFAULT 0,
             deleted         INTEGER NOT NULL DEFAULT 0,
             lease_owner     TEXT,
-            lease_until     REAL
+            lease_until     REAL{extra}
         )
-        """,
-        "CREATE INDEX generations_status ON generations(status)",
-        "CREATE INDEX generations_created ON generations(created_at)",
-        "CREATE INDEX generations_video_id ON generations(video_id) WHERE video_id IS NOT NULL",
-        "CREATE INDEX generations_request ON generations(provider, request_id) WHERE request_id IS NOT NULL",
-    ],
+        """
+
+
+_INDEXES = [
+    "CREATE INDEX generations_status ON generations(status)",
+    "CREATE INDEX generations_created ON generations(created_at)",
+    "CREATE INDEX generations_video_id ON generations(video_id) WHERE video_id IS NOT NULL",
+    "CREATE INDEX generations_request ON generations(provider, request_id) WHERE request_id IS NOT NULL",
+]
+_REV_INDEX = "CREATE INDEX generations_rev ON generations(rev)"
+_REV_TRIGGERS = [
+    """
+    CREATE TRIGGER generations_rev_insert AFTER INSERT ON generations
+    BEGIN
+        UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+        UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
+    END
+    """,
+    # WHEN: the trigger's own "SET rev" must not fire it again (even with recursive_triggers on).
+    """
+    CREATE TRIGGER generations_rev_update AFTER UPDATE ON generations WHEN NEW.rev = OLD.rev
+    BEGIN
+        UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+        UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER generations_rev_delete AFTER DELETE ON generations
+    BEGIN
+        UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
+        INSERT OR REPLACE INTO generations_removed (id, rev)
+            VALUES (OLD.id, (SELECT rev FROM ledger_clock WHERE id = 1));
+    END
+    """,
+]
+# The status lists each step's CHECK allowed, frozen: a step must mean the same forever.
+_STATUSES_V1 = ("submitted", "in_queue", "in_progress", "completed", "failed", "cancelled", "unavailable")
+_STATUSES_V3 = (*_STATUSES_V1, "unknown")
+_COLUMNS_V2 = (
+    "id, created_at, updated_at, model_id, endpoint, mode, prompt, params_json, provider, request_id, "
+    "status_url, response_url, cancel_url, status, error, est_low_micros, est_high_micros, cost_micros, "
+    "video_url, local_path, sha256, thumbnail_path, width, height, duration, fps, video_id, remixed_from, "
+    "kept_for_remix, deleted, lease_owner, lease_until, rev"
+)
+
+MIGRATIONS: list[list[str]] = [
+    [_generations_table("generations", _STATUSES_V1), *_INDEXES],
     # 2: a revision clock, so readers fetch only what changed (the cached DataFrame, its snapshot
     # file). Triggers, not Python, bump it: every writer — another kernel, an older tool, the
     # sqlite3 shell — moves the clock, so no change can hide from a cache. ``ledger`` is a random
@@ -190,30 +241,27 @@ MIGRATIONS: list[list[str]] = [
         "VALUES (1, (SELECT COALESCE(MAX(rev), 0) FROM generations), lower(hex(randomblob(16))))",
         # Hard deletes (remove_row) are rare but must reach the caches too: a tombstone per row.
         "CREATE TABLE generations_removed (id INTEGER PRIMARY KEY, rev INTEGER NOT NULL)",
-        "CREATE INDEX generations_rev ON generations(rev)",
-        """
-        CREATE TRIGGER generations_rev_insert AFTER INSERT ON generations
-        BEGIN
-            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
-            UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
-        END
-        """,
-        # WHEN: the trigger's own "SET rev" must not fire it again (even with recursive_triggers on).
-        """
-        CREATE TRIGGER generations_rev_update AFTER UPDATE ON generations WHEN NEW.rev = OLD.rev
-        BEGIN
-            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
-            UPDATE generations SET rev = (SELECT rev FROM ledger_clock WHERE id = 1) WHERE id = NEW.id;
-        END
-        """,
-        """
-        CREATE TRIGGER generations_rev_delete AFTER DELETE ON generations
-        BEGIN
-            UPDATE ledger_clock SET rev = rev + 1 WHERE id = 1;
-            INSERT OR REPLACE INTO generations_removed (id, rev)
-                VALUES (OLD.id, (SELECT rev FROM ledger_clock WHERE id = 1));
-        END
-        """,
+        _REV_INDEX,
+        *_REV_TRIGGERS,
+    ],
+    # 3: the status "unknown" (a submit whose answer was lost). SQLite cannot change a CHECK in
+    # place, so the table is rebuilt (sqlite.org/lang_altertable.html#otheralter; foreign keys are
+    # off meanwhile, see _migrate), rows, ids and revisions kept. Rows an older version marked
+    # "failed" with a "submit outcome unknown" error and no cost become "unknown".
+    [
+        _generations_table("generations_v3", _STATUSES_V3, ",\n            rev INTEGER NOT NULL DEFAULT 0"),
+        f"INSERT INTO generations_v3 ({_COLUMNS_V2}) SELECT {_COLUMNS_V2} FROM generations",  # noqa: S608
+        # AUTOINCREMENT's promise (an id is never reused, even after remove_row) moves along.
+        "DELETE FROM sqlite_sequence WHERE name = 'generations_v3'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'generations_v3', seq FROM sqlite_sequence "
+        "WHERE name = 'generations'",
+        "DROP TABLE generations",
+        "ALTER TABLE generations_v3 RENAME TO generations",
+        *_INDEXES,
+        _REV_INDEX,
+        *_REV_TRIGGERS,
+        "UPDATE generations SET status = 'unknown' "
+        "WHERE status = 'failed' AND cost_micros IS NULL AND error LIKE 'submit outcome unknown%'",
     ],
 ]
 
@@ -446,14 +494,24 @@ class History:
                 )
             if version == len(MIGRATIONS):
                 return
-            with self._write() as conn:
-                # Re-read inside the write lock: another process may have migrated meanwhile.
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                for step in range(version, len(MIGRATIONS)):
-                    for statement in MIGRATIONS[step]:
-                        conn.execute(statement)
-                    log.info("history: migrated %s to schema %d", self.path, step + 1)
-                conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            # A step may rebuild the table (step 3): its self-reference (remixed_from) must not be
+            # enforced half-way. The pragma is a no-op inside a transaction, hence out here; the
+            # check at the end proves no reference was broken.
+            self._conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with self._write() as conn:
+                    # Re-read inside the write lock: another process may have migrated meanwhile.
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    for step in range(version, len(MIGRATIONS)):
+                        for statement in MIGRATIONS[step]:
+                            conn.execute(statement)
+                        log.info("history: migrated %s to schema %d", self.path, step + 1)
+                    broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"{self.path}: migrating broke {len(broken)} remix reference(s)")
+                    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            finally:
+                self._conn.execute("PRAGMA foreign_keys = ON")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -984,6 +1042,21 @@ class History:
             total: Decimal = self._memo[key]
         return total
 
+    def possibly_charged(self, since: dt.datetime | dt.date | dt.timedelta | str | None = None) -> Decimal:
+        """Upper bound of what jobs in status ``unknown`` may have cost (their high estimates).
+
+        Not part of :meth:`total_spent`: nobody knows whether the service created those jobs.
+        Check them on fal's dashboard (the row's prompt and time identify them)."""
+        start = self._since_iso(since)
+        sql = f"SELECT {_POSSIBLY_CHARGED} FROM generations WHERE status = 'unknown'"  # noqa: S608
+        with self._reading() as (conn, _, _):
+            key = ("possibly_charged", start)
+            if key not in self._memo:
+                row = conn.execute(sql + " AND created_at >= ?", (start,)) if start else conn.execute(sql)
+                self._memo[key] = from_micros(int(row.fetchone()[0]))
+            total: Decimal = self._memo[key]
+        return total
+
     _SPEND_KEYS: Mapping[str, str] = {
         "model": "model_id",
         "day": "substr(created_at, 1, 10)",
@@ -999,7 +1072,9 @@ class History:
         """Spend per model, UTC day, mode or provider, summed exactly in SQL.
 
         Columns: ``count`` (generations in the group, any status), ``completed``, ``total``
-        (exact ``Decimal`` USD) and ``total_usd`` (float64, for charts). ``since`` is a
+        (exact ``Decimal`` USD) and ``total_usd`` (float64, for charts), then ``unknown`` (jobs
+        whose submit outcome is unknown) with ``possibly_charged``/``possibly_charged_usd``, the
+        most they may have cost (not in ``total``; see :meth:`possibly_charged`). ``since`` is a
         datetime/date (naive = UTC), an ISO string, or a timedelta back from now.
         """
         import pandas as pd
@@ -1010,7 +1085,8 @@ class History:
         start = self._since_iso(since)
         sql = (
             f"SELECT {key} AS k, COUNT(*) AS n, SUM(status = 'completed') AS done, "  # noqa: S608
-            "COALESCE(SUM(cost_micros), 0) AS micros FROM generations"
+            "COALESCE(SUM(cost_micros), 0) AS micros, SUM(status = 'unknown') AS unknown, "
+            f"COALESCE(SUM(CASE WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} END), 0) AS maybe FROM generations"
             + (" WHERE created_at >= ?" if start else "")
             + " GROUP BY k ORDER BY k"
         )
@@ -1031,12 +1107,16 @@ class History:
         else:
             index = pd.Index([r["k"] for r in rows], name=index_name, dtype="object")
         totals = [from_micros(int(r["micros"])) for r in rows]
+        maybe = [from_micros(int(r["maybe"])) for r in rows]
         frame = pd.DataFrame(
             {
                 "count": pd.array([int(r["n"]) for r in rows], dtype="int64"),
                 "completed": pd.array([int(r["done"] or 0) for r in rows], dtype="int64"),
                 "total": pd.array(totals, dtype="object"),
                 "total_usd": pd.array([float(t) for t in totals], dtype="float64"),
+                "unknown": pd.array([int(r["unknown"] or 0) for r in rows], dtype="int64"),
+                "possibly_charged": pd.array(maybe, dtype="object"),
+                "possibly_charged_usd": pd.array([float(m) for m in maybe], dtype="float64"),
             },
             index=index,
         )

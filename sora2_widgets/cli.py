@@ -244,6 +244,10 @@ def cmd_spend(args: argparse.Namespace) -> int:
     table = hist.spend(by=args.by, since=args.since)
     print(table.to_string() if len(table) else "Nothing spent yet.")
     print(f"total spent: ${hist.total_spent():.2f}")
+    maybe = hist.possibly_charged()
+    if maybe:
+        # Not spent as far as anyone knows, but not nothing either: say so apart from the total.
+        print(f"possibly charged (submit outcome unknown, see history --status unknown): up to ${maybe:.2f}")
     return EXIT_OK
 
 
@@ -389,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     hist.add_argument("--model", help="only this model id")
-    hist.add_argument("--status", help="only this status (completed, failed, ...)")
+    hist.add_argument("--status", help="only this status (completed, failed, unknown, ...)")
     hist.add_argument("--limit", type=int, default=20, help="rows to show (newest first)")
     hist.add_argument("--csv", help="write the whole (filtered) history to this CSV file instead")
     hist.set_defaults(func=cmd_history)

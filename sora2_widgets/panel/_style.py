@@ -48,6 +48,8 @@ CSS = """
 .sw-panel .sw-cost ul { margin: 2px 0 0 0; padding-left: 18px; color: var(--jp-ui-font-color2, #666); }
 .sw-panel .sw-status { color: var(--jp-ui-font-color2, #666); }
 .sw-panel .sw-status.sw-warn { color: var(--jp-warn-color1, #f57c00); }
+.sw-panel .sw-history-unknown { border-left: 3px solid var(--jp-warn-color1, #f57c00); padding-left: 4px; }
+.sw-panel .sw-history-unknown .sw-warn { color: var(--jp-warn-color1, #f57c00); }
 .sw-panel .sw-card {
   border: 1px solid var(--jp-border-color2, rgba(128,128,128,.3));
   border-left: 4px solid var(--jp-brand-color1, #1976d2);

@@ -93,6 +93,7 @@ CSS_CLASSES = (
     "sw-history-note",
     "sw-history-count",
     "sw-history-more",
+    "sw-history-unknown",
     "sw-spend",
     "sw-spend-chart",
 )
@@ -102,6 +103,16 @@ _HIDDEN = "none"
 HISTORY_PAGE = 100
 #: Remix candidates drawn at a time: each row carries its thumbnail's bytes as widget state.
 REMIX_PAGE = 20
+
+
+def _unknown_note(record: dict[str, Any]) -> str:
+    """Why an ``unknown`` row is not an ordinary failure: the job may exist and may be charged."""
+    high = record.get("est_high_usd")
+    up_to = f" up to {format_usd(Decimal(str(high)))}" if high is not None and str(high) != "nan" else ""
+    return (
+        f"Submit outcome unknown: the service may have created this job and charged{up_to}."
+        " It was not resubmitted; check fal's dashboard."
+    )
 
 
 def _cls(widget: Any, *names: str) -> Any:
@@ -710,17 +721,20 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             known = cost is not None and str(cost) not in ("nan", "None", "<NA>")
             cost_text = format_usd(Decimal(str(cost)).quantize(Decimal("0.000001")).normalize()) if known else "—"
             when = when_text(record.get("created_at") or record.get("submitted_at"))
+            unknown = record.get("status") == "unknown"
             text = (
                 f"<b>{_esc(record.get('model_id'))}</b> · {_esc(record.get('status'))}"
                 f" · {_esc(cost_text)} · {_esc(when)}"
-                f"<div class='sw-muted'>{_esc(str(record.get('prompt') or '')[:200])}</div>"
+                + (f"<div class='sw-warn'>{_esc(_unknown_note(record))}</div>" if unknown else "")
+                + f"<div class='sw-muted'>{_esc(str(record.get('prompt') or '')[:200])}</div>"
             )
             parts: list[w.Widget] = [box]
             thumb = _thumb(record.get("thumbnail_path") or record.get("thumbnail"), "72px")
             if thumb is not None:
                 parts.append(thumb)
             parts.append(w.HTML(text))
-            rows.append(w.HBox(parts, layout=w.Layout(align_items="center")))
+            line = w.HBox(parts, layout=w.Layout(align_items="center"))
+            rows.append(_cls(line, "sw-history-unknown") if unknown else line)
         self.history_rows.children = rows
 
     def _render_spend(self) -> None:
@@ -731,6 +745,13 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         summary = f"Total spent: {format_usd(spent)}"
         if left is not None and ctl.budget is not None:
             summary += f" · budget left: {format_usd(left)} of {format_usd(ctl.budget)}"
+        if by_model is not None and "possibly_charged" in by_model and int(by_model["unknown"].sum()):
+            maybe = sum(by_model["possibly_charged"], Decimal(0))
+            count = int(by_model["unknown"].sum())
+            summary += (
+                f" · possibly charged: up to {format_usd(maybe)} for {count} job{'s' if count != 1 else ''}"
+                " whose submit outcome is unknown (not counted above)"
+            )
         self.spend_summary.value = f"<b>{_esc(summary)}</b>"
         self.spend_tables.value = (
             f"<div class='sw-box-title'>By model</div>{_table(by_model)}"

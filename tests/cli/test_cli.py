@@ -196,3 +196,27 @@ def test_a_local_image_file_is_sent_as_the_start_frame(home: Path, tmp_path: Pat
         assert stream.codec_context.height > stream.codec_context.width
     bad = run(home, "generate", "sora2_image_to_video", "x", "--image", str(tmp_path / "missing.png"))
     assert bad.returncode == 2 and "image_url" in bad.stderr
+
+
+def test_unknown_submits_are_listed_and_reported_as_possibly_charged(home: Path) -> None:
+    from sora2_widgets import History
+
+    hist = History(home)
+    common = {"model_id": "sora2_text_to_video", "endpoint": "fal-ai/sora-2/text-to-video", "mode": "text"}
+    hist.add(**common, provider="fal", prompt="paid", status="completed", cost_micros=400_000)
+    hist.add(
+        **common,
+        provider="fal",
+        prompt="answer lost",
+        status="unknown",
+        error="submit outcome unknown: connection reset after sending",
+        est_high_micros=800_000,
+    )
+    hist.close()
+    listed = run(home, "history", "--status", "unknown")
+    assert listed.returncode == 0, listed.stderr
+    assert "answer lost" in listed.stdout and "paid" not in listed.stdout
+    spend = run(home, "spend")
+    assert spend.returncode == 0, spend.stderr
+    assert "total spent: $0.40" in spend.stdout  # not counted as spent…
+    assert "possibly charged (submit outcome unknown, see history --status unknown): up to $0.80" in spend.stdout

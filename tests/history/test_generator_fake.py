@@ -140,8 +140,13 @@ def test_auth_refusal_leaves_no_row_and_uncertain_submit_is_marked(home: Path, f
         with pytest.raises(sw.SubmitUncertainError):
             gen.generate("sora2_text_to_video_pro", prompt="x", duration=8)
         (rec,) = gen.history.records()
-    assert rec.status == "failed" and rec.error and rec.error.startswith(UNKNOWN_SUBMIT)
+    # Not an ordinary failure: its own status, and the money it may have cost is reported apart.
+    assert rec.status == "unknown" and rec.error and rec.error.startswith(UNKNOWN_SUBMIT)
     assert rec.cost is None and rec.estimate_high == Decimal("4") and rec.params["duration"] == 8
+    hist = sw.History(home)
+    assert hist.total_spent() == 0 and hist.possibly_charged() == Decimal("4")
+    assert list(hist.df["status"]) == ["unknown"]
+    hist.close()
 
 
 def test_partial_download_never_appears_and_resume_retries_it(home: Path, fake: FakeClient) -> None:
@@ -204,7 +209,7 @@ def test_resume_finishes_left_rows_exactly_once_with_two_generators(home: Path, 
     recs = {r.id: r for r in hist.records()}
     assert [recs[i].status for i in range(1, 5)] == ["completed"] * 4
     assert all(recs[i].cost == Decimal("0.4") and recs[i].local_path for i in range(1, 5))
-    assert recs[5].status == "failed" and recs[5].error.startswith(UNKNOWN_SUBMIT)  # type: ignore[union-attr]
+    assert recs[5].status == "unknown" and recs[5].error.startswith(UNKNOWN_SUBMIT)  # type: ignore[union-attr]
     assert recs[6].status == "failed" and "no longer has this request" in (recs[6].error or "")
     assert hist.total_spent() == Decimal("1.6")
 

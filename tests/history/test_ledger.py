@@ -38,7 +38,7 @@ def filled(tmp_path: Path) -> sw.History:
     row(h, PRO, "failed", "0", "2026-01-02")
     row(h, KLING, "completed", "0.35", "2026-01-03")
     row(h, KLING, "unavailable", "0", "2026-01-03")
-    row(h, T2T, "failed", None, "2026-01-03", error="submit outcome unknown: ...")
+    row(h, T2T, "unknown", None, "2026-01-03", error="submit outcome unknown: ...", est_high_micros=800_000)
     return h
 
 
@@ -54,6 +54,12 @@ def test_spend_groupings_match_hand_computed_decimals(filled: sw.History) -> Non
     assert filled.spend(by="provider").loc["emulator", "total"] == Decimal("6")
     assert filled.spend(by="mode").loc["text", "count"] == 7
     assert filled.total_spent() == Decimal("7.55")
+    # The job whose submit outcome is unknown: not spent, but reported as what it may have cost.
+    assert by_model.loc[T2T, "unknown"] == 1 and by_model.loc[T2T, "possibly_charged"] == Decimal("0.8")
+    assert by_model.loc[PRO, "unknown"] == 0 and by_model.loc[PRO, "possibly_charged"] == 0
+    assert by_model["possibly_charged_usd"].sum() == pytest.approx(0.8)
+    assert filled.possibly_charged() == Decimal("0.8") and filled.possibly_charged(since="2026-01-04") == 0
+    assert [r.id for r in filled.records("status = ?", ("unknown",))] == [7]
     assert filled.total_spent(since="2026-01-02") == Decimal("7.15")
     assert list(filled.spend(by="day", since="2026-01-03")["total"]) == [Decimal("0.35")]
     with pytest.raises(ValueError):
@@ -128,6 +134,46 @@ def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(_history, "MIGRATIONS", steps[:1])
     with pytest.raises(RuntimeError, match="newer sora2-widgets"):
         sw.History(tmp_path / "a")
+
+
+def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) -> None:
+    """Step 3 rebuilds the table for the new status: rows, ids, revisions, remix links and the
+    never-reuse-an-id promise survive; old "failed + submit outcome unknown" rows become unknown."""
+    db = tmp_path / "history.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for step in _history.MIGRATIONS[:2]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA foreign_keys = ON")
+    insert = (
+        "INSERT INTO generations (created_at, updated_at, model_id, endpoint, mode, provider, status, error,"
+        " cost_micros, est_high_micros, remixed_from) VALUES ('2026-01-01T00:00:00.000000Z',"
+        " '2026-01-01T00:00:00.000000Z', ?, 'fal-ai/sora-2/text-to-video', 'text', 'fal', ?, ?, ?, 400000, ?)"
+    )
+    conn.execute(insert, (T2T, "completed", None, 400_000, None))
+    conn.execute(insert, (T2T, "completed", None, 400_000, 1))  # a remix of #1
+    conn.execute(insert, (T2T, "failed", "submit outcome unknown: connection reset after sending", None, None))
+    conn.execute(insert, (T2T, "failed", "HTTP 500: boom", 0, None))
+    conn.execute(insert, (T2T, "submitted", None, None, None))
+    conn.execute("DELETE FROM generations WHERE id = 5")  # the highest id is gone: never to be reused
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (T2T, "unknown", None, None, None))  # schema 2 cannot hold the status
+    conn.close()
+
+    h = sw.History(tmp_path)
+    assert sqlite3.connect(h.path).execute("PRAGMA user_version").fetchone()[0] == len(_history.MIGRATIONS)
+    statuses = [(r.id, r.status) for r in h.records()]
+    assert statuses == [(1, "completed"), (2, "completed"), (3, "unknown"), (4, "failed")]
+    assert h.get(2).remixed_from == 1 and h.total_spent() == Decimal("0.8") and h.possibly_charged() == Decimal("0.4")
+    assert h.add(model_id=T2T, endpoint="e", mode="text", provider="fal") == 6
+    assert list(h.df["status"]) == ["completed", "completed", "unknown", "failed", "submitted"]
+    with pytest.raises(sqlite3.IntegrityError):  # references are enforced again
+        h.update(6, remixed_from=99)
+    with pytest.raises(sqlite3.IntegrityError):  # and the CHECK still refuses nonsense
+        raw = sqlite3.connect(h.path)
+        raw.execute("UPDATE generations SET status = 'bogus' WHERE id = 1")
+    h.close()
 
 
 def test_export_csv_and_parquet(filled: sw.History, tmp_path: Path) -> None:

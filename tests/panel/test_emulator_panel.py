@@ -75,6 +75,30 @@ def test_generate_then_remix_on_the_emulator(stack: tuple[Sora2Panel, Generator]
     assert "Total spent: $0.80" in panel.spend_summary.value
 
 
+def test_a_submit_with_unknown_outcome_is_marked_in_history_and_spend(stack: tuple[Sora2Panel, Generator]) -> None:
+    panel, generator = stack
+    common = {"model_id": "sora2_text_to_video", "endpoint": "fal-ai/sora-2/text-to-video", "mode": "text"}
+    generator.history.add(**common, provider="emulator", prompt="paid", status="completed", cost_micros=400_000)
+    generator.history.add(
+        **common,
+        provider="emulator",
+        prompt="answer <lost>",
+        status="unknown",
+        error="submit outcome unknown: connection reset after sending",
+        est_high_micros=800_000,
+    )
+    panel.tabs.selected_index = 3
+    panel.history_refresh.click()
+    rows = panel.history_rows.children
+    marked = [r for r in rows if "sw-history-unknown" in r._dom_classes]
+    assert len(rows) == 2 and len(marked) == 1
+    text = marked[0].children[-1].value
+    assert "Submit outcome unknown" in text and "up to $0.80" in text and "answer &lt;lost&gt;" in text
+    panel.tabs.selected_index = 4
+    assert "Total spent: $0.40" in panel.spend_summary.value
+    assert "possibly charged: up to $0.80 for 1 job whose submit outcome is unknown" in panel.spend_summary.value
+
+
 def test_cancel_on_the_emulator_records_a_cancelled_job(tmp_path: Path) -> None:
     panel, generator = make_panel(tmp_path)
     ctl = panel.controller

@@ -10,8 +10,10 @@ break the exchange and *where*:
   that retries pays twice. On the result step the answer is a gateway's bare page: a 5xx with
   fal's error body there is the job's final failure, not something to retry.
 * ``reset`` / ``read_timeout`` / ``malformed_json`` / ``truncated`` forward the request first and
-  then break the answer. On submit that means the job *was* created but the client cannot know
-  its request id: the honest outcome is "submit uncertain", never a second submit.
+  then break the answer. (The matrix breaks ``reset`` and ``truncated`` on the real socket instead,
+  with ``rel_wire.WireProxy``, so the client's own transport meets them; the versions here stay
+  for tests that want the failure above the transport.) On submit that means the job *was*
+  created but the client cannot know its request id: the honest outcome is "submit uncertain", never a second submit.
 * ``connect_error`` (a reset before anything was sent) is safe to retry everywhere.
 
 Each fault fires on the first ``times`` attempts of a step *per job* (keyed by request id, prompt
@@ -25,7 +27,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -46,7 +48,11 @@ _ERROR_TYPES = {
 
 def step_of(request: httpx.Request) -> tuple[str, str]:
     """(step, per-job key) of one request of the fal queue protocol or a media download."""
-    path = request.url.path
+    return classify(request.method, request.url.path, request.content if request.method == "POST" else b"")
+
+
+def classify(method: str, path: str, body: bytes) -> tuple[str, str]:
+    """(step, per-job key) from a request's method, path and body (shared with ``rel_wire``)."""
     if path.startswith("/media/"):
         return "media", path
     m = _REQ.search(path)
@@ -59,9 +65,9 @@ def step_of(request: httpx.Request) -> tuple[str, str]:
         if suffix == "/cancel":
             return "cancel", rid
         return "result", rid
-    if request.method == "POST":
+    if method == "POST":
         try:
-            prompt = json.loads(request.content or b"{}").get("prompt", "")
+            prompt = json.loads(body or b"{}").get("prompt", "")
         except ValueError:
             prompt = ""
         return "submit", str(prompt)
@@ -81,6 +87,24 @@ class _Truncated(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         return None
+
+
+class _Watched(httpx.AsyncByteStream):
+    """A response body passed through untouched, counting the transport errors it raises."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, on_error: Callable[[], object]) -> None:
+        self._inner, self._on_error = inner, on_error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.TransportError:
+            self._on_error()
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 @dataclass
@@ -104,6 +128,9 @@ class FaultTransport(httpx.AsyncBaseTransport):
     per_key: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: (step, key) → monotonic time of each attempt (to check Retry-After is honoured).
     attempts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    #: step → transport errors the *wrapped* transport raised (on the request or in a body): proof
+    #: that a fault made on the wire (rel_wire) reached the client's own HTTP code.
+    wire_errors: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _should_fire(self, step: str, key: str) -> bool:
@@ -120,7 +147,18 @@ class FaultTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         step, key = step_of(request)
         if not self._should_fire(step, key):
-            return await self.inner.handle_async_request(request)
+            try:
+                response = await self.inner.handle_async_request(request)
+            except httpx.TransportError:
+                self.wire_errors[step] += 1
+                raise
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=_Watched(response.stream, lambda: self.wire_errors.update([step])),
+                extensions=response.extensions,
+                request=request,
+            )
         assert self.plan is not None
         fault = self.plan.fault
         if fault in HTTP_FAULTS:
