@@ -76,6 +76,7 @@ from ._errors import (
 from ._http11 import make_transport
 from ._images import with_image_data_uris
 from ._results import VideoResult
+from ._sync import wait_interruptibly
 
 __all__ = [
     "DEFAULT_QUEUE_URL",
@@ -1559,7 +1560,7 @@ class FalClient:
             raise RuntimeError("this FalClient is closed")
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            return future.result()
+            return wait_interruptibly(future)
         except KeyboardInterrupt:
             future.cancel()  # stops our waiting task; the job itself keeps running on the service
             raise

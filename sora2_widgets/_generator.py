@@ -70,6 +70,7 @@ from ._history import ACTIVE_STATUSES, History, HistoryRecord, new_owner_token, 
 from ._images import with_image_data_uris
 from ._pricing import CostEstimate, format_usd
 from ._results import VideoResult
+from ._sync import wait_interruptibly
 
 __all__ = ["Generation", "Generator", "Progress", "generate", "generate_many"]
 
@@ -316,6 +317,10 @@ class Generation:
 # --------------------------------------------------------------------------------------------
 # The private event loop
 # --------------------------------------------------------------------------------------------
+#: Seconds an interrupted call waits for its jobs' clean-up (a cancel on the service is one request).
+INTERRUPT_GRACE = 20.0
+
+
 class _LoopThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -493,12 +498,30 @@ class Generator:
         if running is lt.loop:
             coro.close()
             raise RuntimeError("use the async methods (agenerate, …) from inside the generator's own loop")
-        fut = lt.submit(coro)
+        started, finished = threading.Event(), threading.Event()
+
+        async def tracked() -> T:
+            started.set()
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        fut = lt.submit(tracked())
         try:
-            return fut.result()
+            return wait_interruptibly(fut)
         except KeyboardInterrupt:
-            # A stopped cell cancels its jobs (best effort on the service; see _follow).
+            # A stopped cell cancels its jobs (best effort on the service; see _follow). Give that
+            # clean-up its time (cancel on the service, ledger row) before the caller goes on or
+            # the process exits; a second Ctrl-C stops waiting for it. A call cancelled before it
+            # ever ran has nothing to clean up.
             fut.cancel()
+            now = time.monotonic()
+            deadline, never_ran = now + INTERRUPT_GRACE, now + 1.0
+            while not finished.wait(0.05):
+                now = time.monotonic()
+                if now > deadline or (now > never_ran and not started.is_set()):
+                    break
             raise
 
     async def _on_private(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -170,11 +170,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings = {k: v for k, v in params.items() if k not in ("prompt", "image_url", "video_id", "source", "api_key")}
     if not spec.inherits_from_source:
         print(f"{spec.name}: {spec.estimate(settings)}", file=sys.stderr)
+    printer = _progress_printer(args.quiet)
+    rows: list[int] = []
+
+    def on_update(update: Progress) -> None:
+        if update.history_id is not None and not rows:
+            rows.append(update.history_id)
+        printer(update)
+
     with Generator(budget=args.budget, resume=False) as generator:
         provider = generator.client.provider
         label = "fal.ai" if provider == "fal" else "built-in emulator (offline, simulated: nothing is charged)"
         print(f"provider: {label}", file=sys.stderr)
-        gen = generator.generate(spec.id, on_update=_progress_printer(args.quiet), **params)
+        try:
+            gen = generator.generate(spec.id, on_update=on_update, **params)
+        except KeyboardInterrupt:
+            # The generator has already tried to cancel the job on the service: say how it ended.
+            if rows:
+                rec = generator.history.get(rows[0])
+                if rec.status == "cancelled":
+                    print(f"interrupted: generation #{rec.id} was cancelled on the service.", file=sys.stderr)
+                else:
+                    print(
+                        f"interrupted: generation #{rec.id} stays in the history ({rec.status}); the panel or "
+                        "sw.Generator().resume() finishes it.",
+                        file=sys.stderr,
+                    )
+                return EXIT_INTERRUPTED
+            raise
     path = gen.local_path
     # A completed job is paid for even when its file is missing: say so and exit non-zero, so a
     # script never takes "no video" for success; the row keeps the URL for a later download.
@@ -324,7 +347,8 @@ exit codes:
   7    cancelled or timed out (the job stays in the history)
   8    a file could not be written: generate made the video (it is paid for and in the
        history) but could not save it locally or copy it to --out; history --csv failed
-  130  interrupted (Ctrl-C); a submitted job stays in the history"""
+  130  interrupted (Ctrl-C): the job is cancelled on the service if it still can be;
+       otherwise it stays in the history and can be resumed"""
 
 EXAMPLES_HELP = {
     "generate": [

@@ -159,7 +159,7 @@ def test_spend_since_a_bad_date_exits_2(home: Path) -> None:
     assert "argument --since: a date as YYYY-MM-DD, got 'last week'" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_ctrl_c_while_waiting_exits_130_and_keeps_the_job(home: Path) -> None:
+def test_ctrl_c_while_waiting_exits_130_and_cancels_the_queued_job(home: Path) -> None:
     slow = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "600"}  # the job sits in the queue until we interrupt
     proc = subprocess.Popen(
         [sys.executable, "-m", "sora2_widgets.cli", "generate", "sora2_text_to_video", "A kite at night"],
@@ -182,5 +182,7 @@ def test_ctrl_c_while_waiting_exits_130_and_keeps_the_job(home: Path) -> None:
             proc.kill()
             proc.wait(timeout=30)
     assert proc.returncode == 130, err
-    assert "interrupted; a submitted job stays in the history" in err and "Traceback" not in err
-    assert "in_queue" in run(home, "history").stdout
+    # Ctrl-C means "stop": a job still queued is cancelled on the service (nothing charged), and
+    # the ledger says so before the process is gone.
+    assert "interrupted: generation #1 was cancelled on the service." in err and "Traceback" not in err
+    assert "cancelled" in run(home, "history").stdout
