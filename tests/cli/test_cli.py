@@ -11,7 +11,9 @@ from pathlib import Path
 import av
 import pytest
 
-SECRET = "fal-key-that-must-not-leak-0123456789"
+from tests._secrets import FAL_KEY
+
+SECRET = FAL_KEY
 
 
 def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

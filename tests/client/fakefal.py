@@ -30,8 +30,9 @@ import httpx
 
 from sora2_widgets import get_model
 from sora2_widgets._errors import ValidationError
+from tests._secrets import FAL_KEY
 
-KEY = "test-key-0123456789abcdef"
+KEY = FAL_KEY  # the shared fake key: the suite-wide leak check searches for it
 QUEUE = "https://queue.fake-fal.test"
 MEDIA = "https://cdn.fake-media.test"
 
