@@ -12,7 +12,9 @@ and for the fal key in force in the environment (``FAL_KEY``, ``FAL_KEY_SECRET``
   logging the product can do is what gets searched.
 
 A hit fails the test even if it passed (or was expected to fail); on a test that failed anyway it
-adds a "secret leak" section. Reports name the secret, never its value. Inputs are not searched:
+adds a "secret leak" section. Warnings are searched too; pytest hands them over only after the
+test's reports were made, so a leaking warning fails the run instead. Reports name the secret,
+never its value. Inputs are not searched:
 a test may hand a secret to the code, the code may not hand it back.
 """
 
@@ -41,8 +43,12 @@ KEY_ENV_VARS = ("FAL_KEY", "FAL_KEY_SECRET")
 MIN_ENV_SECRET = 8
 
 _caught: list[BaseException] = []
+_config_of_this_run: pytest.Config | None = None
+#: Every fal key the environment held during a test of this run (warnings arrive after the test).
+_env_seen_in_run: dict[str, str] = {}
 _env_seen = pytest.StashKey[dict[str, str]]()
 _tally = pytest.StashKey[dict[str, int]]()
+_warning_leaks = pytest.StashKey[list[str]]()
 
 
 def env_secrets() -> dict[str, str]:
@@ -120,7 +126,10 @@ def _record_caught_exceptions() -> Callable[[], None]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_tally] = {"tests": 0, "phases": 0, "exceptions": 0, "captured": 0, "leaks": 0}
+    config.stash[_tally] = {"tests": 0, "phases": 0, "exceptions": 0, "captured": 0, "warnings": 0, "leaks": 0}
+    config.stash[_warning_leaks] = []
+    global _config_of_this_run
+    _config_of_this_run = config
     config.add_cleanup(_record_caught_exceptions())
 
 
@@ -147,6 +156,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     # Teardown runs after monkeypatch undid the environment: keep what setup and call saw.
     seen = item.stash.setdefault(_env_seen, {})
     seen.update(env_secrets())
+    _env_seen_in_run.update(seen)
     secrets = {**SECRETS, **seen}
 
     exceptions = [] if call.excinfo is None else [("raised out of the test", call.excinfo.value)]
@@ -176,10 +186,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_warning_recorded(
+    warning_message: Any, when: str, nodeid: str, location: tuple[str, int, str] | None
+) -> None:
+    # pytest hands a test's warnings over after its reports were made: they fail the run instead.
+    config = _config_of_this_run
+    if config is None:
+        return
+    config.stash[_tally]["warnings"] += 1
+    secrets = {**SECRETS, **_env_seen_in_run, **env_secrets()}
+    hits = hits_in(f"{warning_message.message!s} {warning_message.message!r}", "a warning", secrets)
+    if hits:
+        config.stash[_warning_leaks].append(f"{nodeid or when}: " + "; ".join(hits))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.stash[_warning_leaks] and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     t = config.stash[_tally]
+    for line in config.stash[_warning_leaks]:
+        terminalreporter.write_line(f"secret leak: {line}", red=True)
     terminalreporter.write_line(
-        f"leak check: {t['tests']} tests, {t['phases']} phases, {t['exceptions']} exceptions and "
-        f"{t['captured']} non-empty captured outputs/logs searched for {len(SECRETS)} secrets + the key in the env: "
-        f"{t['leaks']} leaks"
+        f"leak check: {t['tests']} tests, {t['phases']} phases, {t['exceptions']} exceptions, "
+        f"{t['captured']} non-empty captured outputs/logs and {t['warnings']} warnings searched for "
+        f"{len(SECRETS)} secrets + the key in the env: {t['leaks'] + len(config.stash[_warning_leaks])} leaks"
     )

@@ -141,6 +141,12 @@ def test_expected_failure_that_leaks():
     raise RuntimeError(FAL_KEY)
 
 
+def test_warning():
+    import warnings
+
+    warnings.warn("retrying with key " + OPENAI_KEY, UserWarning, stacklevel=1)
+
+
 def test_failing_anyway():
     raise RuntimeError("boom " + FAL_KEY)
 """
@@ -220,4 +226,8 @@ def test_the_leak_check_fails_every_leak_and_nothing_else(tmp_path: Path) -> Non
     # A test failing for its own reason keeps its failure and gets the leak as an extra section.
     assert outcome["test_failing_anyway"][0] == "failure"
     assert "secret leak" in out and "FAL_KEY in the message of RuntimeError (raised out of the test)" in out
-    assert f"{len(outcome) - 2} leaks" in out, redact(out[-400:])
+    # pytest hands warnings over after the test's reports: such a leak fails the run, by name.
+    assert outcome["test_warning"] == ("passed", "")
+    assert "secret leak: test_inner.py::test_warning: OPENAI_KEY in a warning" in out, redact(out[-600:])
+    assert run.returncode == 1
+    assert f"{len(LEAKS) + 2} leaks" in out, redact(out[-600:])  # + the failing test's and the warning's
