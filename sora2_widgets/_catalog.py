@@ -28,6 +28,7 @@ from ._schemas import (
     SoraRemixInput,
     SoraTextToVideoInput,
     SoraTextToVideoProInput,
+    format_choices,
 )
 
 __all__ = ["MODELS", "Mode", "ModelSpec", "estimate_cost", "get_model", "models_for", "validate_input"]
@@ -124,8 +125,12 @@ class ModelSpec:
         except pydantic.ValidationError as exc:
             raise ValidationError(self.id, _field_errors(self, exc)) from None
 
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        """Validate only the given settings (no prompt needed): for pricing and the panel."""
+    def check_params(self, params: Mapping[str, Any]) -> ModelInput:
+        """Validate only the given settings (no prompt needed): for pricing and the panel.
+
+        Returns the validated input (required fields filled with placeholders), so that a price
+        is computed from the values the request will carry (``8.0`` → ``8``), never from raw input.
+        """
         fields = self.input_model.model_fields
         errors = [
             FieldError(n, f"is not a setting of {self.name}; it takes {', '.join(fields)}")
@@ -133,27 +138,52 @@ class ModelSpec:
             if n not in fields
         ]
         known = {n: v for n, v in params.items() if n in fields and v is not None}
+        validated: ModelInput | None = None
         try:
-            self.input_model.model_validate({**self._minimal(), **known})
+            validated = self.input_model.model_validate({**self._minimal(), **known})
         except pydantic.ValidationError as exc:
             errors.extend(_field_errors(self, exc))
-        if errors:
+        if errors or validated is None:
             raise ValidationError(self.id, errors)
+        return validated
 
     def _minimal(self) -> dict[str, Any]:
         # Just enough to build an input, so that one setting can be checked with the schema's own words.
         filler = {"prompt": "x", "image_url": "https://example.invalid/x.png", "video_id": "x"}
         return {n: filler[n] for n in self.required if n in filler}
 
+    def source_seconds(self, source_duration: object) -> int:
+        """The billed length of a remix: the Sora duration (4, 8, … 20 s) the source video has.
+
+        fal bills a remix "$0.1/s for Sora 2" (its remix page; no rounding rule is published)
+        and the remix inherits the source's length, which OpenAI makes in whole durations only
+        (4, 8, 12, 16, 20 s). A delivered file measures a little off that (4.04 s from the frame
+        count, 7.96 s), so a measured length within half a second of one of those is billed as it; anything
+        else (3 s, 10 s, 0, negative, a boolean) cannot be a Sora video and is refused, instead of
+        quietly pricing a job the service would never run that way.
+        """
+        if isinstance(source_duration, bool) or not isinstance(source_duration, (int, float, Decimal)):
+            raise self._bad_source(source_duration)
+        length = float(source_duration)
+        nearest = min(SORA_DURATIONS, key=lambda d: abs(d - length))
+        if not abs(nearest - length) < _SOURCE_TOLERANCE:  # also refuses NaN
+            raise self._bad_source(source_duration)
+        return nearest
+
+    def _bad_source(self, value: object) -> ValidationError:
+        choices = format_choices(SORA_DURATIONS)
+        msg = f"must be the length of a Sora 2 video ({choices} seconds, as measured), got {value!r}"
+        return ValidationError(self.id, [FieldError("source_duration", msg)])
+
     def _seconds_and_resolutions(
-        self, params: Mapping[str, Any], source_duration: float | None, source_resolution: str | None
+        self, inp: ModelInput, source_duration: float | None, source_resolution: str | None
     ) -> tuple[list[int], list[str]]:
-        merged = {**self.defaults, **params}
         if self.inherits_from_source:
-            secs = [round(source_duration)] if source_duration else list(SORA_DURATIONS)
+            secs = [self.source_seconds(source_duration)] if source_duration is not None else list(SORA_DURATIONS)
             return secs, [source_resolution or "*"]
-        secs = [seconds_of(merged["duration"])]
-        resolution = merged.get("resolution")
+        values = dict(inp)  # the validated fields (no model_dump: this runs on every panel change)
+        secs = [seconds_of(values["duration"])]
+        resolution = values.get("resolution")
         if resolution is None:
             return secs, ["*"]
         if resolution == "auto":
@@ -167,14 +197,13 @@ class ModelSpec:
         source_duration: float | None = None,
         source_resolution: str | None = None,
     ) -> CostEstimate:
-        params = dict(params or {})
-        self.check_params(params)
-        secs, resolutions = self._seconds_and_resolutions(params, source_duration, source_resolution)
+        inp = self.check_params(dict(params or {}))
+        secs, resolutions = self._seconds_and_resolutions(inp, source_duration, source_resolution)
         est = self.price.estimate(secs, resolutions)
         if not est.is_exact:
             why = (
                 "depends on the source video's length"
-                if self.inherits_from_source and not source_duration
+                if self.inherits_from_source and source_duration is None
                 else "the service picks the resolution (auto)"
             )
             est = CostEstimate(est.low, est.high, note=why)
@@ -183,17 +212,30 @@ class ModelSpec:
     def actual_cost(
         self, params: Mapping[str, Any], result: VideoResult, *, source_duration: float | None = None
     ) -> Decimal:
-        """What the finished job cost: the requested length, at the resolution actually delivered."""
-        merged = {**self.defaults, **params}
+        """What the finished job cost: the requested length, at the resolution actually delivered.
+
+        ``params`` may be a stored row's parameters (with bookkeeping such as ``source_duration``):
+        only the settings that set the price are read, and they are validated like an estimate's.
+        """
+        priced = {n: params[n] for n in _PRICED_SETTINGS if n in params and n in self.input_model.model_fields}
+        inp = self.check_params(priced)
         if self.inherits_from_source:
-            length = source_duration or result.duration
+            length = source_duration if source_duration is not None else result.duration
             if not length:
                 raise ValueError(f"{self.id}: the cost needs the source video's duration")
-            return self.price.actual(round(length), result.resolution)
-        resolution = merged.get("resolution")
+            return self.price.actual(self.source_seconds(length), result.resolution)
+        values = dict(inp)
+        resolution = values.get("resolution")
         if resolution == "auto" or resolution is None:
             resolution = result.resolution
-        return self.price.actual(seconds_of(merged["duration"]), resolution)
+        return self.price.actual(seconds_of(values["duration"]), resolution)
+
+
+#: The settings a price depends on (everything else in a request leaves the price alone).
+_PRICED_SETTINGS = ("duration", "resolution")
+#: How far (exclusive) a measured source length may be from a Sora duration: real files are off by a
+#: frame or two, and a 3 s or 4.5 s "source" is not a Sora video.
+_SOURCE_TOLERANCE = 0.5
 
 
 def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldError]:
@@ -213,11 +255,16 @@ def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldE
 _FAL = "https://fal.ai/models/"
 _SORA_STD = PerSecond({"*": Decimal("0.10")})
 _SORA_PRO = PerSecond({"720p": Decimal("0.30"), "1080p": Decimal("0.50")})
-# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second
-# (https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt); the seed app's
-# flat "0.18" was wrong. The same price applies to text-to-video.
+# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second, on each
+# endpoint's own page, which each model cites (price_source): .../pro/image-to-video and
+# .../pro/text-to-video under https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/. Text-to-video's
+# schema: duration "5"/"10", aspect_ratio 16:9/9:16/1:1, negative_prompt, cfg_scale 0–1, no image.
+# (Checked against fal's image-to-video llms.txt and, for text-to-video, copies of fal's text-to-video
+# schema and price kept by resellers of that endpoint, e.g. eachlabs.ai's
+# kling-v2-5-turbo-pro-text-to-video/llms.txt.) The seed app's flat "0.18" was wrong.
 _KLING = BasePlusPerSecond(base=Decimal("0.35"), base_seconds=5, per_extra_second=Decimal("0.07"))
-_KLING_SOURCE = "https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/pro/image-to-video/llms.txt"
+_KLING_T2V = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
+_KLING_I2V = "fal-ai/kling-video/v2.5-turbo/pro/image-to-video"
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -282,23 +329,23 @@ MODELS: tuple[ModelSpec, ...] = (
         id="kling25_turbo_pro_text_to_video",
         name="Kling 2.5 Turbo Pro",
         description="Kling v2.5 Turbo Pro from a text prompt, 5 or 10 s.",
-        endpoint="fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
+        endpoint=_KLING_T2V,
         mode=Mode.TEXT,
         family="kling",
         input_model=KlingTextToVideoInput,
         price=_KLING,
-        price_source=_KLING_SOURCE,
+        price_source=_FAL + _KLING_T2V,
     ),
     ModelSpec(
         id="kling25_turbo_pro_image_to_video",
         name="Kling 2.5 Turbo Pro (image)",
         description="Kling v2.5 Turbo Pro animating a start image, 5 or 10 s.",
-        endpoint="fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
+        endpoint=_KLING_I2V,
         mode=Mode.IMAGE,
         family="kling",
         input_model=KlingImageToVideoInput,
         price=_KLING,
-        price_source=_KLING_SOURCE,
+        price_source=_FAL + _KLING_I2V,
     ),
 )
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import dataclasses
 import email.utils
 import functools
 import hashlib
@@ -112,6 +114,12 @@ _STATUSES: frozenset[str] = frozenset({"IN_QUEUE", "IN_PROGRESS", "COMPLETED"})
 Provider = Literal["fal", "emulator"]
 
 T = TypeVar("T")
+
+#: The slot semaphores (by id) the current task — or the task that started it — holds. A slot
+#: is held across awaits, so only a context variable can tell "already inside a slot" apart from
+#: "a new job": nested ``slot()`` calls then reuse the outer slot instead of waiting for a second
+#: one, which with every slot taken by jobs waiting the same way would never come.
+_HELD_SLOTS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("sora2_widgets_slots", default=frozenset())
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,11 +236,15 @@ class _Malformed(ValueError):
 class _Retry(Exception):
     """Internal: this attempt failed in a way that is safe to retry."""
 
-    def __init__(self, why: str, *, status_code: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, why: str, *, status_code: int | None = None, retry_after: float | None = None, message: str = ""
+    ) -> None:
         super().__init__(why)
         self.why = why
         self.status_code = status_code
         self.retry_after = retry_after
+        #: what the service said, if anything readable (scrubbed): the user sees it if retries run out
+        self.message = message
 
 
 class _StreamUnsupported(Exception):
@@ -293,6 +305,26 @@ def _message_and_type(body: Any) -> tuple[str, str | None]:
     return (str(body).strip()[:300] if body else ""), None
 
 
+def _carries_fal_error(response: httpx.Response, body: Any) -> bool:
+    """Whether an error answer comes from fal itself (``detail``/``error_type``, ``X-Fal-Error-Type``).
+
+    A gateway in front of fal answers 502/503/504 with an empty or HTML body; fal's own errors,
+    including a job's final failure on its result URL, carry these (fal's request-errors page).
+    """
+    if response.headers.get("x-fal-error-type"):
+        return True
+    return isinstance(body, Mapping) and bool(body.get("detail") or body.get("error_type"))
+
+
+def _said(body: Any) -> str:
+    """A short line of what an error answer said; nothing for an HTML error page."""
+    message, _ = _message_and_type(body)
+    message = " ".join(message.split())
+    if message.startswith("<"):
+        return ""
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
 def _safe_detail(body: Any) -> Any:
     """The error body without the echoed ``input`` fal puts in 422 items (it can hold the api_key)."""
     if isinstance(body, Mapping):
@@ -304,6 +336,20 @@ def _safe_detail(body: Any) -> Any:
             ]
         return out
     return body
+
+
+def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (a string, or JSON made of dicts and lists) with every secret replaced."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, "**********")
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    return value
 
 
 def _field_errors(detail: Any) -> list[FieldError]:
@@ -323,20 +369,36 @@ def _field_errors(detail: Any) -> list[FieldError]:
     return out
 
 
-_UNAVAILABLE_TYPES = frozenset(
-    {"model_unavailable", "model_retired", "model_deprecated", "endpoint_unavailable", "endpoint_retired"}
+#: error_type values that name a retirement outright.
+_RETIRED_TYPES = frozenset(
+    {"model_retired", "model_deprecated", "model_discontinued", "endpoint_retired", "endpoint_deprecated"}
 )
-_UNAVAILABLE_TEXT = re.compile(
-    r"no longer (?:available|supported|offered)"
-    r"|\b(?:model|endpoint|application|app|api|sora(?:[ -]?2)?)\b[^.;\n]{0,60}?"
-    r"\b(?:retired|deprecated|discontinued|decommissioned|unavailable|not available|removed|shut down)\b",
-    re.IGNORECASE,
+#: error_type values that may be a retirement, or an outage: read together with the message.
+_UNAVAILABLE_TYPES = frozenset({"model_unavailable", "endpoint_unavailable"})
+# Retirement takes a subject (the model, the endpoint, Sora…) and a word that says "for good".
+# Both are needed: "the video is no longer available" (a remix source) or "model output was removed
+# due to policy" say nothing about the model, and "unavailable" alone is what outages say too.
+_SUBJECT = r"\b(?:model|endpoint|application|app|api(?!\s*key)|version|sora(?:[ -]?2)?)\b"
+_FOR_GOOD = (
+    r"\b(?:retired|deprecated|discontinued|decommissioned|shut\s+down|(?:has|have)\s+been\s+removed"
+    r"|no\s+longer\s+(?:available|supported|offered))\b"
 )
+_RETIRED_TEXT = re.compile(
+    rf"{_SUBJECT}[^.;\n]{{0,60}}?{_FOR_GOOD}|{_FOR_GOOD}[^.;\n]{{0,30}}?{_SUBJECT}", re.IGNORECASE
+)
+#: An outage, however it is worded, is never a retirement: the model must not be disabled for it.
+_TEMPORARY = re.compile(r"\btemporar|\bmaintenance\b|\boverloaded\b", re.IGNORECASE)
 _REQUEST_NOT_FOUND = re.compile(r"\brequest\b[^.;\n]{0,60}?\b(?:not found|does not exist|unknown)\b", re.IGNORECASE)
 
 
 def _names_unavailable(message: str, error_type: str | None) -> bool:
-    return (error_type or "").lower() in _UNAVAILABLE_TYPES or bool(_UNAVAILABLE_TEXT.search(message))
+    """Whether an error says the model is gone for good (not merely failing right now)."""
+    kind = (error_type or "").lower()
+    if kind in _RETIRED_TYPES:
+        return True
+    if _TEMPORARY.search(message):
+        return False
+    return kind in _UNAVAILABLE_TYPES or bool(_RETIRED_TEXT.search(message))
 
 
 def _describe_exc(exc: BaseException) -> str:
@@ -402,14 +464,25 @@ async def _call_back(callback: Callable[[T], Awaitable[None] | None], value: T) 
 class _Tracker:
     """Turns status JSON into :class:`QueueUpdate` s for one wait, accumulating logs."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, secrets: tuple[str, ...] = ()) -> None:
         self.job = job
         self.logs: tuple[LogLine, ...] = ()
+        # The job's own secrets (its api_key): a model that echoes one in a log line or error must
+        # not hand it to on_update, the panel or the history.
+        self.secrets = secrets
 
     def apply(self, data: Any) -> QueueUpdate:
         if not isinstance(data, Mapping) or data.get("status") not in _STATUSES:
             raise _Malformed("status answer without a known status")
-        self.logs = _merge_logs(self.logs, _parse_logs(data.get("logs")))
+        new = _parse_logs(data.get("logs"))
+        if self.secrets:
+            new = tuple(
+                dataclasses.replace(line, message=_redact(line.message, self.secrets))
+                if any(secret in line.message for secret in self.secrets)
+                else line
+                for line in new
+            )
+        self.logs = _merge_logs(self.logs, new)
         position = data.get("queue_position")
         return QueueUpdate(
             request_id=self.job.request_id,
@@ -417,7 +490,7 @@ class _Tracker:
             queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
             logs=self.logs,
             elapsed=max(0.0, time.time() - self.job.submitted_at),
-            error=_plain(data["error"]) if data.get("error") else None,
+            error=_redact(_plain(data["error"]), self.secrets) if data.get("error") else None,
             error_type=str(data["error_type"]) if data.get("error_type") else None,
         )
 
@@ -452,6 +525,8 @@ class _Ctx:
     spec: ModelSpec
     action: str
     request_id: str | None = None
+    #: the request's own secrets (its api_key), scrubbed from whatever the service says
+    secrets: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +569,8 @@ class AsyncFalClient:
     in-process emulator and says so once (``.provider == "emulator"``).
 
     ``transport``: any httpx async transport (the emulator's, or a test's fault injector).
-    ``max_concurrency``: how many :meth:`generate` jobs may be in flight (submit→result) at once.
+    ``max_concurrency``: how many jobs may be in flight (submit→result) at once: each
+    :meth:`generate` and each block under :meth:`slot` (the generator's jobs) holds one.
     ``retry``: the :class:`RetryPolicy` of idempotent requests (submit has its own, stricter rule).
     ``poll_interval``/``max_poll_interval``: polling backoff when the status stream is unavailable.
     """
@@ -573,6 +649,10 @@ class AsyncFalClient:
         self._timeout_ext = self._timeout.as_dict()
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
+        # Each submitted job's own secrets (its api_key), to scrub from that job's later errors and
+        # logs. Only this client's jobs: a job resumed in a new process cannot be scrubbed of a key
+        # it never saw (the history does not keep it).
+        self._job_secrets: dict[str, tuple[str, ...]] = {}
 
     # -- presentation --------------------------------------------------------------------------
     @property
@@ -682,13 +762,21 @@ class AsyncFalClient:
             return {}
         return {"Authorization": f"Key {self._key.get_secret_value()}"}
 
-    def _scrub(self, text: str) -> str:
-        """Belt and braces: a service that echoes the key back must not put it in our messages."""
-        if self._key is not None:
-            secret = self._key.get_secret_value()
-            if secret:
-                text = text.replace(secret, "**********")
-        return text[:500]
+    def _secrets(self, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+        every = (self._key.get_secret_value(), *extra) if self._key is not None else extra
+        return tuple(secret for secret in every if secret)
+
+    def _scrub(self, text: str, secrets: tuple[str, ...] = ()) -> str:
+        """Belt and braces: a service that echoes a key back (the fal key, or the job's own OpenAI
+        ``api_key``: "Incorrect API key provided: sk-…") must not put it in our messages."""
+        redacted: str = _redact(text, self._secrets(secrets))
+        return redacted[:500]
+
+    def _scrub_detail(self, body: Any, secrets: tuple[str, ...]) -> Any:
+        return _redact(_safe_detail(body), self._secrets(secrets))
+
+    def _job_ctx(self, job: Job, action: str) -> _Ctx:
+        return _Ctx(get_model(job.model_id), action, job.request_id, self._job_secrets.get(job.request_id, ()))
 
     # -- error mapping -------------------------------------------------------------------------
     def _error_for(self, response: httpx.Response, ctx: _Ctx) -> Sora2Error:
@@ -696,7 +784,7 @@ class AsyncFalClient:
         code = response.status_code
         body = _body(response)
         message, error_type = _message_and_type(body)
-        message = self._scrub(message)
+        message = self._scrub(message, ctx.secrets)
         spec = ctx.spec
         if code in (401, 403):
             if self._key is None:
@@ -711,7 +799,7 @@ class AsyncFalClient:
                 key_source=self._key_source,
             )
         if code == 422:
-            errors = [FieldError(e.field, self._scrub(e.message)) for e in _field_errors(body)]
+            errors = [FieldError(e.field, self._scrub(e.message, ctx.secrets)) for e in _field_errors(body)]
             if spec.is_sora and _names_unavailable(message, error_type):
                 return ModelUnavailableError(spec.id, spec.endpoint, status_code=code, reason=message[:200])
             return ValidationError(spec.id, errors, from_service=True)
@@ -721,9 +809,12 @@ class AsyncFalClient:
                 "(wrong id, or it expired). Nothing to wait for.",
                 status_code=code,
                 request_id=ctx.request_id,
-                detail=_safe_detail(body),
+                detail=self._scrub_detail(body, ctx.secrets),
             )
-        if spec.is_sora and (code in (404, 410) or (400 <= code < 500 and _names_unavailable(message, error_type))):
+        # 404/410 means "no such endpoint" only where the URL is the endpoint's own (submit); on a
+        # request's URLs it is the request that is unknown or expired (``_is_gone`` upstream).
+        retired_endpoint = ctx.action == "submit" and code in (404, 410)
+        if spec.is_sora and (retired_endpoint or (400 <= code < 500 and _names_unavailable(message, error_type))):
             return ModelUnavailableError(spec.id, spec.endpoint, status_code=code, reason=message[:200])
         if code == 429:
             return RateLimitError(f"fal is rate-limiting requests ({spec.name}); try again shortly.")
@@ -732,21 +823,26 @@ class AsyncFalClient:
             f"{spec.name}: the {ctx.action} request failed with HTTP {code}{what}.",
             status_code=code,
             request_id=ctx.request_id,
-            detail=_safe_detail(body),
+            detail=self._scrub_detail(body, ctx.secrets),
         )
 
-    def _completed_error(self, job: Job, error: str, error_type: str | None) -> Sora2Error:
-        """The exception for a job that finished with an error (COMPLETED + ``error``)."""
+    def _completed_error(
+        self, job: Job, error: str, error_type: str | None, *, status_code: int | None = None
+    ) -> Sora2Error:
+        """The exception for a job that finished with an error (COMPLETED + ``error``, or the
+        service's error on its result URL)."""
         spec = get_model(job.model_id)
-        error = self._scrub(error)
+        error = self._scrub(error, self._job_secrets.get(job.request_id, ()))
         if spec.is_sora and _names_unavailable(error, error_type):
-            return ModelUnavailableError(spec.id, spec.endpoint, reason=error[:200])
+            return ModelUnavailableError(spec.id, spec.endpoint, status_code=status_code, reason=error[:200])
         if (error_type or "") in ("client_cancelled", "cancelled", "request_cancelled") or "cancel" in error.lower():
             return JobCancelledError(job.request_id)
         return ServiceError(
             f"{spec.name} failed: {error}",
+            status_code=status_code,
             request_id=job.request_id,
             detail={"error": error, "error_type": error_type},
+            job_failed=True,
         )
 
     def _exhausted(self, ctx: _Ctx, last: _Retry, tries: int) -> Sora2Error:
@@ -757,8 +853,9 @@ class AsyncFalClient:
                 retry_after=last.retry_after,
             )
         tail = " The job is still recorded and can be resumed by its request id." if ctx.request_id else ""
+        why = f"{last.why}: {last.message}" if last.message else last.why
         return ServiceError(
-            f"{ctx.spec.name}: the {ctx.action} request{about} kept failing ({last.why}; {tries} tries).{tail}",
+            f"{ctx.spec.name}: the {ctx.action} request{about} kept failing ({why}; {tries} tries).{tail}",
             status_code=last.status_code,
             request_id=ctx.request_id,
         )
@@ -772,11 +869,13 @@ class AsyncFalClient:
         *,
         parse: Callable[[httpx.Response], T],
         passthrough: frozenset[int] = frozenset(),
+        final_5xx: Callable[[httpx.Response, Any], Sora2Error | None] | None = None,
     ) -> tuple[int, T | None]:
         """Send an idempotent request, retrying what is safe to retry; parse the 2xx answer.
 
         Returns ``(status_code, parsed)``; for a status code in ``passthrough`` (e.g. cancel's 400)
-        returns ``(code, None)`` instead of raising.
+        returns ``(code, None)`` instead of raising. ``final_5xx(response, body)`` may turn a 5xx
+        into a final error (the result URL's job failures) instead of a retry.
         """
         policy = self._retry
         slept = 0.0
@@ -789,7 +888,12 @@ class AsyncFalClient:
                 if code in passthrough:
                     return code, None
                 if code == 429 or code >= 500:
-                    raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
+                    body = _body(response)
+                    final = final_5xx(response, body) if final_5xx is not None and code >= 500 else None
+                    if final is not None:
+                        raise final
+                    said = self._scrub(_said(body), ctx.secrets)
+                    raise _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 if code >= 400:
                     raise self._error_for(response, ctx)
                 try:
@@ -832,7 +936,8 @@ class AsyncFalClient:
 
     async def _submit(self, spec: ModelSpec, body: dict[str, Any]) -> Job:
         url = f"{self._queue_url}/{spec.endpoint}"
-        ctx = _Ctx(spec, "submit")
+        secrets = tuple(str(body[name]) for name in spec.input_model.SECRET_FIELDS if body.get(name))
+        ctx = _Ctx(spec, "submit", secrets=secrets)
         policy = self._retry
         slept = 0.0
         tries = 0
@@ -850,10 +955,14 @@ class AsyncFalClient:
                 code = response.status_code
                 request_id = response.headers.get("x-fal-request-id")
                 if 200 <= code < 300:
-                    return self._job_from_submit(spec, response)
+                    job = self._job_from_submit(spec, response)
+                    if secrets:
+                        self._job_secrets[job.request_id] = secrets
+                    return job
                 if code == 429 or (code == 503 and not request_id):
                     # Refused at the door (rate limit / gateway without a request id): no job was made.
-                    last = _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response))
+                    said = self._scrub(_said(_body(response)), secrets)
+                    last = _Retry(f"HTTP {code}", status_code=code, retry_after=_retry_after(response), message=said)
                 elif code >= 500:
                     known = f", request id {request_id}" if request_id else ""
                     raise SubmitUncertainError(spec.id, spec.endpoint, f"HTTP {code}{known}")
@@ -924,12 +1033,12 @@ class AsyncFalClient:
     # -- status / wait -------------------------------------------------------------------------
     async def status(self, job: Job, *, logs: bool = True) -> QueueUpdate:
         """One status check (``GET {status_url}?logs=1``)."""
-        update = await self._poll_once(job, _Tracker(job), logs=logs)
+        update = await self._poll_once(job, self._tracker(job), logs=logs)
         self._note_failure(update)
         return update
 
     async def _poll_once(self, job: Job, tracker: _Tracker, *, logs: bool = True) -> QueueUpdate:
-        ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
+        ctx = self._job_ctx(job, "status")
         _, update = await self._request(
             "GET",
             _with_logs(job.status_url, logs),
@@ -938,6 +1047,9 @@ class AsyncFalClient:
         )
         assert update is not None
         return update
+
+    def _tracker(self, job: Job) -> _Tracker:
+        return _Tracker(job, self._secrets(self._job_secrets.get(job.request_id, ())))
 
     def _note_failure(self, update: QueueUpdate) -> None:
         if update.failed and update.error is not None:
@@ -973,7 +1085,7 @@ class AsyncFalClient:
             raise JobTimeoutError(job.request_id, timeout, cancelled=cancelled) from None
 
     async def _wait(self, job: Job, on_update: UpdateCallback | None) -> QueueUpdate:
-        tracker = _Tracker(job)
+        tracker = self._tracker(job)
         seen: list[tuple[object, ...]] = []
 
         async def emit(update: QueueUpdate) -> None:
@@ -1016,14 +1128,14 @@ class AsyncFalClient:
         url = _with_logs(job.status_url.rstrip("/") + "/stream", True)
         headers = {**self._headers_for(url), "Accept": "text/event-stream"}
         timeout = httpx.Timeout(self._timeout.connect or 10.0, read=STREAM_READ_TIMEOUT)
-        ctx = _Ctx(get_model(job.model_id), "status", job.request_id)
+        ctx = self._job_ctx(job, "status")
         response = await self._send("GET", url, headers, timeout=timeout, stream=True)
         try:
             code = response.status_code
             if code in (404, 405, 501):
                 await response.aread()
-                # 405/501: this server has no stream endpoint. 404 may instead be a retired endpoint
-                # or an unknown request: polling says which, precisely, and only this wait polls.
+                # 405/501: this server has no stream endpoint. 404 may instead be an unknown (or
+                # expired) request: polling says which, precisely, and only this wait polls.
                 raise _StreamUnsupported(permanent=code != 404)
             if code >= 400:
                 await response.aread()
@@ -1084,7 +1196,7 @@ class AsyncFalClient:
         failure = self._failures.get(job.request_id)
         if failure is not None:
             raise self._completed_error(job, *failure)
-        ctx = _Ctx(get_model(job.model_id), "result", job.request_id)
+        ctx = self._job_ctx(job, "result")
 
         def parse(response: httpx.Response) -> dict[str, Any]:
             data = response.json()
@@ -1092,7 +1204,17 @@ class AsyncFalClient:
                 raise _Malformed("result is not a JSON object")
             return data
 
-        _, data = await self._request("GET", job.response_url, ctx, parse=parse)
+        def job_failure(response: httpx.Response, body: Any) -> Sora2Error | None:
+            # fal retries a failing job itself (up to 10 runners) before its result URL answers
+            # 5xx with the reason: that answer is the job's end, and asking again repeats it.
+            if not _carries_fal_error(response, body):
+                return None  # a bare gateway 502/503/504: the answer was lost on the way, ask again
+            message, error_type = _message_and_type(body)
+            error_type = error_type or response.headers.get("x-fal-error-type") or None
+            code = response.status_code
+            return self._completed_error(job, message or f"HTTP {code}", error_type, status_code=code)
+
+        _, data = await self._request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
         assert data is not None
         if data.get("video") is None and (data.get("error") or data.get("detail")):
             message, error_type = _message_and_type(data)
@@ -1107,7 +1229,7 @@ class AsyncFalClient:
 
     async def cancel(self, job: Job) -> bool:
         """Ask the service to cancel. True: accepted; False: it had already finished (or is unknown)."""
-        ctx = _Ctx(get_model(job.model_id), "cancel", job.request_id)
+        ctx = self._job_ctx(job, "cancel")
         code, _ = await self._request(
             "PUT", job.cancel_url, ctx, parse=lambda r: None, passthrough=frozenset({400, 404})
         )
@@ -1131,12 +1253,39 @@ class AsyncFalClient:
         slots from submit to result."""
         spec = get_model(model_id)
         body = self._payload(spec, params)  # invalid input fails now, not after queuing for a slot
-        async with self._slots:
+        async with self.slot():
             job = await self._submit(spec, body)
             if on_submit is not None:
                 await _call_back(on_submit, job)
             await self.wait(job, on_update=on_update, timeout=timeout, cancel_on_timeout=cancel_on_timeout)
             return await self.result(job)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_concurrency`` slots for a job driven step by step.
+
+        :meth:`submit`, :meth:`wait` and :meth:`result` take no slot themselves (a slot taken at
+        submit could never be given back by a caller that stops after it). A caller running a job
+        as separate calls holds the slot around them all::
+
+            async with client.slot():
+                job = await client.submit(...)
+                await client.wait(job)
+                result = await client.result(job)
+
+        Reentrant: inside a slot (and in tasks started from it) ``slot()`` and :meth:`generate`
+        use the slot already held, so nesting never waits for itself.
+        """
+        held = _HELD_SLOTS.get()
+        if id(self._slots) in held:
+            yield
+            return
+        async with self._slots:
+            token = _HELD_SLOTS.set(held | {id(self._slots)})
+            try:
+                yield
+            finally:
+                _HELD_SLOTS.reset(token)
 
     # -- download ------------------------------------------------------------------------------
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Downloaded:
@@ -1419,6 +1568,10 @@ class FalClient:
     @property
     def host(self) -> str:
         return self._async.host
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._async.max_concurrency
 
     @property
     def async_client(self) -> AsyncFalClient:

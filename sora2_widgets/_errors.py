@@ -102,7 +102,11 @@ class RateLimitError(Sora2Error):
 
 
 class ServiceError(Sora2Error):
-    """The service (or the network in front of it) failed in a way we could not recover from."""
+    """The service (or the network in front of it) failed in a way we could not recover from.
+
+    ``job_failed``: the service said the job itself failed (it is over; resuming cannot help),
+    as opposed to us losing contact with a job that may still run.
+    """
 
     title = "Service error"
 
@@ -113,10 +117,12 @@ class ServiceError(Sora2Error):
         status_code: int | None = None,
         request_id: str | None = None,
         detail: object = None,
+        job_failed: bool = False,
     ) -> None:
         self.status_code = status_code
         self.request_id = request_id
         self.detail = detail
+        self.job_failed = job_failed
         super().__init__(message)
 
 

@@ -106,6 +106,25 @@ class _Adapter:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.is_async = inspect.iscoroutinefunction(getattr(client, "submit", None))
+        self._own_slots: asyncio.Semaphore | None = None
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """One of the client's ``max_concurrency`` slots, held by a job from submit to saved media.
+
+        An async client lends its own (``AsyncFalClient.slot``), shared with its other users. A sync
+        client's slots live on its private loop, so its limit is kept here, for this generator's jobs.
+        A client with neither (a test fake) runs unbounded.
+        """
+        own = getattr(self.client, "slot", None) if self.is_async else None
+        if own is not None:
+            held: contextlib.AbstractAsyncContextManager[Any] = own()
+            return held
+        limit = getattr(self.client, "max_concurrency", None)
+        if not isinstance(limit, int) or limit < 1:
+            return contextlib.nullcontext()
+        if self._own_slots is None:
+            self._own_slots = asyncio.Semaphore(limit)
+        return self._own_slots
 
     @property
     def provider(self) -> str:
@@ -378,7 +397,7 @@ def _is_job_failure(exc: BaseException) -> bool:
     if isinstance(exc, ValidationError):
         return True
     if isinstance(exc, ServiceError):
-        return exc.status_code is not None and 400 <= exc.status_code < 500
+        return exc.job_failed or (exc.status_code is not None and 400 <= exc.status_code < 500)
     return False
 
 
@@ -704,6 +723,21 @@ class Generator:
             )
             self._emit(on_update, Progress(index, model_id, "failed", error=gen.error, generation=gen))
             return gen
+        # The slot is taken before the ledger row exists: a job waiting for one has sent nothing,
+        # so a crash meanwhile must leave no row (one without a request id reads "submit outcome
+        # unknown"). It is held until the media is saved, so max_concurrency bounds the whole job.
+        async with self._client().slot():
+            return await self._budget_submit_follow(index, spec, send, fields, est, on_update)
+
+    async def _budget_submit_follow(
+        self,
+        index: int,
+        spec: ModelSpec,
+        send: dict[str, Any],
+        fields: dict[str, Any],
+        est: CostEstimate,
+        on_update: OnUpdate | None,
+    ) -> Generation:
         budget = self._budget_now()
         hid, committed = await asyncio.to_thread(self._add_live, fields, budget, est.high)
         if hid is None:
@@ -1178,6 +1212,10 @@ class Generator:
         return out
 
     async def _resume_one(self, index: int, rec: HistoryRecord, on_update: OnUpdate | None) -> Generation:
+        async with self._client().slot():
+            return await self._resume_slotted(index, rec, on_update)
+
+    async def _resume_slotted(self, index: int, rec: HistoryRecord, on_update: OnUpdate | None) -> Generation:
         spec = get_model(rec.model_id)
         est = _estimate_of(rec)
         if rec.status == "completed":

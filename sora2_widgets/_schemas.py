@@ -11,7 +11,9 @@ a refusal reads like a sentence a person understands ("duration must be 4, 8,
 
 from __future__ import annotations
 
+import functools
 import re
+import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -71,23 +73,55 @@ class ModelInput(BaseModel):
     #: Fields that hold secrets: never stored, logged or shown.
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _check_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic's lax mode reads True as 1 and "no" as False: duration=True would become a
+        # 1-second request ("got 1") and delete_video="keep" a deletion. Booleans are taken
+        # only where a yes/no is meant, and only there.
+        name = info.field_name or ""
+        if value is None:
+            return value
+        if name in _bool_fields(cls):
+            if not isinstance(value, bool):
+                raise PydanticCustomError(
+                    "bool_required", "{field} must be True or False, got {got}", {"field": name, "got": _shown(value)}
+                )
+            return value
+        if isinstance(value, bool) or (
+            # 8.5 seconds: say which values exist rather than "not a valid integer".
+            isinstance(value, float) and name in cls.ALLOWED and not value.is_integer()
+        ):
+            if name in cls.ALLOWED:
+                raise cls._not_allowed(name, value)
+            raise PydanticCustomError(
+                "bool_not_allowed",
+                "{field} takes {kind}, not True/False (got {got})",
+                {"field": name, "kind": _kind_of(cls, name), "got": _shown(value)},
+            )
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _check_allowed(cls, value: Any, info: ValidationInfo) -> Any:
         allowed = cls.ALLOWED.get(info.field_name or "")
         if allowed is not None and value is not None and value not in allowed:
-            raise PydanticCustomError(
-                "value_not_allowed",
-                "{field} must be {choices}{unit} for {model}, got {got}",
-                {
-                    "field": info.field_name,
-                    "choices": format_choices(allowed),
-                    "unit": _UNITS.get(info.field_name or "", ""),
-                    "model": cls.MODEL_NAME,
-                    "got": repr(value) if isinstance(value, str) else str(value),
-                },
-            )
+            raise cls._not_allowed(info.field_name or "", value)
         return value
+
+    @classmethod
+    def _not_allowed(cls, name: str, value: Any) -> PydanticCustomError:
+        return PydanticCustomError(
+            "value_not_allowed",
+            "{field} must be {choices}{unit} for {model}, got {got}",
+            {
+                "field": name,
+                "choices": format_choices(cls.ALLOWED[name]),
+                "unit": _UNITS.get(name, ""),
+                "model": cls.MODEL_NAME,
+                "got": _shown(value),
+            },
+        )
 
     @field_validator("prompt", mode="after", check_fields=False)
     @classmethod
@@ -131,6 +165,32 @@ class ModelInput(BaseModel):
             if getattr(self, name, None) is not None:
                 body[f"{name}_set"] = True
         return body
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@functools.cache
+def _bool_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields typed ``bool`` (or ``bool | None``): the only ones a boolean may fill."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if info.annotation is bool or bool in typing.get_args(info.annotation)
+    )
+
+
+def _kind_of(model: type[BaseModel], name: str) -> str:
+    annotation = model.model_fields[name].annotation
+    types = set(typing.get_args(annotation)) or {annotation}
+    if float in types:
+        return "a number"
+    if int in types:
+        return "a whole number"
+    if str in types or SecretStr in types:
+        return "text"
+    return "a list" if any(typing.get_origin(t) is list for t in types) else "a value"
 
 
 class _SoraBase(ModelInput):
@@ -243,7 +303,10 @@ class _KlingBase(ModelInput):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration_as_text(cls, value: object) -> object:
-        # fal's Kling schema takes "5"/"10" as strings; accept the obvious int too.
+        # fal's Kling schema takes "5"/"10" as strings; accept the obvious 10 (or 10.0, like Sora's
+        # duration does) too. Booleans are refused before this runs (_check_booleans).
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 

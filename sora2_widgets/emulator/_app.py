@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ from ._jobs import JobRecord, Snapshot
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
+log = logging.getLogger("sora2_widgets.emulator")
+
 __all__ = ["SimulatedDrop", "build_app"]
 
 EMULATOR_HEADER = "x-sora2-emulator"
@@ -46,7 +49,7 @@ _KEEPALIVE = 15.0
 
 
 class SimulatedDrop(ConnectionError):
-    """Raised mid-body to cut the connection (fault switch ``truncate_downloads``)."""
+    """Raised mid-body to cut the connection (fault switches ``truncate_downloads``, ``drop_streams``)."""
 
 
 class _Envelope:
@@ -68,7 +71,12 @@ class _Envelope:
                 MutableHeaders(scope=message).append(EMULATOR_HEADER, "1")
             await send(message)
 
-        await self.app(scope, receive, labelled)
+        try:
+            await self.app(scope, receive, labelled)
+        except SimulatedDrop as exc:
+            # The fault switch worked: end the app without finishing the body, so the server cuts
+            # the connection (uvicorn says so in one line) instead of printing a traceback per drop.
+            log.info("%s %s %s", exc, scope.get("method", ""), scope.get("path", ""))
 
 
 def build_app(emu: Emulator) -> Starlette:
@@ -180,8 +188,12 @@ def build_app(emu: Emulator) -> Starlette:
                     last = snap.key()
                     yield f"data: {json.dumps(_status_body(current, snap, url, with_logs))}\n\n"
                     quiet_since = time.monotonic()
-                    if snap.status == "COMPLETED" or drop:
-                        return  # drop: the stream ends after one event, before COMPLETED
+                    if snap.status == "COMPLETED":
+                        return
+                    if drop:
+                        # A real drop, not a clean end: the chunked body stops without its last
+                        # chunk, so a client sees a cut connection (as behind a flaky proxy).
+                        raise SimulatedDrop("simulated: status stream dropped mid-stream")
                 elif time.monotonic() - quiet_since >= _KEEPALIVE:
                     yield ": keep-alive\n\n"
                     quiet_since = time.monotonic()

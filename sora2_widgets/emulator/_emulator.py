@@ -38,7 +38,7 @@ from ._render import dimensions, render_video
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["DEFAULT_BASE_URL", "STAT_KINDS", "Emulator", "Faults", "default_emulator"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_QUEUE_DEPTH", "STAT_KINDS", "Emulator", "Faults", "default_emulator"]
 
 log = logging.getLogger("sora2_widgets.emulator")
 
@@ -50,6 +50,9 @@ SORA_FPS = 24
 #: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
 DEFAULT_QUEUE_DELAY = 0.4
 DEFAULT_PROGRESS_TIME = 1.0
+#: Jobs "ahead" of each new job: its queue position falls 2 → 1 → 0 within the queue delay, so the
+#: first thing a new user sees is what fal shows (IN_QUEUE, a falling position), at no extra wait.
+DEFAULT_QUEUE_DEPTH = 2
 KLING_FPS = 24
 
 
@@ -60,7 +63,8 @@ class Faults:
     * ``latency``: seconds added before every response.
     * ``fail_submits``: the next N submits (queue and ``/run``) answer 429 with ``Retry-After: retry_after``.
     * ``status_error_rate``: fraction (0–1) of status polls answered ``status_error_code`` (5xx).
-    * ``drop_streams``: the next N status streams (SSE) close after their first event, before COMPLETED.
+    * ``drop_streams``: the next N status streams (SSE) are cut after their first event, before
+      COMPLETED: the connection drops mid-body (no clean end), so the client must reconnect or poll.
     * ``truncate_downloads``: the next N result/media bodies stop half-way and the connection is cut.
     * ``slow_result``: seconds to wait before answering a result (and the synchronous ``/run``).
     * ``retired``: endpoints answered with ``retired_status`` (404 or 410) "no longer available".
@@ -102,7 +106,7 @@ class Emulator:
     """fal's queue API for every catalog model, offline, with real MP4s and fault switches.
 
     Timings: a job waits ``queue_delay`` seconds IN_QUEUE (its position falls from
-    ``queue_depth`` to 0), then is IN_PROGRESS for ``progress_time`` seconds, then
+    ``queue_depth`` to 0 in equal steps, the last step at 0), then is IN_PROGRESS for ``progress_time`` seconds, then
     COMPLETED once its video is rendered (rendering starts at submit, in a thread pool).
 
     Auth: with ``require_key=None`` any ``Authorization: Key …`` header is accepted, and so
@@ -118,7 +122,7 @@ class Emulator:
         state_dir: str | os.PathLike[str] | None = None,
         queue_delay: float = DEFAULT_QUEUE_DELAY,
         progress_time: float = DEFAULT_PROGRESS_TIME,
-        queue_depth: int = 0,
+        queue_depth: int = DEFAULT_QUEUE_DEPTH,
         require_key: str | None = None,
         latency: float = 0.0,
         fail_submits: int = 0,

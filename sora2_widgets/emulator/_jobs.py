@@ -148,8 +148,10 @@ def snapshot(record: JobRecord, now: float, render_done_at: float | None) -> Sna
         return Snapshot("COMPLETED", None, logs, record.cancelled_at, True, _CANCELLED)
     if now < record.started_at:
         remaining = (record.started_at - now) / record.queue_delay if record.queue_delay > 0 else 0.0
-        # The position falls evenly from the configured depth to 0 while the job waits.
-        position = min(record.queue_position, int(record.queue_position * remaining + 0.999999))
+        # The wait is cut into depth + 1 equal slices: depth, …, 1, then 0 ("next to run", as fal
+        # says) in the last one, so a client sees the position reach 0 before IN_PROGRESS.
+        depth = record.queue_position
+        position = min(depth, int((depth + 1) * remaining))
         return Snapshot("IN_QUEUE", max(position, 0), (), None, False, None)
     if record.error is not None:
         logs = (

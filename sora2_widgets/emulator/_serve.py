@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, Emulator
+from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
 
 __all__ = ["build_parser", "main", "running_emulator", "serve", "usage_hint"]
 
@@ -132,14 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PROGRESS_TIME,
         help=f"seconds a job stays IN_PROGRESS (default {DEFAULT_PROGRESS_TIME})",
     )
-    p.add_argument("--queue-depth", type=int, default=0, help="jobs ahead of each new job: its first queue_position")
+    p.add_argument(
+        "--queue-depth",
+        type=int,
+        default=DEFAULT_QUEUE_DEPTH,
+        help=f"jobs ahead of each new job: its first queue_position, falling to 0 (default {DEFAULT_QUEUE_DEPTH})",
+    )
     p.add_argument("--require-key", default=None, help="accept only 'Authorization: Key <this>' (default: any/none)")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added before every response")
     p.add_argument("--fail-submits", type=int, default=0, help="answer the next N submits with 429")
     p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with those 429s")
     p.add_argument("--status-error-rate", type=float, default=0.0, help="fraction of status polls answered 5xx")
     p.add_argument("--status-error-code", type=int, default=503, help="the 5xx code for those (default 503)")
-    p.add_argument("--drop-streams", type=int, default=0, help="end the next N status streams before COMPLETED")
+    p.add_argument("--drop-streams", type=int, default=0, help="cut the next N status streams mid-body")
     p.add_argument("--truncate-downloads", type=int, default=0, help="cut the next N result/media bodies half-way")
     p.add_argument("--slow-result", type=float, default=0.0, help="seconds to wait before answering a result")
     p.add_argument(

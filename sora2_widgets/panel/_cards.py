@@ -16,9 +16,19 @@ How the finished video is shown (the trade-off, and the choice):
   the link expires, and the emulator's URLs are not reachable from a browser.
 
 Choice: the local file's bytes go into an ``ipywidgets.Video`` when it is at most
-``INLINE_VIDEO_LIMIT`` (25 MB; a 12 s 720p Sora clip is a few MB); above it, the card
-shows a ``<video>`` pointing to the https result URL (when there is one) and the local
-path, so a saved notebook never grows by more than that per card.
+``INLINE_VIDEO_LIMIT`` = 8 MB, i.e. at most ~11 MB of base64 per card in a notebook saved
+with widget state. Why 8 MB: a short 720p clip (the common case: Sora 2's only size, a few
+MB at typical web bitrates) still plays everywhere, offline emulator and VS Code included,
+while long or 1080p Pro clips, the ones that made notebooks balloon, do not go inline.
+(The limit used to be 25 MB: ~33 MB per card.)
+
+Above the limit nothing is embedded. The card shows an ``ipywidgets.Video`` with
+``format="url"`` (the browser streams the file itself; only the URL is widget state)
+when the result URL is one a browser can reach (see ``browser_video_url``): fal's https
+CDN URL, or a loopback ``http://127.0.0.1:…`` URL of an emulator served with
+``sora2-widgets emulator``. The in-process emulator's URLs (``*.invalid``) exist only
+inside the kernel, so for those the card says so; its clips are small and inline anyway.
+The local path is always shown beside it, copyable.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ import ipywidgets as w
 
 from .._pricing import format_usd
 from ._jobs import JobState, JobStatus
-from ._media import INLINE_VIDEO_LIMIT
+from ._media import INLINE_VIDEO_LIMIT, browser_video_url
 
 __all__ = ["JobCard", "human_size"]
 
@@ -146,12 +156,16 @@ class JobCard(w.VBox):  # type: ignore[misc]
             video.layout.max_width = "640px"
             video.add_class("sw-video")
             return video
-        if job.url and job.url.startswith("https://"):
-            src = html.escape(job.url, quote=True)
-            return w.HTML(
-                f'<video class="sw-video" src="{src}" controls preload="metadata" style="max-width:640px"></video>'
-            )
-        return w.HTML(html.escape("The video is too large to show inline; open the local file below."))
+        src = browser_video_url(job.url)
+        if src is not None:
+            # The browser fetches the file: the URL is the only widget state (no base64 in the notebook).
+            video = w.Video(value=src.encode("utf-8"), format="url", autoplay=False, loop=False, controls=True)
+            video.layout.max_width = "640px"
+            video.add_class("sw-video")
+            return video
+        limit = human_size(self._inline_limit)
+        why = f"The video is over {limit}, too large to embed, and its URL is not reachable from the browser"
+        return w.HTML(html.escape(f"{why}; open the local file below."))
 
     def _result_children(self, job: JobState) -> list[w.Widget]:
         facts = [

@@ -96,12 +96,6 @@ class RemixCandidate:
     resolution: str | None
     thumbnail: str | None  # local path or URL
 
-    @property
-    def label(self) -> str:
-        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "…"
-        secs = f"{self.duration:g} s · " if self.duration else ""
-        return f"{self.created} · {secs}{prompt}"
-
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> RemixCandidate | None:
         video_id = _attr(row, "video_id")
@@ -166,8 +160,10 @@ def _rows(frame: Any) -> list[Any]:
     return list(frame)
 
 
-def _default_generator(key: SecretStr | None) -> GeneratorLike | None:
-    # The generator lives on another branch until merged; the panel works (minus Generate) without it.
+def _default_generator(
+    key: SecretStr | None, *, history: HistoryLike | None = None, budget: Decimal | None = None
+) -> GeneratorLike | None:
+    # The panel's own generator writes to the ledger the panel reads and enforces the panel's budget.
     try:
         module = importlib.import_module("sora2_widgets._generator")
     except ImportError:
@@ -178,14 +174,11 @@ def _default_generator(key: SecretStr | None) -> GeneratorLike | None:
         # No key: the client will fall back to the emulator. The panel's badge says so, so the
         # client's logged notice (a red stderr box above the panel in JupyterLab) is not needed.
         client_mod.mark_emulator_announced()
-        return factory()  # type: ignore[no-any-return]
-    return factory(client=client_mod.AsyncFalClient(key=key))  # type: ignore[no-any-return]
+        return factory(history=history, budget=budget)  # type: ignore[no-any-return]
+    return factory(client=client_mod.AsyncFalClient(key=key), history=history, budget=budget)  # type: ignore[no-any-return]
 
 
-def _default_history(generator: GeneratorLike | None) -> HistoryLike | None:
-    found = getattr(generator, "history", None)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
+def _new_history() -> HistoryLike | None:
     try:
         module = importlib.import_module("sora2_widgets._history")
     except ImportError:
@@ -213,9 +206,27 @@ class PanelController:
         resolved = resolve_key(key)
         self._key: SecretStr | None = resolved.secret if resolved else None
         self.key_source: str | None = resolved.source if resolved else None
-        self._generator = generator if generator is not None else self._factory(self._key)
-        self._history = history if history is not None else _default_history(self._generator)
-        self.budget: Decimal | None = Decimal(str(budget)) if budget is not None else budget_from_env()
+        # The budget lives on the generator (it enforces it atomically with the ledger row); this
+        # copy only serves generators without one (test doubles, or no generator at all).
+        self._budget: Decimal | None = Decimal(str(budget)) if budget is not None else None
+        found = getattr(generator, "history", None) if history is None else history
+        self._history: HistoryLike | None = found
+        # Generators and ledgers the panel made itself, and so closes (the user's stay open).
+        self._owned_history: HistoryLike | None = None
+        self._owned_generators: list[GeneratorLike] = []
+        if generator is None:
+            if self._history is None and self._factory is _default_generator:
+                self._history = self._owned_history = _new_history()
+            generator = self._make_generator(self._key, self._budget)
+            if generator is not None:
+                self._owned_generators.append(generator)
+        elif budget is not None and hasattr(generator, "budget"):
+            generator.budget = self._budget
+        self._generator = generator
+        if self._history is None:
+            self._history = getattr(self._generator, "history", None)
+        if self._history is None:
+            self._history = self._owned_history = _new_history()
         self.confirm_above = Decimal(str(confirm_above))
         self._loop = loop or BackgroundLoop()
         self._version = 0
@@ -254,10 +265,15 @@ class PanelController:
         self._batches: dict[str, list[JobState]] = {}
         self.jobs: list[JobState] = []
         self._futures: dict[int, Any] = {}
+        # Per running job: the generator it runs on (a key change must not cut it off) and its high
+        # estimate, reserved against the budget until the ledger row that reserves it exists.
+        self._job_generator: dict[int, GeneratorLike] = {}
+        self._reserved: dict[int, Decimal] = {}
         self._job_observers: list[Callable[[JobState], None]] = []
         # History reads (SQLite) are cached between changes: the cost label is redrawn per keystroke.
         self._candidates: list[RemixCandidate] | None = None
         self._spent: Decimal | None = None
+        self._committed: tuple[Any, Decimal] | None = None
 
     # -- observers ------------------------------------------------------------------------
     def observe(self, callback: Callable[[str], None]) -> None:
@@ -271,6 +287,7 @@ class PanelController:
         if what in ("jobs", "history", "tab", "provider"):
             self._candidates = None
             self._spent = None
+            self._committed = None
         if rearm:
             # Any change of what would be generated invalidates a pending confirmation.
             self._version += 1
@@ -311,18 +328,50 @@ class PanelController:
         return self._key is not None
 
     def set_key(self, value: str | SecretStr | None) -> None:
-        """Take a key typed into the panel: held as SecretStr here only, never in a widget."""
+        """Take a key typed into the panel: held as SecretStr here only, never in a widget.
+
+        The new generator writes to the same ledger and keeps the same budget; the old one is
+        closed (its loop thread and resume pass) if the panel made it, once its running jobs end.
+        """
         resolved = resolve_key(value) if value is not None else None
         if resolved is None and value is not None:
             return  # blank input: keep whatever we had
         self._key = resolved.secret if resolved else None
         self.key_source = "the panel's key field" if resolved else None
-        generator = self._factory(self._key)
+        old = self._generator
+        generator = self._make_generator(self._key, self._budget_setting())
         if generator is not None:
             self._generator = generator
-            self._history = getattr(generator, "history", None) or self._history
+            self._owned_generators.append(generator)
+            found = getattr(generator, "history", None)
+            if found is not None:
+                self._history = found
+            if old is not None:
+                self._retire(old)
         self._say("Key set: generating on fal.ai (charged to your account)." if self._key else "")
         self._changed("provider")
+
+    def _make_generator(self, key: SecretStr | None, budget: Decimal | None) -> GeneratorLike | None:
+        if self._factory is _default_generator:
+            return _default_generator(key, history=self._history, budget=budget)
+        generator = self._factory(key)
+        if generator is not None and budget is not None and getattr(generator, "budget", None) is None:
+            generator.budget = budget  # type: ignore[attr-defined]
+        return generator
+
+    def _retire(self, generator: GeneratorLike) -> None:
+        """Close a generator the panel made and no longer uses, unless a job still runs on it."""
+        if not any(generator is g for g in self._owned_generators) or generator is self._generator:
+            return
+        if any(g is generator for g in self._job_generator.values()):
+            return  # closed by the last of its jobs (see ``_run``)
+        self._owned_generators = [g for g in self._owned_generators if g is not generator]
+        close = getattr(generator, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                log.exception("could not close the previous generator")
 
     # -- tabs and selection ---------------------------------------------------------------
     @property
@@ -518,8 +567,31 @@ class PanelController:
     def set_cfg_scale(self, value: float) -> None:
         self._set("cfg_scale", float(value))
 
+    # -- budget: the generator's ----------------------------------------------------------
+    def _budget_setting(self) -> Decimal | None:
+        """The budget set in code (generator or panel), without the environment's fallback."""
+        if self._generator is not None and hasattr(self._generator, "budget"):
+            found: Decimal | None = self._generator.budget
+            return found
+        return self._budget
+
+    @property
+    def budget(self) -> Decimal | None:
+        """The budget in USD: the generator's (which it enforces), else ``$SORA2_WIDGETS_BUDGET``."""
+        found = self._budget_setting()
+        return found if found is not None else budget_from_env()
+
     def set_budget(self, value: Decimal | int | str | None) -> None:
-        self._set("budget", None if value is None else Decimal(str(value)))
+        """Set the budget where it is enforced: on the generator (and here, for a generator without one)."""
+        amount = None if value is None else Decimal(str(value))
+        if amount is not None and amount < 0:
+            raise ValueError(f"the budget must not be negative, got {value}")
+        if amount == self._budget_setting():
+            return
+        self._budget = amount
+        if self._generator is not None and hasattr(self._generator, "budget"):
+            self._generator.budget = amount
+        self._changed("budget")
 
     def set_image(self, choice: ImageChoice | None, error: str | None = None) -> None:
         self.image = choice
@@ -682,9 +754,35 @@ class PanelController:
             log.exception("could not read the history's costs")
         return Decimal(0)
 
+    def committed(self) -> Decimal:
+        """Spent plus the high estimate of every job still running: what the budget must cover.
+
+        The ledger's ``committed()`` counts the jobs it has rows for (other kernels' too); the
+        panel adds its own jobs whose row is not written yet, so quick clicks cannot each pass.
+        """
+        running = tuple((j.id, j.history_id) for j in self.jobs if not j.done)
+        cached = self._committed
+        if cached is None or cached[0] != running:
+            cached = self._committed = (running, self._read_committed())
+        unrecorded = sum(
+            (self._reserved.get(j.id, Decimal(0)) for j in self.jobs if not j.done and j.history_id is None),
+            Decimal(0),
+        )
+        return cached[1] + unrecorded
+
+    def _read_committed(self) -> Decimal:
+        fn = getattr(self._history, "committed", None)
+        if callable(fn):
+            try:
+                return Decimal(str(fn()))
+            except Exception:
+                log.exception("could not read the committed spend")
+        return self._read_spent()
+
     @property
     def budget_left(self) -> Decimal | None:
-        return None if self.budget is None else max(self.budget - self.spent(), Decimal(0))
+        budget = self.budget
+        return None if budget is None else max(budget - self.committed(), Decimal(0))
 
     def cost_lines(self) -> list[str]:
         """The cost label as lines: the total first, then one line per model, then the budget."""
@@ -700,9 +798,10 @@ class PanelController:
             else:
                 note = f" ({one.note})" if one.note else ""
                 lines.append(f"{spec.name}: {one}{note}")
+        budget = self.budget
         left = self.budget_left
-        if left is not None and self.budget is not None:
-            lines.append(f"Budget left: {format_usd(left)} of {format_usd(self.budget)}")
+        if left is not None and budget is not None:
+            lines.append(f"Budget left: {format_usd(left)} of {format_usd(budget)}")
         return lines
 
     # -- can we generate? -----------------------------------------------------------------
@@ -805,8 +904,14 @@ class PanelController:
             self._changed("status", rearm=False)
             return []
         self._armed_version = None
+        generator = self._generator
+        assert generator is not None  # a blocker otherwise
+        highs = [est.high if est is not None else Decimal(0) for _, est, _ in self.estimates()]
         started = [JobState(spec, self.params_for(spec)) for spec in self.selected]
-        for job in started:
+        for job, high in zip(started, highs, strict=True):
+            self._reserved[job.id] = high
+            self._job_generator[job.id] = generator
+            job.observe(self._on_job_update)
             self.jobs.insert(0, job)
             for callback in list(self._job_observers):
                 callback(job)
@@ -817,10 +922,16 @@ class PanelController:
         self._changed("jobs", rearm=False)
         return started
 
+    def _on_job_update(self, job: JobState) -> None:
+        if job.id in self._reserved and job.history_id is not None:
+            # Its ledger row now holds the reservation: the budget left moves from panel to ledger.
+            del self._reserved[job.id]
+            self._changed("budget", rearm=False)
+
     async def _run(self, job: JobState) -> None:
         import asyncio
 
-        generator = self._generator
+        generator = self._job_generator.get(job.id) or self._generator
         assert generator is not None  # blockers() refused to start without one
 
         async def ticker() -> None:
@@ -856,6 +967,11 @@ class PanelController:
         finally:
             tick.cancel()
             self._futures.pop(job.id, None)
+            self._reserved.pop(job.id, None)
+            self._job_generator.pop(job.id, None)
+            if generator is not self._generator:
+                # Its last job may just have ended after a key change; closing blocks, so not on this loop.
+                await asyncio.to_thread(self._retire, generator)
             self._changed("jobs", rearm=False)
 
     def cancel(self, job: JobState) -> bool:
@@ -896,9 +1012,23 @@ class PanelController:
             concurrent.futures.wait(pending, timeout=timeout)
 
     def close(self) -> None:
+        """Cancel running jobs and stop the panel's loop; close what the panel made (not yours)."""
         for future in list(self._futures.values()):
             future.cancel()
         self._loop.close()
+        self._job_generator.clear()
+        for generator in list(self._owned_generators):
+            close = getattr(generator, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    log.exception("could not close the panel's generator")
+        self._owned_generators = []
+        closer = getattr(self._owned_history, "close", None)
+        if callable(closer):
+            closer()
+        self._owned_history = None
 
     # -- history and spend ----------------------------------------------------------------
     def history_frame(self, *, model: str | None = None, status: str | None = None) -> Any:

@@ -4,6 +4,9 @@ Image sources become a ``data:`` URI, which fal accepts in ``image_url``, so a
 local file never needs an upload service. The client's ``image_to_data_uri``
 (which also decodes the image with Pillow) does the conversion; the small fallback
 here, for builds without it, only sniffs the format from the file's first bytes.
+An image given by http(s) URL is previewed by the browser itself (``ipywidgets.Image``
+with ``format="url"``): the kernel never downloads it, and the URL is set as the
+``src`` property, never pasted into HTML.
 """
 
 from __future__ import annotations
@@ -12,11 +15,20 @@ import base64
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-__all__ = ["INLINE_VIDEO_LIMIT", "ImageChoice", "image_from_bytes", "image_from_path", "image_from_url", "sniff_mime"]
+__all__ = [
+    "INLINE_VIDEO_LIMIT",
+    "ImageChoice",
+    "browser_video_url",
+    "image_from_bytes",
+    "image_from_path",
+    "image_from_url",
+    "sniff_mime",
+]
 
-#: Videos up to this size are sent to the browser over the widget comm (see ``_cards.py``).
-INLINE_VIDEO_LIMIT = 25 * 1024 * 1024
+#: Videos up to this size are sent to the browser over the widget comm (see ``_cards.py`` for why 8 MB).
+INLINE_VIDEO_LIMIT = 8 * 1024 * 1024
 #: fal refuses very large inline images; a data URI this big is a mistake, not a start frame.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -45,7 +57,7 @@ class ImageChoice:
     source: str  # "url" | "upload" | "path"
     label: str  # shown to the user (a URL, a file name)
     image_url: str  # what goes into the request: an https URL or a data: URI
-    preview: bytes = b""  # image bytes for ipywidgets.Image; empty for remote URLs
+    preview: bytes = b""  # for ipywidgets.Image: image bytes, or the URL's bytes when preview_format is "url"
     preview_format: str = "png"
 
     @property
@@ -107,4 +119,32 @@ def image_from_url(url: str) -> ImageChoice:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in ("http", "https") or not url.split("://", 1)[1].split("/", 1)[0]:
         raise ValueError("the image URL must start with https:// (or http://)")
-    return ImageChoice("url", url, url)
+    if any(ch.isspace() or ord(ch) < 32 or ch in _NOT_IN_URLS for ch in url):
+        raise ValueError("the image URL contains spaces, quotes or angle brackets; paste the URL exactly as is")
+    return ImageChoice("url", url, url, url.encode("utf-8"), "url")
+
+
+# Characters a pasted URL never holds unescaped (RFC 3986); refusing them keeps it one plain URL.
+_NOT_IN_URLS = frozenset('"<>\\^`{|}')
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def browser_video_url(url: str | None) -> str | None:
+    """``url`` if a browser can play it as it stands, else ``None``.
+
+    https anywhere (fal's CDN); http only on loopback (an emulator served with ``sora2-widgets
+    emulator``: browsers allow that from an https page, not other http hosts); never the
+    in-process emulator's ``*.invalid`` host, which exists only inside the kernel.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if not host or host.endswith(".invalid") or any(ch.isspace() or ch in _NOT_IN_URLS for ch in url):
+        return None
+    if parts.scheme == "https" or (parts.scheme == "http" and (host in _LOOPBACK or host.startswith("127."))):
+        return url
+    return None

@@ -66,6 +66,18 @@ CSS = """
 }
 .sw-panel .sw-table td.sw-num { text-align: right; font-variant-numeric: tabular-nums; }
 .sw-panel .sw-remix-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
+/* The remix picker: one row per video, scrolling past a few rows; the chosen row is marked. */
+.sw-panel .sw-remix-picker { max-height: 420px; overflow-y: auto; gap: 4px; }
+.sw-panel .sw-remix-option {
+  gap: 8px; padding: 4px 6px; border-radius: 4px; flex-shrink: 0;
+  border: 1px solid var(--jp-border-color2, rgba(128,128,128,.3)); border-left-width: 4px;
+}
+.sw-panel .sw-remix-option.sw-remix-option-selected {
+  border-color: var(--jp-brand-color1, #1976d2); background: var(--jp-layout-color3, rgba(128,128,128,.15));
+}
+.sw-panel .sw-remix-option-thumb { flex: 0 0 96px; }
+.sw-panel .sw-remix-option-text, .sw-panel .sw-remix-option-text > * { line-height: 1.4; overflow-wrap: anywhere; }
+.sw-panel .sw-remix-option-choose { flex: 0 0 auto; }
 .sw-panel .sw-generate.mod-primary, .sw-panel .sw-generate.mod-warning { font-weight: 600; }
 /* Full-width inputs with a description label: the widget takes the row (width:auto, stretched by
    the column) and its input shrinks beside the label. ``width:100%`` plus the label and the
@@ -73,7 +85,7 @@ CSS = """
 .sw-panel .sw-models, .sw-panel .sw-prompt, .sw-panel .sw-remix-picker, .sw-panel .sw-negative-prompt {
   width: auto; max-width: 100%; min-width: 0; box-sizing: border-box;
 }
-.sw-panel .sw-models select, .sw-panel .sw-remix-picker select, .sw-panel .sw-prompt textarea,
+.sw-panel .sw-models select, .sw-panel .sw-prompt textarea,
 .sw-panel .sw-negative-prompt input {
   width: auto; flex: 1 1 auto; min-width: 0;
 }

@@ -68,6 +68,12 @@ CSS_CLASSES = (
     "sw-image-preview",
     "sw-image-error",
     "sw-remix-picker",
+    "sw-remix-option",
+    "sw-remix-option-thumb",
+    "sw-remix-option-text",
+    "sw-remix-option-choose",
+    "sw-remix-option-selected",
+    "sw-remix-more",
     "sw-remix-preview",
     "sw-remix-empty",
     "sw-cost",
@@ -85,11 +91,17 @@ CSS_CLASSES = (
     "sw-history-status",
     "sw-history-delete",
     "sw-history-note",
+    "sw-history-count",
+    "sw-history-more",
     "sw-spend",
     "sw-spend-chart",
 )
 
 _HIDDEN = "none"
+#: History rows drawn at a time: each is a few widgets (thumbnail included), so "Show more" adds pages.
+HISTORY_PAGE = 100
+#: Remix candidates drawn at a time: each row carries its thumbnail's bytes as widget state.
+REMIX_PAGE = 20
 
 
 def _cls(widget: Any, *names: str) -> Any:
@@ -289,23 +301,30 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             "sw-box",
         )
 
-        # Remix tab: a picker of remixable videos, with the chosen one's thumbnail, prompt and date.
-        self.remix_picker = _cls(
-            w.Select(description="Source", rows=5, layout=w.Layout(width="auto")), "sw-remix-picker"
-        )
-        self.remix_picker.observe(lambda ch: self._event(ctl.set_remix_source, ch["new"]), names="value")
+        # Remix tab: a picker of remixable videos, one row each (thumbnail, prompt, date, Choose),
+        # newest first, with the chosen one's details below.
+        self.remix_picker = _cls(w.VBox(layout=w.Layout(width="auto")), "sw-remix-picker")
+        self._remix_rows: dict[str, tuple[w.HBox, w.ToggleButton]] = {}
+        self._remix_drawn: tuple[RemixCandidate, ...] = ()
+        self._remix_limit = REMIX_PAGE
+        self.remix_more = _cls(w.Button(description="Show more", icon="angle-down"), "sw-remix-more")
+        self.remix_more.on_click(lambda _b: self._more_remix())
         self.remix_preview = _cls(w.HBox(), "sw-remix-preview")
         self.remix_empty = _cls(
             w.HTML(_esc("No Sora videos available yet — generate one with 'keep for remix' first.")),
             "sw-remix-empty",
         )
-        remix_box = _cls(w.VBox([self.remix_empty, self.remix_picker, self.remix_preview]), "sw-box")
+        remix_box = _cls(w.VBox([self.remix_empty, self.remix_picker, self.remix_more, self.remix_preview]), "sw-box")
 
         # History tab.
         self.history_model = _cls(w.Dropdown(description="Model"), "sw-history-model")
         self.history_status = _cls(w.Dropdown(description="Status"), "sw-history-status")
         for dd in (self.history_model, self.history_status):
-            dd.observe(lambda _ch: self._event(self._render_history), names="value")
+            dd.observe(lambda _ch: self._event(self._filter_history), names="value")
+        self._history_limit = HISTORY_PAGE
+        self.history_count = _cls(w.HTML(), "sw-muted", "sw-history-count")
+        self.history_more = _cls(w.Button(description="Show more", icon="angle-down"), "sw-history-more")
+        self.history_more.on_click(lambda _b: self._more_history())
         self.history_refresh = w.Button(description="Refresh", icon="refresh")
         self.history_refresh.on_click(lambda _b: ctl.refresh_history())
         self.history_delete = _cls(w.Button(description="Delete selected", icon="trash"), "sw-history-delete")
@@ -321,7 +340,9 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
                     "sw-row",
                 ),
                 self.history_note,
+                self.history_count,
                 self.history_rows,
+                self.history_more,
             ]
         )
 
@@ -418,6 +439,14 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             if cand.key in wanted or cand.video_id in wanted:
                 ctl.set_remix_source(cand.key)
                 break
+
+    def _filter_history(self) -> None:
+        self._history_limit = HISTORY_PAGE  # a new filter starts again from its newest rows
+        self._render_history()
+
+    def _more_history(self) -> None:
+        self._history_limit += HISTORY_PAGE
+        self._render_history()
 
     def _delete_history(self) -> None:
         ids = [row_id for row_id, box in self._history_checks if box.value]
@@ -550,9 +579,10 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         ctl = self.controller
         choice = ctl.image
         if choice is not None and choice.preview:
-            if self.image_preview.value != choice.preview:
-                self.image_preview.format = choice.preview_format
-                self.image_preview.value = choice.preview
+            if self.image_preview.value != choice.preview or self.image_preview.format != choice.preview_format:
+                with self.image_preview.hold_sync():  # format and value together: never URL bytes as a PNG
+                    self.image_preview.format = choice.preview_format
+                    self.image_preview.value = choice.preview
             _show(self.image_preview, True)
         else:
             _show(self.image_preview, False)
@@ -566,12 +596,71 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
     def _draw_remix(self) -> None:
         ctl = self.controller
         cands = ctl.remix_candidates()
+        chosen = ctl.remix_source
         _show(self.remix_empty, not cands)
         _show(self.remix_picker, bool(cands))
-        options = [(c.label, c.key) for c in cands]
-        chosen = ctl.remix_source
-        self._set_options(self.remix_picker, options, chosen.key if chosen else None)
+        keys = [c.key for c in cands]
+        if chosen is not None and chosen.key in keys:
+            # A source chosen elsewhere ("Remix this" on an old card) is always on screen.
+            self._remix_limit = max(self._remix_limit, keys.index(chosen.key) + 1)
+        page = cands[: self._remix_limit]
+        _show(self.remix_more, len(page) < len(cands))
+        self.remix_more.description = f"Show {min(REMIX_PAGE, len(cands) - len(page))} more"
+        drawn = tuple(page)
+        if drawn != self._remix_drawn:
+            # Rows of unchanged candidates are kept (no thumbnail re-read, nothing re-sent).
+            kept = {c.key: self._remix_rows[c.key] for c in page if c in self._remix_drawn}
+            gone = [row for key, (row, _) in self._remix_rows.items() if key not in kept]
+            self._remix_drawn = drawn
+            self._remix_rows = {c.key: kept.get(c.key) or self._remix_option(c) for c in page}
+            self.remix_picker.children = [row for row, _ in self._remix_rows.values()]
+            for row in gone:
+                for node in panel_tree(row):  # a replaced row's widgets would otherwise live on in the kernel
+                    node.close()
+        for key, (row, choose) in self._remix_rows.items():
+            picked = chosen is not None and chosen.key == key
+            choose.value = picked
+            choose.description = "Chosen" if picked else "Choose"
+            choose.icon = "check" if picked else ""
+            if picked:
+                row.add_class("sw-remix-option-selected")
+            else:
+                row.remove_class("sw-remix-option-selected")
         self.remix_preview.children = self._remix_preview(chosen) if chosen else []
+
+    def _remix_option(self, cand: RemixCandidate) -> tuple[w.HBox, w.ToggleButton]:
+        """One row of the picker: thumbnail (as on the History tab), prompt, date and length, Choose."""
+        thumb = _thumb(cand.thumbnail, "96px") or w.HTML(f"<span class='sw-muted'>{_esc('no thumbnail')}</span>")
+        thumb.add_class("sw-remix-option-thumb")
+        facts = [cand.created, f"{cand.duration:g} s" if cand.duration else "", cand.resolution or ""]
+        prompt = cand.prompt if len(cand.prompt) <= 200 else cand.prompt[:199] + "…"
+        text = _cls(
+            w.HTML(
+                f"<div>{_esc(prompt)}</div><div class='sw-muted'>{_esc(' · '.join(f for f in facts if f))}</div>",
+                layout=w.Layout(flex="1 1 auto", min_width="0", width="auto"),
+            ),
+            "sw-remix-option-text",
+        )
+        choose = _cls(
+            w.ToggleButton(description="Choose", tooltip="Remix this video", layout=w.Layout(width="auto")),
+            "sw-remix-option-choose",
+        )
+        key = cand.key
+        choose.observe(lambda ch: self._event(self._choose_remix, key, bool(ch["new"])), names="value")
+        row = _cls(w.HBox([thumb, text, choose], layout=w.Layout(align_items="center")), "sw-remix-option")
+        row.add_class(f"sw-remix-option-{key}")
+        return row, choose
+
+    def _choose_remix(self, key: str, picked: bool) -> None:
+        ctl = self.controller
+        if picked:
+            ctl.set_remix_source(key)
+        elif ctl.remix_key == key:
+            ctl.set_remix_source(None)
+
+    def _more_remix(self) -> None:
+        self._remix_limit += REMIX_PAGE
+        self._refresh("remix")  # as a redraw: the Choose toggles it sets are not user clicks
 
     @staticmethod
     def _remix_preview(cand: RemixCandidate) -> list[w.Widget]:
@@ -588,6 +677,8 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         full = ctl.history_frame()
         if full is None:
             self.history_rows.children = [w.HTML("<i>No history available.</i>")]
+            _show(self.history_count, False)
+            _show(self.history_more, False)
             return
         models = sorted({str(m) for m in full["model_id"]}) if "model_id" in full else []
         statuses = sorted({str(s) for s in full["status"]}) if "status" in full else []
@@ -600,9 +691,18 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         frame = ctl.history_frame(model=self.history_model.value or None, status=self.history_status.value or None)
         rows: list[w.Widget] = []
         self._history_checks = []
-        if frame is None or len(frame) == 0:
+        total = 0 if frame is None else len(frame)
+        shown = min(total, self._history_limit)
+        if total == 0:
             rows.append(w.HTML("<i>No generations yet.</i>"))
-        for record in frame.head(100).to_dict("records") if frame is not None else []:
+        if shown < total:
+            self.history_count.value = _esc(f"Showing {shown} of {total} (newest first).")
+        else:
+            self.history_count.value = _esc(f"{total} generation{'s' if total != 1 else ''}, newest first.")
+        _show(self.history_count, total > 0)
+        _show(self.history_more, shown < total)
+        self.history_more.description = f"Show {min(HISTORY_PAGE, total - shown)} more"
+        for record in frame.head(shown).to_dict("records") if frame is not None else []:
             row_id = record.get("id", record.get("history_id"))
             box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
             self._history_checks.append((row_id, box))

@@ -336,9 +336,14 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     picker = pg.locator(".sw-remix-picker")
     expect(picker).to_be_visible()
     expect(pg.locator(".sw-remix-empty")).to_be_hidden()
-    expect(picker.locator("option")).to_have_count(1)
-    expect(picker.locator("option").first).to_contain_text(XSS)
-    picker.locator("select").select_option(index=0)
+    option = picker.locator(".sw-remix-option")
+    expect(option).to_have_count(1)
+    expect(option.locator(".sw-remix-option-text")).to_contain_text(XSS)
+    thumb = option.locator("img.sw-remix-option-thumb")
+    expect(thumb).to_be_visible()
+    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=30_000)
+    option.locator(".sw-remix-option-choose").click()
+    expect(option).to_have_class(re.compile(r"\bsw-remix-option-selected\b"))
     expect(pg.locator(".sw-remix-preview")).to_contain_text(XSS)
     panel.screenshot(path=str(SHOTS / "voila_dark_panel_remix.png"))
     # Nothing sticks out of its container (labelled full-width inputs used to), wide and narrow.
@@ -398,8 +403,9 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     assert _overflowing(pg) == []
     # The light theme's look of the other tabs (the Voila test covers dark).
     _tab(pg, "Remix")
-    expect(pg.locator(".sw-remix-picker option")).to_have_count(1)
-    pg.locator(".sw-remix-picker select").select_option(index=0)
+    expect(pg.locator(".sw-remix-picker .sw-remix-option")).to_have_count(1)
+    pg.locator(".sw-remix-option .sw-remix-option-choose").click()
+    expect(pg.locator(".sw-remix-option")).to_have_class(re.compile(r"\bsw-remix-option-selected\b"))
     assert _overflowing(pg) == []
     panel.screenshot(path=str(SHOTS / "lab_light_panel_remix.png"))
     _tab(pg, "Spend")

@@ -49,6 +49,7 @@ class FakeJob:
     cancelled: bool = False
     result_fetched: bool = False
     error: tuple[str, str] | None = None
+    key_refused: bool = False
 
 
 @dataclass
@@ -57,11 +58,18 @@ class Fault:
     action: str  # "submit", "status", "stream", "result", "cancel", "media" or "*"
     times: int = 1
     retry_after: str | None = None
+    body: Any = None  # JSON answered with an HTTP status fault instead of the default
+
+
+def _key_refused(body: dict[str, Any]) -> str:
+    return f"Incorrect API key provided: {body.get('api_key')}. You can find your API key at platform.openai.com"
 
 
 def _status_steps(job: FakeJob) -> list[dict[str, Any]]:
     log1 = {"message": "Starting generation", "level": "INFO", "timestamp": "2025-10-06T12:00:00Z"}
     log2 = {"message": "Rendering frames", "level": "INFO", "timestamp": "2025-10-06T12:00:05Z"}
+    if job.key_refused:
+        log2 = {**log2, "message": "openai: " + _key_refused(job.body), "level": "ERROR"}
     done: dict[str, Any] = {"status": "COMPLETED", "logs": [log1, log2], "metrics": {"inference_time": 1.0}}
     if job.error is not None:
         done["error"], done["error_type"] = job.error
@@ -104,13 +112,22 @@ class FakeFal:
     fail_jobs_with: tuple[str, str] | None = None  # (error, error_type) on COMPLETED
     in_flight: int = 0
     max_in_flight: int = 0
+    #: served for every ``.mp4`` (e.g. a real MP4, for the generator's checks); pseudo-bytes otherwise
+    video: bytes | None = None
+    #: (status, JSON body, headers) the result URL answers for every job: a job that failed on fal
+    result_error: tuple[int, Any, dict[str, str]] | None = None
+    #: refuse the body's OpenAI ``api_key`` the way OpenAI words it, echoing the key: at "submit"
+    #: (400), or in the "job" (a log line, the COMPLETED error and the result URL's 500)
+    reject_api_key: str | None = None
 
     # -- test API -------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def fail(self, kind: str | int, action: str = "*", times: int = 1, retry_after: str | None = None) -> None:
-        self.faults.append(Fault(str(kind), action, times, retry_after))
+    def fail(
+        self, kind: str | int, action: str = "*", times: int = 1, retry_after: str | None = None, body: Any = None
+    ) -> None:
+        self.faults.append(Fault(str(kind), action, times, retry_after, body))
 
     def count(self, action: str, method: str | None = None) -> int:
         return sum(1 for s in self.seen if s.action == action and (method is None or s.method == method))
@@ -172,6 +189,13 @@ class FakeFal:
 
     def _status_fault(self, code: int, fault: Fault) -> httpx.Response:
         headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
+        if fault.body is not None:
+            return httpx.Response(code, json=fault.body, headers=headers)
+        if code >= 500:
+            # What a gateway in front of fal answers: an HTML page, no fal error body. (fal's own
+            # 5xx, with detail/error_type, is a job's final failure: see ``result_error``.)
+            page = f"<html><body><h1>{code} Bad Gateway</h1></body></html>"
+            return httpx.Response(code, text=page, headers={**headers, "content-type": "text/html"})
         return httpx.Response(code, json={"detail": f"injected {code}"}, headers=headers)
 
     def _submit(self, request: httpx.Request, fault: Fault | None) -> httpx.Response:
@@ -194,8 +218,13 @@ class FakeFal:
         except ValidationError as exc:
             detail = [{"loc": ["body", e.field], "msg": e.message, "type": "value_error"} for e in exc.errors]
             return httpx.Response(422, json={"detail": detail})
+        if self.reject_api_key == "submit" and body.get("api_key"):
+            return httpx.Response(400, json={"detail": _key_refused(body), "input": body})
         request_id = str(uuid.uuid4())
         job = FakeJob(request_id, endpoint, spec.app_id, body, error=self.fail_jobs_with)
+        if self.reject_api_key == "job" and body.get("api_key"):
+            job.key_refused = True
+            job.error = (_key_refused(body), "openai_error")
         self.jobs[request_id] = job
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -255,6 +284,11 @@ class FakeFal:
         if not job.result_fetched:
             job.result_fetched = True
             self.in_flight -= 1
+        if self.result_error is not None:
+            code, body, headers = self.result_error
+            return httpx.Response(code, json=body, headers=headers)
+        if job.key_refused:
+            return httpx.Response(500, json={"detail": _key_refused(job.body), "error_type": "openai_error"})
         if job.error is not None:
             return httpx.Response(422, json={"detail": [{"loc": ["body"], "msg": job.error[0], "type": job.error[1]}]})
         url = f"{self.media_url}/files/{job.request_id}.mp4"
@@ -276,8 +310,9 @@ class FakeFal:
         return httpx.Response(200, json={"video": {"url": url, "content_type": "video/mp4"}})
 
     def _media(self, request: httpx.Request, fault: Fault | None) -> httpx.Response:
-        name = request.url.path.rsplit("/", 1)[-1].split(".")[0]
-        data = video_bytes(name)
+        file_name = request.url.path.rsplit("/", 1)[-1]
+        name = file_name.split(".")[0]
+        data = self.video if self.video is not None and file_name.endswith(".mp4") else video_bytes(name)
         headers = {"content-type": "video/mp4", "content-length": str(len(data))}
         if fault is not None:
             if fault.kind == "truncate":

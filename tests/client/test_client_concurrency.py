@@ -34,6 +34,19 @@ def test_fifty_jobs_never_exceed_max_concurrency(fake: FakeFal, make_client: Any
     assert fake.in_flight == 0
 
 
+def test_nested_slots_reuse_the_outer_one(fake: FakeFal, make_client: Any) -> None:
+    # A job that holds a slot and then calls generate() (or slot() again) must not wait for a
+    # second slot: with max_concurrency=1 that wait would never end.
+    async def main() -> sw.VideoResult:
+        async with make_client(max_concurrency=1) as client:
+            async with client.slot():
+                async with client.slot():
+                    return await asyncio.wait_for(client.generate("sora2_text_to_video", prompt="inner"), 10)
+
+    assert run(main()).url
+    assert fake.max_in_flight == 1
+
+
 def fal_client(fake: FakeFal, **kw: Any) -> sw.FalClient:
     return sw.FalClient(
         KEY,

@@ -8,6 +8,7 @@ import hashlib
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import httpx
 import pytest
@@ -170,3 +171,69 @@ def test_submit_refuses_a_too_large_image_before_any_request(fake: FakeFal, make
         run(main())
     assert info.value.errors[0].field == "image_url" and "limited to 10.0 MB" in str(info.value)
     assert fake.seen == []
+
+
+@pytest.mark.parametrize("encoding", ["base64", "base64-wrapped", "percent"])
+def test_a_too_large_data_uri_is_refused_before_any_request(fake: FakeFal, make_client: Any, encoding: str) -> None:
+    # A data: URI passes through unconverted, but it is still the user's image: same limit, same words.
+    data = png_bytes() + b"\0" * MAX_IMAGE_BYTES
+    if encoding == "percent":
+        uri = "data:image/png," + quote_from_bytes(data)
+    else:
+        b64 = base64.b64encode(data).decode()
+        if encoding == "base64-wrapped":  # MIME-style line breaks do not count as content
+            b64 = "\n".join(b64[i : i + 76] for i in range(0, len(b64), 76))
+        uri = "data:image/png;base64," + b64
+    size = f"{len(data) / (1024 * 1024):.1f} MB"
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_image_to_video", prompt="x", image_url=uri)
+
+    with pytest.raises(sw.ValidationError) as info:
+        run(main())
+    assert info.value.errors[0].field == "image_url"
+    assert f"the data: URI image is {size}; image inputs are limited to 10.0 MB" in str(info.value)
+    assert fake.seen == []
+    with pytest.raises(ValueError, match=r"limited to 10\.0 MB"):
+        sw.image_to_data_uri(uri)
+
+
+def test_a_data_uri_at_the_limit_is_sent_unchanged(fake: FakeFal, make_client: Any) -> None:
+    data = png_bytes() + b"\0" * (MAX_IMAGE_BYTES - len(png_bytes()))  # exactly the limit
+    uri = "data:image/png;base64," + base64.b64encode(data).decode()
+
+    async def main() -> sw.Job:
+        async with make_client() as client:
+            return await client.submit("sora2_image_to_video", prompt="x", image_url=uri)
+
+    job = run(main())
+    assert fake.jobs[job.request_id].body["image_url"] == uri
+
+
+@pytest.mark.parametrize("name", ["cat.png", "photos/cat.jpg", "~/no-such-dir/cat.webp", "./cat"])
+def test_a_missing_local_image_says_the_file_does_not_exist(
+    fake: FakeFal, make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_image_to_video", prompt="x", image_url=name)
+
+    with pytest.raises(sw.ValidationError) as info:
+        run(main())
+    message = str(info.value)
+    assert info.value.errors[0].field == "image_url"
+    assert "does not exist" in message and "image_to_data_uri" not in message
+    assert fake.seen == []
+
+
+@pytest.mark.parametrize("value", ["ftp://example.com/cat.png", "not a url"])
+def test_a_string_that_is_no_path_still_gets_the_url_rule(fake: FakeFal, make_client: Any, value: str) -> None:
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_image_to_video", prompt="x", image_url=value)
+
+    with pytest.raises(sw.ValidationError, match="must be an http\\(s\\) URL or a data: URI"):
+        run(main())

@@ -251,3 +251,203 @@ def test_wrong_key_never_leaks_into_logs(fake: FakeFal, make_client: Any, caplog
 
     run(main())
     assert KEY not in caplog.text
+
+
+RETIRED = [
+    ("Sora 2 has been retired", None),
+    ("This endpoint is deprecated; use the newer model", None),
+    ("The model sora-2 is no longer available on this endpoint", None),
+    ("OpenAI discontinued the Sora 2 API", None),
+    ("The app has been removed", None),
+    ("Sora 2 was shut down on 2026-09-24", None),
+    ("Gone", "model_retired"),
+]
+NOT_RETIRED = [
+    ("Upstream API temporarily unavailable, please retry", None),
+    ("model temporarily unavailable", None),
+    ("model output was removed due to policy", None),
+    ("The requested video is no longer available", None),  # a remix source, not the model
+    ("This API key format is no longer supported; create a new key", None),
+    ("The model is down for maintenance", None),
+    ("Sora 2 is temporarily unavailable", "model_unavailable"),
+]
+
+
+@pytest.mark.parametrize(("message", "error_type"), RETIRED + NOT_RETIRED)
+def test_only_explicit_retirement_disables_the_model(
+    fake: FakeFal, make_client: Any, message: str, error_type: str | None
+) -> None:
+    # A job that finished with this error: ModelUnavailableError disables the model for the
+    # session and records it at $0, so an outage or a refused output must never be read as one.
+    fake.fail_jobs_with = (message, error_type or "")
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.Sora2Error) as info:
+        run(main())
+    retired = (message, error_type) in RETIRED
+    assert isinstance(info.value, sw.ModelUnavailableError) is retired, info.value
+    if not retired:
+        assert isinstance(info.value, sw.ServiceError) and message in str(info.value)
+
+
+@pytest.mark.parametrize(("message", "error_type"), NOT_RETIRED)
+def test_an_outage_on_submit_is_not_retirement(
+    fake: FakeFal, make_client: Any, message: str, error_type: str | None
+) -> None:
+    fake.retired["fal-ai/sora-2/text-to-video"] = (400, {"detail": message, "error_type": error_type})
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert message in str(info.value) and fake.count("submit") == 1
+
+
+def test_a_404_on_a_request_url_is_not_retirement(fake: FakeFal, make_client: Any) -> None:
+    # Only the endpoint's own URL (submit) answers 404/410 for a retired model; on a request's
+    # status URL a bare 404 means the request is unknown or expired.
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            job = await client.submit("sora2_text_to_video", prompt="hello")
+            fake.fail(404, "status")  # answered {"detail": "injected 404"}
+            await client.status(job)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert not isinstance(info.value, sw.ModelUnavailableError) and info.value.status_code == 404
+
+
+JOB_FAILURES = [
+    (500, {"detail": "The model crashed while rendering", "error_type": "runner_server_error"}, {}),
+    (504, {"detail": "Request timed out", "error_type": "request_timeout"}, {"x-fal-error-type": "request_timeout"}),
+    (503, {"detail": "Runner disconnected"}, {}),
+    (502, {"error": "x"}, {"x-fal-error-type": "runner_incomplete_response"}),
+]
+
+
+@pytest.mark.parametrize(("code", "body", "headers"), JOB_FAILURES)
+def test_a_job_failure_on_the_result_url_is_final(
+    fake: FakeFal, make_client: Any, sleeps: Sleeps, code: int, body: Any, headers: dict[str, str]
+) -> None:
+    # DESIGN §3: a model's errors come back on the response URL as 4xx/5xx with a detail. fal has
+    # already retried the job on other runners; asking six more times only hides the reason.
+    fake.result_error = (code, body, headers)
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    err = info.value
+    said = body.get("detail") or body.get("error")
+    assert f"Sora 2 failed: {said}" in str(err) and "resumed" not in str(err)
+    assert err.status_code == code and err.job_failed and err.request_id
+    assert fake.count("result") == 1 and sleeps.calls == []
+
+
+def test_a_retired_model_on_the_result_url_is_model_unavailable(fake: FakeFal, make_client: Any) -> None:
+    fake.result_error = (503, {"detail": "Sora 2 has been retired", "error_type": "model_retired"}, {})
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.ModelUnavailableError):
+        run(main())
+    assert fake.count("result") == 1
+
+
+def test_exhausted_retries_say_what_the_service_said(fake: FakeFal, make_client: Any, sleeps: Sleeps) -> None:
+    fake.fail(503, "status", times=100, body={"detail": "Upstream overloaded, slow down"})
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            job = await client.submit("sora2_text_to_video", prompt="hello")
+            await client.status(job)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert "HTTP 503: Upstream overloaded, slow down; 6 tries" in str(info.value)
+
+
+OPENAI_KEY = "sk-proj-EchoedBack0123456789abcdef"
+
+
+def _everything(err: BaseException) -> str:
+    return " ".join([str(err), repr(err), repr(getattr(err, "detail", None)), repr(getattr(err, "errors", None))])
+
+
+def test_the_users_openai_key_is_scrubbed_from_a_submit_error(fake: FakeFal, make_client: Any) -> None:
+    fake.reject_api_key = "submit"
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_text_to_video", prompt="hello", api_key=OPENAI_KEY)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert "Incorrect API key provided: **********" in str(info.value)
+    assert OPENAI_KEY not in _everything(info.value)
+
+
+def test_the_users_openai_key_is_scrubbed_from_field_errors(fake: FakeFal, make_client: Any) -> None:
+    fake.force_422 = [{"loc": ["body", "api_key"], "msg": f"invalid key {OPENAI_KEY}", "type": "value_error"}]
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_text_to_video", prompt="hello", api_key=OPENAI_KEY)
+
+    with pytest.raises(sw.ValidationError) as info:
+        run(main())
+    assert "invalid key **********" in str(info.value) and OPENAI_KEY not in _everything(info.value)
+
+
+@pytest.mark.parametrize("use_stream", [True, False], ids=["stream", "poll"])
+def test_the_users_openai_key_is_scrubbed_from_the_jobs_logs_and_error(
+    fake: FakeFal, make_client: Any, use_stream: bool
+) -> None:
+    # The model hands the key to OpenAI, OpenAI refuses it and says which key: in a log line,
+    # in the COMPLETED status's error, and on the result URL.
+    fake.reject_api_key = "job"
+    updates: list[sw.QueueUpdate] = []
+
+    async def main() -> None:
+        async with make_client(use_stream=use_stream) as client:
+            await client.generate("sora2_text_to_video", prompt="hello", api_key=OPENAI_KEY, on_update=updates.append)
+
+    with pytest.raises(sw.ServiceError) as info:
+        run(main())
+    assert "Incorrect API key provided: **********" in str(info.value)
+    assert OPENAI_KEY not in _everything(info.value)
+    assert any("**********" in line.message for u in updates for line in u.logs)
+    assert updates[-1].error and "**********" in updates[-1].error
+    assert OPENAI_KEY not in repr(updates)
+
+
+def test_the_users_openai_key_is_scrubbed_from_result_and_retry_errors(
+    fake: FakeFal, make_client: Any, sleeps: Sleeps
+) -> None:
+    fake.result_error = (500, {"detail": f"Incorrect API key provided: {OPENAI_KEY}"}, {})
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        async with make_client(use_stream=False) as client:
+            job = await client.submit("sora2_text_to_video", prompt="hello", api_key=OPENAI_KEY)
+            await client.wait(job)
+            with pytest.raises(sw.ServiceError) as failed:
+                await client.result(job)
+            errors.append(failed.value)
+            fake.fail(503, "status", times=100, body={"detail": f"upstream said: bad key {OPENAI_KEY}"})
+            with pytest.raises(sw.ServiceError) as exhausted:
+                await client.status(job)
+            errors.append(exhausted.value)
+
+    run(main())
+    assert [("**********" in str(e)) for e in errors] == [True, True]
+    assert all(OPENAI_KEY not in _everything(e) for e in errors)

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from emu_helpers import KLING, SORA
 
-from sora2_widgets.emulator import Emulator
+import sora2_widgets as sw
+from sora2_widgets.emulator import Emulator, running_emulator
 
 
 async def test_latency_delays_every_response(make_emu, api_for) -> None:
@@ -59,23 +60,67 @@ async def test_status_errors_hit_the_configured_fraction_reproducibly(make_emu, 
     assert set(every) == {502}
 
 
-async def test_drop_streams_ends_the_sse_stream_before_completed(make_emu, api_for) -> None:
+async def _read_events(client: httpx.AsyncClient, url: str, into: list[str]) -> None:
+    """Read a status stream the way a plain httpx user would, collecting each event's status."""
+    async with client.stream("GET", url) as resp:
+        async for line in resp.aiter_lines():
+            if line.startswith("data: "):
+                into.append(json.loads(line[6:])["status"])
+
+
+async def test_drop_streams_cuts_the_sse_connection_mid_stream(make_emu, api_for) -> None:
+    # A dropped stream is a cut connection, never a normal end: a reader that took a clean end
+    # for "the job is over" would be wrong, and the client must notice and recover.
     emu = make_emu(drop_streams=1, queue_delay=0.2)
     async with api_for(emu) as api:
         job = await api.submit(SORA, {"prompt": "x"})
-
-        async def statuses() -> list[str]:
-            out = []
-            async with api.client.stream("GET", job["status_url"] + "/stream") as resp:
-                async for line in resp.aiter_lines():
-                    if line.startswith("data: "):
-                        out.append(json.loads(line[6:])["status"])
-            return out
-
-        dropped = await statuses()
-        assert dropped and "COMPLETED" not in dropped
-        whole = await statuses()
+        dropped: list[str] = []
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await _read_events(api.client, job["status_url"] + "/stream", dropped)
+        assert dropped == ["IN_QUEUE"], "one event arrives, then the connection is cut"
+        whole: list[str] = []
+        await _read_events(api.client, job["status_url"] + "/stream", whole)  # the switch is consumed
         assert whole[-1] == "COMPLETED"
+
+
+def test_drop_streams_cuts_the_connection_on_a_real_socket(make_emu) -> None:
+    emu = make_emu(drop_streams=1, queue_delay=0.2)
+    with running_emulator(emu) as base, httpx.Client(base_url=base, timeout=30) as client:
+        job = client.post(f"/{SORA}", json={"prompt": "x"}).json()
+        seen: list[str] = []
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            with client.stream("GET", job["status_url"] + "/stream") as resp:
+                for line in resp.iter_lines():
+                    if line.startswith("data: "):
+                        seen.append(json.loads(line[6:])["status"])
+        assert seen == ["IN_QUEUE"]
+
+
+@pytest.mark.parametrize(
+    ("drops", "how"),
+    [(1, "reconnects the stream"), (100, "falls back to polling")],
+)
+async def test_our_client_completes_the_job_when_its_status_streams_drop(make_emu, drops: int, how: str) -> None:
+    emu = make_emu(drop_streams=drops, queue_delay=0.2)
+    client = sw.AsyncFalClient(emulator=emu, retry=sw.RetryPolicy(base=0.01, cap=0.05))
+    async with client:
+        result = await client.generate("sora2_text_to_video", prompt="through a flaky proxy")
+    assert result.url and result.duration == 4
+    stats = emu.stats
+    assert stats["submits"] == 1 and stats["result"] == 1, "one job, fetched once"
+    if how == "reconnects the stream":
+        assert stats["stream"] == 2 and stats["status"] == 0
+    else:
+        assert stats["stream"] >= 2 and stats["status"] >= 1
+
+
+def test_our_client_completes_the_job_over_a_real_socket_when_the_stream_drops(make_emu) -> None:
+    # Over loopback the client's own HTTP/1.1 transport reads the cut chunked body.
+    emu = make_emu(drop_streams=1, queue_delay=0.2)
+    with running_emulator(emu) as base:
+        with sw.FalClient(key="any", queue_url=base, retry=sw.RetryPolicy(base=0.01, cap=0.05)) as client:
+            result = client.generate("sora2_text_to_video", prompt="over loopback")
+    assert result.url.startswith(base) and emu.stats["stream"] == 2 and emu.stats["result"] == 1
 
 
 async def test_truncate_downloads_cuts_result_and_media_bodies(make_emu, api_for) -> None:

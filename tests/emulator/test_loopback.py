@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emu_helpers import official_fal_client
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator, main, running_emulator
@@ -71,7 +72,7 @@ def test_queue_api_sse_and_media_over_a_real_socket(emu: Emulator) -> None:
 
 
 def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    fal_client = pytest.importorskip("fal_client")
+    fal_client = official_fal_client()
     import fal_client.client as fc
 
     emu._require_key = FAL_KEY  # the official client always sends a key: check it arrives
@@ -82,7 +83,9 @@ def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatc
 
         handle = client.submit(SORA, {"prompt": "via fal-client", "duration": 4, "delete_video": False})
         events = list(handle.iter_events(with_logs=True, interval=0.02))
-        assert isinstance(events[0], fal_client.Queued) and events[0].position == 0
+        assert isinstance(events[0], fal_client.Queued)
+        positions = [e.position for e in events if isinstance(e, fal_client.Queued)]
+        assert positions[0] <= emu.queue_depth and positions == sorted(positions, reverse=True)
         assert any(isinstance(e, fal_client.InProgress) for e in events)
         assert isinstance(events[-1], fal_client.Completed) and events[-1].error is None
         assert any("[simulated]" in log["message"] for log in events[-1].logs)
@@ -120,7 +123,7 @@ def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatc
 
 
 def test_official_async_fal_client_works_too(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    fal_client = pytest.importorskip("fal_client")
+    fal_client = official_fal_client()
     import asyncio
 
     import fal_client.client as fc
@@ -203,3 +206,15 @@ def test_main_rejects_bad_switches(capsys: pytest.CaptureFixture[str], tmp_path:
     assert "status_error_rate" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--retired-status", "500"])
+
+
+@pytest.mark.parametrize("ci", ["1", ""])
+def test_a_missing_fal_client_fails_in_ci_and_skips_only_locally(ci: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fal_client", None)  # makes `import fal_client` fail, as if not installed
+    monkeypatch.setenv("CI", ci)
+    if ci:
+        with pytest.raises(ImportError):
+            official_fal_client()
+    else:
+        with pytest.raises(pytest.skip.Exception):
+            official_fal_client()

@@ -11,7 +11,9 @@ import pytest
 from emu_helpers import KLING, KLING_I2V, REMIX, SORA, SORA_I2V, SORA_PRO, png_data_uri
 
 import sora2_widgets as sw
-from sora2_widgets.emulator import DEFAULT_BASE_URL
+from sora2_widgets.emulator import DEFAULT_BASE_URL, Emulator
+from sora2_widgets.emulator._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH
+from sora2_widgets.emulator._serve import build_parser
 from tests._secrets import FAL_KEY, OPENAI_KEY, WRONG_FAL_KEY
 
 
@@ -40,7 +42,7 @@ async def test_every_catalog_model_submits_and_completes_under_its_app_id(spec, 
         assert job["response_url"] == root
         assert job["status_url"] == root + "/status"
         assert job["cancel_url"] == root + "/cancel"
-        assert job["queue_position"] == 0 and job["status"] == "IN_QUEUE"
+        assert job["queue_position"] == DEFAULT_QUEUE_DEPTH and job["status"] == "IN_QUEUE"
         if spec.endpoint != spec.app_id:  # the sub-path is not part of the request URLs
             assert spec.endpoint not in job["status_url"]
 
@@ -95,6 +97,33 @@ async def test_polling_walks_queue_progress_completed_with_falling_position_and_
     assert all("[simulated]" in m for m in messages)
     assert all({"message", "level", "timestamp"} <= set(entry) for entry in final["logs"])
     assert any("encoded H.264" in m for m in messages)
+
+
+async def test_the_default_emulator_shows_a_falling_queue_position_without_slowing_jobs(tmp_path, api_for) -> None:
+    # What a first-time user meets (no fal key): IN_QUEUE at 2, 1, 0, then IN_PROGRESS, then
+    # COMPLETED, inside the default timings (0.4 s queued + 1 s in progress), not after them.
+    emu = Emulator(state_dir=tmp_path / "emulator")
+    try:
+        assert (emu.queue_delay, emu.progress_time, emu.queue_depth) == (DEFAULT_QUEUE_DELAY, DEFAULT_PROGRESS_TIME, 2)
+        assert build_parser().parse_args([]).queue_depth == DEFAULT_QUEUE_DEPTH  # the CLI serves the same
+        async with api_for(emu) as api:
+            started = asyncio.get_running_loop().time()
+            job = await api.submit(SORA, {"prompt": "a falling queue"})
+            events: list[tuple[str, int | None]] = []
+            async with api.client.stream("GET", job["status_url"] + "/stream") as resp:
+                async for line in resp.aiter_lines():
+                    if line.startswith("data: "):
+                        event = json.loads(line[len("data: ") :])
+                        events.append((event["status"], event.get("queue_position")))
+            elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        emu.close()
+    assert job["queue_position"] == 2
+    assert events[:3] == [("IN_QUEUE", 2), ("IN_QUEUE", 1), ("IN_QUEUE", 0)]
+    later = [status for status, _ in events[3:]]
+    assert later[0] == "IN_PROGRESS" and later[-1] == "COMPLETED"
+    assert set(later[:-1]) == {"IN_PROGRESS"}  # log lines arrive as further IN_PROGRESS events
+    assert elapsed < DEFAULT_QUEUE_DELAY + DEFAULT_PROGRESS_TIME + 1.0
 
 
 async def test_logs_are_null_unless_asked_and_fal_client_style_true_works(make_emu, api_for) -> None:

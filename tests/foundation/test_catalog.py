@@ -91,3 +91,27 @@ def test_prompt_limits_and_durations_per_family() -> None:
     assert sw.get_model("sora2_text_to_video").resolutions == ("720p",)
     assert sw.get_model("sora2_image_to_video_pro").resolutions == ("auto", "720p", "1080p")
     assert sw.get_model("sora2_image_to_video").aspect_ratios == ("auto", "16:9", "9:16")
+
+
+@pytest.mark.parametrize("spec", sw.MODELS, ids=lambda m: m.id)
+def test_every_price_cites_its_own_endpoint_s_page_on_fal(spec: sw.ModelSpec) -> None:
+    # Kling text-to-video once cited the image-to-video page: each price must come from the page of
+    # the endpoint it is for (fal's model page, https://fal.ai/models/{endpoint}).
+    assert spec.price_source.removesuffix("/llms.txt") == "https://fal.ai/models/" + spec.endpoint
+
+
+def test_kling_text_to_video_matches_fal_s_published_schema_and_price() -> None:
+    # fal-ai/kling-video/v2.5-turbo/pro/text-to-video: duration "5"/"10" (strings), aspect ratio
+    # 16:9 / 9:16 / 1:1, negative_prompt and cfg_scale (0–1); $0.35 for 5 s + $0.07 per extra second.
+    spec = sw.get_model("kling25_turbo_pro_text_to_video")
+    assert spec.allowed["duration"] == ("5", "10")
+    assert spec.aspect_ratios == ("16:9", "9:16", "1:1")
+    assert spec.required == ("prompt",)
+    assert spec.defaults == {
+        "duration": "5",
+        "negative_prompt": "blur, distort, and low quality",
+        "cfg_scale": 0.5,
+        "aspect_ratio": "16:9",
+    }
+    assert spec.price_hint == "$0.35 for 5 s + $0.07/extra s"
+    assert str(spec.estimate({"duration": "10"})) == "$0.70"

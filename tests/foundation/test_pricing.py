@@ -54,6 +54,30 @@ def test_remix_is_priced_from_the_source_duration(seconds: int, expected: str) -
     assert est == CostEstimate.exact(expected)
 
 
+@pytest.mark.parametrize(
+    ("measured", "billed"),
+    [(4.04, "0.40"), (8.0, "0.80"), (7.96, "0.80"), (12.4, "1.20"), (20.04, "2.00"), (D("16"), "1.60")],
+)
+def test_remix_bills_the_sora_length_a_measured_source_has(measured: float, billed: str) -> None:
+    # A delivered Sora file measures a little off its whole length (frame count / fps); the remix
+    # keeps that length and is billed per second of it, so 4.04 s is a 4 s ($0.40) remix.
+    assert sw.estimate_cost("sora2_video_to_video_remix", source_duration=measured) == CostEstimate.exact(billed)
+    spec = sw.get_model("sora2_video_to_video_remix")
+    assert spec.actual_cost({}, _result(spec.id, 1280, 720, float(measured))) == D(billed)
+    assert spec.actual_cost({}, _result(spec.id, 1280, 720, 8.0), source_duration=measured) == D(billed)
+
+
+@pytest.mark.parametrize("bad", [3, 3.5, 5.9, 10, 0, -4, 25, 20.5, float("nan"), float("inf"), True, "8"])
+def test_remix_refuses_a_source_length_no_sora_video_has(bad: object) -> None:
+    # Sora makes 4, 8, 12, 16 and 20 s videos only: a 3 s "source" would have been priced $0.30
+    # for a job the service cannot run. Refused before any money is spent, naming the field.
+    with pytest.raises(sw.ValidationError) as info:
+        sw.estimate_cost("sora2_video_to_video_remix", source_duration=bad)  # type: ignore[arg-type]
+    assert [e.field for e in info.value.errors] == ["source_duration"]
+    assert "must be the length of a Sora 2 video (4, 8, 12, 16 or 20 seconds" in str(info.value)
+    assert repr(bad) in str(info.value)
+
+
 def test_remix_without_a_source_is_the_full_range() -> None:
     est = sw.estimate_cost("sora2_video_to_video_remix")
     assert (est.low, est.high) == (D("0.40"), D("2.00"))
@@ -93,6 +117,59 @@ def test_estimates_refuse_bad_settings_before_money_is_spent() -> None:
         sw.estimate_cost("sora2_text_to_video", duration=5)
     with pytest.raises(sw.ValidationError, match="is not a setting of Sora 2"):
         sw.estimate_cost("sora2_text_to_video", fps=30)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "params", "expected"),
+    [
+        ("sora2_text_to_video", {"duration": 8.0}, "0.80"),
+        ("sora2_text_to_video", {"duration": "12"}, "1.20"),
+        ("sora2_text_to_video_pro", {"duration": 4.0, "resolution": "720p"}, "1.20"),
+        ("kling25_turbo_pro_text_to_video", {"duration": 10.0}, "0.70"),
+        ("kling25_turbo_pro_image_to_video", {"duration": 10}, "0.70"),
+    ],
+)
+def test_a_price_is_computed_from_the_validated_request(
+    model_id: str, params: dict[str, object], expected: str
+) -> None:
+    # Whatever validate_input accepts, estimate_cost prices: the same values the request will carry.
+    spec = sw.get_model(model_id)
+    source = {"image_url": "https://example.com/a.png"} if spec.mode is sw.Mode.IMAGE else {}
+    sw.validate_input(model_id, prompt="x", **source, **params)
+    assert sw.estimate_cost(model_id, **params) == CostEstimate.exact(expected)
+    assert spec.actual_cost(params, _result(spec.id, 1280, 720, 10.0)) == D(expected)
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"duration": 8.5}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got 8.5"),
+        ({"duration": True}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got True"),
+        ({"duration": "eight"}, "duration: Input should be a valid integer"),
+        ({"resolution": "1080p"}, "resolution must be 720p for Sora 2, got '1080p'"),
+    ],
+)
+def test_bad_pricing_settings_get_the_same_clear_error_as_validation(params: dict[str, object], words: str) -> None:
+    with pytest.raises(sw.ValidationError) as validated:
+        sw.validate_input("sora2_text_to_video", prompt="x", **params)
+    with pytest.raises(sw.ValidationError) as estimated:
+        sw.estimate_cost("sora2_text_to_video", **params)
+    spec = sw.get_model("sora2_text_to_video")
+    with pytest.raises(sw.ValidationError) as costed:
+        spec.actual_cost(params, _result(spec.id, 1280, 720, 8.0))
+    assert words in str(estimated.value) and words in str(costed.value)
+    assert estimated.value.errors == validated.value.errors == costed.value.errors
+
+
+def test_actual_cost_reads_a_stored_row_s_settings_and_ignores_its_bookkeeping() -> None:
+    spec = sw.get_model("sora2_image_to_video_pro")
+    stored = {
+        "duration": 8,
+        "resolution": "auto",
+        "image_url": "data:image/png;base64,… (9 characters)",
+        "api_key_set": True,
+    }
+    assert spec.actual_cost(stored, _result(spec.id, 1280, 720, 8.04)) == D("2.40")
 
 
 def _result(model_id: str, width: int, height: int, duration: float) -> sw.VideoResult:

@@ -119,7 +119,26 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("kling25_turbo_pro_text_to_video", {"delete_video": False}, "delete_video", "is not an input"),
     ("kling25_turbo_pro_image_to_video", {"aspect_ratio": "16:9"}, "aspect_ratio", "is not an input"),
     ("sora2_text_to_video", {"duration": "eight"}, "duration", "valid integer"),
-    ("sora2_text_to_video", {"delete_video": "maybe"}, "delete_video", "valid boolean"),
+    (
+        "sora2_text_to_video",
+        {"delete_video": "maybe"},
+        "delete_video",
+        "delete_video must be True or False, got 'maybe'",
+    ),
+    # pydantic's lax mode would read True as 1 ("got 1") and 1 / "no" as booleans: refused, naming the value.
+    ("sora2_text_to_video", {"duration": True}, "duration", "4, 8, 12, 16 or 20 seconds for Sora 2, got True"),
+    ("sora2_text_to_video_pro", {"duration": False}, "duration", "got False"),
+    (
+        "kling25_turbo_pro_text_to_video",
+        {"duration": True},
+        "duration",
+        "5 or 10 seconds for Kling 2.5 Turbo Pro, got True",
+    ),
+    ("kling25_turbo_pro_text_to_video", {"cfg_scale": True}, "cfg_scale", "cfg_scale takes a number, not True/False"),
+    ("sora2_text_to_video", {"delete_video": 0}, "delete_video", "delete_video must be True or False, got 0"),
+    ("sora2_video_to_video_remix", {"delete_video": "false"}, "delete_video", "True or False, got 'false'"),
+    ("sora2_text_to_video", {"detect_and_block_ip": 1}, "detect_and_block_ip", "True or False, got 1"),
+    ("sora2_text_to_video", {"duration": 8.5}, "duration", "4, 8, 12, 16 or 20 seconds for Sora 2, got 8.5"),
 ]
 
 
@@ -165,3 +184,10 @@ def test_payload_leaves_out_unset_options_and_keeps_the_service_types() -> None:
     assert body["duration"] == 8
     assert "detect_and_block_ip" not in body and "character_ids" not in body and "api_key" not in body
     assert body["delete_video"] is True  # fal's default, sent explicitly so the ledger and the service agree
+
+
+def test_whole_number_floats_become_the_service_types() -> None:
+    # A number typed as 8.0 (a float slider, a JSON round trip) is the 8 the service takes.
+    assert sw.validate_input("sora2_text_to_video", prompt=PROMPT, duration=8.0).to_payload()["duration"] == 8
+    body = sw.validate_input("kling25_turbo_pro_text_to_video", prompt=PROMPT, duration=10.0).to_payload()
+    assert body["duration"] == "10"

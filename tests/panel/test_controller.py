@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -57,9 +58,14 @@ VISIBILITY = [
     ("text", (TEXT_KLING,), False, False, (), False, (), True, True),
     ("text", (TEXT_SORA, TEXT_KLING), True, True, ("16:9", "9:16"), False, (), True, True),
     ("text", (TEXT_PRO, TEXT_KLING), True, True, ("16:9", "9:16"), True, ("720p", "1080p"), True, True),
+    ("text", (TEXT_SORA, TEXT_PRO, TEXT_KLING), True, True, ("16:9", "9:16"), True, ("720p", "1080p"), True, True),
+    ("image", (), False, False, (), False, (), False, False),
     ("image", (IMG_SORA,), True, True, ("auto", "16:9", "9:16"), False, (), False, False),
     ("image", (IMG_PRO,), True, True, ("auto", "16:9", "9:16"), True, ("auto", "720p", "1080p"), False, False),
     ("image", (IMG_KLING,), False, False, (), False, (), True, False),
+    ("image", (IMG_SORA, IMG_PRO), True, True, ("auto", "16:9", "9:16"), True, ("auto", "720p", "1080p"), False, False),
+    ("image", (IMG_SORA, IMG_KLING), True, True, ("auto", "16:9", "9:16"), False, (), True, False),
+    ("image", (IMG_PRO, IMG_KLING), True, True, ("auto", "16:9", "9:16"), True, ("auto", "720p", "1080p"), True, False),
     (
         "image",
         (IMG_SORA, IMG_PRO, IMG_KLING),
@@ -74,6 +80,13 @@ VISIBILITY = [
     ("remix", (REMIX,), True, False, (), False, (), False, False),
     ("remix", (), False, False, (), False, (), False, False),
 ]
+
+
+def test_visibility_table_covers_every_combination_on_both_tabs() -> None:
+    for tab in ("text", "image"):
+        ids = [m.id for m in models_for(Mode(tab))]
+        wanted = {frozenset(c) for n in range(len(ids) + 1) for c in itertools.combinations(ids, n)}
+        assert {frozenset(row[1]) for row in VISIBILITY if row[0] == tab} == wanted, tab
 
 
 @pytest.mark.parametrize(
@@ -225,8 +238,8 @@ def test_remix_is_priced_from_the_chosen_source(panel: Any, history: Any) -> Non
     )
     ctl = panel.controller
     ctl.set_tab("remix")
-    assert panel.remix_picker.options and shown(panel.remix_picker)
-    panel.remix_picker.value = panel.remix_picker.options[0][1]
+    assert panel.remix_picker.children and shown(panel.remix_picker)
+    panel.remix_picker.children[0].children[-1].value = True  # the row's Choose toggle
     assert _cost(panel)[:2] == ["Total: $1.20", "Sora 2 Remix: $1.20"]
 
 

@@ -58,6 +58,10 @@ def test_generate_then_remix_on_the_emulator(stack: tuple[Sora2Panel, Generator]
     next(b for b in panel_tree(card) if "sw-remix-this" in getattr(b, "_dom_classes", ())).click()
     assert ctl.tab == "remix" and ctl.remix_source is not None and ctl.remix_source.video_id == job.video_id
     assert ctl.cost_lines()[0] == "Total: $0.40"  # priced from the 4 s source
+    (row,) = [n for n in panel_tree(panel.remix_picker) if "sw-remix-option" in n._dom_classes]
+    thumb = next(n for n in panel_tree(row) if "sw-remix-option-thumb" in n._dom_classes)
+    assert isinstance(thumb, w.Image) and bytes(thumb.value)[:3] in (b"\xff\xd8\xff", b"\x89PN")  # the real thumbnail
+    assert "sw-remix-option-selected" in row._dom_classes
     panel.prompt.value = "the same, in a snowstorm"
     panel.generate.click()
     ctl.wait(60)

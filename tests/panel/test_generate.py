@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import html as _html
 import json
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -165,13 +166,26 @@ def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeG
     (kept, _) = run(panel, prompt="kept one")
     ctl.set_tab("remix")
     assert panel.remix_empty.layout.display == "none" and panel.remix_picker.layout.display != "none"
-    assert [label.split(" · ")[-1] for label, _ in panel.remix_picker.options] == ["kept one"]
+    (row,) = find(panel.remix_picker, "sw-remix-option")
+    (thumb,) = find(row, "sw-remix-option-thumb")
+    assert isinstance(thumb, w.Image) and bytes(thumb.value) == PNG  # the video's own thumbnail
+    (text,) = find(row, "sw-remix-option-text")
+    assert "<div>kept one</div>" in text.value and "8 s · 720p" in text.value
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text.value)  # its date
+    (choose,) = find(row, "sw-remix-option-choose")
+    assert isinstance(choose, w.ToggleButton) and not choose.value and choose.description == "Choose"
+    choose.value = True  # the user picks it
+    assert ctl.remix_source is not None and ctl.remix_source.video_id == kept.job.video_id
+    assert choose.description == "Chosen" and "sw-remix-option-selected" in classes(row)
+    choose.value = False  # and un-picks it
+    assert ctl.remix_source is None and "sw-remix-option-selected" not in classes(row)
     # "Remix this" on the card opens the Remix tab with that source chosen, with its thumbnail
     ctl.set_tab("text")
     find(kept, "sw-remix-this")[0].click()
     assert ctl.tab == "remix" and panel.tabs.selected_index == 2
     assert ctl.remix_source is not None and ctl.remix_source.video_id == kept.job.video_id
-    assert panel.remix_picker.value == ctl.remix_source.key
+    (row,) = find(panel.remix_picker, "sw-remix-option")
+    assert find(row, "sw-remix-option-choose")[0].value and "sw-remix-option-selected" in classes(row)
     assert any(isinstance(c, w.Image) and bytes(c.value) == PNG for c in panel.remix_preview.children)
     panel.prompt.value = "make it night"
     assert ctl.cost_lines()[0] == "Total: $0.80"  # 8 s source × $0.10
@@ -237,14 +251,31 @@ def test_typed_key_never_stays_in_any_widget_state(
     ctl.close()
 
 
-def test_user_text_is_escaped_in_every_html_widget(panel: Any, history: FakeHistory) -> None:
+def test_user_text_is_escaped_in_every_html_widget(panel: Any, history: FakeHistory, generator: FakeGenerator) -> None:
     ctl = panel.controller
     run(panel, prompt=XSS, models=(TEXT_SORA, TEXT_KLING))
+    # A service error quoting markup back (e.g. the prompt it refused), shown on a card.
+    generator.fail_with[TEXT_PRO] = ServiceError(f"fal refused {XSS} (HTTP 500)", status_code=500)
+    (failed, *_) = run(panel, prompt="a fox", models=(TEXT_PRO,))
+    assert failed.job.status == "Failed" and "&lt;img src=x onerror=alert(1)&gt;" in failed.error.value
     panel.image_path.value = f"/nonexistent/{XSS}.png"
     ctl.set_tab("image")
     panel.image_load.click()
+    assert "&lt;img" in panel.image_info.value
+    # An uploaded file whose name is markup: the name is shown as the start image's label.
+    panel.upload.value = (
+        {
+            "name": f"{XSS}.png",
+            "type": "image/png",
+            "size": len(PNG),
+            "content": memoryview(PNG),
+            "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        },
+    )
+    assert ctl.image is not None and XSS in ctl.image.label
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in panel.image_info.value
     ctl.set_tab("remix")
-    panel.remix_picker.value = panel.remix_picker.options[0][1]
+    find(panel.remix_picker, "sw-remix-option-choose")[0].value = True
     htmls: list[Any] = []
     for tab in range(5):
         panel.tabs.selected_index = tab

@@ -7,7 +7,8 @@ break the exchange and *where*:
 * HTTP status faults (429, 500, 502, 503, 504) are answered *instead of* forwarding, like fal's
   ingress does: the service never saw the request. Except on submit for 500/502/504: there the
   request is forwarded first (a job exists) and the answer replaced — the case where a client
-  that retries pays twice.
+  that retries pays twice. On the result step the answer is a gateway's bare page: a 5xx with
+  fal's error body there is the job's final failure, not something to retry.
 * ``reset`` / ``read_timeout`` / ``malformed_json`` / ``truncated`` forward the request first and
   then break the answer. On submit that means the job *was* created but the client cannot know
   its request id: the honest outcome is "submit uncertain", never a second submit.
@@ -127,7 +128,7 @@ class FaultTransport(httpx.AsyncBaseTransport):
                 # The gateway failed *after* the service accepted the job (the dangerous case:
                 # a client that retries this pays twice). 429/503 are refusals at the door.
                 await _drain(await self.inner.handle_async_request(request))
-            return self._status_answer(request, int(fault))
+            return self._status_answer(request, int(fault), step)
         if fault == "connect_error":
             raise httpx.ConnectError("[Errno 111] Connection refused (injected)", request=request)
         # Wire faults: the server gets (and acts on) the request; the answer is broken.
@@ -160,11 +161,17 @@ class FaultTransport(httpx.AsyncBaseTransport):
             )
         raise ValueError(f"unknown fault {fault!r}")
 
-    def _status_answer(self, request: httpx.Request, code: int) -> httpx.Response:
+    def _status_answer(self, request: httpx.Request, code: int, step: str) -> httpx.Response:
         assert self.plan is not None
         if code == 429:
             body = {"detail": "Rate limit exceeded (injected)", "error_type": "rate_limited"}
             headers = {"retry-after": self.plan.retry_after}
+        elif step == "result":
+            # On the result URL a 5xx carrying fal's error body is the job's own final failure
+            # (DESIGN §3; tests/client covers it). What is lost on the way there is a gateway's
+            # bare page, and that is what this transient fault stands for.
+            page = f"<html><body><h1>{code} Bad Gateway</h1></body></html>".encode()
+            return httpx.Response(code, content=page, headers={"content-type": "text/html"}, request=request)
         else:
             error_type = _ERROR_TYPES[str(code)]
             body = {"detail": f"injected {code}", "error_type": error_type}
