@@ -339,13 +339,23 @@ def _safe_detail(body: Any) -> Any:
     return body
 
 
+#: An OpenAI key ("sk-…", "sk-proj-…", "sk-svcacct-…"). A job resumed by another process has no
+#: record of its api_key (the history never keeps it), so an echo of it can only be caught by shape.
+_OPENAI_KEY = re.compile(r"\bsk-[A-Za-z0-9][A-Za-z0-9_-]{15,}")
+
+
+def _has_secret(text: str, secrets: tuple[str, ...]) -> bool:
+    return "sk-" in text or any(secret in text for secret in secrets)
+
+
 def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
-    """``value`` (a string, or JSON made of dicts and lists) with every secret replaced."""
+    """``value`` (a string, or JSON made of dicts and lists) with every secret replaced, and
+    anything shaped like an OpenAI key."""
     if isinstance(value, str):
         for secret in secrets:
             if secret:
                 value = value.replace(secret, "**********")
-        return value
+        return _OPENAI_KEY.sub("**********", value) if "sk-" in value else value
     if isinstance(value, Mapping):
         return {k: _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
@@ -475,14 +485,12 @@ class _Tracker:
     def apply(self, data: Any) -> QueueUpdate:
         if not isinstance(data, Mapping) or data.get("status") not in _STATUSES:
             raise _Malformed("status answer without a known status")
-        new = _parse_logs(data.get("logs"))
-        if self.secrets:
-            new = tuple(
-                dataclasses.replace(line, message=_redact(line.message, self.secrets))
-                if any(secret in line.message for secret in self.secrets)
-                else line
-                for line in new
-            )
+        new = tuple(
+            dataclasses.replace(line, message=_redact(line.message, self.secrets))
+            if _has_secret(line.message, self.secrets)
+            else line
+            for line in _parse_logs(data.get("logs"))
+        )
         self.logs = _merge_logs(self.logs, new)
         position = data.get("queue_position")
         return QueueUpdate(
@@ -651,8 +659,8 @@ class AsyncFalClient:
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
         # Each submitted job's own secrets (its api_key), to scrub from that job's later errors and
-        # logs. Only this client's jobs: a job resumed in a new process cannot be scrubbed of a key
-        # it never saw (the history does not keep it).
+        # logs. Only this client's jobs: a job resumed in a new process has no record of its key
+        # (the history does not keep it), so there only the key's shape is caught (_OPENAI_KEY).
         self._job_secrets: dict[str, tuple[str, ...]] = {}
 
     # -- presentation --------------------------------------------------------------------------
@@ -1223,6 +1231,9 @@ class AsyncFalClient:
         if data.get("video") is None and (data.get("error") or data.get("detail")):
             message, error_type = _message_and_type(data)
             raise self._completed_error(job, message, error_type)
+        # A service may echo the request's input (api_key included) in the result; it is kept in
+        # VideoResult.raw, which shows in its repr.
+        data = _redact(data, self._secrets(ctx.secrets))
         try:
             return VideoResult.parse(job.model_id, data, job.request_id)
         except (ValueError, pydantic.ValidationError) as exc:

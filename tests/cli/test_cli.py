@@ -15,7 +15,9 @@ import av
 import pytest
 from cli_helpers import cli_env, run
 
-SECRET = "fal-key-that-must-not-leak-0123456789"
+from tests._secrets import FAL_KEY
+
+SECRET = FAL_KEY
 
 
 @pytest.fixture

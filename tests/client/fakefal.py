@@ -30,8 +30,9 @@ import httpx
 
 from sora2_widgets import get_model
 from sora2_widgets._errors import ValidationError
+from tests._secrets import FAL_KEY
 
-KEY = "test-key-0123456789abcdef"
+KEY = FAL_KEY  # the shared fake key: the suite-wide leak check searches for it
 QUEUE = "https://queue.fake-fal.test"
 MEDIA = "https://cdn.fake-media.test"
 
@@ -118,6 +119,8 @@ class FakeFal:
     #: refuse the body's OpenAI ``api_key`` the way OpenAI words it, echoing the key: at "submit"
     #: (400), or in the "job" (a log line, the COMPLETED error and the result URL's 500)
     reject_api_key: str | None = None
+    #: the result also carries the request body as ``input`` (api_key included), as some apps do
+    echo_input: bool = False
 
     # -- test API -------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
@@ -291,6 +294,7 @@ class FakeFal:
         if job.error is not None:
             return httpx.Response(422, json={"detail": [{"loc": ["body"], "msg": job.error[0], "type": job.error[1]}]})
         url = f"{self.media_url}/files/{job.request_id}.mp4"
+        echo = {"input": job.body} if self.echo_input else {}
         if get_model(job.endpoint).is_sora:
             return httpx.Response(
                 200,
@@ -304,6 +308,7 @@ class FakeFal:
                     },
                     "video_id": f"video_{job.request_id[:8]}",
                     "thumbnail": {"url": f"{self.media_url}/files/{job.request_id}.jpg"},
+                    **echo,
                 },
             )
         return httpx.Response(200, json={"video": {"url": url, "content_type": "video/mp4"}})

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import sora2_widgets as sw
+from tests._secrets import WRONG_FAL_KEY
 from tests.client.conftest import Sleeps
 from tests.client.fakefal import KEY, FakeFal
 
@@ -133,7 +134,7 @@ def test_submit_rate_limited_for_good_raises_rate_limit_error(fake: FakeFal, mak
 def test_401_is_an_auth_error_naming_the_source_not_the_key(
     fake: FakeFal, make_client: Any, monkeypatch: pytest.MonkeyPatch, env: str
 ) -> None:
-    wrong = "wrong-secret-key-zzzzzzzz"
+    wrong = WRONG_FAL_KEY
     if env == "FAL_KEY":
         monkeypatch.setenv("FAL_KEY", wrong)
         kwargs: dict[str, Any] = {"key": None}

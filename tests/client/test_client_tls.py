@@ -16,6 +16,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator, running_emulator
+from tests._secrets import FAL_KEY
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
 
@@ -28,7 +29,7 @@ def https_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
          "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    emu = Emulator(state_dir=tmp_path / "emu", queue_delay=0.05, progress_time=0.1, require_key="tls-test-key")
+    emu = Emulator(state_dir=tmp_path / "emu", queue_delay=0.05, progress_time=0.1, require_key=FAL_KEY)
     try:
         with running_emulator(emu, ssl_certfile=str(cert), ssl_keyfile=str(key)) as base:
             assert base.startswith("https://")
@@ -42,7 +43,7 @@ def test_generate_and_download_over_https_with_a_key(
 ) -> None:
     base, cert = https_emulator
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    with sw.FalClient(key="tls-test-key", queue_url=base) as client:
+    with sw.FalClient(key=FAL_KEY, queue_url=base) as client:
         assert client.provider == "fal"
         updates: list[sw.QueueUpdate] = []
         result = client.generate("sora2_text_to_video", prompt="over TLS", duration=4, on_update=updates.append)
@@ -58,10 +59,10 @@ def test_an_untrusted_certificate_is_refused(https_emulator: tuple[str, Path], m
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     sleeps: list[float] = []
     retry = sw.RetryPolicy(sleep=_record(sleeps))
-    with sw.FalClient(key="tls-test-key", queue_url=base, retry=retry) as client:
+    with sw.FalClient(key=FAL_KEY, queue_url=base, retry=retry) as client:
         with pytest.raises(sw.ServiceError, match=r"TLS certificate of 127\.0\.0\.1 could not be verified") as info:
             client.submit("sora2_text_to_video", prompt="must not be sent")
-    assert "tls-test-key" not in str(info.value)
+    assert FAL_KEY not in str(info.value)
     assert sleeps == []  # a bad certificate is not retried
 
 

@@ -29,6 +29,7 @@ from emu_helpers import official_fal_client
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator, main, running_emulator
+from tests._secrets import FAL_KEY, WRONG_FAL_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 SORA = "fal-ai/sora-2/text-to-video"
@@ -74,11 +75,11 @@ def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatc
     fal_client = official_fal_client()
     import fal_client.client as fc
 
-    emu._require_key = "fal-test-key"  # the official client always sends a key: check it arrives
+    emu._require_key = FAL_KEY  # the official client always sends a key: check it arrives
     with running_emulator(emu) as base:
         monkeypatch.setattr(fc, "QUEUE_URL_FORMAT", base + "/")
         monkeypatch.setattr(fc, "RUN_URL_FORMAT", base + "/run/")
-        client = fal_client.SyncClient(key="fal-test-key")
+        client = fal_client.SyncClient(key=FAL_KEY)
 
         handle = client.submit(SORA, {"prompt": "via fal-client", "duration": 4, "delete_video": False})
         events = list(handle.iter_events(with_logs=True, interval=0.02))
@@ -115,7 +116,7 @@ def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatc
             queued.cancel()
         assert done.value.status_code == 400
 
-        unauthorized = fal_client.SyncClient(key="wrong")
+        unauthorized = fal_client.SyncClient(key=WRONG_FAL_KEY)
         with pytest.raises(fal_client.client.FalClientHTTPError) as denied:
             unauthorized.submit(SORA, {"prompt": "x"})
         assert denied.value.status_code == 401
@@ -159,7 +160,7 @@ def test_fal_client_reaches_an_https_emulator_through_its_env_vars_alone(emu: Em
             **os.environ,
             "FAL_QUEUE_RUN_HOST": base.removeprefix("https://"),
             "SSL_CERT_FILE": str(cert),
-            "FAL_KEY": "env-key",
+            "FAL_KEY": FAL_KEY,
         }
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr

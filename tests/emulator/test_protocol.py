@@ -14,6 +14,7 @@ import sora2_widgets as sw
 from sora2_widgets.emulator import DEFAULT_BASE_URL, Emulator
 from sora2_widgets.emulator._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH
 from sora2_widgets.emulator._serve import build_parser
+from tests._secrets import FAL_KEY, OPENAI_KEY, WRONG_FAL_KEY
 
 
 def minimal_body(spec: sw.ModelSpec) -> dict[str, Any]:
@@ -219,8 +220,8 @@ async def test_invalid_input_gets_fal_422_shape(endpoint, body, loc, kind, make_
 async def test_422_never_echoes_a_secret_and_bad_json_is_422(make_emu, api_for) -> None:
     emu = make_emu()
     async with api_for(emu) as api:
-        r = await api.client.post(f"/{SORA}", json={"prompt": "x", "duration": 3, "api_key": "sk-very-secret"})
-        assert r.status_code == 422 and "sk-very-secret" not in r.text
+        r = await api.client.post(f"/{SORA}", json={"prompt": "x", "duration": 3, "api_key": OPENAI_KEY})
+        assert r.status_code == 422 and OPENAI_KEY not in r.text
         bad = await api.client.post(f"/{SORA}", content=b"{not json", headers={"content-type": "application/json"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body"]
 
@@ -266,15 +267,15 @@ async def test_any_key_or_none_is_accepted_by_default(make_emu, api_for) -> None
 
 
 async def test_required_key_gives_401_without_echoing_it(make_emu, api_for) -> None:
-    emu = make_emu(require_key="right-key")
+    emu = make_emu(require_key=FAL_KEY)
     async with api_for(emu) as anonymous:
         r = await anonymous.client.post(f"/{SORA}", json={"prompt": "x"})
         assert r.status_code == 401 and isinstance(r.json()["detail"], str)
-    async with api_for(emu, authorization="Key wrong-key-123") as wrong:
+    async with api_for(emu, authorization=f"Key {WRONG_FAL_KEY}") as wrong:
         r = await wrong.client.post(f"/{SORA}", json={"prompt": "x"})
         assert r.status_code == 401
-        assert "wrong-key-123" not in r.text and "right-key" not in r.text
-    async with api_for(emu, authorization="Key right-key") as good:
+        assert WRONG_FAL_KEY not in r.text and FAL_KEY not in r.text
+    async with api_for(emu, authorization=f"Key {FAL_KEY}") as good:
         job, out = await good.generate(SORA, {"prompt": "x"})
     async with api_for(emu) as anonymous:
         assert (await anonymous.client.get(job["status_url"])).status_code == 401

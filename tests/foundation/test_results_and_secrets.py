@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 import sora2_widgets as sw
+from tests._secrets import OPENAI_KEY
 
-SECRET = "sk-proj-THIS-IS-A-SECRET-4242424242"
+SECRET = OPENAI_KEY
 
 
 def test_sora_video_as_a_plain_url_string() -> None:

@@ -15,6 +15,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets._generator import UNKNOWN_SUBMIT
+from tests._secrets import FAL_KEY, OPENAI_KEY
 
 from .conftest import FakeClient
 
@@ -258,8 +259,7 @@ def test_cancel_by_history_id(home: Path, fake: FakeClient) -> None:
 
 
 def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    fal_key = "falkey-9f8e7d6c5b4a-SECRET"
-    openai_key = "sk-openai-1a2b3c4d5e-SECRET"
+    fal_key, openai_key = FAL_KEY, OPENAI_KEY
     monkeypatch.setenv("FAL_KEY", fal_key)
     hist = sw.History(home)
     with make(fake, home) as gen:

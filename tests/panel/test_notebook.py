@@ -9,8 +9,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from tests._secrets import FAL_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "fal-nb-secret-4242:topsecret"
+SECRET = FAL_KEY
 
 
 def test_panel_in_a_kernel_saves_no_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,4 +41,4 @@ def test_panel_in_a_kernel_saves_no_key(tmp_path: Path, monkeypatch: pytest.Monk
     assert view in state and "sw-panel" in state[view]["state"]["_dom_classes"]
     # the key is in this test's own cell source, of course; it must be nowhere the panel writes
     saved = json.dumps(nb.metadata) + json.dumps([c.get("outputs", []) for c in nb.cells])
-    assert SECRET not in saved and "topsecret" not in saved
+    assert SECRET not in saved and SECRET.split(":")[1] not in saved

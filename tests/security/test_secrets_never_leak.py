@@ -1,16 +1,24 @@
 """DESIGN §5: a secret (FAL_KEY, an OpenAI ``api_key``) never lands in the ledger, the media
 folder, a log line, a repr/str of a public object, an exception message or a saved notebook.
 
-One realistic session runs with both secrets set, against an emulator on loopback that *requires*
-the key (so it is really sent), with every sora2_widgets and root logger at DEBUG. Then every
-place the secrets could leak to is searched, byte for byte.
+Every test here runs against an emulator on loopback that *requires* the fal key (so it is really
+sent) and checks that the ``api_key`` really reached it, then searches byte for byte:
+
+* a session of the Python API: reprs, HTML, exceptions, ledger, media, emulator state, DEBUG logs;
+* the DEBUG logs of generations whose submit, stream, result and polls fail and are retried;
+* the quickstart notebook run in a real kernel, both keys used, saved with its widget state.
+
+The suite-wide check (tests/_leak_check.py) searches every other test's output on top of this.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,46 +28,64 @@ import pytest
 import sora2_widgets as sw
 from sora2_widgets.emulator._emulator import Emulator
 from sora2_widgets.emulator._serve import running_emulator
+from tests._secrets import FAL_KEY, OPENAI_KEY, SECRETS, WRONG_FAL_KEY
 
-FAL_KEY = "falkey-5ecret-7f3a9c1e:d41d8cd98f00b204e980"
-OPENAI_KEY = "sk-proj-0penai5ecretKEYdoNotLeak1234567890"
-SECRETS = (FAL_KEY, OPENAI_KEY, FAL_KEY.split(":")[1])
+ROOT = Path(__file__).resolve().parents[2]
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+#: Loggers at DEBUG during a session: ours, and the HTTP stack's (it sees headers and bodies).
+LOGGERS = ("", "sora2_widgets", "httpx", "httpcore")
 
 
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
+        self.records: list[logging.LogRecord] = []
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))  # includes exc_info tracebacks
+        self.records.append(record)
+
+    @property
+    def lines(self) -> list[str]:
+        # The formatted line (with any traceback) and the raw record: a structured-logging handler
+        # would ship its args and extra fields too.
+        return [f"{self.format(r)}\n{vars(r)!r}" for r in self.records]
 
 
 def _hits(blob: bytes | str, where: str) -> list[str]:
     data = blob.encode() if isinstance(blob, str) else blob
-    return [f"{where}: contains {s[:6]}…" for s in SECRETS if s.encode() in data]
+    return [f"{where}: contains {name}" for name, value in SECRETS.items() if value.encode() in data]
+
+
+@contextlib.contextmanager
+def debug_logs() -> Iterator[_Collect]:
+    """Every record of every logger, with ours and the HTTP stack's at DEBUG."""
+    handler = _Collect()
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    old = [lg.level for lg in loggers]
+    loggers[0].addHandler(handler)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        loggers[0].removeHandler(handler)
+        for lg, level in zip(loggers, old):
+            lg.setLevel(level)
 
 
 @pytest.fixture
 def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FAL_KEY", FAL_KEY)
-    handler = _Collect()
-    loggers = [logging.getLogger(), logging.getLogger("sora2_widgets")]
-    old = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.setLevel(logging.DEBUG)
     emu = Emulator(state_dir=tmp_path / "emulator", queue_delay=0.0, progress_time=0.05, require_key=FAL_KEY)
     try:
-        with running_emulator(emu) as base_url:
-            yield {"base_url": base_url, "home": tmp_path / "home", "emu": emu, "logs": handler.lines}
+        with debug_logs() as handler, running_emulator(emu) as base_url:
+            yield {"base_url": base_url, "home": tmp_path / "home", "emu": emu, "handler": handler}
     finally:
         emu.close()
-        for lg, level in zip(loggers, old):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -88,7 +114,7 @@ def test_no_secret_anywhere_after_a_session(session: dict[str, Any]) -> None:
         errors += [g.exception for g in many if g.exception is not None]
 
     # Errors raised with the secrets in play: wrong key (401), invalid input with api_key, budget.
-    wrong = "falkey-5ecret-7f3a9c1e:WRONG"
+    wrong = WRONG_FAL_KEY
 
     async def refused() -> None:
         async with sw.AsyncFalClient(wrong, queue_url=base_url) as c:
@@ -137,54 +163,166 @@ def test_no_secret_anywhere_after_a_session(session: dict[str, Any]) -> None:
     assert (home / "history.sqlite3").exists()
     for path in [*_files(home), *_files(session["emu"].state_dir)]:
         problems += _hits(path.read_bytes(), f"file {path.name}")
-    problems += _hits("\n".join(session["logs"]), "DEBUG logs")
-    assert any("sora2_widgets" in line for line in session["logs"]), "no log lines were captured at all"
+    logs = session["handler"].lines
+    problems += _hits("\n".join(logs), "DEBUG logs")
+    assert any("sora2_widgets" in line for line in logs), "no log lines were captured at all"
     assert problems == []
 
 
+def _jobs_sent_an_api_key(state_dir: Path) -> int:
+    """How many jobs the emulator recorded as submitted with an ``api_key`` (it keeps only that fact)."""
+    records = [json.loads(p.read_text()) for p in (state_dir / "jobs").glob("*.json")]
+    return sum(1 for r in records if json.dumps(r).count('"api_key_set": true'))
+
+
+def test_debug_logs_of_a_full_generation_with_faults_hold_no_secret(tmp_path: Path) -> None:
+    """The talkative paths — a 429 on submit, a status stream cut short, a download cut half-way,
+    all retried — with both secrets really sent, every logger at DEBUG."""
+    emu = Emulator(
+        state_dir=tmp_path / "emulator",
+        queue_delay=0.0,
+        progress_time=0.1,
+        require_key=FAL_KEY,
+        fail_submits=1,
+        retry_after=0.01,
+        drop_streams=1,
+        truncate_downloads=1,
+    )
+    fast = sw.RetryPolicy(attempts=6, base=0.01, cap=0.05)
+    try:
+        with debug_logs() as handler, running_emulator(emu) as base_url:
+            client = sw.AsyncFalClient(FAL_KEY, queue_url=base_url, poll_interval=0.02, retry=fast)
+            with (
+                sw.History(tmp_path / "home") as history,
+                sw.Generator(client=client, history=history, resume=False) as gen,
+            ):
+                done = gen.generate("sora2_text_to_video", prompt="logged fox", duration=4, api_key=OPENAI_KEY)
+            assert done.ok and done.local_path is not None and done.local_path.stat().st_size > 1000
+            with sw.FalClient(FAL_KEY, queue_url=base_url, poll_interval=0.02, use_stream=False) as sync:
+                emu.faults.status_error_rate = 0.5  # polled status answered 503 half the time
+                job = sync.submit("sora2_text_to_video_pro", prompt="logged pro", resolution="720p", api_key=OPENAI_KEY)
+                sync.wait(job)
+                emu.faults.status_error_rate = 0.0
+                sync.download(sync.result(job).url, tmp_path / "pro.mp4")
+    finally:
+        emu.close()
+
+    assert _jobs_sent_an_api_key(emu.state_dir) == 2, "the api_key never reached the emulator"
+    faults = emu.faults
+    assert (faults.fail_submits, faults.drop_streams, faults.truncate_downloads) == (0, 0, 0), "a fault never fired"
+    assert emu.stats["submits"] == 3 and emu.stats["status"] > 0  # the 429 and the polled 503s, retried
+    text = "\n".join(handler.lines)
+    for expected in ("submitted sora2_text_to_video", "HTTP 429", "closed mid-answer", "httpx INFO"):
+        assert expected in text, f"no {expected!r} line: the path this test is about was not logged"
+    assert _hits(text, "DEBUG logs") == []
+
+
+# Put in front of the quickstart: what the kernel logs (ours and the HTTP stack's, at DEBUG) goes
+# to the cells' stderr, so it is saved with the notebook and searched with it.
+KERNEL_LOGS = """
+import logging, sys
+_handler = logging.StreamHandler(sys.stderr)
+_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+for _name in ("sora2_widgets", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.DEBUG)
+    logging.getLogger(_name).addHandler(_handler)
+"""
+
+# After the quickstart built the panel: paste the fal key into its key field as a user would (the
+# front end syncs it on Enter), click Generate, then generate with an OpenAI api_key through the
+# panel's own generator and ledger — the panel has no field for that key. The keys come from the
+# kernel's environment, so no cell source holds them and the whole saved file can be searched.
+DRIVE = r"""
+import os
+import ipywidgets as widgets
+
+def _walk(w):
+    yield w
+    for child in getattr(w, "children", ()) or ():
+        yield from _walk(child)
+
+def find(css):
+    hits = [w for w in _walk(panel) if css in getattr(w, "_dom_classes", ())]
+    assert hits, css
+    return hits[0]
+
+ctl = panel.controller
+find("sw-key").value = os.environ["FAL_KEY"]
+print("KEY FIELD", repr(find("sw-key").value), ctl.key_source, ctl.provider)
+find("sw-models").value = ("sora2_text_to_video",)
+find("sw-prompt").value = "A lighthouse keeper's cat watches the storm"
+find("sw-duration").value = 4
+find("sw-generate").click()
+ctl.wait(timeout=240)
+print("PANEL", [(j.status, j.error_message) for j in ctl.jobs])
+
+g = ctl.generator.generate(
+    "sora2_text_to_video", prompt="With my own OpenAI key", duration=4, api_key=os.environ.pop("SORA2_TEST_API_KEY")
+)
+print("API KEY JOB", g.status)
+ctl.refresh_history()
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(240)
-def test_saved_notebook_with_widget_state_holds_no_secret(tmp_path: Path) -> None:
-    """Run a notebook that builds the panel with both secrets set, save it with widget state."""
-    if not hasattr(sw, "Sora2Panel"):
-        pytest.skip("the panel has not landed on this branch yet")
+@pytest.mark.timeout(600)
+def test_saved_quickstart_with_widget_state_holds_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quickstart run in a real kernel against a loopback emulator that requires the fal key,
+    two videos generated (one with an OpenAI api_key), the notebook saved with its widget state;
+    then the saved file, the ledger (+ WAL, read while the kernel holds it open), the media folder
+    and the emulator's state are searched."""
     import nbformat
     from nbclient import NotebookClient
 
-    repo = Path(__file__).resolve().parents[2]
-    quickstart = repo / "notebooks" / "01_quickstart.ipynb"
-    if quickstart.exists():
-        nb = nbformat.read(quickstart, as_version=4)
-    else:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [
-            nbformat.v4.new_code_cell("import sora2_widgets as sw\npanel = sw.Sora2Panel()\npanel"),
-        ]
-    nb.cells.insert(
-        0,
-        nbformat.v4.new_code_cell(
-            "import os, sys\n"
-            f"sys.path.insert(0, {str(repo)!r})\n"
-            f"os.environ['SORA2_WIDGETS_HOME'] = {str(tmp_path / 'home')!r}\n"
-            f"os.environ['FAL_KEY'] = {FAL_KEY!r}\n"
-            f"OPENAI = {OPENAI_KEY[:8]!r} + {OPENAI_KEY[8:]!r}\n"  # typed into a widget below, never echoed
-        ),
+    home, workdir = tmp_path / "home", tmp_path / "run"
+    workdir.mkdir()
+    emu = Emulator(state_dir=tmp_path / "emulator", queue_delay=0.0, progress_time=0.1, require_key=FAL_KEY)
+    # The kernel (a child process) inherits all of this.
+    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(home))
+    monkeypatch.setenv("FAL_KEY", FAL_KEY)
+    monkeypatch.setenv("SORA2_TEST_API_KEY", OPENAI_KEY)
+    monkeypatch.delenv("SORA2_WIDGETS_BUDGET", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+
+    nb = nbformat.read(ROOT / "notebooks" / "01_quickstart.ipynb", as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(KERNEL_LOGS))
+    nb.cells.append(nbformat.v4.new_code_cell(DRIVE))
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", store_widget_state=True, resources={"metadata": {"path": str(workdir)}}
     )
-    nb.cells.append(
-        nbformat.v4.new_code_cell(
-            "for w in __import__('ipywidgets').Widget.widgets.values():\n"
-            "    label = (getattr(w, 'description', '') or '').lower()\n"
-            "    if type(w).__name__ in ('Password', 'Text') and 'key' in label:\n"
-            "        w.value = OPENAI\n"
-        )
-    )
-    client = NotebookClient(nb, timeout=180, kernel_name="python3", store_widget_state=True)
-    client.execute(cwd=str(tmp_path))
-    saved = tmp_path / "saved.ipynb"
+    try:
+        with running_emulator(emu) as base_url:
+            monkeypatch.setenv("SORA2_WIDGETS_QUEUE_URL", base_url)
+            with client.setup_kernel():
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+                client.set_widgets_metadata()
+                # The kernel still holds the ledger open, so its write-ahead log is there to read.
+                live = {str(p.relative_to(home)): p.read_bytes() for p in _files(home)}
+    finally:
+        emu.close()
+    saved = workdir / "01_quickstart.ipynb"
     nbformat.write(nb, saved)
-    text = saved.read_text()
-    # The setup cell itself holds FAL_KEY as source text; everything *else* must not.
-    nb.cells[0].source = ""
-    cleaned = nbformat.writes(nb)
-    assert _hits(cleaned, "saved notebook (outputs + widget state)") == []
-    assert "application/vnd.jupyter.widget-state+json" in text or "widget" in text
+
+    # What the user would see: the key field emptied, both videos made, the panel saved.
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "KEY FIELD '' the panel's key field fal" in printed, printed[-2000:]
+    assert "PANEL [('Done', None)]" in printed and "API KEY JOB completed" in printed, printed[-2000:]
+    assert "submitted sora2_text_to_video" in printed  # the kernel's DEBUG logs are in the file
+    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    assert any("sw-panel" in w["state"].get("_dom_classes", ()) for w in state.values())
+    assert any("sw-card" in w["state"].get("_dom_classes", ()) for w in state.values())
+    # The fal key was required and the api_key really sent: the emulator noted it (and only that).
+    assert emu.stats["submits"] == 2 and _jobs_sent_an_api_key(emu.state_dir) == 1
+    with sw.History(home) as history:
+        rows = history.records()
+    assert [r.status for r in rows] == ["completed", "completed"]
+    assert sum(bool(r.params.get("api_key_set")) for r in rows) == 1
+    assert "history.sqlite3-wal" in live and any(name.endswith(".mp4") for name in live)
+
+    problems = _hits(saved.read_bytes(), "the saved notebook (outputs + widget state)")
+    for name, data in live.items():
+        problems += _hits(data, f"{name} while the kernel ran")
+    for path in [*_files(home), *_files(emu.state_dir)]:
+        problems += _hits(path.read_bytes(), f"{path.relative_to(tmp_path)}")
+    assert problems == []
