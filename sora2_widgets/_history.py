@@ -1032,25 +1032,22 @@ class History:
 
     def total_spent(self, since: dt.datetime | dt.date | dt.timedelta | str | None = None) -> Decimal:
         """Exact USD spent: the sum of recorded actual costs (see the module's rules)."""
-        start = self._since_iso(since)
-        sql = "SELECT COALESCE(SUM(cost_micros), 0) FROM generations"
-        with self._reading() as (conn, _, _):
-            key = ("total_spent", start)
-            if key not in self._memo:
-                row = conn.execute(sql + " WHERE created_at >= ?", (start,)) if start else conn.execute(sql)
-                self._memo[key] = from_micros(int(row.fetchone()[0]))
-            total: Decimal = self._memo[key]
-        return total
+        return self._memo_sum("total_spent", "SELECT COALESCE(SUM(cost_micros), 0) FROM generations WHERE 1", since)
 
     def possibly_charged(self, since: dt.datetime | dt.date | dt.timedelta | str | None = None) -> Decimal:
         """Upper bound of what jobs in status ``unknown`` may have cost (their high estimates).
 
         Not part of :meth:`total_spent`: nobody knows whether the service created those jobs.
         Check them on fal's dashboard (the row's prompt and time identify them)."""
-        start = self._since_iso(since)
         sql = f"SELECT {_POSSIBLY_CHARGED} FROM generations WHERE status = 'unknown'"  # noqa: S608
+        return self._memo_sum("possibly_charged", sql, since)
+
+    def _memo_sum(self, name: str, sql: str, since: dt.datetime | dt.date | dt.timedelta | str | None) -> Decimal:
+        """One money sum (``sql`` selects micro-dollars and ends in a WHERE clause), remembered
+        until the ledger changes."""
+        start = self._since_iso(since)
         with self._reading() as (conn, _, _):
-            key = ("possibly_charged", start)
+            key = (name, start)
             if key not in self._memo:
                 row = conn.execute(sql + " AND created_at >= ?", (start,)) if start else conn.execute(sql)
                 self._memo[key] = from_micros(int(row.fetchone()[0]))

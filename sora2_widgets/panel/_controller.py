@@ -366,12 +366,7 @@ class PanelController:
         if any(g is generator for g in self._job_generator.values()):
             return  # closed by the last of its jobs (see ``_run``)
         self._owned_generators = [g for g in self._owned_generators if g is not generator]
-        close = getattr(generator, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("could not close the previous generator")
+        _close_quietly(generator, "the previous generator")
 
     # -- tabs and selection ---------------------------------------------------------------
     @property
@@ -1018,12 +1013,7 @@ class PanelController:
         self._loop.close()
         self._job_generator.clear()
         for generator in list(self._owned_generators):
-            close = getattr(generator, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception:
-                    log.exception("could not close the panel's generator")
+            _close_quietly(generator, "the panel's generator")
         self._owned_generators = []
         closer = getattr(self._owned_history, "close", None)
         if callable(closer):
@@ -1088,3 +1078,13 @@ def local_file(value: str | None) -> Path | None:
 
 
 __all__ += ["AUTO_EXPLANATION", "KEEP_EXPLANATION", "KLING_PROMPT_LIMIT", "local_file", "when_text"]
+
+
+def _close_quietly(thing: object, what: str) -> None:
+    """Close what the panel made; a failure to close is logged, never raised into a widget callback."""
+    close = getattr(thing, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            log.exception("could not close %s", what)
