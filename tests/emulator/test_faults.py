@@ -77,7 +77,8 @@ async def test_drop_streams_cuts_the_sse_connection_mid_stream(make_emu, api_for
         dropped: list[str] = []
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             await _read_events(api.client, job["status_url"] + "/stream", dropped)
-        assert dropped == ["IN_QUEUE"], "one event arrives, then the connection is cut"
+        # One event arrives (IN_QUEUE, or IN_PROGRESS on a slow machine), then the cut: never the end.
+        assert len(dropped) == 1 and dropped[0] != "COMPLETED", dropped
         whole: list[str] = []
         await _read_events(api.client, job["status_url"] + "/stream", whole)  # the switch is consumed
         assert whole[-1] == "COMPLETED"
@@ -93,7 +94,7 @@ def test_drop_streams_cuts_the_connection_on_a_real_socket(make_emu) -> None:
                 for line in resp.iter_lines():
                     if line.startswith("data: "):
                         seen.append(json.loads(line[6:])["status"])
-        assert seen == ["IN_QUEUE"]
+        assert len(seen) == 1 and seen[0] != "COMPLETED", seen
 
 
 @pytest.mark.parametrize(
