@@ -642,20 +642,26 @@ class History:
                 return None, committed
             return self._insert(fields, conn=conn), committed
 
-    def _committed(self, conn: sqlite3.Connection) -> Decimal:
+    def _committed(self, conn: sqlite3.Connection, exclude_owners: Sequence[str] = ()) -> Decimal:
         active = ", ".join("?" for _ in ACTIVE_STATUSES)
+        mine = ", ".join("?" for _ in exclude_owners)
+        others = f" AND (lease_owner IS NULL OR lease_owner NOT IN ({mine}))" if exclude_owners else ""
         row = conn.execute(
             "SELECT COALESCE(SUM(cost_micros), 0), "  # noqa: S608 - only placeholders are interpolated
-            f"COALESCE(SUM(CASE WHEN status IN ({active}) THEN est_high_micros ELSE 0 END), 0) "
+            f"COALESCE(SUM(CASE WHEN status IN ({active}){others} THEN est_high_micros ELSE 0 END), 0) "
             "FROM generations",
-            ACTIVE_STATUSES,
+            (*ACTIVE_STATUSES, *exclude_owners),
         ).fetchone()
         return from_micros(int(row[0]) + int(row[1]))
 
-    def committed(self) -> Decimal:
-        """Spent so far plus the high estimate of every job still running: what a budget must cover."""
+    def committed(self, *, exclude_owners: Sequence[str] = ()) -> Decimal:
+        """Spent so far plus the high estimate of every job still running: what a budget must cover.
+
+        ``exclude_owners`` leaves out the running jobs leased by those generators, for a caller
+        that counts its own running jobs itself (the panel: a job whose row is being written must
+        be counted once, not by both)."""
         with self._lock:
-            return self._committed(self._conn)
+            return self._committed(self._conn, tuple(exclude_owners))
 
     def update(self, history_id: int, *, only_if_status: Sequence[str] | None = None, **fields: Any) -> bool:
         """Set columns of one row (and ``updated_at``). With ``only_if_status`` the write happens only

@@ -752,24 +752,26 @@ class PanelController:
     def committed(self) -> Decimal:
         """Spent plus the high estimate of every job still running: what the budget must cover.
 
-        The ledger's ``committed()`` counts the jobs it has rows for (other kernels' too); the
-        panel adds its own jobs whose row is not written yet, so quick clicks cannot each pass.
+        The ledger gives what everyone else has spent and reserved (other kernels included); the
+        panel adds its own running jobs' high estimates from the moment of the click, so quick
+        clicks cannot each pass. The generator's check, atomic with the ledger row, still decides.
         """
-        running = tuple((j.id, j.history_id) for j in self.jobs if not j.done)
+        running = tuple(j.id for j in self.jobs if not j.done)
         cached = self._committed
         if cached is None or cached[0] != running:
             cached = self._committed = (running, self._read_committed())
-        unrecorded = sum(
-            (self._reserved.get(j.id, Decimal(0)) for j in self.jobs if not j.done and j.history_id is None),
-            Decimal(0),
-        )
-        return cached[1] + unrecorded
+        # The panel's own running jobs count here, from the click to their end, and are left out
+        # of the ledger's figure: counted once whether or not their row is written yet (a job
+        # counted by both refused a click that fitted the budget).
+        mine = sum((self._reserved.get(j, Decimal(0)) for j in running), Decimal(0))
+        return cached[1] + mine
 
     def _read_committed(self) -> Decimal:
         fn = getattr(self._history, "committed", None)
         if callable(fn):
+            owners = {getattr(g, "owner", None) for g in (self._generator, *self._job_generator.values())}
             try:
-                return Decimal(str(fn()))
+                return Decimal(str(fn(exclude_owners=sorted(o for o in owners if isinstance(o, str)))))
             except Exception:
                 log.exception("could not read the committed spend")
         return self._read_spent()
@@ -906,7 +908,6 @@ class PanelController:
         for job, high in zip(started, highs, strict=True):
             self._reserved[job.id] = high
             self._job_generator[job.id] = generator
-            job.observe(self._on_job_update)
             self.jobs.insert(0, job)
             for callback in list(self._job_observers):
                 callback(job)
@@ -916,12 +917,6 @@ class PanelController:
         self._say("")  # from now on the status follows these jobs
         self._changed("jobs", rearm=False)
         return started
-
-    def _on_job_update(self, job: JobState) -> None:
-        if job.id in self._reserved and job.history_id is not None:
-            # Its ledger row now holds the reservation: the budget left moves from panel to ledger.
-            del self._reserved[job.id]
-            self._changed("budget", rearm=False)
 
     async def _run(self, job: JobState) -> None:
         import asyncio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -167,3 +168,34 @@ def test_a_job_running_when_the_key_changes_finishes_on_its_generator(tmp_path: 
         for one in made:
             one.close()
         ledger.close()
+
+
+def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
+    tmp_path: Path, ledger: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generator writes the row on its loop; the panel hears of it a moment later. A label or
+    click in between must not count the job twice (that refused a second job that fitted)."""
+    from sora2_widgets.panel._jobs import JobState
+
+    heard = threading.Event()  # until set, the panel does not hear from its jobs: "a moment later"
+    real_apply = JobState.apply_update
+    monkeypatch.setattr(JobState, "apply_update", lambda self, u: heard.wait(30) and real_apply(self, u))
+    generator = emulator_generator(tmp_path, ledger)
+    ctl = PanelController(generator, ledger, budget="1", generator_factory=lambda key: None)
+    try:
+        ctl.set_prompt("a kite over the dunes")  # Sora 2, 4 s: $0.40
+        (job,) = ctl.generate()
+        wait_until(lambda: any(r.status in ("submitted", "in_queue", "in_progress") for r in ledger.records()))
+        assert job.history_id is None
+        ctl._committed = None  # a fresh look at the ledger in that moment
+        assert ctl.budget_left == Decimal("0.60")
+        assert ledger.committed() == Decimal("0.40")  # the ledger alone sees the row
+        assert ledger.committed(exclude_owners=[generator.owner]) == Decimal(0)
+        assert len(ctl.generate()) == 1  # $0.40 more fits in $0.60: not refused
+        heard.set()
+        ctl.wait(60)
+        assert ledger.total_spent() == Decimal("0.80")
+    finally:
+        heard.set()
+        ctl.close()
+        generator.close()
