@@ -39,7 +39,8 @@ KLING = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
 @pytest.fixture
 def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    emulator = Emulator(state_dir=tmp_path / "state", queue_delay=0.2, progress_time=0.1)
+    # Queued long enough that a loaded machine still reads the stream while the job waits.
+    emulator = Emulator(state_dir=tmp_path / "state", queue_delay=1.0, progress_time=0.1)
     yield emulator
     emulator.close()
 
