@@ -1,9 +1,9 @@
 """Images in (image-to-video sources) and videos out (the card's player), without widgets.
 
 Image sources become a ``data:`` URI, which fal accepts in ``image_url``, so a
-local file never needs an upload service. The client's ``image_to_data_uri``
-(which also decodes the image with Pillow) does the conversion; the small fallback
-here, for builds without it, only sniffs the format from the file's first bytes.
+local file never needs an upload service. ``image_to_data_uri`` (the one the generator
+uses, which also decodes the image with Pillow) does the conversion, so the panel refuses
+exactly what a generation would: same formats, same size limit, same words.
 An image given by http(s) URL is previewed by the browser itself (``ipywidgets.Image``
 with ``format="url"``): the kernel never downloads it, and the URL is set as the
 ``src`` property, never pasted into HTML.
@@ -12,10 +12,11 @@ with ``format="url"``): the kernel never downloads it, and the URL is set as the
 from __future__ import annotations
 
 import base64
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from .._images import image_to_data_uri
 
 __all__ = [
     "INLINE_VIDEO_LIMIT",
@@ -29,9 +30,6 @@ __all__ = [
 
 #: Videos up to this size are sent to the browser over the widget comm (see ``_cards.py`` for why 8 MB).
 INLINE_VIDEO_LIMIT = 8 * 1024 * 1024
-#: fal refuses very large inline images; a data URI this big is a mistake, not a start frame.
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -65,36 +63,17 @@ class ImageChoice:
         return self.image_url.startswith("data:")
 
 
-def _client_converter() -> object | None:
-    # The client's converter lands on another branch; use it when present, never require it.
-    for name in ("sora2_widgets._images", "sora2_widgets._client"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        found = getattr(module, "image_to_data_uri", None)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-    return None
-
-
 def image_from_bytes(data: bytes, name: str, *, source: str = "upload") -> ImageChoice:
     """An uploaded (or read) image; raises ``ValueError`` with a plain sentence if it is not one."""
     if not data:
         raise ValueError(f"{name} is empty")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ValueError(f"{name} is {len(data) / 1e6:.1f} MB; use an image under {MAX_IMAGE_BYTES // 2**20} MB")
-    convert = _client_converter()
-    mime = sniff_mime(data)
-    if callable(convert):
-        # The client's helper also decodes the image (a truncated file fails here, not at fal).
-        uri = str(convert(data))
-        mime = uri[5:].split(";", 1)[0] or mime
-    elif mime is None:
-        raise ValueError(f"{name} is not a PNG, JPEG, GIF or WebP image")
-    else:
-        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    return ImageChoice(source, name, uri, data, (mime or "image/png").split("/", 1)[1])
+    try:
+        # Decodes the image too: a truncated file fails here, not at fal.
+        uri = image_to_data_uri(data)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    mime = uri[5:].split(";", 1)[0]
+    return ImageChoice(source, name, uri, data, mime.split("/", 1)[1])
 
 
 def image_from_path(path: str | Path) -> ImageChoice:
@@ -114,6 +93,7 @@ def image_from_url(url: str) -> ImageChoice:
             data = base64.b64decode(payload, validate=True) if head.endswith(";base64") else b""
         except ValueError:
             raise ValueError("the data: URI is not valid base64") from None
+        image_to_data_uri(url)  # the same size limit as every other image
         mime = sniff_mime(data) if data else None
         return ImageChoice("url", "pasted data: URI", url, data if mime else b"", (mime or "image/png").split("/")[1])
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""

@@ -13,9 +13,10 @@ import ipywidgets as w
 import pytest
 
 from sora2_widgets import get_model
+from sora2_widgets._images import MAX_IMAGE_BYTES
 from sora2_widgets.panel import JobState, PanelController, Sora2Panel
 from sora2_widgets.panel._cards import JobCard
-from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT, browser_video_url, image_from_url
+from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT, browser_video_url, image_from_bytes, image_from_url
 from sora2_widgets.panel._view import panel_tree
 
 from ._fakes import FAKE_MP4, PNG, FakeHistory
@@ -213,3 +214,16 @@ def test_the_remix_picker_pages_its_rows_and_keeps_a_chosen_one_in_view(
         assert "sw-remix-option-selected" in fresh.remix_picker.children[-1]._dom_classes
     finally:
         fresh.controller.close()
+
+
+def test_the_panel_refuses_an_image_exactly_as_a_generation_would() -> None:
+    """One limit and one decoder: an upload the generator would refuse is refused when it is picked."""
+    assert image_from_bytes(PNG, "start.png").image_url.startswith("data:image/png;base64,")
+    too_big = PNG + b"\0" * MAX_IMAGE_BYTES
+    with pytest.raises(ValueError, match=r"^big\.png: .*image inputs are limited to 10"):
+        image_from_bytes(too_big, "big.png")
+    with pytest.raises(ValueError, match=r"^cut\.png: .*not a readable image"):
+        image_from_bytes(PNG[: len(PNG) // 2], "cut.png")
+    pasted = "data:image/png;base64," + base64.b64encode(too_big).decode()
+    with pytest.raises(ValueError, match="image inputs are limited to 10"):
+        image_from_url(pasted)
