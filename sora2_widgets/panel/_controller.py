@@ -266,7 +266,7 @@ class PanelController:
         self.jobs: list[JobState] = []
         self._futures: dict[int, Any] = {}
         # Per running job: the generator it runs on (a key change must not cut it off) and its high
-        # estimate, reserved against the budget until the ledger row that reserves it exists.
+        # estimate, counted against the budget from the click until the job ends (see committed()).
         self._job_generator: dict[int, GeneratorLike] = {}
         self._reserved: dict[int, Decimal] = {}
         self._job_observers: list[Callable[[JobState], None]] = []
