@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 import sora2_widgets as sw
-from sora2_widgets import _frame_cache, _history
+from sora2_widgets.history import _frame, _records, _schema
+from sora2_widgets.history import _snapshot as snapshot_file
 
 T2T, PRO, KLING, I2V = (
     "sora2_text_to_video",
@@ -35,7 +36,7 @@ def add(h: sw.History, model: str = T2T, status: str = "completed", cost: str | 
         mode=spec.mode.value,
         provider=kw.pop("provider", "emulator"),
         status=status,
-        cost_micros=None if cost is None else _history.to_micros(cost),
+        cost_micros=None if cost is None else _records.to_micros(cost),
         params_json=kw.pop("params_json", '{"duration": 4}'),
         **kw,
     )
@@ -45,8 +46,8 @@ def truth(path: Path) -> pd.DataFrame:
     """The frame as a full build makes it, by a History with no snapshot and no memory."""
     h = sw.History(path)
     try:
-        with h._reading() as (conn, _, _):
-            return h._frame(h._fetch(conn))
+        with h._db.reading() as (conn, _, _):
+            return _frame.build_frame(_frame.fetch(conn), h.path.parent)
     finally:
         h.close()
 
@@ -60,7 +61,7 @@ def same(got: pd.DataFrame, path: Path) -> None:
 @pytest.fixture()
 def snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     """Snapshots for small ledgers too (normally only from 2 000 rows)."""
-    monkeypatch.setattr(_history, "SNAPSHOT_MIN_ROWS", 1)
+    monkeypatch.setattr(_frame, "SNAPSHOT_MIN_ROWS", 1)
 
 
 def raw(h: sw.History) -> sqlite3.Connection:
@@ -151,7 +152,7 @@ def test_a_new_process_starts_from_the_snapshot(tmp_path: Path, monkeypatch: pyt
     def no_full_build(*a: Any, **k: Any) -> Any:
         raise AssertionError("the snapshot should have been used")
 
-    monkeypatch.setattr(fresh, "_build", no_full_build)
+    monkeypatch.setattr(fresh._frames, "_build", no_full_build)
     df = fresh.df
     assert df.loc[2, "status"] == "cancelled" and df.loc[6, "model_id"] == I2V
     same(df, tmp_path)
@@ -200,7 +201,7 @@ def test_a_damaged_snapshot_is_rebuilt_not_trusted(tmp_path: Path, damage: str) 
     assert list(df["prompt"]) == [f"prompt {i}" for i in range(4)]
     fresh.close()
     # …and the rebuilt frame was written back as a good snapshot.
-    assert _frame_cache.read(fresh.cache_path, fresh._snapshot_header(fresh._view.ledger), 10**9) is not None  # type: ignore[union-attr]
+    assert snapshot_file.read(fresh.cache_path, fresh._frames.header(fresh._frames.view.ledger), 10**9) is not None  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("snapshots")
@@ -264,7 +265,7 @@ def test_a_snapshot_others_could_write_is_not_unpickled(tmp_path: Path, caplog: 
     h = _snapshot(tmp_path)
     h.close()
     h.cache_path.chmod(0o666)
-    assert _frame_cache.read(h.cache_path, h._snapshot_header(h._view.ledger), 10**9) is None  # type: ignore[union-attr]
+    assert snapshot_file.read(h.cache_path, h._frames.header(h._frames.view.ledger), 10**9) is None  # type: ignore[union-attr]
     assert "writable by others" in caplog.text
     same(sw.History(tmp_path).df, tmp_path)
 
@@ -272,7 +273,7 @@ def test_a_snapshot_others_could_write_is_not_unpickled(tmp_path: Path, caplog: 
 def test_migrating_a_version_1_ledger_with_rows(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)
-    for statement in _history.MIGRATIONS[0]:
+    for statement in _schema.MIGRATIONS[0]:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     for i, model in enumerate((T2T, PRO, KLING)):
@@ -285,7 +286,7 @@ def test_migrating_a_version_1_ledger_with_rows(tmp_path: Path) -> None:
     conn.close()
     h = sw.History(tmp_path)
     conn = raw(h)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(_history.MIGRATIONS)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(_schema.MIGRATIONS)
     revs = dict(conn.execute("SELECT id, rev FROM generations").fetchall())
     assert sorted(revs.values()) == [1, 2, 3] and conn.execute("SELECT rev FROM ledger_clock").fetchone()[0] == 3
     assert h.total_spent() == Decimal("2.4") and len(h.df) == 3

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sora2_widgets as sw
-from sora2_widgets import _history
+from sora2_widgets.history import _records, _schema
 
 T2T, PRO, KLING = "sora2_text_to_video", "sora2_text_to_video_pro", "kling25_turbo_pro_text_to_video"
 
@@ -23,7 +23,7 @@ def row(h: sw.History, model: str, status: str, cost: str | None, day: str, **kw
         mode=spec.mode.value,
         provider=kw.pop("provider", "fal"),
         status=status,
-        cost_micros=None if cost is None else _history.to_micros(cost),
+        cost_micros=None if cost is None else _records.to_micros(cost),
         created_at=f"{day}T12:00:00.000000Z",
         **kw,
     )
@@ -70,8 +70,8 @@ def test_money_is_exact_integers_in_the_file(filled: sw.History) -> None:
     conn = sqlite3.connect(filled.path)
     types = {t for (t,) in conn.execute("SELECT DISTINCT typeof(cost_micros) FROM generations")}
     assert types == {"integer", "null"}
-    assert _history.to_micros("0.0000001") == 1  # sub-micro rounds up, never under-reports
-    assert _history.from_micros(350000) == Decimal("0.35")
+    assert _records.to_micros("0.0000001") == 1  # sub-micro rounds up, never under-reports
+    assert _records.from_micros(350000) == Decimal("0.35")
 
 
 def test_df_types_and_cache(filled: sw.History) -> None:
@@ -121,17 +121,17 @@ def test_delete_is_soft_keeps_money_removes_files(tmp_path: Path) -> None:
 def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     h = sw.History(tmp_path / "a")
     version = sqlite3.connect(h.path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == len(_history.MIGRATIONS)
+    assert version == len(_schema.MIGRATIONS)
     assert sqlite3.connect(h.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     row(h, T2T, "completed", "0.4", "2026-01-01")
     h.close()
     # A later step is applied to an existing file, keeping its rows.
-    steps = [*_history.MIGRATIONS, ["ALTER TABLE generations ADD COLUMN note TEXT"]]
-    monkeypatch.setattr(_history, "MIGRATIONS", steps)
+    steps = [*_schema.MIGRATIONS, ["ALTER TABLE generations ADD COLUMN note TEXT"]]
+    monkeypatch.setattr(_schema, "MIGRATIONS", steps)
     h2 = sw.History(tmp_path / "a")
     assert len(h2) == 1 and "note" in [r[1] for r in sqlite3.connect(h2.path).execute("PRAGMA table_info(generations)")]
     h2.close()
-    monkeypatch.setattr(_history, "MIGRATIONS", steps[:1])
+    monkeypatch.setattr(_schema, "MIGRATIONS", steps[:1])
     with pytest.raises(RuntimeError, match="newer sora2-widgets"):
         sw.History(tmp_path / "a")
 
@@ -141,7 +141,7 @@ def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) 
     never-reuse-an-id promise survive; old "failed + submit outcome unknown" rows become unknown."""
     db = tmp_path / "history.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)
-    for step in _history.MIGRATIONS[:2]:
+    for step in _schema.MIGRATIONS[:2]:
         for statement in step:
             conn.execute(statement)
     conn.execute("PRAGMA user_version = 2")
@@ -162,7 +162,7 @@ def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) 
     conn.close()
 
     h = sw.History(tmp_path)
-    assert sqlite3.connect(h.path).execute("PRAGMA user_version").fetchone()[0] == len(_history.MIGRATIONS)
+    assert sqlite3.connect(h.path).execute("PRAGMA user_version").fetchone()[0] == len(_schema.MIGRATIONS)
     statuses = [(r.id, r.status) for r in h.records()]
     assert statuses == [(1, "completed"), (2, "completed"), (3, "unknown"), (4, "failed")]
     assert h.get(2).remixed_from == 1 and h.total_spent() == Decimal("0.8") and h.possibly_charged() == Decimal("0.4")
@@ -186,7 +186,7 @@ def test_export_csv_and_parquet(filled: sw.History, tmp_path: Path) -> None:
 
 def test_big_data_uris_are_not_stored_verbatim() -> None:
     uri = "data:image/png;base64," + "A" * 10_000
-    stored = _history.scrub_params({"image_url": uri, "duration": 4})
+    stored = _records.scrub_params({"image_url": uri, "duration": 4})
     assert stored["duration"] == 4 and len(stored["image_url"]) < 200 and "sha256" in stored["image_url"]
 
 
