@@ -17,6 +17,7 @@ __all__ = [
     "LEDGER_COLUMNS",
     "MODES",
     "PROVIDERS",
+    "SHOWN_COLUMNS",
     "SPEND_COLUMNS",
     "STATUSES",
     "WRITABLE_COLUMNS",

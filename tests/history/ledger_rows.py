@@ -20,15 +20,14 @@ T2T, PRO, KLING, I2V = (
 
 
 def row(h: sw.History, model: str, status: str, cost: str | None, day: str, **kw: object) -> int:
-    """A row made on ``day`` (a fal row unless ``provider`` says otherwise)."""
-    spec = sw.get_model(model)
-    return h.add(
-        model_id=model,
-        endpoint=spec.endpoint,
-        mode=spec.mode.value,
+    """A row made on ``day`` (a fal row with no settings unless told otherwise)."""
+    return add(
+        h,
+        model,
+        status,
+        cost,
         provider=kw.pop("provider", "fal"),
-        status=status,
-        cost_micros=None if cost is None else _records.to_micros(cost),
+        params_json=kw.pop("params_json", "{}"),
         created_at=f"{day}T12:00:00.000000Z",
         **kw,
     )
