@@ -22,11 +22,11 @@ from ._errors import (
     ValidationError,
 )
 from ._generator import Generation, Generator, Progress, generate, generate_many
-from ._history import History, HistoryRecord
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 from .emulator import Emulator
+from .history import History, HistoryRecord
 from .panel import PanelController, Sora2Panel
 
 __version__ = "0.1.0"

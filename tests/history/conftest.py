@@ -1,5 +1,6 @@
-"""A small fake client implementing the client contract (TEAM.md), for generator tests that must
-not depend on the real client or emulator: it counts requests and can fail in chosen ways."""
+"""A small fake client with the methods the generator calls on a client (submit, resume, wait,
+result, cancel, download, aclose), for generator tests that must not depend on the real client or
+emulator: it counts requests and can fail in chosen ways. Also ledger fixtures for the history tests."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from typing import Any
 
 import pytest
 
+import sora2_widgets as sw
 from sora2_widgets import get_model
 from sora2_widgets._errors import AuthError, ModelUnavailableError, ServiceError, SubmitUncertainError
 from sora2_widgets._results import VideoResult
+from sora2_widgets.history import _frame
+
+from .ledger_rows import KLING, PRO, T2T, row
 
 
 @dataclass(frozen=True)
@@ -204,3 +209,23 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture()
 def fake(mp4_bytes: bytes) -> FakeClient:
     return FakeClient(video=mp4_bytes)
+
+
+@pytest.fixture()
+def filled(tmp_path: Path) -> sw.History:
+    """Seven rows over three days: completed, failed, unavailable and one of unknown outcome."""
+    h = sw.History(tmp_path)
+    row(h, T2T, "completed", "0.40", "2026-01-01")
+    row(h, T2T, "completed", "0.80", "2026-01-02")
+    row(h, PRO, "completed", "6.00", "2026-01-02", provider="emulator")
+    row(h, PRO, "failed", "0", "2026-01-02")
+    row(h, KLING, "completed", "0.35", "2026-01-03")
+    row(h, KLING, "unavailable", "0", "2026-01-03")
+    row(h, T2T, "unknown", None, "2026-01-03", error="submit outcome unknown: ...", est_high_micros=800_000)
+    return h
+
+
+@pytest.fixture()
+def snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots for small ledgers too (normally only from 2 000 rows)."""
+    monkeypatch.setattr(_frame, "SNAPSHOT_MIN_ROWS", 1)

@@ -1,0 +1,54 @@
+"""The history: a durable SQLite ledger of every generation, its DataFrame view and money reports.
+
+One idea per module:
+
+* ``_columns``: the names — ledger, DataFrame and spend-report columns, statuses, modes, providers.
+* ``_schema``: the SQL schema and its migration steps (``PRAGMA user_version``).
+* ``_records``: :class:`HistoryRecord`, exact money (micro-dollars), UTC times, stored parameters.
+* ``_connection``: the SQLite connection, WAL, short durable transactions, the per-revision memo.
+* ``_leases``: which process looks after an unfinished row.
+* ``_store``: :class:`History` itself — rows in and out, media paths, deletes, exports.
+* ``_frame``: :attr:`History.df`, caught up by revision; ``_snapshot``: its file beside the ledger.
+* ``_reports``: spent, possibly charged, committed, spend per model/day/mode/provider.
+"""
+
+from __future__ import annotations
+
+from ._columns import (
+    ACTIVE_STATUSES,
+    FRAME_COLUMNS,
+    FRAME_INDEX,
+    LEDGER_COLUMNS,
+    MODES,
+    PROVIDERS,
+    SPEND_COLUMNS,
+    STATUSES,
+    WRITABLE_COLUMNS,
+    FrameColumn,
+    LedgerColumn,
+    SpendColumn,
+)
+from ._leases import new_owner_token
+from ._records import HistoryRecord, from_micros, scrub_params, to_micros
+from ._store import History
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FRAME_COLUMNS",
+    "FRAME_INDEX",
+    "LEDGER_COLUMNS",
+    "MODES",
+    "PROVIDERS",
+    "SPEND_COLUMNS",
+    "STATUSES",
+    "WRITABLE_COLUMNS",
+    "FrameColumn",
+    "History",
+    "HistoryRecord",
+    "LedgerColumn",
+    "SpendColumn",
+    "from_micros",
+    "new_owner_token",
+    "scrub_params",
+    "to_micros",
+]

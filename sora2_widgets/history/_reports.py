@@ -1,0 +1,154 @@
+"""Money read from the ledger: what was spent, what may have been charged, what a budget must cover.
+
+The rules:
+
+* Money is summed exactly in SQL, in integer micro-dollars, and returned as ``Decimal`` USD.
+* **Spent** means the *actual* cost recorded for a row. It is recorded once, when a job
+  completes; failed, unavailable and cancelled jobs record ``0``. A job whose submit outcome is
+  unknown (status ``unknown``: the answer to the submit was lost, or the process died while
+  submitting) records ``NULL`` (shown as NaN) and counts as ``0`` spent — but it *may* have been
+  charged, so :func:`possibly_charged` and :func:`spend` report its high estimate apart.
+  Soft-deleted rows still count: deleting the files does not refund the money.
+* **Committed** is spent plus the high estimate of every job still running, by any process: what
+  a budget must cover before one more job may start.
+
+Answers are remembered until the ledger's revision moves (the panel redraws often).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from ._columns import ACTIVE_STATUSES
+from ._records import ISO_FORMAT, from_micros
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._connection import LedgerConnection
+
+__all__ = ["Since", "SpendBy", "committed", "possibly_charged", "since_iso", "spend", "total_spent"]
+
+#: A report's start: a datetime/date (naive = UTC), an ISO string, or a timedelta back from now.
+Since: TypeAlias = dt.datetime | dt.date | dt.timedelta | str | None
+SpendBy: TypeAlias = Literal["model", "day", "mode", "provider"]
+
+#: What an ``unknown`` row may have cost: its high estimate (the low one if that is all we have).
+_UNKNOWN_UP_TO = "COALESCE(est_high_micros, est_low_micros, 0)"
+_POSSIBLY_CHARGED = f"COALESCE(SUM({_UNKNOWN_UP_TO}), 0)"
+
+_SPEND_KEYS: Mapping[str, str] = {
+    "model": "model_id",
+    "day": "substr(created_at, 1, 10)",
+    "mode": "mode",
+    "provider": "provider",
+}
+
+
+def since_iso(since: Since) -> str | None:
+    """``since`` as the ledger's UTC time text (None: from the beginning)."""
+    if since is None:
+        return None
+    if isinstance(since, dt.timedelta):
+        when = dt.datetime.now(dt.timezone.utc) - since
+    elif isinstance(since, str):
+        when = dt.datetime.fromisoformat(since)
+    elif isinstance(since, dt.datetime):
+        when = since
+    else:
+        when = dt.datetime(since.year, since.month, since.day)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).strftime(ISO_FORMAT)
+
+
+def committed(conn: sqlite3.Connection, exclude_owners: Sequence[str] = ()) -> Decimal:
+    """Spent plus the high estimate of every running job, leaving out jobs leased by ``exclude_owners``.
+    Runs on ``conn`` as it is (inside the caller's transaction, if any)."""
+    active = ", ".join("?" for _ in ACTIVE_STATUSES)
+    mine = ", ".join("?" for _ in exclude_owners)
+    others = f" AND (lease_owner IS NULL OR lease_owner NOT IN ({mine}))" if exclude_owners else ""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(cost_micros), 0), "  # noqa: S608 - only placeholders are interpolated
+        f"COALESCE(SUM(CASE WHEN status IN ({active}){others} THEN est_high_micros ELSE 0 END), 0) "
+        "FROM generations",
+        (*ACTIVE_STATUSES, *exclude_owners),
+    ).fetchone()
+    return from_micros(int(row[0]) + int(row[1]))
+
+
+def total_spent(db: LedgerConnection, since: Since = None) -> Decimal:
+    """Exact USD spent: the sum of recorded actual costs."""
+    return _memo_sum(db, "total_spent", "SELECT COALESCE(SUM(cost_micros), 0) FROM generations WHERE 1", since)
+
+
+def possibly_charged(db: LedgerConnection, since: Since = None) -> Decimal:
+    """Upper bound of what jobs in status ``unknown`` may have cost (their high estimates)."""
+    sql = f"SELECT {_POSSIBLY_CHARGED} FROM generations WHERE status = 'unknown'"  # noqa: S608
+    return _memo_sum(db, "possibly_charged", sql, since)
+
+
+def _memo_sum(db: LedgerConnection, name: str, sql: str, since: Since) -> Decimal:
+    """One money sum (``sql`` selects micro-dollars and ends in a WHERE clause), remembered
+    until the ledger changes."""
+    start = since_iso(since)
+    with db.reading() as (conn, _, _):
+        key = (name, start)
+        if key not in db.memo:
+            row = conn.execute(sql + " AND created_at >= ?", (start,)) if start else conn.execute(sql)
+            db.memo[key] = from_micros(int(row.fetchone()[0]))
+        total: Decimal = db.memo[key]
+    return total
+
+
+def spend(db: LedgerConnection, by: SpendBy = "model", since: Since = None) -> pd.DataFrame:
+    """Spend per model, UTC day, mode or provider (see :meth:`History.spend`)."""
+    import pandas as pd
+
+    if by not in _SPEND_KEYS:
+        raise ValueError(f"by must be one of {', '.join(_SPEND_KEYS)}, got {by!r}")
+    key = _SPEND_KEYS[by]
+    start = since_iso(since)
+    sql = (
+        f"SELECT {key} AS k, COUNT(*) AS n, SUM(status = 'completed') AS done, "  # noqa: S608
+        "COALESCE(SUM(cost_micros), 0) AS micros, SUM(status = 'unknown') AS unknown, "
+        f"COALESCE(SUM(CASE WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} END), 0) AS maybe FROM generations"
+        + (" WHERE created_at >= ?" if start else "")
+        + " GROUP BY k ORDER BY k"
+    )
+    with db.reading() as (conn, ledger, rev):
+        memo_rev = (ledger, rev)
+        # Kept until the ledger changes (the panel redraws the Spend tab often).
+        memo_key = ("spend", by, start)
+        cached = db.memo.get(memo_key)
+        if cached is None:
+            rows = conn.execute(sql, (start,) if start else ()).fetchall()
+    if cached is not None:
+        return cached.copy()  # type: ignore[no-any-return]
+    index_name = {"model": "model_id", "day": "day"}.get(by, by)
+    index: pd.Index[Any]
+    if by == "day":
+        index = pd.DatetimeIndex([r["k"] for r in rows], name=index_name).date  # type: ignore[assignment]
+        index = pd.Index(index, name=index_name)
+    else:
+        index = pd.Index([r["k"] for r in rows], name=index_name, dtype="object")
+    totals = [from_micros(int(r["micros"])) for r in rows]
+    maybe = [from_micros(int(r["maybe"])) for r in rows]
+    frame = pd.DataFrame(
+        {
+            "count": pd.array([int(r["n"]) for r in rows], dtype="int64"),
+            "completed": pd.array([int(r["done"] or 0) for r in rows], dtype="int64"),
+            "total": pd.array(totals, dtype="object"),
+            "total_usd": pd.array([float(t) for t in totals], dtype="float64"),
+            "unknown": pd.array([int(r["unknown"] or 0) for r in rows], dtype="int64"),
+            "possibly_charged": pd.array(maybe, dtype="object"),
+            "possibly_charged_usd": pd.array([float(m) for m in maybe], dtype="float64"),
+        },
+        index=index,
+    )
+    db.remember(memo_rev, memo_key, frame)
+    return frame.copy()

@@ -1,0 +1,352 @@
+"""The durable history: :class:`History`, one SQLite row per generation, and its public methods.
+
+The pieces it is made of live beside it: the connection and its transactions (``_connection``),
+the schema (``_schema``), records and money (``_records``), leases (``_leases``), the cached
+DataFrame (``_frame``, ``_snapshot``) and the money reports (``_reports``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from .._config import data_dir
+from . import _leases, _reports
+from ._columns import STATUSES, WRITABLE_COLUMNS
+from ._connection import LedgerConnection
+from ._frame import FrameCache, build_frame, copy_on_write, fetch
+from ._records import HistoryRecord, load_path, now_iso, record_from_row
+from ._schema import migrate
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DB_NAME", "MEDIA_DIR", "History"]
+
+log = logging.getLogger("sora2_widgets.history")
+
+DB_NAME = "history.sqlite3"
+MEDIA_DIR = "media"
+
+
+class History:
+    """The ledger of every generation, in ``history.sqlite3`` under the data directory.
+
+    ``History()`` opens (and creates or migrates) ``$SORA2_WIDGETS_HOME/history.sqlite3``;
+    ``History(path)`` takes a file, or a directory to hold ``history.sqlite3``. Media files go to
+    ``media/`` beside the database. Safe to use from several threads and several processes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0) -> None:
+        if path is None:
+            db = data_dir() / DB_NAME
+        else:
+            db = Path(path).expanduser()
+            # is_file, not exists: another kernel may create the folder between our two checks.
+            if db.is_dir() or (not db.suffix and not db.is_file()):
+                db = db / DB_NAME
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self.path: Path = db.resolve()
+        self.media_dir: Path = self.path.parent / MEDIA_DIR
+        self._db = LedgerConnection(self.path, busy_timeout)
+        self._frames = FrameCache(self._db, self.path)
+        self.cache_path: Path = self._frames.path
+        migrate(self._db)
+
+    def close(self) -> None:
+        self.wait_snapshot()
+        self._db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"History({str(self.path)!r})"
+
+    # -- paths --------------------------------------------------------------------------------
+    def _store_path(self, path: Path | str | None) -> str | None:
+        """Paths under the history's folder are stored relative, so the folder can move."""
+        if path is None:
+            return None
+        p = Path(path).resolve()
+        try:
+            return p.relative_to(self.path.parent).as_posix()
+        except ValueError:
+            return str(p)
+
+    def _load_path(self, stored: str | None) -> Path | None:
+        return load_path(stored, self.path.parent)
+
+    def media_path(self, history_id: int, model_id: str, suffix: str) -> Path:
+        """Where the media of one row go: ``media/000042_sora2_text_to_video.mp4``."""
+        return self.media_dir / f"{history_id:06d}_{model_id}{suffix}"
+
+    def sweep_partial_files(self, older_than: float = 3600.0) -> int:
+        """Remove half-written downloads (``*.part``) a killed process left in ``media/``.
+
+        Only files untouched for ``older_than`` seconds: a live download rewrites its file every
+        chunk and gives up after its read timeout, so an older one belongs to nobody. The row
+        itself is never touched; resuming downloads the video again. Returns how many went."""
+        if not self.media_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        with os.scandir(self.media_dir) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".part") or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # another kernel swept it first
+        if removed:
+            log.info("history: removed %d half-written download(s) from %s", removed, self.media_dir)
+        return removed
+
+    # -- writes (used by the generator; public for tools and tests) ---------------------------
+    def add(self, **fields: Any) -> int:
+        """Insert one row; returns its id. Unknown column names raise ``TypeError``."""
+        return self._insert(fields)
+
+    def _insert(self, fields: Mapping[str, Any], *, conn: sqlite3.Connection | None = None) -> int:
+        # created_at may be given (imports, tests); everything else must be a writable column.
+        bad = set(fields) - WRITABLE_COLUMNS - {"created_at"}
+        if bad:
+            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+        now = now_iso()
+        row = {"created_at": now, "updated_at": now, "status": "submitted", **fields}
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        sql = f"INSERT INTO generations ({cols}) VALUES ({marks})"  # noqa: S608 - names checked above
+        if conn is not None:
+            cur = conn.execute(sql, list(row.values()))
+        else:
+            with self._db.write() as c:
+                cur = c.execute(sql, list(row.values()))
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def add_with_budget(
+        self, fields: Mapping[str, Any], *, budget: Decimal | None, high: Decimal
+    ) -> tuple[int | None, Decimal]:
+        """Insert a row only if ``spent + reserved + high <= budget``, atomically across processes.
+
+        ``reserved`` is the high estimate of every job still running (other kernels included), so
+        ten concurrent jobs cannot each pass a check that only one of them fits. Returns ``(id,
+        committed)``; ``id`` is ``None`` when refused (nothing inserted).
+        """
+        with self._db.write() as conn:
+            committed = _reports.committed(conn)
+            if budget is not None and committed + high > budget:
+                return None, committed
+            return self._insert(fields, conn=conn), committed
+
+    def committed(self, *, exclude_owners: Sequence[str] = ()) -> Decimal:
+        """Spent so far plus the high estimate of every job still running: what a budget must cover.
+
+        ``exclude_owners`` leaves out the running jobs leased by those generators, for a caller
+        that counts its own running jobs itself (the panel: a job whose row is being written must
+        be counted once, not by both)."""
+        with self._db.lock:
+            return _reports.committed(self._db.conn, tuple(exclude_owners))
+
+    def update(self, history_id: int, *, only_if_status: Sequence[str] | None = None, **fields: Any) -> bool:
+        """Set columns of one row (and ``updated_at``). With ``only_if_status`` the write happens only
+        if the row is still in one of those states (a compare-and-set); returns whether it happened."""
+        bad = set(fields) - WRITABLE_COLUMNS
+        if bad:
+            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown status {fields['status']!r}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        args: list[Any] = [*fields.values(), now_iso(), history_id]
+        where = "id = ?"
+        if only_if_status is not None:
+            where += f" AND status IN ({', '.join('?' for _ in only_if_status)})"
+            args.extend(only_if_status)
+        sql = f"UPDATE generations SET {sets}{', ' if sets else ''}updated_at = ? WHERE {where}"  # noqa: S608
+        with self._db.write() as conn:
+            return conn.execute(sql, args).rowcount == 1
+
+    def remove_row(self, history_id: int) -> None:
+        """Hard-delete a row. Only for a row whose job certainly never reached the service."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM generations WHERE id = ?", (history_id,))
+
+    # -- leases ---------------------------------------------------------------------------------
+    def claim(
+        self, owner: str, lease_seconds: float, *, provider: str | None = None, exclude: Collection[int] = ()
+    ) -> list[HistoryRecord]:
+        """Take over the unfinished rows nobody is looking after, and completed rows whose video
+        was never saved locally. Exactly one process wins each row (checked and set in one
+        write transaction). ``exclude``: rows the caller itself is busy with (never claimed)."""
+        now = time.time()
+        with self._db.write() as conn:
+            claimed = _leases.claim_rows(conn, owner, lease_seconds, now=now, provider=provider, exclude=exclude)
+        return [rec for rec in (self.get(i) for i in claimed)]
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        with self._db.write() as conn:
+            return _leases.renew(conn, owner, lease_seconds)
+
+    def release(self, history_id: int, owner: str) -> None:
+        with self._db.write() as conn:
+            _leases.release_row(conn, history_id, owner)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self._db.query("SELECT COUNT(*) FROM generations")[0][0])
+
+    def _record(self, r: sqlite3.Row) -> HistoryRecord:
+        return record_from_row(r, self.path.parent)
+
+    def get(self, history_id: int) -> HistoryRecord:
+        """The row ``history_id``; ``KeyError`` if there is none."""
+        rows = self._db.query("SELECT * FROM generations WHERE id = ?", (int(history_id),))
+        if not rows:
+            raise KeyError(f"no generation #{history_id} in {self.path}")
+        return self._record(rows[0])
+
+    def find_video_id(self, video_id: str) -> HistoryRecord | None:
+        """The newest row that produced ``video_id`` (remix sources are looked up this way)."""
+        rows = self._db.query("SELECT * FROM generations WHERE video_id = ? ORDER BY id DESC LIMIT 1", (video_id,))
+        return self._record(rows[0]) if rows else None
+
+    def records(self, where: str = "", args: Sequence[Any] = ()) -> list[HistoryRecord]:
+        """Rows matching an SQL condition written by the caller (``"status = ?"``, args), oldest first."""
+        sql = "SELECT * FROM generations" + (f" WHERE {where}" if where else "") + " ORDER BY id"  # noqa: S608
+        return [self._record(r) for r in self._db.query(sql, args)]
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """All rows as a DataFrame indexed by ``id``, oldest first (a copy: edit it freely).
+
+        Datetimes are tz-aware UTC; ``model_id``/``status``/``provider``/``mode`` are categoricals;
+        money is exact in ``*_micros`` (nullable Int64, micro-dollars) and float64 in ``*_usd``;
+        ``params`` holds dicts. Kept in memory and brought up to date with only the rows changed
+        since (by any process); a snapshot file beside the ledger lets a new process start from it.
+        The column names are ``sora2_widgets.history.FRAME_COLUMNS``.
+        """
+        return self._frames.current().frame.copy(deep=not copy_on_write())
+
+    def wait_snapshot(self, timeout: float | None = None) -> None:
+        """Wait until a DataFrame snapshot being written in the background is on disk."""
+        self._frames.wait(timeout)
+
+    @overload
+    def remix_candidates(self, *, provider: str | None = ..., as_records: Literal[False] = ...) -> pd.DataFrame: ...
+    @overload
+    def remix_candidates(self, *, provider: str | None = ..., as_records: Literal[True]) -> list[HistoryRecord]: ...
+    def remix_candidates(
+        self, *, provider: str | None = None, as_records: bool = False
+    ) -> pd.DataFrame | list[HistoryRecord]:
+        """Videos that can still be remixed, newest first.
+
+        A candidate is a **Sora** generation that **completed**, was made with
+        ``delete_video=False`` (kept on the service), was **not deleted** here, and has a
+        ``video_id``. ``provider="fal"``/``"emulator"`` keeps only videos made there (a video_id of
+        one service means nothing to the other). Returns a DataFrame shaped like :attr:`df`,
+        or a list of :class:`HistoryRecord` with ``as_records=True`` (what the panel's picker uses).
+        """
+        from .._catalog import MODELS
+
+        sora = [m.id for m in MODELS if m.is_sora]
+        where = (
+            f"model_id IN ({', '.join('?' for _ in sora)}) AND status = 'completed' AND kept_for_remix = 1 "
+            "AND deleted = 0 AND video_id IS NOT NULL AND video_id != ''"
+        )
+        args: list[Any] = list(sora)
+        if provider is not None:
+            where += " AND provider = ?"
+            args.append(provider)
+        with self._db.reading() as (conn, _, _):
+            # Asked again and again by the panel: the answer is kept until the ledger changes.
+            key = ("remix_candidates", provider, as_records)
+            memo = self._db.memo
+            if key not in memo:
+                if as_records:
+                    rows = conn.execute(f"SELECT * FROM generations WHERE {where} ORDER BY id DESC", args)  # noqa: S608
+                    memo[key] = [self._record(r) for r in rows]
+                else:
+                    memo[key] = build_frame(fetch(conn, where, args), self.path.parent).iloc[::-1]
+            found = memo[key]
+        return list(found) if as_records else found.copy()
+
+    # -- user actions -----------------------------------------------------------------------------
+    def delete(self, history_id: int, files: bool = True) -> HistoryRecord:
+        """Soft delete: the row stays (with its money), it leaves the remix picker, and with
+        ``files=True`` its video and thumbnail are removed from disk. Returns the updated row."""
+        rec = self.get(history_id)
+        fields: dict[str, Any] = {"deleted": 1}
+        if files:
+            for p in (rec.local_path, rec.thumbnail_path):
+                if p is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        p.unlink()
+            fields.update(local_path=None, thumbnail_path=None)
+        self.update(history_id, **fields)
+        return self.get(history_id)
+
+    # -- money ----------------------------------------------------------------------------------
+    def total_spent(self, since: dt.datetime | dt.date | dt.timedelta | str | None = None) -> Decimal:
+        """Exact USD spent: the sum of recorded actual costs.
+
+        A cost is recorded once, when a job completes; failed, unavailable and cancelled jobs
+        record 0, and jobs whose submit outcome is unknown count 0 here (see
+        :meth:`possibly_charged`). Soft-deleted rows still count: deleting files refunds nothing."""
+        return _reports.total_spent(self._db, since)
+
+    def possibly_charged(self, since: dt.datetime | dt.date | dt.timedelta | str | None = None) -> Decimal:
+        """Upper bound of what jobs in status ``unknown`` may have cost (their high estimates).
+
+        Not part of :meth:`total_spent`: nobody knows whether the service created those jobs.
+        Check them on fal's dashboard (the row's prompt and time identify them)."""
+        return _reports.possibly_charged(self._db, since)
+
+    def spend(
+        self,
+        by: Literal["model", "day", "mode", "provider"] = "model",
+        since: dt.datetime | dt.date | dt.timedelta | str | None = None,
+    ) -> pd.DataFrame:
+        """Spend per model, UTC day, mode or provider, summed exactly in SQL.
+
+        Columns: ``count`` (generations in the group, any status), ``completed``, ``total``
+        (exact ``Decimal`` USD) and ``total_usd`` (float64, for charts), then ``unknown`` (jobs
+        whose submit outcome is unknown) with ``possibly_charged``/``possibly_charged_usd``, the
+        most they may have cost (not in ``total``; see :meth:`possibly_charged`). ``since`` is a
+        datetime/date (naive = UTC), an ISO string, or a timedelta back from now. The column names
+        are ``sora2_widgets.history.SPEND_COLUMNS``.
+        """
+        return _reports.spend(self._db, by, since)
+
+    # -- export -----------------------------------------------------------------------------------
+    def _export_frame(self) -> pd.DataFrame:
+        frame = self.df
+        frame["params"] = [json.dumps(p, sort_keys=True) for p in frame["params"]]
+        return frame
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """Write the history as CSV (params as JSON text, money exact in ``*_micros``)."""
+        out = Path(path)
+        self._export_frame().to_csv(out)
+        return out
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> Path:
+        """Write the history as Parquet (needs ``pyarrow``: ``pip install sora2-widgets[parquet]``)."""
+        out = Path(path)
+        self._export_frame().to_parquet(out)
+        return out
