@@ -21,12 +21,12 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
-from ._generator import Generation, Generator, Progress, generate, generate_many
 from ._history import History, HistoryRecord
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 from .emulator import Emulator
+from .generator import Generation, Generator, Progress, generate, generate_many
 from .panel import PanelController, Sora2Panel
 
 __version__ = "0.1.0"
