@@ -59,6 +59,25 @@ def run_with_grace(lt: LoopThread, coro: Coroutine[Any, Any, T]) -> T:
         raise
 
 
+def stop_leaving_loop_open(lt: LoopThread, *, timeout: float = 5.0) -> None:
+    """Stop ``lt``'s thread but do not close its loop.
+
+    A client lent to the generator keeps the connections it opened on this loop, and its owner may
+    close it later from another loop (``asyncio.run(client.aclose())``): closing those connections
+    schedules a callback on this loop, which a closed loop refuses with "Event loop is closed".
+    ``LoopThread.close`` always closes the loop, so this stops it the way a generator always has.
+    """
+    if not lt.started:
+        return
+    loop = lt.loop
+    loop.call_soon_threadsafe(loop.stop)
+    if lt.in_thread():
+        return
+    deadline = time.monotonic() + timeout
+    while lt.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 async def run_on(lt: LoopThread, coro: Coroutine[Any, Any, T]) -> T:
     """Await ``coro`` on ``lt``'s loop from any loop (directly when already there)."""
     if lt.in_thread():

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .._history import History
 from .._sync import LoopThread
-from ._bridge import callback_on_caller, run_on, run_with_grace
+from ._bridge import callback_on_caller, run_on, run_with_grace, stop_leaving_loop_open
 from ._generation import Generation, OnUpdate
 from ._prepare import JobSpec, normalize
 from ._resume import resume_pass
@@ -160,7 +160,10 @@ class Generator:
                 return
         with contextlib.suppress(Exception):
             lt.submit(self._shutdown()).result(timeout=10)
-        lt.close()
+        if self._state.owns_client:
+            lt.close()
+        else:
+            stop_leaving_loop_open(lt)  # the client's owner may still close it, from any loop
         with self._lock:
             self._closed = True
             self._state.close_history()

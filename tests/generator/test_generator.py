@@ -61,3 +61,17 @@ def test_a_closed_generator_refuses_plainly_and_leaves_no_coroutine_behind(home:
         gc.collect()  # an abandoned coroutine warns "was never awaited" when it is collected
     assert not [w for w in caught if "never awaited" in str(w.message)]
     assert fake.calls["submit"] == 0
+
+
+def test_closing_leaves_a_lent_clients_loop_open_and_closes_its_own(home: Path, fake: FakeClient) -> None:
+    # A lent client may still hold connections opened on the generator's loop; its owner closes
+    # it later from another loop, which needs that loop not closed.
+    lent = make(fake, home)
+    assert lent.generate("sora2_text_to_video", prompt="x").ok
+    loop = lent._loop().loop
+    lent.close()
+    assert not loop.is_running() and not loop.is_closed()
+    own = sw.Generator(history=sw.History(home), resume=False)
+    loop = own._loop().loop
+    own.close()
+    assert loop.is_closed()
