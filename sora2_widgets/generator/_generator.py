@@ -80,6 +80,7 @@ class Generator:
 
     @property
     def lease_seconds(self) -> float:
+        """How long a claimed row's lease lasts; this process renews it every quarter of that."""
         return self._state.lease_seconds
 
     @lease_seconds.setter
