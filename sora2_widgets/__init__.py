@@ -21,11 +21,11 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
-from ._generator import Generation, Generator, Progress, generate, generate_many
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 from .emulator import Emulator
+from .generator import Generation, Generator, Progress, generate, generate_many
 from .history import History, HistoryRecord
 from .panel import PanelController, Sora2Panel
 

@@ -1,4 +1,4 @@
-"""The real client under the generator (what generate_many and the panel run), on the fake service."""
+"""The real client under the generator (what generate_many and the panel run), on the fake fal service."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ import pytest
 import sora2_widgets as sw
 from tests.client.fakefal import KEY, QUEUE, FakeFal
 from tests.history.conftest import make_mp4
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
+    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake() -> FakeFal:
+    """Here ``fake`` is the fake fal service (as in tests/client), not the generator suites' fake client."""
+    return FakeFal()
 
 
 def options(fake: FakeFal, **kw: Any) -> dict[str, Any]:

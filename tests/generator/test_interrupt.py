@@ -17,7 +17,8 @@ SCRIPT = textwrap.dedent(
     import sora2_widgets as sw
 
     gen = sw.Generator(history=sw.History(sys.argv[1]), resume=False)
-    loop_thread = gen._loop().thread
+    gen._loop().loop  # starts the generator's loop thread
+    loop_thread = next(t for t in threading.enumerate() if t.name == "sora2-widgets-generator")
 
     def interrupt_later():
         time.sleep(1.0)

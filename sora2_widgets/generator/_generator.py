@@ -1,0 +1,208 @@
+"""The Generator: one object that runs generations for the panel, the CLI and notebook code.
+
+It wires a client, a history and a budget to the steps that run a job (``_prepare``, ``_run``,
+``_save``, ``_resume``) and offers each as a sync method and an async one. Unfinished rows of
+earlier sessions are resumed in the background when it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Coroutine, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from .._history import History
+from .._sync import LoopThread
+from ._bridge import callback_on_caller, run_on, run_with_grace, stop_leaving_loop_open
+from ._generation import Generation, OnUpdate
+from ._prepare import JobSpec, normalize
+from ._resume import resume_pass
+from ._run import cancel, run_many, run_one
+from ._state import RunState
+
+T = TypeVar("T")
+
+
+class Generator:
+    """Runs generations: budget, ledger, client, media. Shared by the panel and the CLI.
+
+    ``Generator(client=None, history=None, budget=None)``: ``client`` defaults to an
+    ``AsyncFalClient()`` (FAL_KEY set → fal.ai, unset → the built-in emulator), ``history`` to
+    ``History()``, ``budget`` (USD) to ``$SORA2_WIDGETS_BUDGET`` (read at each check). With
+    ``resume=True`` the unfinished rows of earlier sessions are resumed in the background at once.
+    """
+
+    def __init__(
+        self,
+        client: Any = None,
+        history: History | None = None,
+        budget: Decimal | int | str | None = None,
+        *,
+        resume: bool = True,
+        lease_seconds: float = 120.0,
+    ) -> None:
+        self._state = RunState(
+            client, history, None if budget is None else Decimal(str(budget)), lease_seconds=lease_seconds
+        )
+        self._lock = threading.Lock()
+        self._loop_thread = LoopThread("sora2-widgets-generator")
+        self._resume_future: concurrent.futures.Future[list[Generation]] | None = None
+        self._closed = False
+        if resume:
+            self._resume_future = self._loop().submit(self._resume_in_background())
+
+    # -- wiring -----------------------------------------------------------------------------
+    @property
+    def history(self) -> History:
+        return self._state.history
+
+    @property
+    def client(self) -> Any:
+        return self._state.client().client
+
+    @property
+    def budget(self) -> Decimal | None:
+        """The spending limit in USD; ``None`` reads ``$SORA2_WIDGETS_BUDGET`` at each check."""
+        return self._state.budget
+
+    @budget.setter
+    def budget(self, amount: Decimal | None) -> None:
+        self._state.budget = amount
+
+    @property
+    def owner(self) -> str:
+        """The lease owner token of this generator's rows."""
+        return self._state.owner
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed row's lease lasts; this process renews it every quarter of that."""
+        return self._state.lease_seconds
+
+    @lease_seconds.setter
+    def lease_seconds(self, seconds: float) -> None:
+        self._state.lease_seconds = seconds
+
+    def _loop(self) -> LoopThread:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this Generator is closed")
+            return self._loop_thread
+
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            lt = self._loop()
+        except RuntimeError:
+            coro.close()  # never started: without this Python warns "coroutine was never awaited"
+            raise
+        return run_with_grace(lt, coro)
+
+    async def _on_private(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            lt = self._loop()
+        except RuntimeError:
+            coro.close()
+            raise
+        return await run_on(lt, coro)
+
+    # -- public API ---------------------------------------------------------------------------
+    def generate(self, model_id: str, *, on_update: OnUpdate | None = None, **params: Any) -> Generation:
+        """Generate one video and wait for it. Raises on any failure (the row keeps what happened);
+        the returned :class:`Generation` has the local file, cost and history id."""
+        return self._sync(self._one(0, model_id, params, on_update)).raise_for_status()
+
+    async def agenerate(
+        self, model_id: str, *, on_update: OnUpdate | None = None, raise_on_error: bool = True, **params: Any
+    ) -> Generation:
+        """Async :meth:`generate`; with ``raise_on_error=False`` a failure comes back as a Generation."""
+        gen = await self._on_private(self._one(0, model_id, params, callback_on_caller(on_update)))
+        return gen.raise_for_status() if raise_on_error else gen
+
+    def generate_many(self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None) -> list[Generation]:
+        """Run several jobs concurrently: ``[{"model_id": ..., **params}, ...]`` or ``[(model_id,
+        params), ...]``. Returns one Generation per job, in order; one failure never sinks the rest.
+        Raises :class:`BudgetExceededError` (nothing sent) when the whole batch cannot fit the budget."""
+        return self._sync(run_many(self._state, normalize(jobs), on_update))
+
+    async def agenerate_many(self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None) -> list[Generation]:
+        """Async :meth:`generate_many`; ``on_update`` runs on the caller's loop."""
+        return await self._on_private(run_many(self._state, normalize(jobs), callback_on_caller(on_update)))
+
+    def resume(self, *, on_update: OnUpdate | None = None) -> list[Generation]:
+        """Finish the jobs earlier sessions left running (and videos never saved locally).
+
+        Each row is claimed under a lease first, so two kernels resuming together finish every
+        job exactly once. Returns what this call (and the start-up pass) resumed."""
+        return self._sync(self._resume_all(on_update))
+
+    async def aresume(self, *, on_update: OnUpdate | None = None) -> list[Generation]:
+        """Async :meth:`resume`; ``on_update`` runs on the caller's loop."""
+        return await self._on_private(self._resume_all(callback_on_caller(on_update)))
+
+    def cancel(self, history_id: int) -> bool:
+        """Cancel a running job by its history id; True if a cancel was requested."""
+        return self._sync(cancel(self._state, history_id))
+
+    async def acancel(self, history_id: int) -> bool:
+        """Async :meth:`cancel`."""
+        return await self._on_private(cancel(self._state, history_id))
+
+    def close(self) -> None:
+        """Stop the background loop; close the client and history if this generator made them."""
+        with self._lock:
+            lt = self._loop_thread
+            if self._closed or not lt.started:
+                self._closed = True
+                self._state.close_history()
+                return
+        with contextlib.suppress(Exception):
+            lt.submit(self._shutdown()).result(timeout=10)
+        if self._state.owns_client:
+            lt.close()
+        else:
+            stop_leaving_loop_open(lt)  # the client's owner may still close it, from any loop
+        with self._lock:
+            self._closed = True
+            self._state.close_history()
+
+    def __enter__(self) -> Generator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- on the loop --------------------------------------------------------------------------
+    async def _one(
+        self, index: int, model_id: str, params: Mapping[str, Any], on_update: OnUpdate | None
+    ) -> Generation:
+        return await run_one(self._state, index, model_id, params, on_update)
+
+    async def _resume_all(self, on_update: OnUpdate | None) -> list[Generation]:
+        """What the start-up resume pass finished (reported once, to the first call), then a new pass."""
+        earlier: list[Generation] = []
+        if self._resume_future is not None:
+            fut, self._resume_future = self._resume_future, None
+            with contextlib.suppress(Exception):
+                earlier = await asyncio.wrap_future(fut)
+        return earlier + await resume_pass(self._state, on_update)
+
+    async def _resume_in_background(self) -> list[Generation]:
+        # A method rather than resume_pass itself: while it runs it keeps this generator, and so
+        # its loop thread, alive (the thread of an owner that was dropped is stopped).
+        return await resume_pass(self._state)
+
+    async def _shutdown(self) -> None:
+        state = self._state
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
+        current = asyncio.current_task()
+        for task in [t for t in asyncio.all_tasks() if t is not current]:
+            task.cancel()
+        adapter = state.made_client
+        if state.owns_client and adapter is not None:
+            with contextlib.suppress(Exception):
+                await adapter.aclose()

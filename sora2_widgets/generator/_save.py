@@ -1,0 +1,126 @@
+"""After the job: record its result and cost once, then save the video and thumbnail into ``media/``.
+
+The money row comes first: a finished job is paid for, so its result and actual cost are recorded
+before any download. A failed download leaves the row ``completed`` with an error that says
+``resume()`` retries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from .._catalog import ModelSpec
+from .._history import ACTIVE_STATUSES, to_micros
+from .._pricing import CostEstimate
+from .._results import VideoResult
+from ._generation import Generation, OnUpdate, Progress
+from ._media import download_checked, media_suffix, probe
+from ._outcome import emit, error_text, final
+from ._state import RunState
+
+log = logging.getLogger("sora2_widgets.generator")
+
+
+async def record_result(
+    state: RunState,
+    index: int,
+    hid: int,
+    spec: ModelSpec,
+    result: VideoResult,
+    on_update: OnUpdate | None,
+    *,
+    est: CostEstimate | None = None,
+) -> Generation:
+    """Record the finished job's result and actual cost (once), then save its media."""
+    history = state.history
+    rec = history.get(hid)
+    source_duration = rec.params.get("source_duration")
+    try:
+        cost: int | None = to_micros(spec.actual_cost(rec.params, result, source_duration=source_duration))
+    except ValueError as exc:
+        log.warning("generation #%d: cost unknown (%s)", hid, exc)
+        cost = None
+    # The money row: recorded once (only while the row is still active), before any download.
+    done = {
+        "status": "completed",
+        "cost_micros": cost,
+        "error": None,
+        "video_url": result.url,
+        "video_id": result.video_id,
+        "width": result.width,
+        "height": result.height,
+        "duration": result.duration,
+        "fps": result.fps,
+    }
+    if not history.update(hid, only_if_status=ACTIVE_STATUSES, **done):
+        now = history.get(hid).status
+        if now != "completed":
+            # We hold the finished job's result, so it ran and is paid for, whatever the row
+            # was told meanwhile (a cancel that lost the race, a failure guessed too early).
+            log.warning("generation #%d: was %r, but its job completed; recording the result", hid, now)
+            history.update(hid, only_if_status=(now,), **done)
+    return await save_media(state, index, hid, spec, result, on_update, est=est)
+
+
+async def save_media(
+    state: RunState,
+    index: int,
+    hid: int,
+    spec: ModelSpec,
+    result: VideoResult | None,
+    on_update: OnUpdate | None,
+    *,
+    est: CostEstimate | None = None,
+) -> Generation:
+    """Download the video (checked) and thumbnail of a completed row, probe it, record the files.
+
+    ``result`` is ``None`` when resuming a row whose media was never saved: its URL comes from the row.
+    """
+    history = state.history
+    rec = history.get(hid)
+    emit(on_update, Progress(index, spec.id, "downloading", hid, rec.request_id))
+    client = state.client()
+    url = result.url if result is not None else rec.video_url
+    assert url is not None
+    dest = history.media_path(hid, spec.id, media_suffix(url, ".mp4"))
+    fields: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+    exc: Exception | None = None
+    try:
+        try:
+            await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
+        except OSError as mexc:
+            # Inside the try: the job is paid and recorded; a bad media folder must not turn
+            # into a bare OSError for the caller nor leave the row leased.
+            raise OSError(mexc.errno, f"cannot write to the media folder {dest.parent} ({mexc.strerror})") from None
+        dl = await download_checked(client, url, dest, result.file_size if result is not None else None)
+        fields.update(local_path=history._store_path(dl.path), sha256=dl.sha256, error=None)
+        thumb: Path | None = None
+        thumb_url = result.thumbnail_url if result is not None else None
+        if thumb_url:
+            try:
+                tdl = await client.download(
+                    thumb_url, history.media_path(hid, spec.id, media_suffix(thumb_url, ".jpg"))
+                )
+                thumb = tdl.path
+            except Exception as texc:
+                log.warning("generation #%d: thumbnail not saved (%s)", hid, error_text(texc))
+        try:
+            want = None if thumb else history.media_path(hid, spec.id, ".jpg")
+            facts = await asyncio.to_thread(probe, Path(dl.path), want)
+        except Exception as pexc:
+            log.warning("generation #%d: could not read the saved video (%s)", hid, error_text(pexc))
+            facts = {}
+        thumb = thumb or facts.get("thumbnail")
+        fields["thumbnail_path"] = history._store_path(thumb)
+        for key in ("width", "height", "duration", "fps"):
+            if getattr(rec, key) is None and facts.get(key) is not None:
+                fields[key] = facts[key]
+    except Exception as dexc:
+        exc = dexc
+        fields["error"] = f"download failed: {error_text(dexc)} (resume() retries it)"
+        log.warning("generation #%d: download failed: %s", hid, error_text(dexc))
+    history.update(hid, **fields)
+    return final(history, index, on_update, hid, exc, est=est, result=result)
