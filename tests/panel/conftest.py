@@ -1,4 +1,4 @@
-"""Fixtures: a panel over fakes with the Generator / History interfaces (see _fakes.py)."""
+"""Fixtures: a panel over the real ledger (temp file) and a fake generator (see _fakes.py)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def history() -> FakeHistory:
-    return FakeHistory()
+def history(tmp_path: Path) -> Iterator[FakeHistory]:
+    ledger = FakeHistory(tmp_path / "ledger" / "history.sqlite3")
+    yield ledger
+    ledger.close()
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
         (job,) = ctl.generate()
         wait_until(lambda: any(r.status in ("submitted", "in_queue", "in_progress") for r in ledger.records()))
         assert job.history_id is None
-        ctl._committed = None  # a fresh look at the ledger in that moment
+        ctl._money.forget()  # a fresh look at the ledger in that moment
         assert ctl.budget_left == Decimal("0.60")
         assert ledger.committed() == Decimal("0.40")  # the ledger alone sees the row
         assert ledger.committed(exclude_owners=[generator.owner]) == Decimal(0)

@@ -28,7 +28,7 @@ from sora2_widgets import (
     ValidationError,
 )
 from sora2_widgets.panel import CSS_CLASSES, JobStatus, PanelController, Sora2Panel
-from sora2_widgets.panel._view import panel_tree
+from sora2_widgets.panel._widgets import panel_tree
 from tests._secrets import FAL_KEY
 
 from ._fakes import PNG, FakeGenerator, FakeHistory
@@ -72,7 +72,7 @@ def test_generate_makes_one_card_per_model_with_video_and_history_rows(
     assert find(sora, "sw-remix-this"), "a kept Sora video offers Remix this"
     kling = next(c for c in cards if c.job.spec.id == TEXT_KLING)
     assert not find(kling, "sw-remix-this")
-    assert [r["status"] for r in history.rows] == ["completed", "completed"]
+    assert [r.status for r in history.rows] == ["completed", "completed"]
     # keep for remix is on by default, and sent
     assert dict(generator.calls)[TEXT_SORA]["delete_video"] is False
     # The status follows the jobs: both have finished by now.
@@ -209,7 +209,7 @@ def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHis
     panel.history_delete.click()
     rows = panel.history_rows.children
     assert len(rows) == 1 and "first" in rows[0].children[-1].value
-    assert [r["deleted"] for r in history.rows] == [False, True]
+    assert [r.deleted for r in history.rows] == [False, True]
 
 
 def test_spend_tab_totals_and_chart(generator: FakeGenerator, history: FakeHistory) -> None:
@@ -401,15 +401,13 @@ def test_a_message_is_cleared_by_a_tab_switch(panel: Any) -> None:
 
 
 def test_card_header_has_a_status_pill_and_the_progress_bar_goes_when_done(panel: Any) -> None:
-    from types import SimpleNamespace
-
-    from sora2_widgets import get_model
+    from sora2_widgets import Progress, get_model
     from sora2_widgets.panel import JobState
     from sora2_widgets.panel._cards import JobCard
 
     job = JobState(get_model(TEXT_SORA), {"prompt": "x"})
     card = JobCard(job, on_cancel=lambda _j: None)
-    job.apply_update(SimpleNamespace(status="IN_QUEUE", queue_position=1, logs=(), request_id="req-1"))
+    job.apply_update(Progress(index=0, model_id=TEXT_SORA, stage="in_queue", queue_position=1, request_id="req-1"))
     assert card.status.value == "In queue · #2"  # fal counts from 0; people from 1
     assert card.progress.layout.display != "none" and "queue position" not in card.info.value
     job.fail("Service error", "boom")

@@ -6,18 +6,17 @@ import base64
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import ipywidgets as w
 import pytest
 
-from sora2_widgets import get_model
+from sora2_widgets import Generation, get_model
 from sora2_widgets._images import MAX_IMAGE_BYTES
 from sora2_widgets.panel import JobState, PanelController, Sora2Panel
 from sora2_widgets.panel._cards import JobCard
 from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT, browser_video_url, image_from_bytes, image_from_url
-from sora2_widgets.panel._view import panel_tree
+from sora2_widgets.panel._widgets import panel_tree
 
 from ._fakes import FAKE_MP4, PNG, FakeHistory
 
@@ -64,7 +63,9 @@ def card_for(tmp_path: Path, size: int, url: str | None) -> JobCard:
     path.write_bytes(FAKE_MP4 + b"\x00" * (size - len(FAKE_MP4)))
     job = JobState(get_model(TEXT_SORA), {"prompt": "a big one", "delete_video": False})
     card = JobCard(job, on_cancel=lambda _job: None)
-    job.complete(SimpleNamespace(url=url, local_path=path, video_id="video_1", cost=None, history_id=1))
+    job.complete(
+        Generation(model_id=TEXT_SORA, status="completed", url=url, local_path=path, video_id="video_1", history_id=1)
+    )
     return card
 
 
