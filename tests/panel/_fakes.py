@@ -114,7 +114,7 @@ class FakeGenerator:
         await asyncio.sleep(0)
         on_update(progress("in_progress", logs=(LogLine(message="rendering 40%", level="INFO"),)))
         # a threading.Event set by the test's thread; polling keeps the task cancellable
-        while self.gate is not None and not self.gate.is_set():  # noqa: ASYNC110
+        while self.gate is not None and not self.gate.is_set():
             if rid in self._cancel_asked:
                 self.cancelled.append(req)
                 self.history.update(rid, status="cancelled", cost_micros=0)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sora2_widgets import History
 from sora2_widgets.panel import PanelController, Sora2Panel
 
 from ._fakes import FakeGenerator, FakeHistory
@@ -42,3 +43,10 @@ def panel(generator: FakeGenerator, history: FakeHistory) -> Iterator[Any]:
     p = Sora2Panel(ctl)
     yield p
     ctl.close()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[History]:
+    history = History(tmp_path / "history.sqlite3")
+    yield history
+    history.close()
