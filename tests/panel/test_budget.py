@@ -10,22 +10,10 @@ from typing import Any
 
 import pytest
 
-from sora2_widgets import (
-    History,
-)
+from sora2_widgets import History
 from sora2_widgets.panel import JobStatus, PanelController, Sora2Panel
 
-from ._helpers import (
-    IMG_PRO,
-    IMG_SORA,
-    REMIX,
-    TEXT_KLING,
-    TEXT_PRO,
-    TEXT_SORA,
-    _cost,
-    emulator_generator,
-    wait_until,
-)
+from ._helpers import IMG_PRO, IMG_SORA, REMIX, TEXT_KLING, TEXT_PRO, TEXT_SORA, _cost, emulator_generator, wait_until
 
 # (tab, selection, settings) → expected cost lines
 COSTS = [
@@ -188,3 +176,31 @@ def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
         heard.set()
         ctl.close()
         generator.close()
+
+
+def test_the_ledgers_money_is_read_once_per_change(ledger: History) -> None:
+    from sora2_widgets.panel._budget import LedgerMoney
+
+    money = LedgerMoney()
+    ledger.add(model_id=TEXT_SORA, endpoint="e", mode="text", provider="emulator", status="completed", cost_micros=1)
+    assert money.spent(ledger) == Decimal("0.000001")
+    running = ledger.add(
+        model_id=TEXT_SORA, endpoint="e", mode="text", provider="emulator", est_high_micros=400_000, lease_owner="me"
+    )
+    assert money.spent(ledger) == Decimal("0.000001")  # cached
+    assert money.committed(ledger, (1,), ["me"]) == Decimal("0.000001")  # my running job: counted by the panel
+    assert money.committed(ledger, (1,), ["me", "other"]) == Decimal("0.000001")  # same running jobs: cached
+    assert money.committed(ledger, (1, 2), ["other"]) == Decimal("0.400001")  # another's job reserves its high
+    money.forget()
+    ledger.update(running, status="completed", cost_micros=400_000)
+    assert money.spent(ledger) == Decimal("0.400001")
+
+
+def test_the_budget_blocks_only_what_it_cannot_cover() -> None:
+    from sora2_widgets import CostEstimate
+    from sora2_widgets.panel._budget import budget_blocker
+
+    two = CostEstimate(Decimal(1), Decimal(2))
+    assert budget_blocker(two, None) is None  # no budget
+    assert budget_blocker(two, Decimal(2)) is None
+    assert budget_blocker(two, Decimal("1.99")) == "This could cost $1.00–$2.00 but only $1.99 of your budget is left."

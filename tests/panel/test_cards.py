@@ -10,22 +10,14 @@ from typing import Any
 import ipywidgets as w
 import pytest
 
-from sora2_widgets import (
-    Generation,
-    get_model,
-)
+from sora2_widgets import Generation, get_model
 from sora2_widgets.panel import JobState
 from sora2_widgets.panel._cards import JobCard
 from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT
 from sora2_widgets.panel._widgets import panel_tree
 
 from ._fakes import FAKE_MP4
-from ._helpers import (
-    TEXT_SORA,
-    classes,
-    find,
-    run,
-)
+from ._helpers import TEXT_SORA, classes, find, run
 
 
 def test_card_header_has_a_status_pill_and_the_progress_bar_goes_when_done(panel: Any) -> None:

@@ -7,17 +7,10 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-from sora2_widgets import (
-    ServiceError,
-)
+from sora2_widgets import ServiceError
 
 from ._fakes import FakeGenerator
-from ._helpers import (
-    TEXT_KLING,
-    TEXT_PRO,
-    TEXT_SORA,
-    wait_for,
-)
+from ._helpers import TEXT_KLING, TEXT_PRO, TEXT_SORA, wait_for
 
 
 def test_history_and_spend_tabs_list_no_models(panel: Any) -> None:

@@ -6,18 +6,10 @@ from typing import Any
 
 import pytest
 
-from sora2_widgets import (
-    Mode,
-    models_for,
-)
+from sora2_widgets import Mode, models_for
 from sora2_widgets.panel import PanelController
 
-from ._helpers import (
-    TEXT_KLING,
-    TEXT_PRO,
-    TEXT_SORA,
-    shown,
-)
+from ._helpers import TEXT_KLING, TEXT_PRO, TEXT_SORA, shown
 
 
 def test_nothing_about_sora_without_a_sora_model(panel: Any) -> None:
@@ -74,3 +66,34 @@ def test_model_labels_name_a_resolution_only_when_the_model_has_one() -> None:
     assert labels[TEXT_KLING].startswith("Kling 2.5 Turbo Pro · ")
     remix = PanelController.model_label(models_for(Mode("remix"))[0])
     assert remix.endswith(" · inherits size")
+
+
+def test_the_form_stands_alone_and_reports_each_change() -> None:
+    from sora2_widgets.panel._form import PanelForm
+
+    class Recorded(PanelForm):
+        def __init__(self) -> None:
+            super().__init__()
+            self.changes: list[tuple[str, bool]] = []
+
+        def _changed(self, what: str, *, rearm: bool = True) -> None:
+            self.changes.append((what, rearm))
+
+    form = Recorded()
+    form.set_prompt("a fox")
+    form.set_prompt("a fox")  # no change, no report
+    form.set_show_advanced(True)  # changes nothing that would be generated
+    form.select((TEXT_PRO,))
+    assert form.changes == [("prompt", True), ("advanced", False), ("selection", True)]
+    (pro,) = form.selected
+    assert form.params_for(pro) == {
+        "prompt": "a fox",
+        "duration": 4,
+        "aspect_ratio": "16:9",
+        "resolution": "1080p",
+        "delete_video": False,
+    }
+    assert form.remix_source is None and form.form_blockers() == []
+    assert str(form.total_cost) == "$2.00"
+    form.set_tab("spend")
+    assert form.form_blockers() == ["Pick the Text, Image or Remix tab to generate."]

@@ -24,13 +24,7 @@ from sora2_widgets import (
 from sora2_widgets.panel import JobStatus
 
 from ._fakes import FakeGenerator, FakeHistory
-from ._helpers import (
-    TEXT_KLING,
-    TEXT_SORA,
-    classes,
-    find,
-    run,
-)
+from ._helpers import TEXT_KLING, TEXT_SORA, classes, find, run
 
 
 def test_generate_makes_one_card_per_model_with_video_and_history_rows(
@@ -130,3 +124,36 @@ def test_unexpected_exception_is_a_sentence_not_a_traceback(panel: Any, generato
     generator.fail_with[TEXT_SORA] = RuntimeError("disk full")
     (card,) = run(panel)
     assert card.error.value == "<b>Unexpected error</b>: RuntimeError: disk full"
+
+
+def test_a_job_reads_the_generators_progress_and_generation(tmp_path: Any) -> None:
+    from sora2_widgets import Generation, LogLine, Progress, VideoResult, get_model
+    from sora2_widgets.panel import JobState
+
+    job = JobState(get_model(TEXT_SORA), {"prompt": "x", "delete_video": False, "duration": 4})
+    seen: list[str] = []
+    job.observe(lambda j: seen.append(j.status))
+    step = {"index": 0, "model_id": TEXT_SORA, "history_id": 7, "request_id": "req-7"}
+    job.apply_update(Progress(stage="submitted", **step))
+    assert job.status == JobStatus.SUBMITTING and job.history_id == 7 and job.request_id == "req-7"
+    job.apply_update(Progress(stage="in_queue", queue_position=0, **step))
+    assert job.status == JobStatus.QUEUED and job.queue_position == 0
+    job.apply_update(Progress(stage="in_progress", logs=(LogLine("step 1"), LogLine("rendering 55%")), **step))
+    assert job.status == JobStatus.RUNNING and job.queue_position is None
+    assert job.last_log == "rendering 55%" and job.progress == pytest.approx(0.55)
+    result = VideoResult(model_id=TEXT_SORA, url="https://v3.fal.media/x.mp4", file_size=1234, raw={})
+    job.complete(
+        Generation(
+            model_id=TEXT_SORA,
+            status="completed",
+            history_id=7,
+            url=result.url,
+            video_id="video_7",
+            cost=Decimal("0.40"),
+            result=result,
+        )
+    )
+    assert (job.status, job.size, job.cost, job.kept) == (JobStatus.DONE, 1234, Decimal("0.40"), True)
+    assert seen == ["Submitting", "In queue", "Generating", "Done"]
+    job.apply_update(Progress(stage="in_progress", **step))  # late updates do not reopen a finished job
+    assert job.status == JobStatus.DONE

@@ -7,16 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sora2_widgets import (
-    Generator,
-    History,
-)
+import pytest
+
+from sora2_widgets import Generator, History
 from sora2_widgets.panel import JobStatus, PanelController
 
-from ._helpers import (
-    emulator_generator,
-    wait_until,
-)
+from ._helpers import emulator_generator, wait_until
 
 
 def test_typing_a_key_keeps_an_empty_ledger_and_the_budget_and_closes_the_old_generator(tmp_path: Path) -> None:
@@ -81,3 +77,18 @@ def test_a_job_running_when_the_key_changes_finishes_on_its_generator(tmp_path: 
         for one in made:
             one.close()
         ledger.close()
+
+
+def test_the_panels_own_generator_needs_the_real_ledger(history: Any) -> None:
+    from sora2_widgets.panel._provider import default_generator
+
+    class StandIn:  # a ledger-shaped object: the generator could not write its rows there
+        pass
+
+    with pytest.raises(TypeError, match=r"sora2_widgets\.History"):
+        default_generator(None, history=StandIn(), budget=None)  # type: ignore[arg-type]
+    made = default_generator(None, history=history, budget=Decimal(3))
+    try:
+        assert isinstance(made, Generator) and made.history is history and made.budget == Decimal(3)
+    finally:
+        made.close()

@@ -10,23 +10,13 @@ from typing import Any
 import ipywidgets as w
 from pydantic import SecretStr
 
-from sora2_widgets import (
-    ServiceError,
-)
+from sora2_widgets import ServiceError
 from sora2_widgets.panel import CSS_CLASSES, PanelController, Sora2Panel
 from sora2_widgets.panel._widgets import panel_tree
 from tests._secrets import FAL_KEY
 
 from ._fakes import PNG, FakeGenerator, FakeHistory
-from ._helpers import (
-    IMG_PRO,
-    TEXT_KLING,
-    TEXT_PRO,
-    TEXT_SORA,
-    XSS,
-    find,
-    run,
-)
+from ._helpers import IMG_PRO, TEXT_KLING, TEXT_PRO, TEXT_SORA, XSS, find, run
 
 
 def test_switching_tabs_keeps_each_tabs_selection(panel: Any) -> None:

@@ -7,21 +7,9 @@ from typing import Any
 
 import pytest
 
-from sora2_widgets import (
-    Mode,
-    models_for,
-)
+from sora2_widgets import Mode, models_for
 
-from ._helpers import (
-    IMG_KLING,
-    IMG_PRO,
-    IMG_SORA,
-    REMIX,
-    TEXT_KLING,
-    TEXT_PRO,
-    TEXT_SORA,
-    shown,
-)
+from ._helpers import IMG_KLING, IMG_PRO, IMG_SORA, REMIX, TEXT_KLING, TEXT_PRO, TEXT_SORA, shown
 
 
 @pytest.mark.parametrize("tab", ["text", "image", "remix"])

@@ -8,11 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ._fakes import FakeHistory
-from ._helpers import (
-    TEXT_KLING,
-    TEXT_SORA,
-    run,
-)
+from ._helpers import TEXT_KLING, TEXT_SORA, run
 
 
 def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHistory) -> None:

@@ -12,12 +12,7 @@ import ipywidgets as w
 from sora2_widgets.panel import PanelController, Sora2Panel
 
 from ._fakes import PNG, FakeGenerator, FakeHistory
-from ._helpers import (
-    TEXT_SORA,
-    classes,
-    find,
-    run,
-)
+from ._helpers import TEXT_SORA, classes, find, run
 
 
 def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeGenerator) -> None:

@@ -8,12 +8,7 @@ from sora2_widgets.panel import PanelController, Sora2Panel
 from sora2_widgets.panel._widgets import panel_tree
 
 from ._fakes import FakeGenerator, FakeHistory
-from ._helpers import (
-    TEXT_KLING,
-    TEXT_SORA,
-    find,
-    run,
-)
+from ._helpers import TEXT_KLING, TEXT_SORA, find, run
 
 
 def test_spend_tab_totals_and_chart(generator: FakeGenerator, history: FakeHistory) -> None:
