@@ -1,9 +1,10 @@
-"""Job state for the panel's cards, and the background event loop the jobs run on.
+"""The panel's jobs: each job's state (what its card shows) and the runner that starts, cancels
+and waits on them on the panel's own loop thread.
 
-A :class:`JobState` is plain data plus observers; the card view (``_cards.py``)
-redraws from it. It is mutated from the background loop's thread, so observers
-run on that thread too: ipywidgets (ipykernel 6+) accepts state updates from any
-thread, and the kernel stays free to run other cells while videos render.
+A :class:`JobState` is plain data plus observers; the card view (``_cards.py``) redraws from it.
+It is mutated from the loop thread, so observers run on that thread too: ipywidgets (ipykernel 6+)
+accepts state updates from any thread, and the kernel stays free to run other cells while videos
+render.
 """
 
 from __future__ import annotations
@@ -15,26 +16,30 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .._catalog import ModelSpec
+from .._errors import JobCancelledError, ModelUnavailableError, Sora2Error
+from .._generator import Generation, Progress
+from .._sync import LoopThread
+from ._protocols import GeneratorLike
 
-__all__ = ["BackgroundLoop", "JobState", "JobStatus"]
+__all__ = ["JobRunner", "JobState", "JobStatus"]
 
 log = logging.getLogger("sora2_widgets.panel")
 
-#: Generator stages and fal queue states → what the card says. Final stages are left to the
-#: job's own end (complete/fail/cancelled), which carries the facts.
+#: The generator's progress stages → what the card says. Final stages are left to the job's own
+#: end (complete/fail/cancelled), which carries the facts.
 _STAGES = {
-    "SUBMITTED": "Submitting",
-    "IN_QUEUE": "In queue",
-    "IN_PROGRESS": "Generating",
-    "COMPLETED": "Saving",
-    "DOWNLOADING": "Saving",
+    "submitted": "Submitting",
+    "in_queue": "In queue",
+    "in_progress": "Generating",
+    "completed": "Saving",
+    "downloading": "Saving",
 }
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
 _ids = itertools.count(1)
@@ -54,15 +59,6 @@ class JobStatus:
     CANCELLED = "Cancelled"
 
     FINAL = frozenset({DONE, FAILED, CANCELLED})
-
-
-def _attr(obj: Any, *names: str) -> Any:
-    """The first present, non-None attribute (or mapping key) of ``obj`` among ``names``."""
-    for name in names:
-        value = obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
 
 
 @dataclass
@@ -87,7 +83,7 @@ class JobState:
     size: int | None = None
     video_id: str | None = None
     cost: Decimal | None = None
-    history_id: Any = None
+    history_id: int | None = None
     kept: bool = False
     _observers: list[Callable[[JobState], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -124,21 +120,18 @@ class JobState:
             self._estimate_progress()
             self._notify()
 
-    def apply_update(self, update: Any) -> None:
-        """Take a generator ``Progress`` (stage, history_id, …) or a client ``QueueUpdate`` (status, …)."""
+    def apply_update(self, update: Progress) -> None:
+        """Take a sign of life from the generator (its stage, history row, queue position, logs)."""
         if self.done:
             return
-        raw = str(_attr(update, "stage", "status") or "").upper()
-        status = _STAGES.get(raw)
+        status = _STAGES.get(update.stage)
         if status is not None and self.status != JobStatus.CANCELLING:
             self.status = status
-        self.queue_position = _attr(update, "queue_position") if raw == "IN_QUEUE" else None
-        self.request_id = _attr(update, "request_id") or self.request_id
-        self.history_id = _attr(update, "history_id") or self.history_id
-        logs = _attr(update, "logs") or ()
-        if logs:
-            last = logs[-1]
-            self.last_log = str(_attr(last, "message") or last)
+        self.queue_position = update.queue_position if update.stage == "in_queue" else None
+        self.request_id = update.request_id or self.request_id
+        self.history_id = update.history_id or self.history_id
+        if update.logs:
+            self.last_log = str(update.logs[-1].message)
         self._estimate_progress()
         self._notify()
 
@@ -157,23 +150,18 @@ class JobState:
             self.progress = max(self.progress, 0.97)
         return self.progress
 
-    def complete(self, generation: Any) -> None:
-        """Take a finished ``Generation`` (duck-typed: url, local_path, video_id, cost, history_id)."""
-        self.url = _attr(generation, "url")
-        path = _attr(generation, "local_path")
-        self.local_path = Path(path) if path is not None else None
-        self.video_id = _attr(generation, "video_id")
-        cost = _attr(generation, "cost")
-        self.cost = Decimal(str(cost)) if cost is not None else None
-        self.history_id = _attr(generation, "history_id")
-        self.request_id = _attr(generation, "request_id") or self.request_id
-        size = _attr(generation, "size", "file_size")
-        if size is None:
-            result = _attr(generation, "result")
-            size = _attr(result, "file_size") if result is not None else None
+    def complete(self, generation: Generation) -> None:
+        """Take the finished job's :class:`Generation` (url, local file, video id, cost, history row)."""
+        self.url = generation.url
+        self.local_path = generation.local_path
+        self.video_id = generation.video_id
+        self.cost = generation.cost
+        self.history_id = generation.history_id
+        self.request_id = generation.request_id or self.request_id
+        size = generation.result.file_size if generation.result is not None else None
         if size is None and self.local_path is not None and self.local_path.exists():
             size = self.local_path.stat().st_size
-        self.size = int(size) if size is not None else None
+        self.size = size
         # Remixable only if a Sora video was kept on the service and we know its id.
         self.kept = self.spec.is_sora and self.wants_keep and bool(self.video_id)
         self.status = JobStatus.DONE
@@ -204,50 +192,127 @@ class JobState:
         self._notify()
 
 
-class BackgroundLoop:
-    """A private asyncio loop on a daemon thread: jobs run there, so the kernel stays responsive.
+class JobRunner:
+    """Starts, cancels and waits on the panel's jobs, each on the panel's own loop thread.
 
-    Jupyter's own loop belongs to the kernel; blocking it (or nesting into it) would freeze other
-    cells. Coroutines are handed over with ``run_coroutine_threadsafe``; cancelling the returned
-    future cancels the task on the loop.
+    Jupyter's loop belongs to the kernel; blocking it (or nesting into it) would freeze other
+    cells, so jobs run on a :class:`LoopThread`, and cancelling a job's future cancels its task.
+    Per running job the runner keeps the generator it runs on (a key change must not cut it off)
+    and its high estimate, which counts against the budget from the click until the job ends.
     """
 
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        loop: LoopThread | None = None,
+        *,
+        on_unavailable: Callable[[str], None],
+        on_end: Callable[[JobState, GeneratorLike], Awaitable[None]],
+    ) -> None:
+        self._loop = loop or LoopThread("sora2-widgets-panel")
+        self._on_unavailable = on_unavailable
+        self._on_end = on_end
+        self._futures: dict[int, concurrent.futures.Future[None]] = {}
+        self._generators: dict[int, GeneratorLike] = {}
+        self._reserved: dict[int, Decimal] = {}
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._thread is None or not self._thread.is_alive():
-                ready = threading.Event()
-                loop = asyncio.new_event_loop()
+    # -- what the running jobs hold ---------------------------------------------------------
+    def reserve(self, job: JobState, generator: GeneratorLike, high: Decimal) -> None:
+        """Count ``high`` against the budget and tie ``job`` to ``generator``, before it starts."""
+        self._reserved[job.id] = high
+        self._generators[job.id] = generator
 
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    ready.set()
-                    loop.run_forever()
+    def reserved(self, job_ids: Iterable[int]) -> Decimal:
+        """The high estimates held by these (running) jobs."""
+        return sum((self._reserved.get(j, Decimal(0)) for j in job_ids), Decimal(0))
 
-                self._thread = threading.Thread(target=run, name="sora2-widgets-panel", daemon=True)
-                self._thread.start()
-                ready.wait()
-                self._loop = loop
-            return self._loop
+    def generators(self) -> list[GeneratorLike]:
+        """The generators that running jobs run on (a replaced one stays until its last job ends)."""
+        return list(self._generators.values())
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def runs_on(self, generator: GeneratorLike) -> bool:
+        return any(g is generator for g in self._generators.values())
 
-    def call_soon(self, fn: Callable[[], None]) -> None:
-        self.loop.call_soon_threadsafe(fn)
+    # -- start / cancel / wait ------------------------------------------------------------
+    def submit(self, job: JobState) -> None:
+        """Start a reserved job on the loop thread."""
+        self._futures[job.id] = self._loop.submit(self._run(job))
+
+    async def _run(self, job: JobState) -> None:
+        generator = self._generators[job.id]
+
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(1.0)
+                job.tick()
+
+        tick = asyncio.ensure_future(ticker())
+        try:
+            job.complete(await generator.agenerate(job.spec.id, on_update=job.apply_update, **job.params))
+        except asyncio.CancelledError:
+            job.cancelled()
+            raise
+        except JobCancelledError as exc:
+            job.cancelled(exc.message)
+        except Sora2Error as exc:
+            self._failed(job, exc)
+        except Exception as exc:
+            # Never a traceback on a card: a plain sentence there, the details in the log.
+            log.exception("job %s (%s) failed unexpectedly", job.id, job.spec.id)
+            job.fail("Unexpected error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        finally:
+            tick.cancel()
+            self._futures.pop(job.id, None)
+            self._reserved.pop(job.id, None)
+            self._generators.pop(job.id, None)
+            await self._on_end(job, generator)
+
+    def _failed(self, job: JobState, exc: Sora2Error) -> None:
+        if job.status == JobStatus.CANCELLING:
+            # The user asked to cancel and the job then ended without a video: that is the
+            # cancellation they asked for, whatever words the service used for it.
+            job.cancelled(f"{exc.title}: {exc.message}")
+            return
+        if isinstance(exc, ModelUnavailableError):
+            self._on_unavailable(job.spec.id)
+        job.fail(exc.title, exc.message)
+
+    def cancel(self, job: JobState, generator: GeneratorLike | None) -> bool:
+        """Cancel a running job on the service. False if it already finished.
+
+        Once the job has a history row, ``generator.acancel(history_id)`` cancels it on the
+        service and the job ends as cancelled (and is recorded so). Before that (still submitting),
+        the task is cancelled: the generator then records what the submit did and cancels the job.
+        """
+        future = self._futures.get(job.id)
+        if job.done or future is None:
+            return False
+        job.cancelling()
+        if job.history_id is not None and generator is not None:
+            history_id = job.history_id
+
+            async def ask() -> None:
+                try:
+                    accepted = await generator.acancel(history_id)
+                except Exception:
+                    log.exception("cancel of history row %s failed; cancelling the task", history_id)
+                    accepted = False
+                if not accepted and not job.done:
+                    future.cancel()
+
+            self._loop.submit(ask())
+        else:
+            future.cancel()
+        return True
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every running job finished (for tests and scripts, not for notebook cells)."""
+        pending = list(self._futures.values())
+        if pending:
+            concurrent.futures.wait(pending, timeout=timeout)
 
     def close(self) -> None:
-        with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
-        if thread is not None:
-            thread.join(timeout=5)
-        if loop is not None and not loop.is_running():
-            loop.close()
+        """Cancel the running jobs and stop the loop thread."""
+        for future in list(self._futures.values()):
+            future.cancel()
+        self._loop.close()
+        self._generators.clear()

@@ -1,4 +1,4 @@
-"""Fixtures: a panel over fakes with the Generator / History interfaces (see _fakes.py)."""
+"""Fixtures: a panel over the real ledger (temp file) and a fake generator (see _fakes.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sora2_widgets import History
 from sora2_widgets.panel import PanelController, Sora2Panel
 
 from ._fakes import FakeGenerator, FakeHistory
@@ -23,8 +24,10 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def history() -> FakeHistory:
-    return FakeHistory()
+def history(tmp_path: Path) -> Iterator[FakeHistory]:
+    ledger = FakeHistory(tmp_path / "ledger" / "history.sqlite3")
+    yield ledger
+    ledger.close()
 
 
 @pytest.fixture
@@ -40,3 +43,10 @@ def panel(generator: FakeGenerator, history: FakeHistory) -> Iterator[Any]:
     p = Sora2Panel(ctl)
     yield p
     ctl.close()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[History]:
+    history = History(tmp_path / "history.sqlite3")
+    yield history
+    history.close()

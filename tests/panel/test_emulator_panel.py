@@ -15,7 +15,7 @@ import pytest
 
 from sora2_widgets import AsyncFalClient, Emulator, Generator, History
 from sora2_widgets.panel import JobStatus, PanelController, Sora2Panel
-from sora2_widgets.panel._view import panel_tree
+from sora2_widgets.panel._widgets import panel_tree
 
 
 def make_panel(tmp_path: Path, **emu: Any) -> tuple[Sora2Panel, Generator]:
@@ -103,7 +103,7 @@ def test_cancel_on_the_emulator_records_a_cancelled_job(tmp_path: Path) -> None:
     panel, generator = make_panel(tmp_path)
     ctl = panel.controller
     try:
-        ctl._generator = Generator(  # a slow job, so there is time to cancel it
+        ctl._slot.generator = Generator(  # a slow job, so there is time to cancel it
             client=AsyncFalClient(emulator=Emulator(state_dir=tmp_path / "slow", queue_delay=0.05, progress_time=30)),
             history=generator.history,
             resume=False,
@@ -125,7 +125,7 @@ def test_cancel_on_the_emulator_records_a_cancelled_job(tmp_path: Path) -> None:
             time.sleep(0.05)
         row = generator.history.get(job.history_id)
         assert row.status == "cancelled" and (row.cost or 0) == 0
-        ctl._generator.close()  # type: ignore[union-attr]
+        ctl._slot.generator.close()  # type: ignore[union-attr]
     finally:
         ctl.close()
         generator.close()

@@ -1,38 +1,79 @@
-"""The panel's budget is the generator's, counts jobs in flight, and survives a key change."""
+"""Money: the cost label, and a budget that is the generator's, counts jobs in flight and is shared
+through the ledger."""
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sora2_widgets import AsyncFalClient, Emulator, Generator, History
+from sora2_widgets import History
 from sora2_widgets.panel import JobStatus, PanelController, Sora2Panel
 
+from ._helpers import IMG_PRO, IMG_SORA, REMIX, TEXT_KLING, TEXT_PRO, TEXT_SORA, _cost, emulator_generator, wait_until
 
-def emulator_generator(tmp_path: Path, history: History, **kwargs: Any) -> Generator:
-    # Slow enough that the first jobs are still running when the later clicks come.
-    emulator = Emulator(state_dir=tmp_path / "emu", queue_delay=0.05, progress_time=2.0, seed=3)
-    return Generator(client=AsyncFalClient(emulator=emulator), history=history, resume=False, **kwargs)
+# (tab, selection, settings) → expected cost lines
+COSTS = [
+    ("text", (TEXT_SORA,), {}, ["Total: $0.40", "Sora 2: $0.40"]),
+    ("text", (TEXT_PRO,), {}, ["Total: $2.00", "Sora 2 Pro: $2.00"]),
+    ("text", (TEXT_PRO,), {"duration": 8, "resolution": "720p"}, ["Total: $2.40", "Sora 2 Pro: $2.40"]),
+    (
+        "text",
+        (TEXT_SORA, TEXT_PRO, TEXT_KLING),
+        {"duration": 8},
+        ["Total: $5.15", "Sora 2: $0.80", "Sora 2 Pro: $4.00", "Kling 2.5 Turbo Pro: $0.35"],
+    ),
+    ("text", (TEXT_KLING,), {"other_duration": "10"}, ["Total: $0.70", "Kling 2.5 Turbo Pro: $0.70"]),
+    ("image", (IMG_SORA,), {"duration": 12}, ["Total: $1.20", "Sora 2 (image): $1.20"]),
+    (
+        "image",
+        (IMG_PRO,),
+        {},
+        [
+            "Total: $1.20–$2.00 (a range: the service picks the resolution (auto))",
+            "Sora 2 Pro (image): $1.20–$2.00 (the service picks the resolution (auto))",
+        ],
+    ),
+    ("image", (IMG_PRO,), {"resolution": "1080p", "duration": 20}, ["Total: $10.00", "Sora 2 Pro (image): $10.00"]),
+    (
+        "remix",
+        (REMIX,),
+        {},
+        [
+            "Total: $0.40–$2.00 (a range: depends on the source video's length)",
+            "Sora 2 Remix: $0.40–$2.00 (depends on the source video's length)",
+        ],
+    ),
+    ("text", (), {}, ["Total: $0.00 — select a model"]),
+]
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[History]:
-    history = History(tmp_path / "history.sqlite3")
-    yield history
-    history.close()
+@pytest.mark.parametrize(("tab", "selection", "settings", "expected"), COSTS)
+def test_cost_label(
+    panel: Any, tab: str, selection: tuple[str, ...], settings: dict[str, Any], expected: list[str]
+) -> None:
+    ctl = panel.controller
+    ctl.set_tab(tab)
+    ctl.select(selection)
+    for name, value in settings.items():
+        {"duration": ctl.set_duration, "resolution": ctl.set_resolution, "other_duration": ctl.set_other_duration}[
+            name
+        ](value)
+    assert _cost(panel) == expected
+    assert expected[0] in panel.cost.value.replace("&#x27;", "'")
 
 
-def wait_until(check: Any, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+def test_budget_left_is_shown_and_enforced(generator: Any, history: Any) -> None:
+    history.add(model_id=TEXT_SORA, status="completed", prompt="x", cost_usd=9.0)
+    ctl = PanelController(generator, history, budget="10", generator_factory=lambda k: None)
+    ctl.set_prompt("a fox")
+    assert ctl.cost_lines()[-1] == "Budget left: $1.00 of $10.00"
+    ctl.select((TEXT_PRO,))  # $2.00 > $1.00 left
+    assert any("only $1.00 of your budget is left" in b for b in ctl.blockers)
+    ctl.close()
 
 
 def test_quick_clicks_cannot_overspend_the_panels_budget(tmp_path: Path, ledger: History) -> None:
@@ -106,70 +147,6 @@ def test_a_generators_own_budget_is_shown_and_set_budget_sets_it(tmp_path: Path,
         generator.close()
 
 
-def test_typing_a_key_keeps_an_empty_ledger_and_the_budget_and_closes_the_old_generator(tmp_path: Path) -> None:
-    ledger = History(tmp_path / "empty.sqlite3")
-    assert len(ledger) == 0 and not ledger  # an empty ledger is falsy: no `or` may skip it
-    ctl = PanelController(history=ledger, budget="7")  # the panel makes its own (emulator) generator
-    try:
-        first = ctl.generator
-        assert isinstance(first, Generator) and first.history is ledger and first.budget == Decimal(7)
-        ctl.set_key("key-id:key-secret")
-        second = ctl.generator
-        assert isinstance(second, Generator) and second is not first and ctl.provider == "fal"
-        assert second.history is ledger and ctl.history is ledger  # read where the generator writes
-        assert second.budget == Decimal(7) and ctl.budget == Decimal(7)
-        assert first._closed  # its loop thread and resume pass are gone
-    finally:
-        ctl.close()
-        ledger.close()
-    assert second._closed  # the panel closes what it made
-
-
-def test_typing_a_key_keeps_a_user_generators_ledger_and_budget_and_leaves_it_open(tmp_path: Path) -> None:
-    ledger = History(tmp_path / "mine.sqlite3")
-    mine = emulator_generator(tmp_path, ledger, budget="4")
-    ctl = PanelController(mine)
-    try:
-        assert ctl.history is ledger and ctl.budget == Decimal(4)
-        ctl.set_key("key-id:key-secret")
-        new = ctl.generator
-        assert isinstance(new, Generator) and new is not mine
-        assert new.history is ledger and new.budget == Decimal(4)
-        ctl.close()
-        # The user's generator is theirs to close: it still runs jobs.
-        done = mine.generate("sora2_text_to_video", prompt="still mine", duration=4)
-        assert done.ok and ledger.get(done.history_id) is not None  # type: ignore[arg-type]
-    finally:
-        ctl.close()
-        mine.close()
-        ledger.close()
-
-
-def test_a_job_running_when_the_key_changes_finishes_on_its_generator(tmp_path: Path) -> None:
-    ledger = History(tmp_path / "h.sqlite3")
-    made: list[Generator] = []
-
-    def factory(key: Any) -> Generator:
-        made.append(emulator_generator(tmp_path / str(len(made)), ledger))
-        return made[-1]
-
-    ctl = PanelController(history=ledger, generator_factory=factory)
-    try:
-        ctl.set_prompt("a paper boat")
-        (job,) = ctl.generate()
-        wait_until(lambda: job.history_id is not None)
-        ctl.set_key("key-id:key-secret")
-        assert ctl.generator is made[1]
-        ctl.wait(60)
-        assert job.status == JobStatus.DONE, (job.error_title, job.error_message)
-        wait_until(lambda: made[0]._closed)  # closed by its last job, not before
-    finally:
-        ctl.close()
-        for one in made:
-            one.close()
-        ledger.close()
-
-
 def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
     tmp_path: Path, ledger: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,7 +164,7 @@ def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
         (job,) = ctl.generate()
         wait_until(lambda: any(r.status in ("submitted", "in_queue", "in_progress") for r in ledger.records()))
         assert job.history_id is None
-        ctl._committed = None  # a fresh look at the ledger in that moment
+        ctl._money.forget()  # a fresh look at the ledger in that moment
         assert ctl.budget_left == Decimal("0.60")
         assert ledger.committed() == Decimal("0.40")  # the ledger alone sees the row
         assert ledger.committed(exclude_owners=[generator.owner]) == Decimal(0)
@@ -199,3 +176,31 @@ def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
         heard.set()
         ctl.close()
         generator.close()
+
+
+def test_the_ledgers_money_is_read_once_per_change(ledger: History) -> None:
+    from sora2_widgets.panel._budget import LedgerMoney
+
+    money = LedgerMoney()
+    ledger.add(model_id=TEXT_SORA, endpoint="e", mode="text", provider="emulator", status="completed", cost_micros=1)
+    assert money.spent(ledger) == Decimal("0.000001")
+    running = ledger.add(
+        model_id=TEXT_SORA, endpoint="e", mode="text", provider="emulator", est_high_micros=400_000, lease_owner="me"
+    )
+    assert money.spent(ledger) == Decimal("0.000001")  # cached
+    assert money.committed(ledger, (1,), ["me"]) == Decimal("0.000001")  # my running job: counted by the panel
+    assert money.committed(ledger, (1,), ["me", "other"]) == Decimal("0.000001")  # same running jobs: cached
+    assert money.committed(ledger, (1, 2), ["other"]) == Decimal("0.400001")  # another's job reserves its high
+    money.forget()
+    ledger.update(running, status="completed", cost_micros=400_000)
+    assert money.spent(ledger) == Decimal("0.400001")
+
+
+def test_the_budget_blocks_only_what_it_cannot_cover() -> None:
+    from sora2_widgets import CostEstimate
+    from sora2_widgets.panel._budget import budget_blocker
+
+    two = CostEstimate(Decimal(1), Decimal(2))
+    assert budget_blocker(two, None) is None  # no budget
+    assert budget_blocker(two, Decimal(2)) is None
+    assert budget_blocker(two, Decimal("1.99")) == "This could cost $1.00–$2.00 but only $1.99 of your budget is left."

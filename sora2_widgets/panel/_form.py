@@ -1,0 +1,425 @@
+"""What the user has chosen on the generation tabs, and what follows from it, as plain Python.
+
+:class:`PanelForm` holds the tab, each tab's model selection, the prompt and every setting;
+its setters validate and report the change, and its getters derive which settings show, which
+values they offer, the prompt counter, the request each selected model gets and its price.
+
+Choices made here (and why):
+
+* **Aspect ratio** — the menu offers the *intersection* of the selected Sora models'
+  ``allowed["aspect_ratio"]``: one value is sent to every selected Sora model, so only
+  values that all of them accept are offered (a union would let the user pick a value
+  some model then refuses or silently ignores). In the catalog the Sora models of one
+  mode share their aspect ratios, so nothing is lost today.
+* **Resolution** — shown only when a Pro model is selected, with the values every
+  selected Pro model accepts, and sent to Pro models only; the standard models keep
+  their single/default resolution. ``auto`` means the service picks, so the price is
+  shown as a range until the result's size is known.
+* **Keep for remix** defaults to *on* (``delete_video=False``). fal's default deletes
+  the video on the service after delivery, which makes it impossible to remix forever;
+  a user who later wants a remix cannot undo that, while a kept video costs nothing
+  extra. The checkbox says what it does in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._catalog import Mode, ModelSpec, get_model, models_for
+from .._errors import ValidationError
+from .._pricing import CostEstimate, total
+from .._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
+from ._media import ImageChoice
+from ._remix import RemixCandidate
+
+__all__ = ["AUTO_EXPLANATION", "GENERATION_TABS", "KEEP_EXPLANATION", "TABS", "Estimate", "PanelForm"]
+
+#: Tab keys in display order, with their titles.
+TABS: tuple[tuple[str, str], ...] = (
+    ("text", "Text → video"),
+    ("image", "Image → video"),
+    ("remix", "Remix"),
+    ("history", "History"),
+    ("spend", "Spend"),
+)
+GENERATION_TABS = ("text", "image", "remix")
+KEEP_EXPLANATION = (
+    "Keep the video on the service so it can be remixed later (fal deletes it after delivery by default)."
+)
+AUTO_EXPLANATION = "auto: the service picks the resolution; the price is shown as a range until the result is known."
+
+#: One selected model's price: its estimate, or ``None`` and the reason it cannot be priced.
+Estimate = tuple[ModelSpec, CostEstimate | None, str | None]
+
+
+class PanelForm:
+    """The generation tabs' inputs. Setters validate, update and call :meth:`_changed`."""
+
+    def __init__(self) -> None:
+        self.tab = "text"
+        self.selections: dict[str, tuple[str, ...]] = {
+            "text": ("sora2_text_to_video",),
+            "image": ("sora2_image_to_video",),
+            "remix": ("sora2_video_to_video_remix",),
+        }
+        self.prompt = ""
+        # Sora settings
+        self.duration = 4
+        self.aspect_ratio: dict[str, str] = {"text": "16:9", "image": "auto"}
+        self.resolution: dict[str, str] = {"text": "1080p", "image": "auto"}
+        self.keep_for_remix = True
+        self.show_advanced = False
+        self.snapshot = SORA_SNAPSHOTS[0]
+        self.detect_and_block_ip = False
+        self.character_ids = ""
+        # Other (Kling) settings
+        self.other_duration = "5"
+        self.other_aspect_ratio = "16:9"
+        self.negative_prompt = "blur, distort, and low quality"
+        self.cfg_scale = 0.5
+        # Sources
+        self.image: ImageChoice | None = None
+        self.image_error: str | None = None
+        self.remix_key: str | None = None
+        # Models the service said are gone (HTTP 410): they stay listed, and block Generate.
+        self.unavailable: set[str] = set()
+
+    # -- hooks for the controller ---------------------------------------------------------
+    def _changed(self, what: str, *, rearm: bool = True) -> None:
+        """Called after every change; ``what`` names the changed part. ``rearm=False``: the change
+        does not alter what would be generated (a pending confirmation stays)."""
+
+    def remix_candidates(self) -> list[RemixCandidate]:
+        """Earlier videos that can be remixed (the form alone knows none; the controller reads the ledger)."""
+        return []
+
+    @property
+    def remix_source(self) -> RemixCandidate | None:
+        """The chosen video to remix, while it is still a candidate."""
+        for cand in self.remix_candidates():
+            if cand.key == self.remix_key:
+                return cand
+        return None
+
+    # -- tabs and selection ---------------------------------------------------------------
+    @property
+    def mode(self) -> Mode | None:
+        return Mode(self.tab) if self.tab in GENERATION_TABS else None
+
+    def set_tab(self, tab: str) -> None:
+        if tab not in dict(TABS):
+            raise ValueError(f"unknown tab {tab!r}; tabs: {', '.join(dict(TABS))}")
+        if tab != self.tab:
+            self.tab = tab
+            self._changed("tab")
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        """The models of the active mode tab (none on History/Spend)."""
+        return models_for(self.tab) if self.tab in GENERATION_TABS else ()
+
+    @staticmethod
+    def model_label(spec: ModelSpec) -> str:
+        res = "inherits size" if spec.inherits_from_source else "/".join(spec.resolutions)
+        # A model without a resolution choice (Kling) gets no resolution part, not a dangling "· —".
+        return " · ".join(part for part in (spec.name, spec.price_hint, res) if part)
+
+    @property
+    def selected(self) -> tuple[ModelSpec, ...]:
+        if self.tab not in GENERATION_TABS:
+            return ()
+        return tuple(get_model(m) for m in self.selections[self.tab])
+
+    def select(self, model_ids: Sequence[str]) -> None:
+        if self.tab not in GENERATION_TABS:
+            raise ValueError("models are chosen on the Text, Image and Remix tabs")
+        allowed = {m.id for m in self.models}
+        bad = [m for m in model_ids if m not in allowed]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} is not a model of the {self.tab} tab")
+        chosen = tuple(m.id for m in self.models if m.id in model_ids)  # catalog order
+        if chosen != self.selections[self.tab]:
+            self.selections[self.tab] = chosen
+            self._changed("selection")
+
+    @property
+    def sora_selected(self) -> tuple[ModelSpec, ...]:
+        return tuple(s for s in self.selected if s.is_sora)
+
+    @property
+    def pro_selected(self) -> tuple[ModelSpec, ...]:
+        return tuple(s for s in self.sora_selected if s.pro)
+
+    @property
+    def other_selected(self) -> tuple[ModelSpec, ...]:
+        return tuple(s for s in self.selected if not s.is_sora)
+
+    # -- visibility of settings -----------------------------------------------------------
+    @property
+    def show_sora_settings(self) -> bool:
+        return bool(self.sora_selected)
+
+    @property
+    def show_duration(self) -> bool:
+        return any("duration" in s.allowed for s in self.sora_selected)
+
+    @property
+    def show_aspect(self) -> bool:
+        return bool(self.aspect_options)
+
+    @property
+    def show_resolution(self) -> bool:
+        return bool(self.pro_selected) and bool(self.resolution_options)
+
+    @property
+    def show_other_settings(self) -> bool:
+        return bool(self.other_selected)
+
+    @property
+    def show_other_aspect(self) -> bool:
+        return bool(self.other_aspect_options)
+
+    @property
+    def show_remix_keep_note(self) -> bool:
+        return self.tab == "remix"
+
+    # -- options --------------------------------------------------------------------------
+    @property
+    def duration_options(self) -> tuple[int, ...]:
+        # 4/8/12 (the launch durations) first, then the 16/20 s fal added later.
+        if not self.show_duration:
+            return ()
+        allowed = set.intersection(*(set(s.allowed["duration"]) for s in self.sora_selected if "duration" in s.allowed))
+        return tuple(d for d in SORA_DURATIONS if d in allowed)
+
+    @staticmethod
+    def _common(specs: Sequence[ModelSpec], field: str) -> tuple[str, ...]:
+        sets = [s.allowed[field] for s in specs if field in s.allowed]
+        if not sets:
+            return ()
+        first = sets[0]
+        return tuple(v for v in first if all(v in other for other in sets[1:]))
+
+    @property
+    def aspect_options(self) -> tuple[str, ...]:
+        return self._common(self.sora_selected, "aspect_ratio")
+
+    @property
+    def resolution_options(self) -> tuple[str, ...]:
+        return self._common(self.pro_selected, "resolution")
+
+    @property
+    def other_duration_options(self) -> tuple[str, ...]:
+        return self._common(self.other_selected, "duration")
+
+    @property
+    def other_aspect_options(self) -> tuple[str, ...]:
+        return self._common(self.other_selected, "aspect_ratio")
+
+    def current_aspect(self) -> str | None:
+        opts = self.aspect_options
+        if not opts:
+            return None
+        chosen = self.aspect_ratio.get(self.tab)
+        return chosen if chosen in opts else opts[0]
+
+    def current_resolution(self) -> str | None:
+        opts = self.resolution_options
+        if not opts:
+            return None
+        chosen = self.resolution.get(self.tab)
+        if chosen in opts:
+            return chosen
+        default = self.pro_selected[0].defaults.get("resolution")
+        return default if default in opts else opts[0]
+
+    def current_other_duration(self) -> str | None:
+        opts = self.other_duration_options
+        return None if not opts else (self.other_duration if self.other_duration in opts else opts[0])
+
+    def current_other_aspect(self) -> str | None:
+        opts = self.other_aspect_options
+        return None if not opts else (self.other_aspect_ratio if self.other_aspect_ratio in opts else opts[0])
+
+    # -- setters --------------------------------------------------------------------------
+    def _set(self, name: str, value: Any) -> None:
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self._changed(name)
+
+    def set_prompt(self, text: str) -> None:
+        self._set("prompt", text)
+
+    def set_duration(self, seconds: int) -> None:
+        if int(seconds) not in SORA_DURATIONS:
+            raise ValueError(f"duration must be one of {SORA_DURATIONS}")
+        self._set("duration", int(seconds))
+
+    def set_aspect_ratio(self, value: str) -> None:
+        if self.aspect_ratio.get(self.tab) != value:
+            self.aspect_ratio[self.tab] = value
+            self._changed("aspect_ratio")
+
+    def set_resolution(self, value: str) -> None:
+        if self.resolution.get(self.tab) != value:
+            self.resolution[self.tab] = value
+            self._changed("resolution")
+
+    def set_keep_for_remix(self, keep: bool) -> None:
+        self._set("keep_for_remix", bool(keep))
+
+    def set_show_advanced(self, show: bool) -> None:
+        if self.show_advanced != bool(show):
+            self.show_advanced = bool(show)
+            self._changed("advanced", rearm=False)
+
+    def set_snapshot(self, value: str) -> None:
+        self._set("snapshot", value)
+
+    def set_detect_and_block_ip(self, value: bool) -> None:
+        self._set("detect_and_block_ip", bool(value))
+
+    def set_character_ids(self, text: str) -> None:
+        self._set("character_ids", text)
+
+    def set_other_duration(self, value: str) -> None:
+        self._set("other_duration", str(value))
+
+    def set_other_aspect_ratio(self, value: str) -> None:
+        self._set("other_aspect_ratio", value)
+
+    def set_negative_prompt(self, text: str) -> None:
+        self._set("negative_prompt", text)
+
+    def set_cfg_scale(self, value: float) -> None:
+        self._set("cfg_scale", float(value))
+
+    def set_image(self, choice: ImageChoice | None, error: str | None = None) -> None:
+        self.image = choice
+        self.image_error = error
+        self._changed("image")
+
+    def set_remix_source(self, key: str | None) -> None:
+        self._set("remix_key", key)
+
+    # -- prompt limit ---------------------------------------------------------------------
+    @property
+    def prompt_limit(self) -> int:
+        """The smallest prompt limit of the selection (5000 for Sora alone, 500 with Kling)."""
+        limits = [s.prompt_limit for s in self.selected]
+        return min(limits) if limits else SORA_PROMPT_LIMIT
+
+    @property
+    def limiting_model(self) -> ModelSpec | None:
+        specs = [s for s in self.selected if s.prompt_limit == self.prompt_limit]
+        return specs[0] if specs and self.prompt_limit < SORA_PROMPT_LIMIT else None
+
+    @property
+    def remaining(self) -> int:
+        return self.prompt_limit - len(self.prompt)
+
+    @property
+    def counter_text(self) -> str:
+        left = self.remaining
+        if left >= 0:
+            return f"{left} characters remaining"
+        who = f" for {self.limiting_model.name}" if self.limiting_model else ""
+        return f"{-left} characters over the {self.prompt_limit}-character limit{who}"
+
+    # -- request parameters ---------------------------------------------------------------
+    def settings_for(self, spec: ModelSpec) -> dict[str, Any]:
+        """The settings sent to ``spec`` (no prompt / image / video id): what the price depends on."""
+        return self._sora_settings(spec) if spec.is_sora else self._other_settings(spec)
+
+    def _sora_settings(self, spec: ModelSpec) -> dict[str, Any]:
+        fields = spec.input_model.model_fields
+        out: dict[str, Any] = {}
+        if "duration" in fields:
+            out["duration"] = self.duration
+        aspect = self.current_aspect()
+        if "aspect_ratio" in fields and aspect in spec.aspect_ratios:
+            out["aspect_ratio"] = aspect
+        resolution = self.current_resolution()
+        if spec.pro and resolution in spec.resolutions:
+            out["resolution"] = resolution
+        out["delete_video"] = not self.keep_for_remix
+        if "model" in fields and self.snapshot != SORA_SNAPSHOTS[0]:
+            out["model"] = self.snapshot
+        if "detect_and_block_ip" in fields and self.detect_and_block_ip:
+            out["detect_and_block_ip"] = True
+        ids = [c.strip() for c in self.character_ids.split(",") if c.strip()]
+        if "character_ids" in fields and ids:
+            out["character_ids"] = ids
+        return out
+
+    def _other_settings(self, spec: ModelSpec) -> dict[str, Any]:
+        fields = spec.input_model.model_fields
+        out: dict[str, Any] = {}
+        duration = self.current_other_duration()
+        if "duration" in fields and duration is not None:
+            out["duration"] = duration
+        aspect = self.current_other_aspect()
+        if "aspect_ratio" in fields and aspect is not None:
+            out["aspect_ratio"] = aspect
+        if "negative_prompt" in fields:
+            out["negative_prompt"] = self.negative_prompt
+        if "cfg_scale" in fields:
+            out["cfg_scale"] = self.cfg_scale
+        return out
+
+    def params_for(self, spec: ModelSpec) -> dict[str, Any]:
+        """The full request for ``spec``: settings plus prompt and the mode's source."""
+        out = {"prompt": self.prompt, **self.settings_for(spec)}
+        fields = spec.input_model.model_fields
+        if "image_url" in fields and self.image is not None:
+            out["image_url"] = self.image.image_url
+        source = self.remix_source
+        if "video_id" in fields and source is not None:
+            out["video_id"] = source.video_id
+        return out
+
+    # -- price ----------------------------------------------------------------------------
+    def estimates(self) -> list[Estimate]:
+        """Per selected model: its estimate, or ``None`` and the reason it cannot be priced."""
+        out: list[Estimate] = []
+        source = self.remix_source
+        for spec in self.selected:
+            try:
+                est = spec.estimate(
+                    self.settings_for(spec),
+                    source_duration=source.duration if source and spec.inherits_from_source else None,
+                    source_resolution=source.resolution if source and spec.inherits_from_source else None,
+                )
+            except ValidationError as exc:
+                out.append((spec, None, "; ".join(str(e) for e in exc.errors)))
+                continue
+            out.append((spec, est, None))
+        return out
+
+    @property
+    def total_cost(self) -> CostEstimate:
+        return total(e for _, e, _ in self.estimates() if e is not None)
+
+    def form_blockers(self) -> list[str]:
+        """What in the form keeps Generate disabled, in plain words, in the order they are shown."""
+        if self.tab not in GENERATION_TABS:
+            return ["Pick the Text, Image or Remix tab to generate."]
+        reasons: list[str] = []
+        if not self.selected:
+            reasons.append("Select at least one model.")
+        gone = [s.name for s in self.selected if s.id in self.unavailable]
+        if gone:
+            reasons.append(f"{', '.join(gone)} is no longer available on the service; unselect it.")
+        if not self.prompt.strip():
+            reasons.append("Write a prompt.")
+        elif self.remaining < 0:
+            reasons.append(f"The prompt is too long: {self.counter_text}.")
+        if self.tab == "image" and self.image is None:
+            reasons.append("Choose a start image (URL, upload or local path).")
+        if self.tab == "remix" and self.selected and self.remix_source is None:
+            reasons.append("Pick a video to remix.")
+        for spec, est, why in self.estimates():
+            if est is None:
+                reasons.append(f"{spec.name}: {why}")
+        return reasons

@@ -1,0 +1,197 @@
+"""The composer the Text, Image and Remix tabs share: models, prompt and counter, the Sora and
+the other models' settings, the cost label, Generate and the status line.
+
+One composer exists; the view moves it into the active generation tab, so the page holds one
+copy of each input (and browser tests find exactly one).
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from .._schemas import SORA_SNAPSHOTS
+from ._controller import PanelController
+from ._form import AUTO_EXPLANATION, KEEP_EXPLANATION
+from ._widgets import EventGuard, cls, esc, set_options, set_status, show
+
+__all__ = ["Composer"]
+
+
+class Composer:
+    """The composer's widgets (each with its ``sw-…`` class) and how they redraw from the controller."""
+
+    def __init__(self, ctl: PanelController, event: EventGuard) -> None:
+        self._ctl = ctl
+        # width "auto" (stretched by the column), not "100%": with the description label and the
+        # widget margins "100%" ran past the container's right edge (see the CSS for the input).
+        self.models = cls(w.SelectMultiple(rows=3, description="Models", layout=w.Layout(width="auto")), "sw-models")
+        self.models.observe(lambda ch: event(ctl.select, tuple(ch["new"])), names="value")
+        self.prompt = cls(
+            w.Textarea(
+                placeholder="Describe the video: subject, action, camera, light, sound…",
+                description="Prompt",
+                continuous_update=True,
+                layout=w.Layout(width="auto", height="90px"),
+            ),
+            "sw-prompt",
+        )
+        self.prompt.observe(lambda ch: event(ctl.set_prompt, ch["new"]), names="value")
+        self.counter = cls(w.HTML(), "sw-counter")
+        self.sora_settings = self._sora_box(ctl, event)
+        self.other_settings = self._other_box(ctl, event)
+        self.cost = cls(w.HTML(), "sw-cost")
+        self.generate = cls(w.Button(description="Generate", icon="play", button_style="primary"), "sw-generate")
+        self.generate.on_click(lambda _b: ctl.generate())
+        self.status = cls(w.HTML(), "sw-status")
+        self.box = w.VBox(
+            [
+                self.models,
+                self.prompt,
+                self.counter,
+                self.sora_settings,
+                self.other_settings,
+                self.cost,
+                w.HBox([self.generate, self.status], layout=w.Layout(align_items="center")),
+            ]
+        )
+
+    def _sora_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
+        self.duration = cls(w.Dropdown(description="Duration"), "sw-duration")
+        self.duration.observe(lambda ch: event(ctl.set_duration, ch["new"]), names="value")
+        self.aspect = cls(w.Dropdown(description="Aspect"), "sw-aspect")
+        self.aspect.observe(lambda ch: event(ctl.set_aspect_ratio, ch["new"]), names="value")
+        self.resolution = cls(w.Dropdown(description="Resolution"), "sw-resolution")
+        self.resolution.observe(lambda ch: event(ctl.set_resolution, ch["new"]), names="value")
+        self.resolution_hint = cls(w.HTML(esc(AUTO_EXPLANATION)), "sw-hint", "sw-resolution-hint")
+        self.keep = cls(
+            w.Checkbox(description="Keep for remix", indent=False, layout=w.Layout(width="auto")), "sw-keep"
+        )
+        self.keep.observe(lambda ch: event(ctl.set_keep_for_remix, ch["new"]), names="value")
+        self.keep_hint = cls(w.HTML(esc(KEEP_EXPLANATION)), "sw-hint")
+        self.advanced = cls(w.ToggleButton(description="Advanced", icon="cog"), "sw-advanced")
+        self.advanced.observe(lambda ch: event(ctl.set_show_advanced, ch["new"]), names="value")
+        self.snapshot = w.Dropdown(description="Snapshot")
+        self.snapshot.observe(lambda ch: event(ctl.set_snapshot, ch["new"]), names="value")
+        self.detect_ip = w.Checkbox(description="Block prompts naming protected IP", indent=False)
+        self.detect_ip.observe(lambda ch: event(ctl.set_detect_and_block_ip, ch["new"]), names="value")
+        self.characters = w.Text(description="Characters", placeholder="up to 2 character ids, comma separated")
+        self.characters.observe(lambda ch: event(ctl.set_character_ids, ch["new"]), names="value")
+        self.advanced_box = cls(w.VBox([self.snapshot, self.detect_ip, self.characters]), "sw-advanced-settings")
+        return cls(
+            w.VBox(
+                [
+                    w.HTML('<span class="sw-box-title">Sora settings</span>'),
+                    cls(w.HBox([self.duration, self.aspect, self.resolution]), "sw-row"),
+                    self.resolution_hint,
+                    # The one-line explanation right after the checkbox it explains.
+                    cls(w.HBox([self.keep, self.keep_hint]), "sw-keep-row"),
+                    self.advanced,
+                    self.advanced_box,
+                ]
+            ),
+            "sw-sora-settings",
+            "sw-box",
+        )
+
+    def _other_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
+        self.other_title = w.HTML()
+        self.other_duration = cls(w.Dropdown(description="Duration"), "sw-kling-duration")
+        self.other_duration.observe(lambda ch: event(ctl.set_other_duration, ch["new"]), names="value")
+        self.other_aspect = cls(w.Dropdown(description="Aspect"), "sw-kling-aspect")
+        self.other_aspect.observe(lambda ch: event(ctl.set_other_aspect_ratio, ch["new"]), names="value")
+        self.negative = cls(
+            w.Text(description="Avoid", layout=w.Layout(width="auto"), continuous_update=False), "sw-negative-prompt"
+        )
+        self.negative.observe(lambda ch: event(ctl.set_negative_prompt, ch["new"]), names="value")
+        self.cfg = cls(
+            w.FloatSlider(description="CFG scale", min=0.0, max=1.0, step=0.05, continuous_update=False), "sw-cfg"
+        )
+        self.cfg.observe(lambda ch: event(ctl.set_cfg_scale, ch["new"]), names="value")
+        return cls(
+            w.VBox(
+                [
+                    self.other_title,
+                    cls(w.HBox([self.other_duration, self.other_aspect]), "sw-row"),
+                    self.negative,
+                    self.cfg,
+                ]
+            ),
+            "sw-kling-settings",
+            "sw-box",
+        )
+
+    # -- controller -> widgets --------------------------------------------------------------
+    def draw(self) -> None:
+        self._draw_prompt()
+        self._draw_sora()
+        self._draw_other()
+        self._draw_cost_and_button()
+
+    def _draw_prompt(self) -> None:
+        ctl = self._ctl
+        options = [(ctl.model_label(s), s.id) for s in ctl.models]
+        set_options(self.models, options, tuple(ctl.selections[ctl.tab]))
+        self.prompt.placeholder = f"Describe the video (up to {ctl.prompt_limit} characters)…"
+        if self.prompt.value != ctl.prompt:
+            self.prompt.value = ctl.prompt
+        self.counter.value = esc(ctl.counter_text)
+        if ctl.remaining < 0:
+            self.counter.add_class("sw-over")
+        else:
+            self.counter.remove_class("sw-over")
+
+    def _draw_sora(self) -> None:
+        ctl = self._ctl
+        show(self.sora_settings, ctl.show_sora_settings)
+        show(self.duration, ctl.show_duration)
+        if ctl.show_duration:
+            set_options(self.duration, [(f"{d} s", d) for d in ctl.duration_options], ctl.duration)
+        show(self.aspect, ctl.show_aspect)
+        if ctl.show_aspect:
+            set_options(self.aspect, list(ctl.aspect_options), ctl.current_aspect())
+        show(self.resolution, ctl.show_resolution)
+        show(self.resolution_hint, ctl.show_resolution and "auto" in ctl.resolution_options)
+        if ctl.show_resolution:
+            set_options(self.resolution, list(ctl.resolution_options), ctl.current_resolution())
+        self.keep.value = ctl.keep_for_remix
+        self.advanced.value = ctl.show_advanced
+        show(self.advanced, ctl.show_duration)  # the advanced inputs exist on Sora generate models only
+        show(self.advanced_box, ctl.show_advanced and ctl.show_duration)
+        set_options(self.snapshot, list(SORA_SNAPSHOTS), ctl.snapshot)
+        self.detect_ip.value = ctl.detect_and_block_ip
+        if self.characters.value != ctl.character_ids:
+            self.characters.value = ctl.character_ids
+
+    def _draw_other(self) -> None:
+        ctl = self._ctl
+        show(self.other_settings, ctl.show_other_settings)
+        show(self.other_aspect, ctl.show_other_settings and ctl.show_other_aspect)
+        if not ctl.show_other_settings:
+            return
+        names = ", ".join(s.name for s in ctl.other_selected)
+        self.other_title.value = f'<span class="sw-box-title">{esc(names)} settings</span>'
+        set_options(
+            self.other_duration, [(f"{d} s", d) for d in ctl.other_duration_options], ctl.current_other_duration()
+        )
+        if ctl.show_other_aspect:
+            set_options(self.other_aspect, list(ctl.other_aspect_options), ctl.current_other_aspect())
+        if self.negative.value != ctl.negative_prompt:
+            self.negative.value = ctl.negative_prompt
+        self.cfg.value = ctl.cfg_scale
+
+    def _draw_cost_and_button(self) -> None:
+        ctl = self._ctl
+        lines = ctl.cost_lines()
+        items = "".join(f"<li>{esc(line)}</li>" for line in lines[1:])
+        self.cost.value = f'<div class="sw-total">{esc(lines[0])}</div><ul>{items}</ul>'
+        blockers = ctl.blockers
+        self.generate.disabled = bool(blockers)
+        pending = ctl.confirmation_pending
+        self.generate.description = "Confirm: generate" if pending else "Generate"
+        self.generate.button_style = "warning" if pending else "primary"
+        if blockers:
+            self.generate.tooltip = blockers[0]
+            set_status(self.status, blockers[0], warn=True)
+        else:
+            self.generate.tooltip = "Start one job per selected model"
+            set_status(self.status, ctl.status, warn=ctl.status_warn)

@@ -1,0 +1,84 @@
+"""The Image tab's start image: by URL, upload or local path, with a preview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ._controller import PanelController
+from ._media import ImageChoice, image_from_bytes, image_from_path, image_from_url
+from ._widgets import EventGuard, cls, esc, show
+
+__all__ = ["ImageSource"]
+
+
+class ImageSource:
+    """The start image's inputs and preview; a chosen image goes to the controller at once."""
+
+    def __init__(self, ctl: PanelController, event: EventGuard) -> None:
+        self._ctl = ctl
+        self._event = event
+        self.image_url = cls(w.Text(description="Image URL", placeholder="https://…"), "sw-image-url")
+        self.image_use_url = cls(w.Button(description="Use URL"), "sw-image-use-url")
+        self.image_use_url.on_click(lambda _b: self._load(lambda: image_from_url(self.image_url.value)))
+        self.upload = cls(w.FileUpload(accept="image/*", multiple=False, description="Upload"), "sw-upload")
+        self.upload.observe(self._on_upload, names="value")
+        self.image_path = cls(w.Text(description="Local path", placeholder="~/pictures/start.png"), "sw-image-path")
+        self.image_load = cls(w.Button(description="Load file"), "sw-image-load")
+        self.image_load.on_click(lambda _b: self._load(lambda: image_from_path(self.image_path.value)))
+        self.image_preview = cls(w.Image(layout=w.Layout(max_width="240px", max_height="160px")), "sw-image-preview")
+        self.image_info = cls(w.HTML(), "sw-image-error")
+        self.box = cls(
+            w.VBox(
+                [
+                    cls(w.HBox([self.image_url, self.image_use_url]), "sw-row"),
+                    w.HBox([self.upload]),
+                    cls(w.HBox([self.image_path, self.image_load]), "sw-row"),
+                    w.HBox([self.image_preview, self.image_info]),
+                ]
+            ),
+            "sw-image",
+            "sw-box",
+        )
+
+    # -- events -> controller ---------------------------------------------------------------
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        data = bytes(item["content"]) if isinstance(item, dict) else bytes(item.content)
+        name = str(item["name"] if isinstance(item, dict) else item.name)
+        self._load(lambda: image_from_bytes(data, name))
+        # The upload's bytes are widget state too; drop them once copied into the controller.
+        with self._event.redrawing():
+            self.upload.value = ()
+
+    def _load(self, load: Callable[[], ImageChoice]) -> None:
+        try:
+            choice = load()
+        except (ValueError, OSError) as exc:
+            self._ctl.set_image(None, str(exc))
+            return
+        self._ctl.set_image(choice)
+
+    # -- controller -> widgets --------------------------------------------------------------
+    def draw(self) -> None:
+        ctl = self._ctl
+        choice = ctl.image
+        if choice is not None and choice.preview:
+            if self.image_preview.value != choice.preview or self.image_preview.format != choice.preview_format:
+                with self.image_preview.hold_sync():  # format and value together: never URL bytes as a PNG
+                    self.image_preview.format = choice.preview_format
+                    self.image_preview.value = choice.preview
+            show(self.image_preview, True)
+        else:
+            show(self.image_preview, False)
+        if ctl.image_error:
+            self.image_info.value = f'<span class="sw-card-error">{esc(ctl.image_error)}</span>'
+        elif choice is not None:
+            self.image_info.value = esc(f"Start image: {choice.label}")
+        else:
+            self.image_info.value = esc("No start image yet.")

@@ -1,0 +1,155 @@
+"""The Spend tab: total spent and budget left, a chart by model and by day, and the tables.
+
+The frames are ``History.spend(by="model")`` and ``History.spend(by="day")``: indexed by
+``model_id`` / ``day``, with ``total`` (exact ``Decimal`` USD), ``unknown`` and
+``possibly_charged``; their float ``*_usd`` twins exist for plotting elsewhere and are not shown.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from .._catalog import get_model
+from .._errors import UnknownModelError
+from .._pricing import format_usd
+from ._controller import PanelController
+from ._widgets import HIDDEN, cls, esc, show
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SpendTab", "spend_chart"]
+
+
+def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
+    """A spend frame as an escaped HTML table (``DataFrame.to_html`` would not escape everything we show)."""
+    if frame is None or len(frame) == 0:
+        return "<i>Nothing yet.</i>"
+    frame = frame.reset_index()
+    # The float *_usd columns exist for charts; the table shows the exact amounts.
+    frame = frame[[c for c in frame.columns if not str(c).endswith("_usd")]]
+    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    body = []
+    for row in frame.head(max_rows).itertuples(index=False):
+        cells = []
+        for value in row:
+            num = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            shown = format_usd(value) if isinstance(value, Decimal) else value
+            cells.append(f'<td class="sw-num">{esc(shown)}</td>' if num else f"<td>{esc(shown)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="sw-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _series(frame: pd.DataFrame | None) -> tuple[list[str], list[float]]:
+    """Labels (the index: model id or day) and exact totals of a spend frame, as chart input."""
+    if frame is None or len(frame) == 0:
+        return [], []
+    return [str(v) for v in frame.index], [float(v) for v in frame["total"]]
+
+
+def _model_name(model_id: str) -> str:
+    """A catalog id as its display name ("Sora 2"), as the rest of the panel shows models."""
+    try:
+        return get_model(model_id).name
+    except UnknownModelError:  # an id from an older catalog: show it as stored
+        return model_id
+
+
+def spend_chart(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> bytes:
+    """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched)."""
+    models, model_usd = _series(by_model)
+    days, day_usd = _series(by_day)
+    if not models and not days:
+        return b""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(640 / 96, 2.6), dpi=192)  # 640 CSS px wide, crisp on HiDPI screens
+    fig.patch.set_alpha(0.0)  # transparent: the panel's own background shows through
+    axes = fig.subplots(1, 2)
+    _bars(axes[0], [_model_name(m) for m in models], model_usd, "by model")
+    _bars(axes[1], days, day_usd, "by day")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", transparent=True)
+    return buf.getvalue()
+
+
+def _bars(ax: Any, labels: list[str], values: list[float], title: str) -> None:
+    """One axis of the chart: horizontal bars by model (first on top), vertical bars by day."""
+    # Mid grey reads at about the same contrast on white and on near-black (light and dark themes).
+    ink, bar = "#777777", "#4f8fd6"
+    # At least this many bar slots per axis: one bar must not fill the whole axis.
+    min_slots = 3
+    ax.set_facecolor("none")
+    slots = range(len(labels))
+    pad = max(0.0, (min_slots - len(labels)) / 2)
+    if title == "by model":
+        bars = ax.barh(list(slots), values, height=0.6, color=bar)
+        ax.set_yticks(list(slots), labels)
+        ax.set_ylim(-0.5 - pad, len(labels) - 0.5 + pad)
+        ax.invert_yaxis()  # first model on top, as in the table below
+    else:
+        bars = ax.bar(list(slots), values, width=0.6, color=bar)
+        ax.set_xticks(
+            list(slots), labels, rotation=30 if len(labels) > 5 else 0, ha="right" if len(labels) > 5 else "center"
+        )
+        ax.set_xlim(-0.5 - pad, len(labels) - 0.5 + pad)
+    if 0 < len(labels) <= 6:  # amounts on the bars while they fit; the tables below have them all
+        ax.bar_label(bars, labels=[f"${v:,.2f}" for v in values], color=ink, fontsize=9, padding=2)
+        # Room for the amount printed past the end of the longest bar.
+        if title == "by model":
+            ax.margins(x=0.2)
+        else:
+            ax.margins(y=0.2)
+    ax.set_title(f"Spend {title} (USD)", color=ink, fontsize=11)
+    ax.tick_params(colors=ink, labelsize=9)
+    for spine in ax.spines.values():
+        spine.set_color(ink)
+
+
+class SpendTab:
+    """The Spend tab's widgets, redrawn from the controller's spend frames and budget."""
+
+    def __init__(self, ctl: PanelController) -> None:
+        self._ctl = ctl
+        self.spend_summary = w.HTML()
+        # Hidden until it has PNG bytes: an empty Image shows the browser's broken-image icon.
+        # Shown at the figure's own size (640 px, 2x pixels), so its 9-11 pt text is not scaled down.
+        self.spend_chart = cls(
+            w.Image(format="png", layout=w.Layout(width="640px", max_width="100%", display=HIDDEN)),
+            "sw-spend-chart",
+        )
+        self.spend_tables = w.HTML()
+        self.box = cls(w.VBox([self.spend_summary, self.spend_chart, self.spend_tables]), "sw-spend")
+
+    def draw(self) -> None:
+        ctl = self._ctl
+        by_model, by_day = ctl.spend_frames()
+        self.spend_summary.value = f"<b>{esc(self._summary(by_model))}</b>"
+        self.spend_tables.value = (
+            f"<div class='sw-box-title'>By model</div>{_table(by_model)}"
+            f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
+        )
+        png = spend_chart(by_model, by_day)
+        if png and self.spend_chart.value != png:
+            self.spend_chart.value = png  # the bytes first, then show: never an empty image on screen
+        show(self.spend_chart, bool(png))
+
+    def _summary(self, by_model: pd.DataFrame | None) -> str:
+        ctl = self._ctl
+        left = ctl.budget_left
+        summary = f"Total spent: {format_usd(ctl.spent())}"
+        if left is not None and ctl.budget is not None:
+            summary += f" · budget left: {format_usd(left)} of {format_usd(ctl.budget)}"
+        count = 0 if by_model is None else int(by_model["unknown"].sum())
+        if by_model is not None and count:
+            maybe = sum(by_model["possibly_charged"], Decimal(0))
+            summary += (
+                f" · possibly charged: up to {format_usd(maybe)} for {count} job{'s' if count != 1 else ''}"
+                " whose submit outcome is unknown (not counted above)"
+            )
+        return summary

@@ -1,0 +1,120 @@
+"""Small helpers every part of the panel's view shares: CSS classes, showing and hiding,
+escaping, thumbnails, redrawing a menu, and the guard between widget events and redraws."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from ._controller import PanelController
+
+__all__ = [
+    "HIDDEN",
+    "EventGuard",
+    "cls",
+    "esc",
+    "local_file",
+    "panel_tree",
+    "set_options",
+    "set_status",
+    "show",
+    "thumb",
+]
+
+HIDDEN = "none"
+
+
+def cls(widget: Any, *names: str) -> Any:
+    """``widget`` with these CSS classes (the stable ``sw-…`` names tests and the stylesheet use)."""
+    for name in names:
+        widget.add_class(name)
+    return widget
+
+
+def show(widget: Any, visible: bool) -> None:
+    widget.layout.display = "" if visible else HIDDEN
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def local_file(value: str | None) -> Path | None:
+    """A thumbnail/video reference that is a readable local file, else ``None``."""
+    if not value or "://" in value:
+        return None
+    path = Path(value)
+    return path if path.is_file() else None
+
+
+def thumb(ref: str | None, width: str = "96px") -> w.Widget | None:
+    """An image widget of a local thumbnail file, or ``None`` when there is none to show."""
+    path = local_file(ref)
+    if path is None:
+        return None
+    fmt = "png" if path.suffix.lower() == ".png" else "jpeg"
+    return w.Image(value=path.read_bytes(), format=fmt, layout=w.Layout(width=width))
+
+
+def set_options(widget: Any, options: Sequence[Any], value: Any) -> None:
+    """Redraw a menu: new options and value only when they changed (each set is sent to the browser)."""
+    if tuple(widget.options) != tuple(options):
+        widget.options = options
+    if widget.value != value:
+        widget.value = value
+
+
+def set_status(widget: Any, text: str, *, warn: bool = False) -> None:
+    """A status line's text, marked as a warning or not."""
+    widget.value = esc(text)
+    if warn:
+        widget.add_class("sw-warn")
+    else:
+        widget.remove_class("sw-warn")
+
+
+def panel_tree(root: Any) -> list[Any]:
+    """Every widget under ``root`` (children, recursively), for tests and checks."""
+    seen: list[Any] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if any(node is s for s in seen):
+            continue
+        seen.append(node)
+        stack.extend(getattr(node, "children", ()) or ())
+    return seen
+
+
+class EventGuard:
+    """Passes user events to the controller, but not the widget changes of the panel's own redraw.
+
+    A redraw sets widget values, which fire the same observers a user's click does; while
+    :meth:`redrawing` is active those are dropped. A ``ValueError`` from the controller (a value
+    it refuses) becomes a warning in the status line, never a traceback.
+    """
+
+    def __init__(self, controller: PanelController) -> None:
+        self._controller = controller
+        self.syncing = False
+
+    def __call__(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.syncing:
+            return  # our own redraw, not the user
+        try:
+            fn(*args)
+        except ValueError as exc:
+            self._controller.notify(str(exc), warn=True)
+
+    @contextlib.contextmanager
+    def redrawing(self) -> Iterator[None]:
+        self.syncing = True
+        try:
+            yield
+        finally:
+            self.syncing = False

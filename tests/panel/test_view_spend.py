@@ -1,0 +1,32 @@
+"""The Spend tab: totals, budget left and the chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sora2_widgets.panel import PanelController, Sora2Panel
+from sora2_widgets.panel._widgets import panel_tree
+
+from ._fakes import FakeGenerator, FakeHistory
+from ._helpers import TEXT_KLING, TEXT_SORA, find, run
+
+
+def test_spend_tab_totals_and_chart(generator: FakeGenerator, history: FakeHistory) -> None:
+    ctl = PanelController(generator, history, budget=20, generator_factory=lambda k: None)
+    panel = Sora2Panel(ctl)
+    run(panel, models=(TEXT_SORA, TEXT_KLING))
+    panel.tabs.selected_index = 4
+    assert "Total spent: $0.75" in panel.spend_summary.value
+    assert "budget left: $19.25 of $20.00" in panel.spend_summary.value
+    assert bytes(panel.spend_chart.value).startswith(b"\x89PNG")
+    assert "kling25_turbo_pro_text_to_video" in panel.spend_tables.value
+    assert panel.spend_chart in panel_tree(find(panel, "sw-spend")[0])
+    ctl.close()
+
+
+def test_spend_chart_stays_hidden_until_it_has_a_png(panel: Any) -> None:
+    chart = find(panel, "sw-spend-chart")[0]
+    assert chart.layout.display == "none" and not chart.value  # no broken-image icon
+    run(panel)
+    panel.controller.set_tab("spend")
+    assert bytes(chart.value).startswith(b"\x89PNG") and chart.layout.display != "none"
