@@ -56,8 +56,10 @@ class GeneratorLike(Protocol):
 
     #: USD; enforced by the generator atomically with the ledger row (``None``: no budget).
     budget: Decimal | None
-    #: The lease token on the ledger rows of this generator's running jobs.
-    owner: str
+    @property
+    def owner(self) -> str:
+        """The lease token on the ledger rows of this generator's running jobs."""
+        ...
 
     @property
     def history(self) -> HistoryLike: ...
