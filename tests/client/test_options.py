@@ -1,0 +1,3 @@
+"""The options both clients take, listed once."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Reading fal's answers: Retry-After, details, retirement wording, network failures."""
+
+from __future__ import annotations
