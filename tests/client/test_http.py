@@ -7,11 +7,12 @@ import email.utils
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 import sora2_widgets as sw
 from tests.client.conftest import Sleeps
-from tests.client.fakefal import FakeFal
+from tests.client.fakefal import KEY, MEDIA, QUEUE, FakeFal
 from tests.client.loopback import APP, MODEL, Seen, Server, Write, event, fal_like, path_of, run_job, serve
 
 
@@ -123,3 +124,25 @@ def test_environment_proxy_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every request reached the proxy, in absolute form, for the queue host.
     assert len(proxy.seen) == 3
     assert all(s.target.startswith("http://queue.example.invalid/") for s in proxy.seen)
+
+
+def test_without_a_transport_requests_go_through_httpxs_own() -> None:
+    async def main() -> None:
+        async with sw.AsyncFalClient("k", queue_url="http://127.0.0.1:9") as client:
+            # Nothing below httpx: its client, and the HTTP/1.1 transport it builds itself.
+            assert type(client._http._http._transport) is httpx.AsyncHTTPTransport
+
+    asyncio.run(main())
+
+
+def test_the_key_goes_only_to_the_queue_and_run_hosts(fake: FakeFal) -> None:
+    async def main() -> None:
+        run_url = "https://run.fake-fal.test"
+        async with sw.AsyncFalClient(KEY, queue_url=QUEUE, run_url=run_url, transport=fake.transport()) as client:
+            http = client._http
+            assert http.headers_for(f"{QUEUE}/fal-ai/sora-2/requests/r1") == {"Authorization": f"Key {KEY}"}
+            assert http.headers_for(f"{run_url}/fal-ai/sora-2") == {"Authorization": f"Key {KEY}"}
+            assert http.headers_for(f"{MEDIA}/files/v.mp4") == {}
+            assert http.headers_for("http://queue.fake-fal.test/x") == {}  # another scheme is another origin
+
+    asyncio.run(main())

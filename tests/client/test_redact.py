@@ -6,8 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 import sora2_widgets as sw
+from sora2_widgets.client._redact import Secrets, redact, safe_detail
 from tests.client.conftest import Sleeps
 from tests.client.fakefal import KEY, FakeFal
 
@@ -103,3 +105,24 @@ def test_the_users_openai_key_is_scrubbed_from_result_and_retry_errors(
     run(main())
     assert [("**********" in str(e)) for e in errors] == [True, True]
     assert all(OPENAI_KEY not in _everything(e) for e in errors)
+
+
+def test_redact_replaces_secrets_and_anything_shaped_like_an_openai_key() -> None:
+    data = {"a": ["the key sk-svcacct-ABCDEFGHIJKLMNOPQRST", {"b": "fal secret-1"}], "n": 3}
+    assert redact(data, ("secret-1",)) == {"a": ["the key **********", {"b": "fal **********"}], "n": 3}
+    assert redact("sk-short", ()) == "sk-short"  # too short to be a key
+
+
+def test_the_echoed_input_is_dropped_from_error_details() -> None:
+    body = {"input": {"api_key": "x"}, "detail": [{"loc": ["body"], "msg": "m", "input": "x", "ctx": {}}, "plain"]}
+    assert safe_detail(body) == {"detail": [{"loc": ["body"], "msg": "m"}, "plain"]}
+
+
+def test_secrets_cover_the_fal_key_and_each_jobs_own() -> None:
+    secrets = Secrets(SecretStr("fal-key"))
+    secrets.remember("r1", ("job-key",))
+    secrets.remember("r2", ())
+    assert secrets.of_job("r1") == ("job-key",) and secrets.of_job("r2") == ()
+    assert secrets.scrub("fal-key job-key", secrets.of_job("r1")) == "********** **********"
+    assert len(secrets.scrub("x" * 900)) == 500
+    assert Secrets(None).every(("", "k")) == ("k",)

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sora2_widgets.client._status import sse_lines
+import sora2_widgets as sw
+from sora2_widgets.client._responses import Malformed
+from sora2_widgets.client._status import Tracker, merge_logs, parse_logs, sse_lines, with_logs
 from tests.client.loopback import event, fal_like, run_job
 
 
@@ -50,3 +52,49 @@ def test_sse_lines_handles_every_line_end_split_across_chunks() -> None:
         cuts = sorted(rng.sample(range(1, len(body)), rng.randint(0, 8)))
         parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
         assert asyncio.run(lines(parts)) == expected, parts
+
+
+def _job() -> sw.Job:
+    return sw.Job("sora2_text_to_video", "fal-ai/sora-2/text-to-video", "r1", "s", "r", "c", 0.0, "fal")
+
+
+def test_logs_accumulate_whether_events_carry_all_lines_or_only_new_ones() -> None:
+    a, b, c = sw.LogLine("a"), sw.LogLine("b"), sw.LogLine("c")
+    assert merge_logs((a,), (a, b)) == (a, b)  # the whole history again
+    assert merge_logs((a, b), (c,)) == (a, b, c)  # only the new line
+    assert merge_logs((a, b), (b,)) == (a, b)  # a replayed tail after a reconnect
+    assert merge_logs((a, b), ()) == (a, b)  # an event without logs keeps them
+
+
+def test_status_json_becomes_an_update_with_every_log_line_so_far() -> None:
+    tracker = Tracker(_job())
+    first = tracker.apply({"status": "IN_QUEUE", "queue_position": 2})
+    assert (first.status, first.queue_position, first.logs) == ("IN_QUEUE", 2, ())
+    tracker.apply({"status": "IN_PROGRESS", "logs": [{"message": "one", "level": "DEBUG", "timestamp": "t1"}]})
+    done = tracker.apply({"status": "COMPLETED", "logs": ["two"], "error": [{"msg": "boom"}], "error_type": "x"})
+    assert [(line.message, line.level, line.timestamp) for line in done.logs] == [
+        ("one", "DEBUG", "t1"),
+        ("two", "INFO", None),
+    ]
+    assert done.failed and done.error == "boom" and done.error_type == "x"
+    assert tracker.apply({"status": "IN_QUEUE", "queue_position": True}).queue_position is None
+
+
+@pytest.mark.parametrize("data", [{"status": "DONE"}, {}, ["COMPLETED"], "COMPLETED"])
+def test_an_answer_without_a_known_status_is_malformed(data: object) -> None:
+    with pytest.raises(Malformed):
+        Tracker(_job()).apply(data)
+
+
+def test_secrets_are_scrubbed_from_log_lines_and_errors() -> None:
+    tracker = Tracker(_job(), secrets=("hunter2",))
+    update = tracker.apply(
+        {"status": "COMPLETED", "logs": [{"message": "key hunter2 refused"}], "error": "bad key hunter2"}
+    )
+    assert update.logs[0].message == "key ********** refused" and update.error == "bad key **********"
+
+
+def test_parse_logs_and_with_logs() -> None:
+    assert parse_logs(None) == () and parse_logs([3, "x"]) == (sw.LogLine("x"),)
+    assert with_logs("https://q/status", True) == "https://q/status?logs=1"
+    assert with_logs("https://q/status?a=b", False) == "https://q/status?a=b&logs=0"

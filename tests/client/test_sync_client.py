@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import threading
 from typing import Any
@@ -79,3 +80,43 @@ def test_sync_client_threads_are_released(fake: FakeFal) -> None:
         with fal_client(fake):
             pass
     assert threading.active_count() == before
+
+
+def _client_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "sora2-widgets-client"}
+
+
+def test_calling_the_sync_client_from_its_own_callback_is_refused(fake: FakeFal) -> None:
+    refused: list[RuntimeError] = []
+    with fal_client(fake, use_stream=False) as client:
+
+        def on_update(update: sw.QueueUpdate) -> None:
+            try:
+                client.status(job)  # would wait on the very thread that runs it
+            except RuntimeError as exc:
+                refused.append(exc)
+
+        job = client.submit("sora2_text_to_video", prompt="hello")
+        assert client.wait(job, on_update=on_update).done
+    assert refused and "FalClient cannot be called synchronously from its own loop thread" in str(refused[0])
+
+
+def test_a_closed_client_says_so(fake: FakeFal) -> None:
+    client = fal_client(fake)
+    job = client.submit("sora2_text_to_video", prompt="hello")
+    client.close()
+    client.close()  # twice is fine
+    for call in (lambda: client.status(job), lambda: client.loop):
+        with pytest.raises(RuntimeError, match="this FalClient is closed"):
+            call()
+
+
+def test_a_dropped_client_stops_its_thread(fake: FakeFal) -> None:
+    before = _client_threads()
+    client = fal_client(fake)
+    client.submit("sora2_text_to_video", prompt="hello")
+    (thread,) = _client_threads() - before
+    del client
+    gc.collect()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
