@@ -98,8 +98,11 @@ def video(base: str) -> dict[str, Any]:
     return {"video": {"url": f"{base}/media/v.mp4", "width": 1280, "height": 720}, "video_id": "video_1"}
 
 
-def fal_like(events: list[bytes], *, result_path: str | None = None) -> Callable[[Server], Handler]:
-    """Submit → id "r1"; the status stream sends ``events`` as separate writes; result → a video."""
+def fal_like(
+    events: list[bytes], *, result_path: str | None = None, hold_open: float = 0.0
+) -> Callable[[Server], Handler]:
+    """Submit → id "r1"; the status stream sends ``events`` as separate writes (then stays open
+    ``hold_open`` seconds before it ends); result → a video."""
 
     def make(server: Server) -> Handler:
         async def handle(seen: Seen, write: Write) -> bool:
@@ -112,6 +115,7 @@ def fal_like(events: list[bytes], *, result_path: str | None = None) -> Callable
                 for part in events:
                     await write(b"%x\r\n%s\r\n" % (len(part), part))
                     await asyncio.sleep(0.01)  # separate TCP segments
+                await asyncio.sleep(hold_open)
                 await write(b"0\r\n\r\n")
             elif path == f"/{APP}/requests/r1" and result_path:
                 await write(response(307, b"", headers={"Location": result_path}))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 import sora2_widgets as sw
 from tests.client.fakefal import FakeFal
+from tests.client.loopback import event, fal_like, run_job
 
 
 def run(coro: Any) -> Any:
@@ -86,3 +88,13 @@ def test_a_failing_progress_callback_does_not_abandon_the_job(fake: FakeFal, mak
             return await client.generate("sora2_text_to_video", prompt="hello", on_update=broken)
 
     assert run(main()).url
+
+
+def test_a_stream_left_open_after_completed_does_not_hold_up_the_result() -> None:
+    # The last bytes of a finished stream are read for a moment only (so that its connection can
+    # be reused); a server that keeps it open costs that moment and a new connection, not a wait.
+    start = time.monotonic()
+    server, result, updates = run(run_job(fal_like([event({"status": "COMPLETED"})], hold_open=5.0)))
+    assert time.monotonic() - start < 4.0
+    assert result.video_id == "video_1" and [u.status for u in updates] == ["COMPLETED"]
+    assert server.connections == 2  # the stream's connection was dropped, not reused
