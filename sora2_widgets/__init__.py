@@ -6,7 +6,6 @@ The public surface is this module; everything else is private and may move.
 from __future__ import annotations
 
 from ._catalog import MODELS, Mode, ModelSpec, estimate_cost, get_model, models_for, validate_input
-from ._client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
 from ._errors import (
     AuthError,
     BudgetExceededError,
@@ -24,6 +23,7 @@ from ._errors import (
 from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
+from .client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
 from .emulator import Emulator
 from .generator import Generation, Generator, Progress, generate, generate_many
 from .history import History, HistoryRecord

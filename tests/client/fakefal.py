@@ -1,6 +1,6 @@
 """A fake fal queue service for the client's tests: an httpx.MockTransport with faults and counters.
 
-It follows fal's protocol as the client must see it (DESIGN.md §3, research.md §4–5):
+It follows fal's protocol as the client must see it:
 
 * ``POST {queue}/{endpoint}`` validates with the catalog (422 in fal's shape) and answers the
   request id and the URLs, which live under the **app id only**: for ``fal-ai/sora-2/text-to-video``

@@ -1,8 +1,8 @@
-"""The production path: a key, HTTPS, and the client's own asyncio network backend.
+"""The production path: a key, HTTPS, and httpx's own transport (no ``transport=`` given).
 
 fal.ai cannot be reached from here, so the emulator serves HTTPS on loopback with a throwaway
-certificate. This checks that TLS goes through our backend end to end (submit, status stream,
-result, download) and that certificate verification is not bypassed by it.
+certificate. This checks that TLS works end to end (submit, status stream, result, download),
+that ``SSL_CERT_FILE`` is honoured, and that certificate verification is never bypassed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The queue protocol end to end against the fake fal service: every model, stream and polling."""
+"""AsyncFalClient: the queue protocol end to end against the fake fal service, the submit rule, slots."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import sora2_widgets as sw
-from tests.client.conftest import PARAMS
+from tests.client.conftest import PARAMS, Sleeps
 from tests.client.fakefal import KEY, QUEUE, FakeFal
 
 
@@ -59,68 +59,6 @@ def test_submit_returns_job_with_service_urls(fake: FakeFal, make_client: Any) -
     assert job.provider == "fal" and job.queue_position == 3 and job.endpoint == "fal-ai/sora-2/text-to-video"
     assert fake.seen[0].url == f"{QUEUE}/fal-ai/sora-2/text-to-video"
     assert fake.seen[0].authorization == f"Key {KEY}"
-
-
-@pytest.mark.parametrize("use_stream", [True, False], ids=["stream", "poll"])
-def test_queue_position_logs_and_elapsed_reach_the_callback(fake: FakeFal, make_client: Any, use_stream: bool) -> None:
-    updates: list[sw.QueueUpdate] = []
-
-    async def on_update(u: sw.QueueUpdate) -> None:  # async callbacks are awaited
-        updates.append(u)
-
-    async def main() -> sw.QueueUpdate:
-        async with make_client(use_stream=use_stream) as client:
-            job = await client.submit("sora2_text_to_video", prompt="hello")
-            return await client.wait(job, on_update=on_update)
-
-    final = run(main())
-    assert final.status == "COMPLETED" and not final.failed
-    assert [u.status for u in updates] == ["IN_QUEUE", "IN_QUEUE", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"]
-    assert [u.queue_position for u in updates[:2]] == [2, 1]
-    assert [line.message for line in updates[2].logs] == ["Starting generation"]
-    assert [line.message for line in final.logs] == ["Starting generation", "Rendering frames"]
-    assert final.logs[0].timestamp == "2025-10-06T12:00:00Z" and final.logs[0].level == "INFO"
-    assert all(u.elapsed >= 0 for u in updates) and updates[-1].elapsed >= updates[0].elapsed
-
-
-def test_sync_callback_and_status(fake: FakeFal, make_client: Any) -> None:
-    seen: list[str] = []
-
-    async def main() -> tuple[sw.QueueUpdate, sw.QueueUpdate]:
-        async with make_client(use_stream=False) as client:
-            job = await client.submit("sora2_text_to_video", prompt="hello")
-            first = await client.status(job)
-            final = await client.wait(job, on_update=lambda u: seen.append(u.status))
-            return first, final
-
-    first, final = run(main())
-    assert first.status == "IN_QUEUE" and first.queue_position == 2
-    assert seen[-1] == "COMPLETED" and final.done
-    assert "logs=1" in next(s.url for s in fake.seen if s.action == "status")
-
-
-def test_stream_unsupported_falls_back_to_polling(fake: FakeFal, make_client: Any) -> None:
-    fake.stream_supported = False
-
-    async def main() -> None:
-        async with make_client() as client:
-            await client.generate("sora2_text_to_video", prompt="one")
-            await client.generate("sora2_text_to_video", prompt="two")
-
-    run(main())
-    assert fake.count("stream") == 1  # tried once, then this client polls for good
-    assert fake.count("status") >= 10
-
-
-def test_stream_broken_midway_reconnects_then_completes(fake: FakeFal, make_client: Any) -> None:
-    fake.fail(503, "stream", times=5)
-
-    async def main() -> sw.VideoResult:
-        async with make_client() as client:
-            return await client.generate("sora2_text_to_video", prompt="hello")
-
-    assert run(main()).url
-    assert fake.count("stream") == 2 and fake.count("status") >= 1  # two stream tries, then polling
 
 
 def test_cancel_accepted_then_already_completed(fake: FakeFal, make_client: Any) -> None:
@@ -201,29 +139,128 @@ def test_repr_and_logs_never_show_the_key(fake: FakeFal, make_client: Any, caplo
     assert KEY not in caplog.text and "submitted sora2_text_to_video" in caplog.text
 
 
-def test_no_key_means_emulator_announced_once(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    import httpx
+@pytest.mark.parametrize("kind", ["read_timeout", "reset", "500", "502", "504"])
+def test_ambiguous_submit_failure_is_never_retried(fake: FakeFal, make_client: Any, kind: str) -> None:
+    fake.fail(kind, "submit")
 
-    from sora2_widgets import _client
+    async def main() -> None:
+        async with make_client() as client:
+            await client.generate("sora2_text_to_video", prompt="hello")
 
-    class FakeEmulator:
-        base_url = "http://emulator.sora2-widgets.invalid"
+    with pytest.raises(sw.SubmitUncertainError) as info:
+        run(main())
+    assert fake.count("submit", "POST") == 1
+    assert len(fake.jobs) == 1  # the job does exist on the service: retrying would have paid twice
+    assert info.value.model_id == "sora2_text_to_video" and info.value.endpoint == "fal-ai/sora-2/text-to-video"
+    if kind.isdigit():
+        (request_id,) = fake.jobs
+        assert request_id in info.value.cause  # what is known travels with the error
 
-        def transport(self) -> httpx.AsyncBaseTransport:
-            return FakeFal(queue_url=self.base_url, key=None).transport()
 
-    monkeypatch.setattr(_client, "_default_emulator", FakeEmulator)
-    monkeypatch.setattr(_client, "_announced_emulator", False)
-    caplog.set_level(logging.INFO, logger="sora2_widgets.client")
-    a, b = sw.AsyncFalClient(), sw.AsyncFalClient()
-    assert a.provider == b.provider == "emulator"
-    assert a.host == "emulator.sora2-widgets.invalid"
-    assert caplog.text.count("built-in emulator") == 1
+@pytest.mark.parametrize("kind", ["connect", "429", "503"])
+def test_provable_non_creation_on_submit_is_retried(fake: FakeFal, make_client: Any, sleeps: Sleeps, kind: str) -> None:
+    fake.fail(kind, "submit", times=2)
 
     async def main() -> sw.VideoResult:
-        async with a:
-            return await a.generate("sora2_text_to_video", prompt="hello")
+        async with make_client() as client:
+            return await client.generate("sora2_text_to_video", prompt="hello")
 
     assert run(main()).url
+    assert fake.count("submit", "POST") == 3
+    assert len(fake.jobs) == 1 and len(sleeps.calls) == 2
+
+
+def test_submit_rate_limited_for_good_raises_rate_limit_error(fake: FakeFal, make_client: Any) -> None:
+    fake.fail(429, "submit", times=100)
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.submit("sora2_text_to_video", prompt="hello")
+
+    with pytest.raises(sw.RateLimitError):
+        run(main())
+    assert fake.jobs == {}
+
+
+def test_invalid_input_never_reaches_the_network(fake: FakeFal, make_client: Any) -> None:
+    async def main() -> None:
+        async with make_client() as client:
+            with pytest.raises(sw.ValidationError):
+                await client.submit("sora2_text_to_video", prompt="hello", duration=5)
+            with pytest.raises(sw.ValidationError):
+                await client.generate("sora2_text_to_video_pro", prompt="x" * 5001)
+            with pytest.raises(sw.ValidationError):
+                await client.submit("sora2_image_to_video", prompt="hello", image_url=b"not an image")
+            with pytest.raises(sw.UnknownModelError):
+                await client.submit("sora3", prompt="hello")
+
+    run(main())
+    assert fake.seen == []
+
+
+@pytest.mark.parametrize("use_stream", [True, False], ids=["stream", "poll"])
+def test_fifty_jobs_never_exceed_max_concurrency(fake: FakeFal, make_client: Any, use_stream: bool) -> None:
+    limit = 5
+
+    async def main() -> list[sw.VideoResult]:
+        async with make_client(max_concurrency=limit, use_stream=use_stream) as client:
+            return await asyncio.gather(
+                *(client.generate("sora2_text_to_video", prompt=f"shot {i}") for i in range(50))
+            )
+
+    results = run(main())
+    assert len({r.request_id for r in results}) == 50
+    assert fake.max_in_flight == limit  # reached the limit (real concurrency) and never passed it
+    assert fake.in_flight == 0
+
+
+def test_nested_slots_reuse_the_outer_one(fake: FakeFal, make_client: Any) -> None:
+    # A job that holds a slot and then calls generate() (or slot() again) must not wait for a
+    # second slot: with max_concurrency=1 that wait would never end.
+    async def main() -> sw.VideoResult:
+        async with make_client(max_concurrency=1) as client:
+            async with client.slot():
+                async with client.slot():
+                    return await asyncio.wait_for(client.generate("sora2_text_to_video", prompt="inner"), 10)
+
+    assert run(main()).url
+    assert fake.max_in_flight == 1
+
+
+def test_task_cancellation_leaves_the_job_running(fake: FakeFal, make_client: Any) -> None:
+    fake.hold = True
+    recorded: list[sw.Job] = []
+
+    async def main() -> None:
+        async with make_client() as client:
+            waiting = asyncio.Event()
+            task = asyncio.create_task(
+                client.generate(
+                    "sora2_text_to_video", prompt="hello", on_submit=recorded.append, on_update=lambda u: waiting.set()
+                )
+            )
+            await waiting.wait()  # submitted, recorded, and waiting on the service
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    run(main())
+    (job,) = recorded
+    assert not fake.jobs[job.request_id].cancelled and fake.count("cancel") == 0
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_timeout_raises_and_cancels_when_asked(fake: FakeFal, make_client: Any, cancel: bool) -> None:
+    fake.hold = True
+
+    async def main() -> None:
+        async with make_client() as client:
+            await client.generate("sora2_text_to_video", prompt="hello", timeout=0.05, cancel_on_timeout=cancel)
+
+    with pytest.raises(sw.JobTimeoutError) as info:
+        run(main())
+    (job,) = fake.jobs.values()
+    assert info.value.request_id == job.request_id
+    assert info.value.cancelled is cancel and job.cancelled is cancel
+    assert fake.count("cancel") == (1 if cancel else 0)
+    assert ("cancelled on the service" in str(info.value)) is cancel

@@ -1,100 +1,24 @@
-"""Downloads (atomic, checked, key never sent to a media host) and image input helpers."""
+"""Image inputs: image_to_data_uri, and submit turning local images into data URIs (or refusing them)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_from_bytes
 
-import httpx
 import pytest
 from PIL import Image
 
 import sora2_widgets as sw
 from sora2_widgets._images import MAX_IMAGE_BYTES
-from tests.client.conftest import Sleeps
-from tests.client.fakefal import KEY, MEDIA, QUEUE, FakeFal, video_bytes
+from tests.client.fakefal import FakeFal
 
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
-
-
-def generate_and_download(make_client: Any, dest: Path) -> tuple[sw.VideoResult, sw.Downloaded]:
-    async def main() -> tuple[sw.VideoResult, sw.Downloaded]:
-        async with make_client() as client:
-            result = await client.generate("sora2_text_to_video", prompt="hello")
-            return result, await client.download(result.url, dest)
-
-    return run(main())  # type: ignore[no-any-return]
-
-
-def test_download_saves_checked_file_without_sending_the_key(fake: FakeFal, make_client: Any, tmp_path: Path) -> None:
-    dest = tmp_path / "videos" / "fox.mp4"
-    result, saved = generate_and_download(make_client, dest)
-    expected = video_bytes(result.request_id or "")
-    assert saved.path == dest and dest.read_bytes() == expected
-    assert saved.size == len(expected) and saved.sha256 == hashlib.sha256(expected).hexdigest()
-    assert list(dest.parent.iterdir()) == [dest]  # no temp file left behind
-    media = [s for s in fake.seen if s.action == "media"]
-    assert media and all(s.authorization is None for s in media)
-    assert all(s.authorization == f"Key {KEY}" for s in fake.seen if s.action != "media")
-
-
-@pytest.mark.parametrize("kind", ["truncate", "reset", "503", "429"])
-def test_download_recovers_and_never_leaves_a_partial_file(
-    fake: FakeFal, make_client: Any, sleeps: Sleeps, tmp_path: Path, kind: str
-) -> None:
-    fake.fail(kind, "media", times=1)
-    dest = tmp_path / "fox.mp4"
-    result, saved = generate_and_download(make_client, dest)
-    assert dest.read_bytes() == video_bytes(result.request_id or "")
-    assert saved.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
-    assert fake.count("media") == 2 and len(sleeps.calls) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fox.mp4"]
-
-
-def test_download_that_keeps_failing_leaves_nothing_under_the_final_name(
-    fake: FakeFal, make_client: Any, tmp_path: Path
-) -> None:
-    fake.fail("truncate", "media", times=100)
-    dest = tmp_path / "fox.mp4"
-    with pytest.raises(sw.ServiceError) as info:
-        generate_and_download(make_client, dest)
-    assert "truncated" in str(info.value)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_of_an_expired_link_is_not_retried(make_client: Any, tmp_path: Path, sleeps: Sleeps) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, text="gone")
-
-    async def main() -> None:
-        async with make_client(transport=httpx.MockTransport(handler)) as client:
-            await client.download(f"{MEDIA}/files/old.mp4", tmp_path / "old.mp4")
-
-    with pytest.raises(sw.ServiceError, match="expired"):
-        run(main())
-    assert sleeps.calls == [] and list(tmp_path.iterdir()) == []
-
-
-def test_download_from_the_queue_host_may_carry_the_key(make_client: Any, tmp_path: Path) -> None:
-    # The emulator serves media from its own (queue) host: that host already has the key.
-    seen: list[str | None] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers.get("authorization"))
-        return httpx.Response(200, content=b"data")
-
-    async def main() -> sw.Downloaded:
-        async with make_client(transport=httpx.MockTransport(handler)) as client:
-            return await client.download(f"{QUEUE}/media/x.mp4", tmp_path / "x.mp4")
-
-    assert run(main()).size == 4 and seen == [f"Key {KEY}"]
 
 
 def png_bytes(size: tuple[int, int] = (8, 8), fmt: str = "PNG", mode: str = "RGB") -> bytes:

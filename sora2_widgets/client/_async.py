@@ -1,0 +1,420 @@
+""":class:`AsyncFalClient`: fal's queue protocol, one job from submit to result.
+
+fal runs long jobs through a queue::
+
+    POST {queue}/{endpoint}           → {request_id, status_url, response_url, cancel_url, queue_position?}
+    GET  {status_url}/stream?logs=1   → server-sent events, one status per event, ends at COMPLETED
+    GET  {status_url}?logs=1          → {status, queue_position?, logs?, error?, error_type?}
+    GET  {response_url}               → the output JSON (or the model's error, 4xx/5xx + detail)
+    PUT  {cancel_url}                 → 202 accepted / 400 already completed
+
+Where this differs from the official ``fal-client`` on purpose:
+
+* **Submit is never retried when a job may exist.** Only failures that prove no job was created
+  (connection refused, 429, a 503 from the gateway without a request id) are retried; anything
+  ambiguous raises :class:`SubmitUncertainError`, because a duplicate Sora job costs real money.
+* **Waiting streams** the status (one long request per job) and falls back to polling with
+  backoff (0.25 s → ×1.5 → 2.5 s) instead of polling every 0.1 s.
+* **The URLs the service returns are used as-is**; only :meth:`AsyncFalClient.resume` without URLs
+  rebuilds them, with fal's app-id rule (``{queue}/{owner}/{app}/requests/{id}/status``).
+* **The key goes only to the queue/run hosts** (never to a media CDN), lives in a ``SecretStr``
+  and the ``Authorization`` header, and never reaches a log line, repr or exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from .._catalog import ModelSpec, get_model
+from .._errors import JobTimeoutError, ServiceError, Sora2Error, SubmitUncertainError
+from .._images import with_image_data_uris
+from .._results import VideoResult
+from ._download import download
+from ._errormap import Ctx, ErrorMap
+from ._http import QueueHttp
+from ._models import Downloaded, Job, Provider, QueueUpdate, RetryPolicy, SubmitCallback, UpdateCallback, call_back
+from ._options import DEFAULT_TIMEOUT, ClientOptions, check_options
+from ._redact import Secrets
+from ._responses import (
+    Malformed,
+    Retryable,
+    body_of,
+    carries_fal_error,
+    describe_exc,
+    message_and_type,
+    retry_after,
+    said,
+)
+from ._status import Tracker
+from ._target import resolve_target
+from ._wait import StatusWatcher
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+__all__ = ["AsyncFalClient"]
+
+log = logging.getLogger("sora2_widgets.client")
+
+#: The slot semaphores (by id) the current task — or the task that started it — holds. A slot
+#: is held across awaits, so only a context variable can tell "already inside a slot" apart from
+#: "a new job": nested ``slot()`` calls then reuse the outer slot instead of waiting for a second
+#: one, which with every slot taken by jobs waiting the same way would never come.
+_HELD_SLOTS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("sora2_widgets_slots", default=frozenset())
+
+
+class AsyncFalClient:
+    """fal's queue API over httpx, asynchronous. One instance per event loop.
+
+    ``key``: a fal key; default ``FAL_KEY`` or ``FAL_KEY_ID``/``FAL_KEY_SECRET``. With no key
+    anywhere (and no ``transport``/``queue_url`` given), the client talks to the built-in
+    in-process emulator and says so once (``.provider == "emulator"``). The other options
+    (``queue_url``, ``transport``, ``max_concurrency``, ``retry``…) are keyword-only; see
+    :class:`ClientOptions`.
+    """
+
+    def __init__(self, key: str | SecretStr | None = None, **options: Unpack[ClientOptions]) -> None:
+        check_options(type(self).__name__, options)
+        max_concurrency = options.get("max_concurrency", 8)
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        target = resolve_target(
+            key,
+            queue_url=options.get("queue_url"),
+            run_url=options.get("run_url"),
+            transport=options.get("transport"),
+            emulator=options.get("emulator"),
+        )
+        self.provider: Provider = target.provider
+        self._queue_url = target.queue_url
+        self.max_concurrency = max_concurrency
+        self._slots = asyncio.Semaphore(max_concurrency)
+        timeout = options.get("timeout", DEFAULT_TIMEOUT)
+        self._secrets = Secrets(target.key)
+        self._errors = ErrorMap(self.host, target.key_source, self._secrets)
+        self._http = QueueHttp(
+            secrets=self._secrets,
+            key_urls=(target.queue_url, target.run_url),
+            transport=target.transport,
+            timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+            max_concurrency=max_concurrency,
+            retry=options.get("retry") or RetryPolicy(),
+            errors=self._errors,
+        )
+        self._watcher = StatusWatcher(
+            self._http,
+            host=self.host,
+            use_stream=options.get("use_stream", True),
+            poll_interval=options.get("poll_interval", 0.25),
+            max_poll_interval=options.get("max_poll_interval", 2.5),
+        )
+        # Failures a COMPLETED status reported, so result() can raise them without another request.
+        self._failures: dict[str, tuple[str, str | None]] = {}
+
+    # -- presentation --------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return httpx.URL(self._queue_url).host
+
+    @property
+    def queue_url(self) -> str:
+        return self._queue_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r}, host={self.host!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncFalClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- submit --------------------------------------------------------------------------------
+    def _payload(self, spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated request body. Invalid input raises here, before any network traffic."""
+        return spec.validate(with_image_data_uris(spec.id, params)).to_payload()
+
+    def _job_urls(self, spec: ModelSpec, request_id: str) -> tuple[str, str, str]:
+        # fal's rule: queue URLs live under owner/app only, the endpoint's sub-path is dropped.
+        base = f"{self._queue_url}/{spec.app_id}/requests/{quote(request_id, safe='')}"
+        return f"{base}/status", base, f"{base}/cancel"
+
+    async def submit(self, model_id: str | ModelSpec, **params: Any) -> Job:
+        """Validate ``params`` with the catalog schema, then submit one job. Never submits twice.
+
+        ``image_url`` may be a local path, bytes or a PIL image: it is sent as a data URI.
+        Raises :class:`ValidationError` (nothing sent), :class:`SubmitUncertainError` (a job may exist;
+        not retried), :class:`AuthError`, :class:`ModelUnavailableError`, :class:`RateLimitError`.
+        """
+        spec = get_model(model_id)
+        return await self._submit(spec, self._payload(spec, params))
+
+    async def _submit(self, spec: ModelSpec, body: dict[str, Any]) -> Job:
+        url = f"{self._queue_url}/{spec.endpoint}"
+        secrets = tuple(str(body[name]) for name in spec.input_model.SECRET_FIELDS if body.get(name))
+        ctx = Ctx(spec, "submit", secrets=secrets)
+        http = self._http
+        policy = http.retry
+        slept = 0.0
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                response = await http.send("POST", url, http.headers_for(url), body=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # No connection was ever made, so the body never left: provably no job. Safe to retry.
+                last = Retryable(describe_exc(exc))
+            except httpx.TransportError as exc:
+                # The body may have reached fal: a job may exist and be billed. Never resubmit blindly.
+                raise SubmitUncertainError(spec.id, spec.endpoint, f"{describe_exc(exc)} after sending") from exc
+            else:
+                code = response.status_code
+                request_id = response.headers.get("x-fal-request-id")
+                if 200 <= code < 300:
+                    job = self._job_from_submit(spec, response)
+                    self._secrets.remember(job.request_id, secrets)
+                    return job
+                if code == 429 or (code == 503 and not request_id):
+                    # Refused at the door (rate limit / gateway without a request id): no job was made.
+                    what = self._secrets.scrub(said(body_of(response)), secrets)
+                    last = Retryable(f"HTTP {code}", status_code=code, retry_after=retry_after(response), message=what)
+                elif code >= 500:
+                    known = f", request id {request_id}" if request_id else ""
+                    raise SubmitUncertainError(spec.id, spec.endpoint, f"HTTP {code}{known}")
+                else:
+                    raise self._errors.for_response(response, ctx)
+            delay = policy.delay(tries, last.retry_after)
+            if tries >= policy.attempts or slept + delay > policy.max_total:
+                raise self._errors.exhausted(ctx, last, tries)
+            log.info("submit %s: %s (no job was created); retry in %.2f s", spec.id, last.why, delay)
+            await policy.sleep(delay)
+            slept += delay
+
+    def _job_from_submit(self, spec: ModelSpec, response: httpx.Response) -> Job:
+        try:
+            data = response.json()
+            request_id = str(data["request_id"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            # The service accepted the job but we cannot tell which one it is.
+            raise SubmitUncertainError(
+                spec.id, spec.endpoint, f"HTTP {response.status_code} with an unreadable answer"
+            ) from None
+        status_url, response_url, cancel_url = self._job_urls(spec, request_id)
+        position = data.get("queue_position")
+        job = Job(
+            model_id=spec.id,
+            endpoint=spec.endpoint,
+            request_id=request_id,
+            status_url=str(data.get("status_url") or status_url),
+            response_url=str(data.get("response_url") or response_url),
+            cancel_url=str(data.get("cancel_url") or cancel_url),
+            submitted_at=time.time(),
+            provider=self.provider,
+            queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
+        )
+        log.info("submitted %s as request %s (%s)", spec.id, request_id, self.provider)
+        return job
+
+    def resume(
+        self,
+        request_id: str,
+        model_id: str | ModelSpec,
+        *,
+        status_url: str | None = None,
+        response_url: str | None = None,
+        cancel_url: str | None = None,
+        submitted_at: float | None = None,
+    ) -> Job:
+        """A :class:`Job` for a request submitted earlier (e.g. before a kernel restart).
+
+        Pass the URLs recorded at submit time when you have them; otherwise they are rebuilt with
+        fal's app-id rule. ``submitted_at`` (epoch seconds) keeps ``elapsed`` meaningful.
+        """
+        spec = get_model(model_id)
+        if not request_id or not request_id.strip():
+            raise ValueError("resume() needs the request id of the earlier job")
+        rebuilt = self._job_urls(spec, request_id)
+        return Job(
+            model_id=spec.id,
+            endpoint=spec.endpoint,
+            request_id=request_id,
+            status_url=status_url or rebuilt[0],
+            response_url=response_url or rebuilt[1],
+            cancel_url=cancel_url or rebuilt[2],
+            submitted_at=submitted_at if submitted_at is not None else time.time(),
+            provider=self.provider,
+        )
+
+    # -- status / wait -------------------------------------------------------------------------
+    async def status(self, job: Job, *, logs: bool = True) -> QueueUpdate:
+        """One status check (``GET {status_url}?logs=1``)."""
+        update = await self._watcher.poll_once(job, self._tracker(job), logs=logs)
+        self._note_failure(update)
+        return update
+
+    def _tracker(self, job: Job) -> Tracker:
+        return Tracker(job, self._secrets.every(self._secrets.of_job(job.request_id)))
+
+    def _note_failure(self, update: QueueUpdate) -> None:
+        if update.failed and update.error is not None:
+            self._failures[update.request_id] = (update.error, update.error_type)
+
+    async def wait(
+        self,
+        job: Job,
+        *,
+        on_update: UpdateCallback | None = None,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+    ) -> QueueUpdate:
+        """Wait until the job is COMPLETED; return the final update (check ``.failed``).
+
+        ``on_update(update)`` (sync or async) gets every status change with queue position, all logs
+        so far and elapsed time. ``timeout`` (wall-clock seconds) raises :class:`JobTimeoutError`;
+        with ``cancel_on_timeout=True`` the job is cancelled on the service first. If the waiting
+        task is cancelled (KeyboardInterrupt, Stop button) the job is left running: it was returned
+        by :meth:`submit` and can be resumed.
+        """
+        if timeout is None:
+            return await self._wait(job, on_update)
+        try:
+            return await asyncio.wait_for(self._wait(job, on_update), timeout)
+        except asyncio.TimeoutError:
+            cancelled = False
+            if cancel_on_timeout:
+                try:
+                    cancelled = await self.cancel(job)
+                except Sora2Error as exc:
+                    log.warning("could not cancel request %s after the timeout: %s", job.request_id, exc)
+            raise JobTimeoutError(job.request_id, timeout, cancelled=cancelled) from None
+
+    async def _wait(self, job: Job, on_update: UpdateCallback | None) -> QueueUpdate:
+        final = await self._watcher.wait(job, self._tracker(job), on_update)
+        self._note_failure(final)
+        return final
+
+    # -- result / cancel -----------------------------------------------------------------------
+    async def result(self, job: Job) -> VideoResult:
+        """The finished video. A job that failed raises (:class:`ServiceError` with the service's
+        plain message, :class:`ModelUnavailableError`, :class:`ValidationError` for a refused prompt)."""
+        failure = self._failures.get(job.request_id)
+        if failure is not None:
+            raise self._errors.completed(job, *failure)
+        ctx = self._errors.context(job, "result")
+
+        def parse(response: httpx.Response) -> dict[str, Any]:
+            data = response.json()
+            if not isinstance(data, dict):
+                raise Malformed("result is not a JSON object")
+            return data
+
+        def job_failure(response: httpx.Response, body: Any) -> Sora2Error | None:
+            # fal retries a failing job itself (up to 10 runners) before its result URL answers
+            # 5xx with the reason: that answer is the job's end, and asking again repeats it.
+            if not carries_fal_error(response, body):
+                return None  # a bare gateway 502/503/504: the answer was lost on the way, ask again
+            message, error_type = message_and_type(body)
+            error_type = error_type or response.headers.get("x-fal-error-type") or None
+            code = response.status_code
+            return self._errors.completed(job, message or f"HTTP {code}", error_type, status_code=code)
+
+        _, data = await self._http.request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
+        assert data is not None
+        if data.get("video") is None and (data.get("error") or data.get("detail")):
+            message, error_type = message_and_type(data)
+            raise self._errors.completed(job, message, error_type)
+        # A service may echo the request's input (api_key included) in the result; it is kept in
+        # VideoResult.raw, which shows in its repr.
+        data = self._secrets.scrub_json(data, ctx.secrets)
+        try:
+            return VideoResult.parse(job.model_id, data, job.request_id)
+        except (ValueError, pydantic.ValidationError) as exc:
+            raise ServiceError(
+                f"{ctx.spec.name}: the result of request {job.request_id} holds no usable video ({exc})",
+                request_id=job.request_id,
+            ) from None
+
+    async def cancel(self, job: Job) -> bool:
+        """Ask the service to cancel. True: accepted; False: it had already finished (or is unknown)."""
+        ctx = self._errors.context(job, "cancel")
+        code, _ = await self._http.request(
+            "PUT", job.cancel_url, ctx, parse=lambda r: None, passthrough=frozenset({400, 404})
+        )
+        accepted = 200 <= code < 300
+        log.info("cancel %s: %s", job.request_id, "accepted" if accepted else f"not needed (HTTP {code})")
+        return accepted
+
+    # -- all in one ----------------------------------------------------------------------------
+    async def generate(
+        self,
+        model_id: str | ModelSpec,
+        *,
+        on_update: UpdateCallback | None = None,
+        on_submit: SubmitCallback | None = None,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        **params: Any,
+    ) -> VideoResult:
+        """Submit, wait, fetch the result. ``on_submit(job)`` runs right after the submit and before
+        any waiting, so the request id can be recorded first. Holds one of ``max_concurrency``
+        slots from submit to result."""
+        spec = get_model(model_id)
+        body = self._payload(spec, params)  # invalid input fails now, not after queuing for a slot
+        async with self.slot():
+            job = await self._submit(spec, body)
+            if on_submit is not None:
+                await call_back(on_submit, job)
+            await self.wait(job, on_update=on_update, timeout=timeout, cancel_on_timeout=cancel_on_timeout)
+            return await self.result(job)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_concurrency`` slots for a job driven step by step.
+
+        :meth:`submit`, :meth:`wait` and :meth:`result` take no slot themselves (a slot taken at
+        submit could never be given back by a caller that stops after it). A caller running a job
+        as separate calls holds the slot around them all::
+
+            async with client.slot():
+                job = await client.submit(...)
+                await client.wait(job)
+                result = await client.result(job)
+
+        Reentrant: inside a slot (and in tasks started from it) ``slot()`` and :meth:`generate`
+        use the slot already held, so nesting never waits for itself.
+        """
+        held = _HELD_SLOTS.get()
+        if id(self._slots) in held:
+            yield
+            return
+        async with self._slots:
+            token = _HELD_SLOTS.set(held | {id(self._slots)})
+            try:
+                yield
+            finally:
+                _HELD_SLOTS.reset(token)
+
+    # -- download ------------------------------------------------------------------------------
+    async def download(self, url: str, dest: str | os.PathLike[str]) -> Downloaded:
+        """Save ``url`` at ``dest`` atomically: stream to a temp file beside it, check the length,
+        fsync, rename. Retried like any idempotent GET; the key is sent only to the queue host."""
+        return await download(self._http, url, dest)

@@ -1,0 +1,131 @@
+"""Where a client talks: fal with a key, a URL or transport it was given, or the built-in emulator.
+
+With no key anywhere (and no ``transport``/``queue_url`` given) the client talks to the in-process
+emulator: nothing is charged, and the user is told so once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from .._config import resolve_key
+from ._models import Provider
+
+__all__ = [
+    "DEFAULT_QUEUE_URL",
+    "DEFAULT_RUN_URL",
+    "QUEUE_URL_ENV",
+    "RUN_URL_ENV",
+    "Target",
+    "default_emulator",
+    "mark_emulator_announced",
+    "resolve_target",
+]
+
+log = logging.getLogger("sora2_widgets.client")
+
+DEFAULT_QUEUE_URL = "https://queue.fal.run"
+QUEUE_URL_ENV = "SORA2_WIDGETS_QUEUE_URL"
+RUN_URL_ENV = "SORA2_WIDGETS_RUN_URL"
+DEFAULT_RUN_URL = "https://fal.run"
+
+
+class EmulatorLike(Protocol):
+    """What the client needs from an emulator: where it answers, and an httpx transport to it."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def transport(self) -> httpx.AsyncBaseTransport: ...
+
+
+def default_emulator() -> EmulatorLike:
+    # Imported on first use: a client with a key never needs the emulator (PyAV, Starlette).
+    from .. import emulator
+
+    return emulator.default_emulator()
+
+
+_announced_emulator = False
+_announce_lock = threading.Lock()
+
+
+def _announce_emulator(where: str) -> None:
+    global _announced_emulator
+    with _announce_lock:
+        if _announced_emulator:
+            return
+        _announced_emulator = True
+    log.warning(
+        "No fal key found (FAL_KEY, or FAL_KEY_ID/FAL_KEY_SECRET): using the built-in emulator at %s. "
+        "Videos are synthetic and nothing is charged. Set FAL_KEY to use fal.ai.",
+        where,
+    )
+
+
+def mark_emulator_announced() -> None:
+    """Skip the one-time "using the emulator" notice: the caller has told the user already.
+
+    The panel calls this: its provider badge says "Emulator", and in JupyterLab the logged
+    warning would show as a red stderr box right above it. Plain Python users of the clients
+    still get the notice once per process.
+    """
+    global _announced_emulator
+    with _announce_lock:
+        _announced_emulator = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """The resolved destination of one client."""
+
+    queue_url: str
+    run_url: str
+    transport: httpx.AsyncBaseTransport | None
+    #: "fal" when a key is used; "emulator" otherwise (nothing is charged without a key).
+    provider: Provider
+    key: SecretStr | None
+    key_source: str | None
+
+
+def resolve_target(
+    key: str | SecretStr | None,
+    *,
+    queue_url: str | None,
+    run_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+    emulator: EmulatorLike | None,
+) -> Target:
+    """Arguments first, then the environment (key, ``SORA2_WIDGETS_QUEUE_URL``/``_RUN_URL``), then fal."""
+    # Environment overrides let the CLI and the panel reach a loopback emulator or a proxy
+    # without code changes; an explicit argument still wins.
+    queue_url = queue_url or os.environ.get(QUEUE_URL_ENV) or DEFAULT_QUEUE_URL
+    run_url = (
+        run_url
+        or os.environ.get(RUN_URL_ENV)
+        or (DEFAULT_RUN_URL if queue_url.rstrip("/") == DEFAULT_QUEUE_URL else queue_url.rstrip("/") + "/run")
+    )
+    resolved = resolve_key(key)
+    custom_target = transport is not None or queue_url.rstrip("/") != DEFAULT_QUEUE_URL
+    if emulator is None and resolved is None and not custom_target:
+        emulator = default_emulator()
+    if emulator is not None:
+        transport = emulator.transport()
+        queue_url = emulator.base_url
+        run_url = emulator.base_url.rstrip("/") + "/run"
+        _announce_emulator(emulator.base_url)
+    return Target(
+        queue_url=queue_url.rstrip("/"),
+        run_url=run_url.rstrip("/"),
+        transport=transport,
+        provider="fal" if resolved is not None and emulator is None else "emulator",
+        key=resolved.secret if resolved else None,
+        key_source=resolved.source if resolved else None,
+    )
