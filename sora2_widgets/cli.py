@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._generator import Progress
+    from .generator import Progress
 
 from ._catalog import MODELS, get_model
 from ._errors import (
@@ -159,7 +159,7 @@ def _copy_out(src: Path, out: Path) -> str | None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ._generator import Generator
+    from .generator import Generator
 
     out = Path(args.out) if args.out else None
     if out is not None and (problem := _out_problem(out)) is not None:
@@ -233,7 +233,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ._history import History
+    from .history import History
 
     hist = History()
     df = hist.df
@@ -261,7 +261,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_spend(args: argparse.Namespace) -> int:
-    from ._history import History
+    from .history import History
 
     hist = History()
     table = hist.spend(by=args.by, since=args.since)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from .._history import HistoryRecord
 from .._results import VideoResult
+from ..history import HistoryRecord
 
 
 class JobHandle(Protocol):

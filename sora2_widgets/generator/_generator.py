@@ -15,8 +15,8 @@ from collections.abc import Coroutine, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .._history import History
 from .._sync import LoopThread
+from ..history import History
 from ._bridge import callback_on_caller, run_on, run_with_grace, stop_leaving_loop_open
 from ._generation import Generation, OnUpdate
 from ._prepare import JobSpec, normalize

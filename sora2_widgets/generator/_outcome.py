@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 
 from .._errors import JobCancelledError, JobTimeoutError, ModelUnavailableError, ServiceError, ValidationError
-from .._history import ACTIVE_STATUSES, History, HistoryRecord
 from .._pricing import CostEstimate
 from .._results import VideoResult
+from ..history import ACTIVE_STATUSES, History, HistoryRecord
 from ._generation import Generation, OnUpdate, Progress
 
 log = logging.getLogger("sora2_widgets.generator")

@@ -14,9 +14,9 @@ from typing import Any
 
 from .._catalog import ModelSpec, estimate_cost, get_model
 from .._errors import FieldError, ValidationError
-from .._history import HistoryRecord, scrub_params, to_micros
 from .._images import with_image_data_uris
 from .._pricing import CostEstimate
+from ..history import HistoryRecord, scrub_params, to_micros
 from ._state import RunState
 
 #: One job of a batch: ``{"model_id": ..., **params}`` or ``(model_id, params)``.

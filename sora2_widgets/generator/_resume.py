@@ -16,7 +16,7 @@ import logging
 
 from .._catalog import get_model
 from .._errors import SubmitUncertainError
-from .._history import HistoryRecord
+from ..history import HistoryRecord
 from ._generation import Generation, OnUpdate
 from ._outcome import UNKNOWN_SUBMIT, error_text, estimate_of, final, finish_row
 from ._run import follow

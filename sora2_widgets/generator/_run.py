@@ -35,8 +35,8 @@ from .._errors import (
     SubmitUncertainError,
     ValidationError,
 )
-from .._history import ACTIVE_STATUSES
 from .._pricing import CostEstimate
+from ..history import ACTIVE_STATUSES
 from ._adapter import JobHandle
 from ._generation import Generation, OnUpdate, Progress
 from ._outcome import (

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .._catalog import ModelSpec
-from .._history import ACTIVE_STATUSES, to_micros
 from .._pricing import CostEstimate
 from .._results import VideoResult
+from ..history import ACTIVE_STATUSES, to_micros
 from ._generation import Generation, OnUpdate, Progress
 from ._media import download_checked, media_suffix, probe
 from ._outcome import emit, error_text, final

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._config import budget_from_env
-from .._history import History, HistoryRecord, new_owner_token
+from ..history import History, HistoryRecord, new_owner_token
 from ._adapter import ClientAdapter
 
 log = logging.getLogger("sora2_widgets.generator")
@@ -59,7 +59,7 @@ class RunState:
             if self._adapter is None:
                 if self._client_obj is None:
                     # Imported late: a generator given its own client never builds the default one.
-                    from .._client import AsyncFalClient
+                    from ..client import AsyncFalClient
 
                     self._client_obj = AsyncFalClient()
                 self._adapter = ClientAdapter(self._client_obj)

@@ -24,8 +24,8 @@ from typing import Any
 
 from .._catalog import ModelSpec
 from .._errors import JobCancelledError, ModelUnavailableError, Sora2Error
-from .._generator import Generation, Progress
 from .._sync import LoopThread
+from ..generator import Generation, Progress
 from ._protocols import GeneratorLike
 
 __all__ = ["JobRunner", "JobState", "JobStatus"]

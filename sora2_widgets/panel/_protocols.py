@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
-from .._generator import Generation, Progress
-from .._history import HistoryRecord
+from ..generator import Generation, Progress
+from ..history import HistoryRecord
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +56,7 @@ class GeneratorLike(Protocol):
 
     #: USD; enforced by the generator atomically with the ledger row (``None``: no budget).
     budget: Decimal | None
+
     @property
     def owner(self) -> str:
         """The lease token on the ledger rows of this generator's running jobs."""

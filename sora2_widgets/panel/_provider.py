@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
-from .._client import AsyncFalClient, mark_emulator_announced
-from .._generator import Generator
-from .._history import History
+from ..client import AsyncFalClient, mark_emulator_announced
+from ..generator import Generator
+from ..history import History
 from ._protocols import GeneratorLike, HistoryLike
 
 __all__ = ["GeneratorFactory", "GeneratorSlot", "default_generator"]

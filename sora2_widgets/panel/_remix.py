@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from .._history import HistoryRecord
 from .._pricing import resolution_of
+from ..history import HistoryRecord
 from ._protocols import HistoryLike
 
 __all__ = ["RemixCandidate", "RemixSources", "when_text"]

@@ -13,8 +13,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._history import from_micros
 from .._pricing import format_usd
+from ..history import from_micros
 from ._controller import PanelController
 from ._remix import when_text
 from ._widgets import EventGuard, cls, esc, set_options, set_status, show, thumb

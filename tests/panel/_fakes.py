@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sora2_widgets import Generation, History, HistoryRecord, LogLine, Progress, get_model
-from sora2_widgets._history import to_micros
+from sora2_widgets.history import to_micros
 
 
 def _png() -> bytes:

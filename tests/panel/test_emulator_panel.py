@@ -153,9 +153,9 @@ def test_the_panel_badge_replaces_the_clients_emulator_notice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """In JupyterLab the client's logged notice shows as a red stderr box right above the panel."""
-    from sora2_widgets import _client
+    from sora2_widgets.client import _target
 
-    monkeypatch.setattr(_client, "_announced_emulator", False)
+    monkeypatch.setattr(_target, "_announced_emulator", False)
     caplog.set_level(logging.INFO, logger="sora2_widgets")
     ctl = PanelController()  # the notebook's way: no key anywhere, default generator
     try:
@@ -168,7 +168,7 @@ def test_the_panel_badge_replaces_the_clients_emulator_notice(
         ctl.generator.close()  # type: ignore[union-attr]
 
     # Plain Python users (no panel) still get the notice, once.
-    monkeypatch.setattr(_client, "_announced_emulator", False)
+    monkeypatch.setattr(_target, "_announced_emulator", False)
     caplog.clear()
     clients = [AsyncFalClient(emulator=Emulator(state_dir=tmp_path / "emu")) for _ in range(2)]
     assert caplog.text.count("built-in emulator") == 1

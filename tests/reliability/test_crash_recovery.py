@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 import sora2_widgets as sw
-from sora2_widgets._generator import UNKNOWN_SUBMIT
+from sora2_widgets.generator import UNKNOWN_SUBMIT
 
 KILLS = 50
 #: Children that finish before their kill time do not count; this bounds the loop all the same.

@@ -29,10 +29,10 @@ import httpx
 import pytest
 from rel_faults import FAULTS, STEPS, FaultPlan, FaultTransport
 from rel_wire import WIRE_PROXIED, WireProxy
+from sora2_widgets._http11 import make_transport
 
 import sora2_widgets as sw
-from sora2_widgets._generator import UNKNOWN_SUBMIT
-from sora2_widgets._http11 import make_transport
+from sora2_widgets.generator import UNKNOWN_SUBMIT
 
 #: Every cell runs JOBS_PER_CELL jobs: 100 by default, as the reliability issue asks (46 cells, 4 600
 #: jobs: about 1½ minutes on 2 cores). SORA2_REL_JOBS=10 gives a quick local pass; the *heavy*
