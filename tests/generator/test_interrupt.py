@@ -63,10 +63,11 @@ CLIENT_SCRIPT = textwrap.dedent(
 
     client = sw.FalClient()
     job = client.submit("sora2_text_to_video", prompt="a kite that takes its time")
+    loop_thread = next(t for t in threading.enumerate() if t.name == "sora2-widgets-client")
 
     def interrupt_later():
         time.sleep(1.0)
-        signal.pthread_kill(client._thread.ident, signal.SIGINT)
+        signal.pthread_kill(loop_thread.ident, signal.SIGINT)
 
     threading.Thread(target=interrupt_later, daemon=True).start()
     try:

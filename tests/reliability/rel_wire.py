@@ -1,7 +1,7 @@
 """Wire faults for the reliability matrix: a loopback TCP proxy that breaks exchanges on the socket.
 
 :class:`rel_faults.FaultTransport` raises ready-made httpx exceptions above the client's transport,
-so the transport itself (``sora2_widgets._http11``) never meets a real reset or a cut body there.
+so the transport itself (httpx's own) never meets a real reset or a cut body there.
 This proxy sits between the client and the emulator instead: the client talks real HTTP/1.1 to it
 (keep-alive and all), it forwards each request to the emulator and relays the answer byte for
 byte, and for the broken exchange it

@@ -29,7 +29,6 @@ import httpx
 import pytest
 from rel_faults import FAULTS, STEPS, FaultPlan, FaultTransport
 from rel_wire import WIRE_PROXIED, WireProxy
-from sora2_widgets._http11 import make_transport
 
 import sora2_widgets as sw
 from sora2_widgets.generator import UNKNOWN_SUBMIT
@@ -70,9 +69,9 @@ def _run_cell(loopback, tmp_path: Path, plan: FaultPlan, jobs: int, url: str, pr
     step, fault = plan.step, plan.fault
     tag = f"{step}-{fault}"
     # The faults wrap the client's own default transport: every request the matrix does not break
-    # goes through the HTTP/1.1 code real users run (sora2_widgets._http11).
+    # goes through the HTTP/1.1 transport real users run (httpx's own).
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-    transport = FaultTransport(make_transport(limits), plan if proxy is None else None)
+    transport = FaultTransport(httpx.AsyncHTTPTransport(limits=limits), plan if proxy is None else None)
     fired = transport.fired if proxy is None else proxy.fired
     client = sw.AsyncFalClient(
         "test-key",
