@@ -49,6 +49,7 @@ from ._models import Downloaded, Job, Provider, QueueUpdate, RetryPolicy, Submit
 from ._options import DEFAULT_TIMEOUT, ClientOptions, check_options
 from ._redact import Secrets
 from ._responses import (
+    Backoff,
     Malformed,
     Retryable,
     body_of,
@@ -173,11 +174,9 @@ class AsyncFalClient:
         secrets = tuple(str(body[name]) for name in spec.input_model.SECRET_FIELDS if body.get(name))
         ctx = Ctx(spec, "submit", secrets=secrets)
         http = self._http
-        policy = http.retry
-        slept = 0.0
-        tries = 0
+        backoff = Backoff(http.retry)
         while True:
-            tries += 1
+            backoff.attempt()
             try:
                 response = await http.send("POST", url, http.headers_for(url), body=body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -202,12 +201,11 @@ class AsyncFalClient:
                     raise SubmitUncertainError(spec.id, spec.endpoint, f"HTTP {code}{known}")
                 else:
                     raise self._errors.for_response(response, ctx)
-            delay = policy.delay(tries, last.retry_after)
-            if tries >= policy.attempts or slept + delay > policy.max_total:
-                raise self._errors.exhausted(ctx, last, tries)
+            delay = backoff.delay_after(last)
+            if delay is None:
+                raise self._errors.exhausted(ctx, last, backoff.tries)
             log.info("submit %s: %s (no job was created); retry in %.2f s", spec.id, last.why, delay)
-            await policy.sleep(delay)
-            slept += delay
+            await backoff.wait(delay)
 
     def _job_from_submit(self, spec: ModelSpec, response: httpx.Response) -> Job:
         try:

@@ -20,7 +20,7 @@ import httpx
 from .._errors import ServiceError
 from ._http import QueueHttp
 from ._models import Downloaded
-from ._responses import Retryable, describe_exc, retry_after
+from ._responses import Backoff, Retryable, describe_exc, retry_after
 
 __all__ = ["SINK_SYNC_EVERY", "download"]
 
@@ -33,26 +33,23 @@ SINK_SYNC_EVERY = 32 << 20
 async def download(http: QueueHttp, url: str, dest: str | os.PathLike[str]) -> Downloaded:
     """Save ``url`` at ``dest`` atomically, retrying what is safe to retry."""
     target = _prepare_target(dest)
-    policy = http.retry
-    slept = 0.0
-    tries = 0
+    backoff = Backoff(http.retry)
     while True:
-        tries += 1
+        backoff.attempt()
         try:
             return await _download_once(http, url, target)
         except httpx.TransportError as exc:
             last = Retryable(describe_exc(exc))
         except Retryable as exc:
             last = exc
-        delay = policy.delay(tries, last.retry_after)
-        if tries >= policy.attempts or slept + delay > policy.max_total:
+        delay = backoff.delay_after(last)
+        if delay is None:
             raise ServiceError(
-                f"Downloading {httpx.URL(url).host or 'the video'} kept failing ({last.why}; {tries} tries).",
+                f"Downloading {httpx.URL(url).host or 'the video'} kept failing ({last.why}; {backoff.tries} tries).",
                 status_code=last.status_code,
             )
         log.info("download from %s: %s; retry in %.2f s", httpx.URL(url).host, last.why, delay)
-        await policy.sleep(delay)
-        slept += delay
+        await backoff.wait(delay)
 
 
 async def _download_once(http: QueueHttp, url: str, target: Path) -> Downloaded:

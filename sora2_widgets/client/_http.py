@@ -20,7 +20,7 @@ from .._errors import ServiceError, Sora2Error
 from ._errormap import Ctx, ErrorMap
 from ._models import RetryPolicy
 from ._redact import Secrets
-from ._responses import Malformed, Retryable, body_of, describe_exc, retry_after, said, tls_verification_failed
+from ._responses import Backoff, Malformed, Retryable, body_of, describe_exc, retry_after, said, tls_verification_failed
 
 __all__ = ["QueueHttp"]
 
@@ -137,11 +137,9 @@ class QueueHttp:
         returns ``(code, None)`` instead of raising. ``final_5xx(response, body)`` may turn a 5xx
         into a final error (the result URL's job failures) instead of a retry.
         """
-        policy = self.retry
-        slept = 0.0
-        tries = 0
+        backoff = Backoff(self.retry)
         while True:
-            tries += 1
+            backoff.attempt()
             try:
                 response = await self.send(method, url, self.headers_for(url))
                 code = response.status_code
@@ -164,12 +162,11 @@ class QueueHttp:
                 last = Retryable(describe_exc(exc))
             except Retryable as exc:
                 last = exc
-            delay = policy.delay(tries, last.retry_after)
-            if tries >= policy.attempts or slept + delay > policy.max_total:
-                raise self.errors.exhausted(ctx, last, tries)
+            delay = backoff.delay_after(last)
+            if delay is None:
+                raise self.errors.exhausted(ctx, last, backoff.tries)
             log.info(
-                "%s %s: %s; retry %d/%d in %.2f s", ctx.action, ctx.request_id or ctx.spec.id, last.why, tries,
-                policy.attempts - 1, delay,
+                "%s %s: %s; retry %d/%d in %.2f s", ctx.action, ctx.request_id or ctx.spec.id, last.why,
+                backoff.tries, self.retry.attempts - 1, delay,
             )  # fmt: skip
-            await policy.sleep(delay)
-            slept += delay
+            await backoff.wait(delay)

@@ -14,11 +14,14 @@ import re
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._errors import FieldError
+
+if TYPE_CHECKING:
+    from ._models import RetryPolicy
 
 __all__ = [
     "Malformed",
@@ -53,6 +56,34 @@ class Retryable(Exception):
         self.retry_after = retry_after
         #: what the service said, if anything readable (scrubbed): the user sees it if retries run out
         self.message = message
+
+
+class Backoff:
+    """One request's retries under a :class:`RetryPolicy`: the give-up rule and the waits, in one place.
+
+    The three retry loops (idempotent GETs, submit, download) differ in what they may retry; how long
+    they wait and when they stop is this."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.tries = 0
+        self._slept = 0.0
+
+    def attempt(self) -> int:
+        """Count a try; returns its number (1 for the first)."""
+        self.tries += 1
+        return self.tries
+
+    def delay_after(self, last: Retryable) -> float | None:
+        """Seconds to wait before trying again after ``last``, or ``None`` when the policy says stop."""
+        delay = self.policy.delay(self.tries, last.retry_after)
+        if self.tries >= self.policy.attempts or self._slept + delay > self.policy.max_total:
+            return None
+        return delay
+
+    async def wait(self, delay: float) -> None:
+        await self.policy.sleep(delay)
+        self._slept += delay
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -84,3 +84,30 @@ def test_a_certificate_failure_is_found_anywhere_in_the_chain() -> None:
     except httpx.ConnectError as exc:
         assert tls_verification_failed(exc)
     assert not tls_verification_failed(httpx.ConnectError("connection refused"))
+
+
+async def test_backoff_stops_after_the_policys_attempts_or_its_sleep_budget() -> None:
+    import sora2_widgets as sw
+    from sora2_widgets.client._responses import Backoff, Retryable
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    policy = sw.RetryPolicy(attempts=3, base=1.0, cap=8.0, max_total=60.0, sleep=sleep, random=lambda: 1.0)
+    backoff = Backoff(policy)
+    delays = []
+    while True:
+        backoff.attempt()
+        delay = backoff.delay_after(Retryable("HTTP 503"))
+        if delay is None:
+            break
+        delays.append(delay)
+        await backoff.wait(delay)
+    assert backoff.tries == 3 and delays == [1.0, 2.0] and slept == delays
+
+    # A Retry-After that does not fit in what is left of max_total ends the retries at once.
+    short = Backoff(sw.RetryPolicy(attempts=6, max_total=5.0, sleep=sleep))
+    short.attempt()
+    assert short.delay_after(Retryable("HTTP 429", retry_after=30.0)) is None
