@@ -10,6 +10,7 @@ from ._client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueU
 from ._errors import (
     AuthError,
     BudgetExceededError,
+    ConfigError,
     FieldError,
     JobCancelledError,
     JobTimeoutError,
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncFalClient",
     "AuthError",
     "BudgetExceededError",
+    "ConfigError",
     "CostEstimate",
     "Downloaded",
     "Emulator",
