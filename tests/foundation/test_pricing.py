@@ -219,3 +219,17 @@ def test_no_floats_anywhere_in_money() -> None:
     for spec in sw.MODELS:
         est = spec.estimate({}, source_duration=8 if spec.inherits_from_source else None)
         assert type(est.low) is Decimal and type(est.high) is Decimal
+
+
+def test_source_settings_are_refused_where_they_cannot_apply() -> None:
+    # Ignoring them would quietly price something other than what the caller described.
+    with pytest.raises(sw.ValidationError, match="source_duration: only applies to remix models"):
+        sw.estimate_cost("sora2_text_to_video", source_duration=8)
+    with pytest.raises(sw.ValidationError, match="source_resolution: only applies to remix models"):
+        sw.estimate_cost("kling25_turbo_pro_text_to_video", source_resolution="720p")
+    with pytest.raises(
+        sw.ValidationError, match=r"source_resolution: must be 720p or 1080p \(or None\), got \['720p'\]"
+    ):
+        sw.estimate_cost("sora2_video_to_video_remix", source_duration=8, source_resolution=["720p"])
+    remix = sw.estimate_cost("sora2_video_to_video_remix", source_duration=8, source_resolution="1080p")
+    assert remix == CostEstimate.exact("0.80")
