@@ -270,7 +270,7 @@ def image_to_data_uri(source: ImageSource, *, max_bytes: int = MAX_IMAGE_BYTES) 
 def _needs_conversion(value: object) -> bool:
     if isinstance(value, (bytes, bytearray, memoryview, Image.Image, os.PathLike)):
         return True
-    if isinstance(value, str) and not _is_remote(value):
+    if isinstance(value, str) and value.strip() and not _is_remote(value):
         # A plain string naming a local file or folder (image_url="cat.png"): converted if it exists;
         # if not, image_to_data_uri says so, instead of a schema error about URLs the user never meant.
         if _looks_like_path(value):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from ._generator import Progress
 
-from ._catalog import MODELS, get_model
+from ._catalog import MODELS, ModelSpec, get_model
 from ._config import budget_from_env, parse_usd, resolve_key
 from ._errors import (
     AuthError,
@@ -42,7 +42,8 @@ from ._errors import (
     ValidationError,
 )
 from ._history import STATUSES
-from ._pricing import format_usd
+from ._images import with_image_data_uris
+from ._pricing import CostEstimate, format_usd
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_BUDGET, EXIT_UNAVAILABLE, EXIT_SERVICE, EXIT_CANCELLED = 0, 2, 3, 4, 5, 6, 7
 EXIT_NOT_SAVED = 8
@@ -83,8 +84,19 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+# A secret typed where argparse echoes the raw argument is shown as <hidden>: the value of any
+# "ambiguous option: --re=…" (an abbreviated option's value is never needed to explain the error),
+# and of any token naming a key ("unrecognized arguments: api_key=sk-…"), in any case, with - or _.
+_AMBIGUOUS_VALUE = re.compile(r"(ambiguous option: [^=\s]+)=\S+")
+_SECRET_ARG = re.compile(r"((?:api[-_]?key|require[-_]k)[^=\s'\"]*)=[^\s'\"]+", re.IGNORECASE)
+
+
+def _without_secrets(message: str) -> str:
+    return _SECRET_ARG.sub(r"\1=<hidden>", _AMBIGUOUS_VALUE.sub(r"\1=<hidden>", message))
+
+
 class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse, but an error is always one printable line, whatever the user typed.
+    """argparse, but an error is always one printable line, whatever the user typed, and no secret.
 
     argparse quotes most values with ``%r``, but not all: "unrecognized arguments" and "ambiguous
     option" put the raw argument in the message, and a line break (or an undecodable byte, which
@@ -92,7 +104,7 @@ class OneLineArgumentParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
-        super().error(one_line(message))
+        super().error(_without_secrets(one_line(message)))
 
 
 # argparse types: a bad value is a usage error (exit 2, one line naming the option), never a traceback.
@@ -347,6 +359,21 @@ def _copy_out(src: Path, out: Path) -> str | None:
     return None
 
 
+def checked_request(args: argparse.Namespace) -> tuple[ModelSpec, dict[str, Any], CostEstimate | None]:
+    """The model, inputs and price of ``generate``, each checked before a ledger is opened.
+
+    Raises the package's error (:class:`UnknownModelError`, :class:`ValidationError`). A remix from
+    ``--source`` is checked by the generator, which looks the source up in the history.
+    """
+    params: dict[str, Any] = args.params
+    spec = get_model(args.model)
+    settings = {k: v for k, v in params.items() if k not in ("prompt", "image_url", "video_id", "source", "api_key")}
+    estimate = None if spec.inherits_from_source else spec.estimate(settings)
+    if "source" not in params:
+        spec.validate(with_image_data_uris(spec.id, params))  # images decoded, every input checked
+    return spec, params, estimate
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from ._generator import Generator
 
@@ -359,11 +386,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.budget is None:
         budget_from_env()
     resolve_key()
-    params = args.params
-    spec = get_model(args.model)
-    settings = {k: v for k, v in params.items() if k not in ("prompt", "image_url", "video_id", "source", "api_key")}
-    if not spec.inherits_from_source:
-        print(f"{spec.name}: {spec.estimate(settings)}", file=sys.stderr)
+    spec, params, estimate = checked_request(args)
+    if estimate is not None:
+        print(f"{spec.name}: {estimate}", file=sys.stderr)
     printer = _progress_printer(args.quiet)
     rows: list[int] = []
 
