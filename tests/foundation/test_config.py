@@ -155,7 +155,7 @@ def test_the_env_variable_and_parse_usd_agree_on_every_case(monkeypatch: pytest.
     for value, words in REFUSED_AMOUNTS:
         if isinstance(value, str) and value.strip() and "\n" not in value:
             monkeypatch.setenv("SORA2_WIDGETS_BUDGET", value)
-            with pytest.raises(ConfigError, match="^SORA2_WIDGETS_BUDGET "):
+            with pytest.raises(ConfigError, match=r"^SORA2_WIDGETS_BUDGET "):
                 budget_from_env()
 
 
@@ -181,15 +181,15 @@ def test_a_key_with_characters_no_fal_key_has_is_refused_without_quoting_it(
     if "\x00" in bad:
         return  # the OS keeps NUL out of environment variables itself
     monkeypatch.setenv("FAL_KEY", bad)
-    with pytest.raises(ConfigError, match="^FAL_KEY contains a character a fal key cannot have"):
+    with pytest.raises(ConfigError, match=r"^FAL_KEY contains a character a fal key cannot have"):
         resolve_key()
     monkeypatch.delenv("FAL_KEY")
     monkeypatch.setenv("FAL_KEY_ID", "id")
     monkeypatch.setenv("FAL_KEY_SECRET", bad.split(":", 1)[1])
-    with pytest.raises(ConfigError, match="^FAL_KEY_SECRET contains"):
+    with pytest.raises(ConfigError, match=r"^FAL_KEY_SECRET contains"):
         resolve_key()
 
 
 def test_the_client_refuses_a_key_that_is_not_text_before_anything_else() -> None:
-    with pytest.raises(sw.ConfigError, match="^key= must be a fal key as text"):
+    with pytest.raises(sw.ConfigError, match=r"^key= must be a fal key as text"):
         sw.FalClient(key=123)  # type: ignore[arg-type]
