@@ -8,8 +8,12 @@ examples per test; ``SORA2_HARDENING_EXPLORE=1`` (locally) draws new random ones
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _EXPLORE = os.environ.get("SORA2_HARDENING_EXPLORE") == "1"
 
@@ -25,6 +29,16 @@ settings.register_profile(
 )
 
 
-def examples(n: int) -> settings:
-    """The suite's settings with ``n`` examples (``5 n`` when exploring)."""
-    return settings(settings.get_profile("sora2-hardening"), max_examples=n * (5 if _EXPLORE else 1))
+#: Examples each property asks for, by test name, times its parametrizations (see test_budget.py).
+PLANNED: dict[str, int] = {}
+
+
+def examples(n: int) -> Callable[[F], F]:
+    """The suite's settings with ``n`` examples (``5 n`` when exploring), recorded in ``PLANNED``."""
+    chosen = settings(settings.get_profile("sora2-hardening"), max_examples=n * (5 if _EXPLORE else 1))
+
+    def apply(test: F) -> F:
+        PLANNED[test.__name__] = n
+        return chosen(test)
+
+    return apply

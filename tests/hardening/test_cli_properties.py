@@ -185,7 +185,7 @@ def assert_one_line_usage_error(code: int | None, printed: str) -> None:
 
 
 @pytest.mark.usefixtures("no_openai_key_env")
-@examples(350)
+@examples(300)
 @given(argv=generate_argv)
 def test_generate_arguments_parse_into_a_checked_request_or_a_one_line_refusal(argv: list[str]) -> None:
     args, code, printed = parse(cli.parse_args, argv)
@@ -218,7 +218,7 @@ TYPED = ["--duration", "--cfg-scale", "--source", "--budget", "--image", "--para
 
 
 @pytest.mark.usefixtures("no_openai_key_env")
-@examples(200)
+@examples(160)
 @given(
     model=st.sampled_from(MODEL_IDS),
     option=st.sampled_from(TYPED),
@@ -247,7 +247,7 @@ def test_a_typed_option_is_read_as_given_or_refused_never_dropped(
     assert isinstance(got, (str, int, float, bool, list, dict)) and not (isinstance(got, float) and got != got)
 
 
-@examples(150)
+@examples(120)
 @given(argv=other_argv)
 def test_history_spend_and_unknown_commands_parse_or_refuse_in_one_line(argv: list[str]) -> None:
     args, code, printed = parse(cli.parse_args, argv)
@@ -264,7 +264,7 @@ def test_history_spend_and_unknown_commands_parse_or_refuse_in_one_line(argv: li
 
 
 @pytest.mark.usefixtures("no_openai_key_env")
-@examples(150)
+@examples(120)
 @given(argv=emulator_argv)
 def test_emulator_arguments_are_in_range_or_refused_in_one_line_before_starting(argv: list[str]) -> None:
     def parse_all(a: list[str]) -> Any:

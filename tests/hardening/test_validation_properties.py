@@ -57,7 +57,7 @@ def assert_valid_request(inp: sw.ModelSpec | Any) -> None:
 
 
 @pytest.mark.parametrize("model_id", MODEL_IDS)
-@examples(150)
+@examples(120)
 @given(data=st.data())
 def test_validate_input_accepts_or_refuses_cleanly(model_id: str, data: st.DataObject) -> None:
     params = data.draw(garbage_params(sw.get_model(model_id)), label="params")
@@ -74,7 +74,7 @@ def test_validate_input_accepts_or_refuses_cleanly(model_id: str, data: st.DataO
 
 
 @pytest.mark.parametrize(("model_id", "name"), INPUTS)
-@examples(12)
+@examples(10)
 @given(data=st.data())
 def test_validate_input_refuses_an_invalid_input_naming_it(
     model_id: str, name: str | None, data: st.DataObject
@@ -87,7 +87,7 @@ def test_validate_input_refuses_an_invalid_input_naming_it(
 
 
 @pytest.mark.parametrize(("model_id", "name"), INPUTS)
-@examples(6)
+@examples(5)
 @given(data=st.data())
 def test_estimate_cost_prices_or_refuses_cleanly(model_id: str, name: str | None, data: st.DataObject) -> None:
     params, bad = data.draw(invalid_params(sw.get_model(model_id), name), label="params, bad input")
