@@ -229,3 +229,22 @@ def test_ctrl_c_while_waiting_exits_130_and_cancels_the_queued_job(home: Path) -
     # the ledger says so before the process is gone.
     assert "interrupted: generation #1 was cancelled on the service." in err and "Traceback" not in err
     assert "cancelled" in run(home, "history").stdout
+
+
+def test_every_error_class_of_the_package_has_a_documented_exit_code() -> None:
+    import re
+
+    import sora2_widgets as sw
+    from sora2_widgets.cli import EXIT_CODES_HELP, exit_code_for
+
+    documented = {int(code) for code in re.findall(r"^  (\d+) ", EXIT_CODES_HELP, re.MULTILINE)}
+    classes = [getattr(sw, name) for name in sw.__all__]
+    errors = [c for c in classes if isinstance(c, type) and issubclass(c, sw.Sora2Error) and c is not sw.Sora2Error]
+    assert sw.ConfigError in errors and len(errors) >= 11
+    for kind in errors:
+        error = kind.__new__(kind)  # the code depends on the class alone
+        assert exit_code_for(error) in documented, kind.__name__
+    assert exit_code_for(sw.ConfigError("SORA2_WIDGETS_BUDGET", "must be 0 or more")) == 9
+    # Each class of failure a script branches on has a code of its own.
+    codes = {exit_code_for(kind.__new__(kind)) for kind in errors}
+    assert {2, 3, 4, 5, 6, 7, 9} <= codes
