@@ -289,15 +289,11 @@ def _field_name(name: object) -> str:
 
 def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldError]:
     out = []
-    # input=False: pydantic's error dicts would otherwise hold each refused value (an api_key too).
-    for err in exc.errors(include_url=False, include_input=False, include_context=False):
+    # Only the location, type and message are kept: never "input" (it would be the refused value,
+    # an api_key included). Unknown names never get here: validate() and check_params() report them.
+    for err in exc.errors(include_url=False):
         where = _field_name(".".join(str(p) for p in err["loc"]))
-        if err["type"] == "extra_forbidden":
-            msg = f"is not an input of {spec.name}; it takes {', '.join(spec.input_model.model_fields)}"
-        elif err["type"] == "missing":
-            msg = f"is required by {spec.name}"
-        else:
-            msg = err["msg"]
+        msg = f"is required by {spec.name}" if err["type"] == "missing" else err["msg"]
         out.append(FieldError(where, msg))
     return out
 
