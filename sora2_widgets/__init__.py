@@ -9,6 +9,7 @@ from ._catalog import MODELS, Mode, ModelSpec, estimate_cost, get_model, models_
 from ._errors import (
     AuthError,
     BudgetExceededError,
+    ConfigError,
     FieldError,
     JobCancelledError,
     JobTimeoutError,
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncFalClient",
     "AuthError",
     "BudgetExceededError",
+    "ConfigError",
     "CostEstimate",
     "Downloaded",
     "Emulator",

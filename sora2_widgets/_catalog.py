@@ -8,6 +8,7 @@ schema and price rule) and nothing else.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -120,10 +121,24 @@ class ModelSpec:
     # -- behaviour ------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> ModelInput:
         """Validate a full request; raises our :class:`ValidationError` with one line per field."""
+        fields = self.input_model.model_fields
+        # Unknown names are ours to report: pydantic gives up on a whole dict whose key it cannot
+        # read as text (a lone surrogate), and would report nothing else in it.
+        errors = [
+            FieldError(_field_name(n), f"is not an input of {self.name}; it takes {', '.join(fields)}")
+            for n in params
+            if n not in fields
+        ]
         try:
-            return self.input_model.model_validate(dict(params))
+            validated = self.input_model.model_validate({n: v for n, v in params.items() if n in fields})
         except pydantic.ValidationError as exc:
-            raise ValidationError(self.id, _field_errors(self, exc)) from None
+            errors += _field_errors(self, exc)
+        else:
+            if not errors:
+                return validated
+        # Raised outside the except: pydantic's error must not ride along as __context__, since its
+        # repr quotes every input (input_value='sk-…' for an api_key next to a bad duration).
+        raise ValidationError(self.id, errors)
 
     def check_params(self, params: Mapping[str, Any]) -> ModelInput:
         """Validate only the given settings (no prompt needed): for pricing and the panel.
@@ -133,11 +148,13 @@ class ModelSpec:
         """
         fields = self.input_model.model_fields
         errors = [
-            FieldError(n, f"is not a setting of {self.name}; it takes {', '.join(fields)}")
+            FieldError(_field_name(n), f"is not a setting of {self.name}; it takes {', '.join(fields)}")
             for n in params
             if n not in fields
         ]
-        known = {n: v for n, v in params.items() if n in fields and v is not None}
+        # None is checked like any value (refused where the field needs one), never dropped: a
+        # dropped duration=None would be priced, and then sent, as the default 4 seconds.
+        known = {n: v for n, v in params.items() if n in fields}
         validated: ModelInput | None = None
         try:
             validated = self.input_model.model_validate({**self._minimal(), **known})
@@ -197,6 +214,20 @@ class ModelSpec:
         source_duration: float | None = None,
         source_resolution: str | None = None,
     ) -> CostEstimate:
+        source_errors: list[FieldError] = []
+        if not self.inherits_from_source:
+            # Ignoring them would price something other than what the caller described.
+            source_errors += [
+                FieldError(name, f"only applies to remix models; {self.name} does not start from a video")
+                for name, value in (("source_duration", source_duration), ("source_resolution", source_resolution))
+                if value is not None
+            ]
+        elif source_resolution is not None and source_resolution not in _SOURCE_RESOLUTIONS:
+            choices = format_choices(_SOURCE_RESOLUTIONS)
+            shown = repr(source_resolution)[:60]
+            source_errors.append(FieldError("source_resolution", f"must be {choices} (or None), got {shown}"))
+        if source_errors:
+            raise ValidationError(self.id, source_errors)
         inp = self.check_params(dict(params or {}))
         secs, resolutions = self._seconds_and_resolutions(inp, source_duration, source_resolution)
         est = self.price.estimate(secs, resolutions)
@@ -233,21 +264,36 @@ class ModelSpec:
 
 #: The settings a price depends on (everything else in a request leaves the price alone).
 _PRICED_SETTINGS = ("duration", "resolution")
+#: What a source video's resolution can be (``resolution_of`` a delivered Sora video).
+_SOURCE_RESOLUTIONS = ("720p", "1080p")
 #: How far (exclusive) a measured source length may be from a Sora duration: real files are off by a
 #: frame or two, and a 3 s or 4.5 s "source" is not a Sora video.
 _SOURCE_TOLERANCE = 0.5
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*")
+
+
+def _field_name(name: object) -> str:
+    """A field name as a message shows it: as is when it is a plain name, else quoted and escaped.
+
+    Unknown names come from the caller (``**params``, ``--param``): one holding a line break or a
+    surrogate must not break the one-line message, nor make it unprintable.
+    """
+    text = str(name)
+    if _PLAIN_NAME.fullmatch(text) and len(text) <= 60:
+        return text
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldError]:
     out = []
+    # Only the location, type and message are kept: never "input" (it would be the refused value,
+    # an api_key included). Unknown names never get here: validate() and check_params() report them.
     for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            msg = f"is not an input of {spec.name}; it takes {', '.join(spec.input_model.model_fields)}"
-        elif err["type"] == "missing":
-            msg = f"is required by {spec.name}"
-        else:
-            msg = err["msg"]
+        where = _field_name(".".join(str(p) for p in err["loc"]))
+        msg = f"is required by {spec.name}" if err["type"] == "missing" else err["msg"]
         out.append(FieldError(where, msg))
     return out
 
@@ -360,6 +406,8 @@ def get_model(model_id: str | ModelSpec) -> ModelSpec:
     """
     if isinstance(model_id, ModelSpec):
         return model_id
+    if not isinstance(model_id, str):  # a list cannot even be looked up (unhashable)
+        raise UnknownModelError(repr(model_id)[:60], list(_BY_ID))
     spec = _BY_ID.get(model_id) or _BY_ENDPOINT.get(model_id)
     if spec is None:
         raise UnknownModelError(model_id, list(_BY_ID))
@@ -372,13 +420,14 @@ def models_for(mode: Mode | str) -> tuple[ModelSpec, ...]:
     return tuple(m for m in MODELS if m.mode is wanted)
 
 
-def validate_input(model_id: str, **params: Any) -> ModelInput:
+def validate_input(model_id: str, /, **params: Any) -> ModelInput:
     """Validate a request for ``model_id`` exactly as the service would, without sending anything."""
     return get_model(model_id).validate(params)
 
 
 def estimate_cost(
     model_id: str,
+    /,
     *,
     source_duration: float | None = None,
     source_resolution: str | None = None,

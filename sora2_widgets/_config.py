@@ -1,22 +1,101 @@
-"""Where things live and where the key comes from: environment, once, in one place.
+"""Where things live, where the key comes from and how amounts of money are read: once, in one place.
 
 The key is only ever held as a :class:`pydantic.SecretStr`, so that a stray
 ``repr`` or log line shows ``**********`` and never the key itself.
+
+Every amount of USD a user types — ``SORA2_WIDGETS_BUDGET``, the CLI's ``--budget``, a
+``budget=`` argument — is read by :func:`parse_usd`, so that the three can never disagree
+about what ``"$5"``, ``"1,500"`` or ``"NaN"`` mean.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import SecretStr
 
-__all__ = ["ResolvedKey", "budget_from_env", "data_dir", "resolve_key"]
+from ._errors import ConfigError
+
+__all__ = ["MAX_USD", "ResolvedKey", "budget_from_env", "data_dir", "parse_usd", "resolve_key"]
 
 HOME_ENV = "SORA2_WIDGETS_HOME"
 BUDGET_ENV = "SORA2_WIDGETS_BUDGET"
+
+#: The largest amount accepted. Far above any real budget; its point is that an amount is always
+#: small enough to be formatted and compared exactly (Decimal's default context has 28 digits, and
+#: ``format_usd`` quantizes to cents), so "1e30" is refused here rather than failing in the panel.
+MAX_USD = Decimal(1_000_000_000)
+#: The ledger counts money in micro-dollars: a finer amount could not be honoured, only rounded.
+_MAX_DECIMALS = 6
+_MICRO = Decimal(1).scaleb(-_MAX_DECIMALS)
+
+# ASCII digits only (re.ASCII: Decimal would also read "٥" as 5), one optional "$" and sign, no
+# exponent ("1e3"), no separators. Thousands separators are refused everywhere: "1,500" is $1500 to
+# some users and $1.50 to others, and a budget misread by a factor of 1000 is worse than asking.
+_AMOUNT = re.compile(r"(?P<sign>[+-]?)\$?(?P<sign2>[+-]?)(?P<number>\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_NOT_FINITE = re.compile(r"[+-]?\$?[+-]?(s?nan|inf|infinity)", re.ASCII | re.IGNORECASE)
+_SEPARATED = re.compile(r"\$?\d+([,_' ]\d+)+(\.\d*)?", re.ASCII)
+_EXAMPLE = "such as 25, 12.50 or $12.50"
+
+
+def _shown(value: object) -> str:
+    # repr: quotes text and escapes line breaks, so the sentence stays one line; cut, so it stays short.
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_usd(value: object, *, field: str) -> Decimal:
+    """An amount of US dollars from text or a number; :class:`ConfigError` naming ``field`` otherwise.
+
+    Accepted: ``25``, ``"12.50"``, ``"$12.50"``, ``12.5`` (a float is read as it prints), a finite
+    ``Decimal``; surrounding spaces are ignored. Refused, each with one sentence: negative, NaN or
+    infinite amounts, booleans, ``None``, exponents, thousands separators, more than 6 decimal places
+    and amounts above :data:`MAX_USD`.
+    """
+    if isinstance(value, bool):  # before int: True is an int to Python, never an amount to a person
+        raise ConfigError(field, f"must be an amount in USD {_EXAMPLE}, not True/False")
+    if value is None:
+        raise ConfigError(field, f"must be an amount in USD {_EXAMPLE}, got None")
+    if isinstance(value, str):
+        text = value.strip()
+        match = _AMOUNT.fullmatch(text)
+        if match is None:
+            if _NOT_FINITE.fullmatch(text):
+                raise ConfigError(field, f"must be a finite amount in USD, got {_shown(value)}")
+            if _SEPARATED.fullmatch(text):
+                raise ConfigError(
+                    field,
+                    "must be written with digits and a decimal point only (1500 or 12.50, not 1,500 or 12,50), "
+                    f"got {_shown(value)}",
+                )
+            raise ConfigError(field, f"must be an amount in USD {_EXAMPLE}, got {_shown(value)}")
+        if match["sign"] and match["sign2"]:
+            raise ConfigError(field, f"must be an amount in USD {_EXAMPLE}, got {_shown(value)}")
+        amount = Decimal(match["number"])
+        if "-" in (match["sign"], match["sign2"]) and amount != 0:
+            raise ConfigError(field, f"must be 0 or more, got {_shown(value)}")
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        # repr() is the shortest text that reads back as this float: 0.1 is "0.1", not 0.1000000000000000055…
+        amount = Decimal(repr(value))
+    elif isinstance(value, Decimal):
+        amount = value
+    else:
+        raise ConfigError(field, f"must be an amount in USD {_EXAMPLE}, got {type(value).__name__}")
+    if not amount.is_finite():
+        raise ConfigError(field, f"must be a finite amount in USD, got {_shown(value)}")
+    if amount < 0:
+        raise ConfigError(field, f"must be 0 or more, got {_shown(value)}")
+    if amount > MAX_USD:
+        raise ConfigError(field, f"must be at most {MAX_USD} USD, got {_shown(value)}")
+    if amount != amount.quantize(_MICRO):  # exact: at most MAX_USD, so well within Decimal's precision
+        raise ConfigError(field, f"must not have more than {_MAX_DECIMALS} decimal places, got {_shown(value)}")
+    return amount + 0  # "+ 0" turns -0 into 0; Decimal keeps the sign of a zero otherwise
 
 
 def data_dir() -> Path:
@@ -33,31 +112,54 @@ class ResolvedKey:
     source: str
 
 
+#: A fal key travels in an HTTP header (``Authorization: Key <key>``): printable ASCII, no spaces.
+_KEY_CHARS = re.compile(r"[\x21-\x7e]+", re.ASCII)
+
+
+def _checked_key(value: str, field: str, source: str) -> ResolvedKey:
+    if not _KEY_CHARS.fullmatch(value):
+        # Described, never quoted: a key pasted with a line break or a smart quote is still a secret.
+        raise ConfigError(
+            field,
+            "contains a character a fal key cannot have (only printable ASCII without spaces): "
+            "check it for a stray space, line break or typographic quote",
+        )
+    return ResolvedKey(SecretStr(value), source)
+
+
 def resolve_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
-    """The key passed in, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``; ``None`` → emulator."""
+    """The key passed in, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``; ``None`` → emulator.
+
+    A blank key means "no key" (the emulator). A key that is not text, or holds characters no fal
+    key has, is a :class:`ConfigError` naming where it came from, raised before any request.
+    """
     if key is not None:
         value = key.get_secret_value() if isinstance(key, SecretStr) else key
+        if not isinstance(value, str):
+            # The type, never the value: a number or bytes given as a key may still be the secret.
+            raise ConfigError(
+                "key=", f"must be a fal key as text (a str or pydantic.SecretStr), got {type(value).__name__}"
+            )
         if value.strip():
-            return ResolvedKey(SecretStr(value.strip()), "the key= argument")
+            return _checked_key(value.strip(), "key=", "the key= argument")
         return None
     env = os.environ.get("FAL_KEY", "").strip()
     if env:
-        return ResolvedKey(SecretStr(env), "the FAL_KEY environment variable")
+        return _checked_key(env, "FAL_KEY", "the FAL_KEY environment variable")
     key_id, key_secret = os.environ.get("FAL_KEY_ID", "").strip(), os.environ.get("FAL_KEY_SECRET", "").strip()
     if key_id and key_secret:
+        _checked_key(key_id, "FAL_KEY_ID", "")
+        _checked_key(key_secret, "FAL_KEY_SECRET", "")
         return ResolvedKey(SecretStr(f"{key_id}:{key_secret}"), "the FAL_KEY_ID/FAL_KEY_SECRET environment variables")
     return None
 
 
 def budget_from_env() -> Decimal | None:
-    """``SORA2_WIDGETS_BUDGET`` in USD (e.g. ``25`` or ``12.50``); unset → no budget."""
-    raw = os.environ.get(BUDGET_ENV, "").strip().lstrip("$")
-    if not raw:
+    """``SORA2_WIDGETS_BUDGET`` in USD (e.g. ``25`` or ``12.50``); unset or blank → no budget.
+
+    Read by :func:`parse_usd`: anything else is a :class:`ConfigError` naming the variable.
+    """
+    raw = os.environ.get(BUDGET_ENV, "")
+    if not raw.strip():
         return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{BUDGET_ENV} must be an amount in USD such as 25 or 12.50, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{BUDGET_ENV} must not be negative, got {raw!r}")
-    return value
+    return parse_usd(raw, field=BUDGET_ENV)

@@ -15,6 +15,7 @@ from decimal import Decimal
 __all__ = [
     "AuthError",
     "BudgetExceededError",
+    "ConfigError",
     "FieldError",
     "JobCancelledError",
     "JobTimeoutError",
@@ -69,6 +70,23 @@ class ValidationError(Sora2Error, ValueError):
         super().__init__(f"{model_id}: {where}: {lines}")
 
 
+class ConfigError(Sora2Error, ValueError):
+    """A setting the package was given is unusable: an environment variable, a CLI option, an argument.
+
+    Raised before anything is recorded or sent. ``field`` names the setting as the user wrote it
+    (``SORA2_WIDGETS_BUDGET``, ``--budget``, ``budget=``, ``key=``); ``reason`` is the rest of the
+    sentence, so that a caller that already names the setting (argparse: "argument --budget: ...")
+    can show it alone. Neither ever holds a secret: a key's problem is described, never quoted.
+    """
+
+    title = "Configuration error"
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field} {reason}")
+
+
 class UnknownModelError(Sora2Error, KeyError):
     """A model id that is not in the catalog."""
 
@@ -77,7 +95,9 @@ class UnknownModelError(Sora2Error, KeyError):
     def __init__(self, model_id: str, known: Sequence[str]) -> None:
         self.model_id = model_id
         self.known = tuple(known)
-        super().__init__(f"unknown model {model_id!r}; known models: {', '.join(self.known)}")
+        shown = repr(model_id)  # quoted and escaped: a line break in an id stays on one line
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        super().__init__(f"unknown model {shown}; known models: {', '.join(self.known)}")
 
 
 class AuthError(Sora2Error):

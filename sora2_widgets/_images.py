@@ -1,25 +1,44 @@
-"""Image inputs for image-to-video: turn a local file, bytes or a PIL image into a data URI.
+"""Image inputs for image-to-video: check any image the user gives, and turn local ones into data URIs.
 
 fal accepts ``image_url`` as an http(s) URL or a ``data:`` URI. A notebook user more often
-has a file on disk or a PIL image in memory, so :func:`image_to_data_uri` builds the URI,
-with the MIME type sniffed from the content (never trusted from a file name) and the size
-checked before anything is sent.
+has a file on disk or a PIL image in memory, so :func:`image_to_data_uri` builds the URI.
+
+Whatever form an image comes in — a file, bytes, a PIL image or a ``data:`` URI typed by hand —
+it is decoded before anything is sent (:func:`inspect_image`): its type is sniffed from the
+content (never trusted from a file name or a URI's header), it must be one fal takes, it must
+decode to the end (a truncated upload fails here, not after a paid request), and its size in
+bytes and pixels is known. Only an http(s) URL is passed on unread: fal fetches it, and
+downloading it here would be a request of our own to a host the user chose.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import io
 import os
+import re
+import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
+from urllib.parse import unquote_to_bytes
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ._errors import FieldError, ValidationError
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageSource", "convert_image_params", "image_to_data_uri"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "ImageInfo",
+    "ImageSource",
+    "check_data_uri",
+    "convert_image_params",
+    "image_to_data_uri",
+    "inspect_image",
+]
 
 # fal publishes no size limit for image inputs (research.md §1/§5: none found; its error catalogue
 # only has an `image_too_large` type, and its docs recommend uploading files to its CDN, noting that
@@ -33,11 +52,29 @@ _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", "
 
 #: The formats image-to-video endpoints take, by Pillow's format name.
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+#: What a data: URI may declare for each of them ("image/jpg" is not registered, but common).
+_DECLARED = {"image/jpeg": "JPEG", "image/jpg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
+_ACCEPTED = "JPEG, PNG, WebP or GIF"
+_UNREADABLE = f"is not a readable image (damaged, cut short, or not an image at all); use {_ACCEPTED}"
 
 ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image]
 
 #: Input fields that hold an image (Sora/Kling image-to-video, Kling's last frame).
 IMAGE_FIELDS = ("image_url", "tail_image_url")
+
+# RFC 2397: data:[<mediatype>][;base64],<data>. The media type's parameters (;charset=…) are kept
+# apart from the ";base64" flag, which must come last.
+_DATA_URI_HEAD = re.compile(r"data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*?)(?P<b64>;base64)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What decoding an image input found: its MIME type, pixel size and size in bytes."""
+
+    mime: str
+    width: int
+    height: int
+    size: int
 
 
 def _mb(n: int) -> str:
@@ -46,8 +83,8 @@ def _mb(n: int) -> str:
 
 def _too_large(size: int, max_bytes: int, what: str) -> ValueError:
     return ValueError(
-        f"{what} is {_mb(size)}; image inputs are limited to {_mb(max_bytes)}. "
-        "Resize or recompress it, or pass an https URL to the image instead."
+        f"{what} is {_mb(size)}; image inputs are limited to {_mb(max_bytes)}: "
+        "resize or recompress it, or pass an https URL to the image instead"
     )
 
 
@@ -55,21 +92,85 @@ def _is_remote(value: str) -> bool:
     return value[:8].lower().startswith(("http://", "https://", "data:"))
 
 
-def _data_uri_size(uri: str) -> int:
+def _is_data_uri(value: object) -> bool:
+    return isinstance(value, str) and value[:5].lower() == "data:"
+
+
+def _data_uri_size(payload: str, is_base64: bool) -> int:
     """The decoded size of a ``data:`` URI's content, without decoding it (RFC 2397)."""
-    head, _, payload = uri.partition(",")
-    if head.lower().endswith(";base64"):
+    if is_base64:
         digits = len(payload) - sum(payload.count(c) for c in " \t\r\n")
         padding = len(payload.rstrip(" \t\r\n")) - len(payload.rstrip(" \t\r\n="))
         return max(0, (digits * 3) // 4 - padding)
     return len(payload) - 2 * payload.count("%")  # each %XX escape is one byte
 
 
-def _check_data_uri(uri: str, max_bytes: int) -> None:
-    # A data: URI is sent as it is; its size is still the user's image, held to the same limit.
-    size = _data_uri_size(uri)
-    if size > max_bytes:
-        raise _too_large(size, max_bytes, "the data: URI image")
+def inspect_image(data: bytes, what: str) -> ImageInfo:
+    """Decode ``data`` far enough to know it is a whole image of a type fal takes, and its size.
+
+    Raises ``ValueError`` with one sentence about ``what`` otherwise.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format or ""
+            size = img.size
+            # verify() checks a PNG's chunks and checksums without decoding pixels…
+            img.verify()
+        with Image.open(io.BytesIO(data)) as img:
+            if fmt == "JPEG":
+                # …but is a no-op for JPEG, whose truncation only shows when decoding. draft() lets
+                # libjpeg decode at 1/8 scale: the whole stream is still read, in a fraction of the
+                # time and memory of a full decode.
+                img.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
+            img.load()  # the first frame, to its end: a cut-off file raises here
+    except Image.DecompressionBombError:
+        raise ValueError(f"{what} is too large in pixels to be a start frame; resize it") from None
+    except Exception:
+        # Not only UnidentifiedImageError/OSError/SyntaxError: Pillow's parsers meet hostile bytes
+        # with struct.error, IndexError, ValueError… and every one of them means "not a readable image".
+        raise ValueError(f"{what} {_UNREADABLE}") from None
+    mime = _MIME.get(fmt)
+    if mime is None:
+        raise ValueError(f"{what} is a {fmt or 'unknown'} image; image inputs must be {_ACCEPTED}")
+    return ImageInfo(mime=mime, width=size[0], height=size[1], size=len(data))
+
+
+@functools.lru_cache(maxsize=2)
+def _checked_data_uri(uri: str, max_bytes: int) -> ImageInfo:
+    # Cached: one request checks its image several times (the generator, the schema, the client),
+    # and a 10 MB image takes tens of milliseconds to decode. Two entries: the cache keeps the
+    # strings alive, and a notebook works on one image (or a start and an end frame) at a time.
+    what = "the data: URI image"
+    head, comma, payload = uri.partition(",")
+    match = _DATA_URI_HEAD.fullmatch(head)
+    if not comma or match is None:
+        raise ValueError(f"{what} is not a valid data: URI (data:image/png;base64,… expected)")
+    declared = match["mime"].strip().lower()
+    if declared not in _DECLARED:
+        shown = repr(declared) if declared else "no type (text/plain)"
+        raise ValueError(f"the data: URI has {shown}, not an image; image inputs must be {_ACCEPTED}")
+    is_base64 = match["b64"] is not None
+    size = _data_uri_size(payload, is_base64)
+    if size > max_bytes:  # before decoding: never decode 200 MB to say it is too large
+        raise _too_large(size, max_bytes, what)
+    try:
+        if is_base64:
+            data = base64.b64decode(re.sub(r"[ \t\r\n]", "", payload), validate=True)
+        else:
+            data = unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        raise ValueError("the data: URI is marked ;base64 but its content is not valid base64") from None
+    info = inspect_image(data, what)
+    if _MIME[_DECLARED[declared]] != info.mime:
+        # Never re-labelled: the service may decode by the declared type.
+        actual = next(fmt for fmt, mime in _MIME.items() if mime == info.mime)
+        raise ValueError(f"the data: URI says {declared} but holds a {actual} image; correct its header")
+    return info
+
+
+def check_data_uri(uri: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> ImageInfo:
+    """Decode a ``data:`` URI's image (size limit first); ``ValueError`` with one sentence if it is not one."""
+    return _checked_data_uri(uri, max_bytes)
 
 
 def _looks_like_path(value: str) -> bool:
@@ -81,45 +182,72 @@ def _looks_like_path(value: str) -> bool:
     )
 
 
-def _sniff(data: bytes, what: str) -> str:
-    """The MIME type of ``data`` from its content, or a ValueError naming the accepted formats."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or ""
-            img.verify()  # catches truncated/corrupt files before they cost a request
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"{what} is not a readable image ({type(exc).__name__}); use JPEG, PNG, WebP or GIF") from None
-    mime = _MIME.get(fmt)
-    if mime is None:
-        raise ValueError(f"{what} is a {fmt or 'unknown'} image; image inputs must be JPEG, PNG, WebP or GIF")
-    return mime
-
-
 def _encode_pil(img: Image.Image) -> bytes:
     # Keep the image's own format when the service takes it (no re-encoding loss for a JPEG);
     # otherwise PNG, which is lossless and keeps transparency.
     fmt = img.format if img.format in _MIME else "PNG"
     out = io.BytesIO()
     save = img
-    if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
-        save = img.convert("RGB")
-    save.save(out, format=fmt)
+    try:
+        if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
+            save = img.convert("RGB")
+        save.save(out, format=fmt)
+    except (OSError, ValueError, TypeError, SystemError):  # an empty or exotic image Pillow cannot write
+        raise ValueError(
+            f"the PIL image (mode {img.mode}, {img.size[0]}×{img.size[1]}) cannot be saved as {fmt}"
+        ) from None
     return out.getvalue()
+
+
+def _read_file(source: str | os.PathLike[str], max_bytes: int) -> tuple[bytes, str]:
+    """The bytes of an image file, or a ``ValueError`` saying what is wrong with the path."""
+    name = os.fspath(source)
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # "~someone/…" naming no user
+        path = Path(name)
+    what = f"image file {path.name or str(path)!r}"
+    hint = "pass an existing file, bytes, a PIL image, or the image's full https:// URL"
+    if "\0" in name:  # the OS refuses it with a bare "embedded null byte"
+        raise ValueError(f"{what} is not a valid file name (it contains a NUL character); {hint}")
+    problem: str | None = None
+    data = b""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            problem = f"{what} is a folder, not an image file ({path}); {hint}"
+        elif not stat.S_ISREG(info.st_mode):
+            problem = f"{what} is not a regular file ({path}); {hint}"
+        elif info.st_size > max_bytes:  # checked before reading a huge file into memory
+            problem = str(_too_large(info.st_size, max_bytes, what))
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(max_bytes + 1)  # a file that grew since stat() is still held to the limit
+    except (FileNotFoundError, NotADirectoryError):
+        problem = f"{what} does not exist (looked for {path}); {hint}"
+    except PermissionError:
+        problem = f"{what} cannot be read: permission denied ({path})"
+    except OSError as exc:
+        problem = f"{what} cannot be read: {exc.strerror or type(exc).__name__} ({path})"
+    if problem is not None:
+        raise ValueError(problem)
+    return data, what
 
 
 def image_to_data_uri(source: ImageSource, *, max_bytes: int = MAX_IMAGE_BYTES) -> str:
     """An ``image_url`` value for fal from a URL, a local path, bytes or a PIL image.
 
-    - ``"https://..."`` / ``"http://..."`` and ``"data:..."`` strings pass through unchanged;
+    - ``"https://..."`` / ``"http://..."`` strings pass through unchanged (fal fetches them);
+    - ``"data:..."`` strings pass through unchanged once their image is decoded and checked;
     - a path (``str`` or :class:`~pathlib.Path`), ``bytes`` or a PIL image becomes
       ``data:image/<type>;base64,...`` with the type sniffed from the content (JPEG, PNG, WebP, GIF).
 
-    Raises ``ValueError`` with a plain sentence when the file is missing, not an image of an
-    accepted type, or larger than ``max_bytes`` (10 MB by default).
+    Raises ``ValueError`` with a plain sentence when the file is missing or a folder, not a whole
+    image of an accepted type, or larger than ``max_bytes`` (10 MB by default).
     """
     if isinstance(source, str) and _is_remote(source):
-        if source[:5].lower() == "data:":
-            _check_data_uri(source, max_bytes)
+        if _is_data_uri(source):
+            check_data_uri(source, max_bytes=max_bytes)
         return source
     if isinstance(source, Image.Image):
         data = _encode_pil(source)
@@ -128,34 +256,28 @@ def image_to_data_uri(source: ImageSource, *, max_bytes: int = MAX_IMAGE_BYTES) 
         data = bytes(source)
         what = "the image data"
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        what = f"image file {path.name!r}"
-        if not path.is_file():
-            raise ValueError(
-                f"{what} does not exist (looked for {path}). "
-                "Pass an existing file, bytes, a PIL image, or the image's full https:// URL."
-            )
-        size = path.stat().st_size
-        if size > max_bytes:  # checked before reading a huge file into memory
-            raise _too_large(size, max_bytes, what)
-        data = path.read_bytes()
+        data, what = _read_file(source, max_bytes)
     else:
         raise TypeError(f"cannot make an image input from {type(source).__name__}; pass a path, bytes or PIL image")
     if len(data) > max_bytes:
         raise _too_large(len(data), max_bytes, what)
-    mime = _sniff(data, what)
+    if not data:
+        raise ValueError(f"{what} is empty")
+    mime = inspect_image(data, what).mime
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _needs_conversion(value: object) -> bool:
     if isinstance(value, (bytes, bytearray, memoryview, Image.Image, os.PathLike)):
         return True
-    if isinstance(value, str) and not _is_remote(value):
-        # A plain string naming a local file (image_url="cat.png"): converted if it exists; if not,
-        # image_to_data_uri says so, instead of a schema error about URLs the user never meant.
+    if isinstance(value, str) and value.strip() and not _is_remote(value):
+        # A plain string naming a local file or folder (image_url="cat.png"): converted if it exists;
+        # if not, image_to_data_uri says so, instead of a schema error about URLs the user never meant.
+        if _looks_like_path(value):
+            return True
         try:
-            return Path(value).expanduser().is_file() or _looks_like_path(value)
-        except (OSError, ValueError):
+            return Path(value).expanduser().exists()
+        except (OSError, ValueError, RuntimeError):  # NUL in the name, a name too long, "~nobody"
             return False
     return False
 
@@ -163,18 +285,21 @@ def _needs_conversion(value: object) -> bool:
 def convert_image_params(params: Mapping[str, Any], *, max_bytes: int = MAX_IMAGE_BYTES) -> dict[str, Any]:
     """``params`` with local images in image fields turned into data URIs (URLs left alone).
 
-    Raises ``(field, message)`` as :class:`ValueError` args so the caller can report it as a field error.
+    Every ``data:`` URI is decoded and checked too (it is not converted). Raises ``(field, message)``
+    as :class:`ValueError` args so the caller can report it as a field error.
     """
     out = dict(params)
     for name in IMAGE_FIELDS:
         value = out.get(name)
-        # A data: URI is not converted, but goes through image_to_data_uri for its size check.
-        is_data_uri = isinstance(value, str) and value[:5].lower() == "data:"
-        if value is not None and (is_data_uri or _needs_conversion(value)):
-            try:
-                out[name] = image_to_data_uri(value, max_bytes=max_bytes)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(name, str(exc)) from None
+        if value is None or not (_is_data_uri(value) or _needs_conversion(value)):
+            continue
+        problem: str | None = None
+        try:
+            out[name] = image_to_data_uri(value, max_bytes=max_bytes)
+        except (ValueError, TypeError) as exc:
+            problem = str(exc)
+        if problem is not None:  # raised here, not in the except: no chained context to carry along
+            raise ValueError(name, problem)
     return out
 
 
@@ -185,4 +310,6 @@ def with_image_data_uris(model_id: str, params: Mapping[str, Any]) -> dict[str, 
         return convert_image_params(params)
     except ValueError as exc:
         name, message = exc.args if len(exc.args) == 2 else ("image_url", str(exc))
-        raise ValidationError(model_id, [FieldError(str(name), str(message))]) from None
+        problem = FieldError(str(name), str(message))
+    # Raised here, not in the except: our error carries no chained context (a message is all it needs).
+    raise ValidationError(model_id, [problem])

@@ -12,13 +12,18 @@ a refusal reads like a sentence a person understands ("duration must be 4, 8,
 from __future__ import annotations
 
 import functools
+import math
 import re
 import typing
+import unicodedata
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_serializer, field_validator
 from pydantic_core import PydanticCustomError
+
+from ._images import check_data_uri
 
 __all__ = [
     "KlingImageToVideoInput",
@@ -41,8 +46,22 @@ SORA_MAX_CHARACTERS = 2
 KLING_PROMPT_LIMIT = 500
 KLING_DURATIONS = ("5", "10")
 
+_T = TypeVar("_T")
 _UNITS = {"duration": " seconds"}
 _DATA_URI = re.compile(r"^data:[\w.+-]+/[\w.+-]+(;[\w.+-]+=[\w.+-]+)*(;base64)?,", re.ASCII)
+# What no text sent to fal may hold: lone UTF-16 surrogates (they cannot be encoded as UTF-8, so the
+# JSON body could not be written) and control characters (C0, DEL, C1: NUL truncates text in C
+# code along the way, and none of them is anything a person typed on purpose).
+_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Tab, line feed and carriage return are text in a prompt, and base64 line wrapping in a data: URI.
+_LAYOUT = frozenset("\t\n\r")
+# Characters that show nothing, beyond Python's whitespace: Unicode's format characters (category
+# Cf: zero-width space/joiners, bidi marks, the BOM, tag characters) and the default-ignorable
+# fillers and selectors of other categories. A prompt of only these is empty to a person.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+_INVISIBLE_EXTRA = re.compile(
+    r"[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
 
 
 def format_choices(values: tuple[Any, ...]) -> str:
@@ -57,13 +76,87 @@ def _is_url_or_data_uri(value: str) -> bool:
     if _DATA_URI.match(value):
         return True
     scheme, sep, rest = value.partition("://")
-    return bool(sep) and scheme.lower() in ("http", "https") and bool(rest.split("/", 1)[0])
+    return (
+        bool(sep)
+        and scheme.lower() in ("http", "https")
+        and bool(rest.split("/", 1)[0])
+        and not any(ch.isspace() for ch in value)  # a URL never holds spaces or line breaks unescaped
+    )
+
+
+def _is_visible(ch: str) -> bool:
+    return not (ch.isspace() or unicodedata.category(ch) in _INVISIBLE_CATEGORIES or _INVISIBLE_EXTRA.match(ch))
+
+
+class _Kind(NamedTuple):
+    """What a field takes, read from its annotation: the base of the type check before pydantic runs."""
+
+    base: str  # "bool", "whole", "number", "text", "secret" or "list"
+    optional: bool
+
+    @property
+    def described(self) -> str:
+        return {
+            "bool": "True or False",
+            "whole": "a whole number",
+            "number": "a number",
+            "text": "text",
+            "secret": "text",
+            "list": "a list of text",
+        }[self.base]
+
+
+@functools.cache
+def _kind_of(model: type[BaseModel], name: str) -> _Kind:
+    annotation = model.model_fields[name].annotation
+    types = set(typing.get_args(annotation)) or {annotation}
+    optional = type(None) in types
+    types.discard(type(None))
+    if bool in types:
+        base = "bool"
+    elif SecretStr in types:
+        base = "secret"
+    elif any(typing.get_origin(t) is list for t in types):
+        base = "list"
+    elif float in types:
+        base = "number"
+    elif int in types:
+        base = "whole"
+    else:
+        base = "text"
+    return _Kind(base, optional)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _is_finite(value: int | float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as an int when it is exactly a whole number (``8``, ``8.0``, ``Decimal("8")``), else None."""
+    if isinstance(value, bool) or not _is_number(value):
+        return None
+    if isinstance(value, int):
+        return value
+    assert isinstance(value, (float, Decimal))
+    if not _is_finite(value) or value != int(value):
+        return None
+    return int(value)
 
 
 class ModelInput(BaseModel):
-    """Base of every endpoint input: strict about unknown fields, friendly in its messages."""
+    """Base of every endpoint input: strict about unknown fields and types, friendly in its messages.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Types are checked before pydantic sees a value (:meth:`_check_type`): pydantic's lax mode would
+    read ``True`` as 1, ``"8"`` as 8, ``b"text"`` as text and ``None`` as a missing value, and every
+    one of those is a request the user did not mean. The one conversion made is the documented one:
+    a whole number given as a float (``8.0``, from a slider or a JSON round trip) is that number.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
     #: Shown in messages ("... for Sora 2 Pro").
     MODEL_NAME: ClassVar[str] = ""
@@ -72,34 +165,77 @@ class ModelInput(BaseModel):
     PROMPT_LIMIT: ClassVar[int] = SORA_PROMPT_LIMIT
     #: Fields that hold secrets: never stored, logged or shown.
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    #: Text fields whose values are whole numbers of seconds ("5", "10"): the number 10 is accepted too.
+    SECONDS_AS_TEXT: ClassVar[frozenset[str]] = frozenset()
+    #: Text fields that may hold tabs and line breaks (prose, and base64 wrapped in lines).
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "negative_prompt", "image_url", "tail_image_url"})
 
     @field_validator("*", mode="before")
     @classmethod
-    def _check_booleans(cls, value: Any, info: ValidationInfo) -> Any:
-        # pydantic's lax mode reads True as 1 and "no" as False: duration=True would become a
-        # 1-second request ("got 1") and delete_video="keep" a deletion. Booleans are taken
-        # only where a yes/no is meant, and only there.
+    def _check_type(cls, value: Any, info: ValidationInfo) -> Any:
         name = info.field_name or ""
+        kind = _kind_of(cls, name)
         if value is None:
-            return value
-        if name in _bool_fields(cls):
-            if not isinstance(value, bool):
+            # None is "not given" only where the service has no default of ours to fill in.
+            if kind.optional:
+                return None
+            if kind.base != "bool":
+                raise cls._wrong_type(name, value, kind)
+        if kind.base == "bool":
+            if isinstance(value, bool):
+                return value
+            raise PydanticCustomError(
+                "bool_required", "{field} must be True or False, got {got}", {"field": name, "got": _shown(value)}
+            )
+        if isinstance(value, bool):
+            raise cls._wrong_type(name, value, kind)
+        if kind.base == "whole":
+            whole = _whole(value)
+            if whole is None:
+                raise cls._wrong_type(name, value, kind)
+            return whole
+        if kind.base == "number":
+            if not _is_number(value):
+                raise cls._wrong_type(name, value, kind)
+            if not _is_finite(value):
                 raise PydanticCustomError(
-                    "bool_required", "{field} must be True or False, got {got}", {"field": name, "got": _shown(value)}
+                    "finite_number", "{field} must be a finite number, got {got}", {"field": name, "got": _shown(value)}
                 )
             return value
-        if isinstance(value, bool) or (
-            # 8.5 seconds: say which values exist rather than "not a valid integer".
-            isinstance(value, float) and name in cls.ALLOWED and not value.is_integer()
-        ):
-            if name in cls.ALLOWED:
-                raise cls._not_allowed(name, value)
-            raise PydanticCustomError(
+        if kind.base == "secret":
+            if isinstance(value, (str, SecretStr)):
+                return cls._sendable(name, value)
+            raise cls._wrong_type(name, value, kind)
+        if kind.base == "list":
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return cls._sendable(name, list(value))
+            raise cls._wrong_type(name, value, kind)
+        if isinstance(value, str):
+            return cls._sendable(name, value)
+        if name in cls.SECONDS_AS_TEXT and (whole := _whole(value)) is not None:
+            return str(whole)  # fal's Kling takes "10" where Sora takes 10: the same ten seconds
+        raise cls._wrong_type(name, value, kind)
+
+    @classmethod
+    def _wrong_type(cls, name: str, value: Any, kind: _Kind) -> PydanticCustomError:
+        if name in cls.ALLOWED:
+            return cls._not_allowed(name, value)
+        if name in cls.SECRET_FIELDS:  # the type, never the value
+            got = "True/False" if isinstance(value, bool) else type(value).__name__
+            return PydanticCustomError(
+                "secret_type", "{field} takes {kind}, got {got}", {"field": name, "kind": kind.described, "got": got}
+            )
+        if isinstance(value, bool):
+            return PydanticCustomError(
                 "bool_not_allowed",
                 "{field} takes {kind}, not True/False (got {got})",
-                {"field": name, "kind": _kind_of(cls, name), "got": _shown(value)},
+                {"field": name, "kind": kind.described, "got": _shown(value)},
             )
-        return value
+        return PydanticCustomError(
+            "wrong_type",
+            "{field} takes {kind}, got {got}",
+            {"field": name, "kind": kind.described, "got": _shown(value)},
+        )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -108,6 +244,58 @@ class ModelInput(BaseModel):
         if allowed is not None and value is not None and value not in allowed:
             raise cls._not_allowed(info.field_name or "", value)
         return value
+
+    @classmethod
+    def _sendable(cls, name: str, value: _T) -> _T:
+        """``value`` when every text in it survives the trip: encoded as UTF-8 JSON, read as typed.
+
+        Checked before pydantic, whose own check of a lone surrogate only says "unable to parse
+        raw data as a unicode string".
+        """
+        texts: list[str]
+        if isinstance(value, SecretStr):
+            texts = [value.get_secret_value()]
+        elif isinstance(value, list):
+            texts = value
+        else:
+            texts = [str(value)]
+        for text in texts:
+            for found in _UNSENDABLE.finditer(text):
+                ch = found.group()
+                if ch in _LAYOUT and name in cls.MULTILINE_FIELDS:
+                    continue
+                raise cls._unsendable(name, ch, found.start())
+        if name in cls.SECRET_FIELDS:
+            secret = texts[0]
+            if not secret.strip():
+                raise PydanticCustomError(
+                    "secret_empty",
+                    "{field} is empty: leave it out to be billed through fal, or give the whole key",
+                    {"field": name},
+                )
+            if secret != secret.strip():
+                raise PydanticCustomError(
+                    "secret_spaces", "{field} has spaces at its start or end; give the key exactly", {"field": name}
+                )
+        return value
+
+    @classmethod
+    def _unsendable(cls, name: str, ch: str, position: int) -> PydanticCustomError:
+        if "\ud800" <= ch <= "\udfff":
+            what = "a lone surrogate that cannot be encoded as UTF-8"
+        elif ch == "\0":
+            what = "a NUL character"
+        else:
+            what = "a control character"
+        if name in cls.SECRET_FIELDS:  # not even where: a secret's shape is the secret's business
+            return PydanticCustomError(
+                "text_unsendable", "{field} contains {what}; give the key exactly", {"field": name, "what": what}
+            )
+        return PydanticCustomError(
+            "text_unsendable",
+            "{field} contains {what} at position {position} ({code}); remove it",
+            {"field": name, "what": what, "code": f"U+{ord(ch):04X}", "position": position},
+        )
 
     @classmethod
     def _not_allowed(cls, name: str, value: Any) -> PydanticCustomError:
@@ -128,6 +316,12 @@ class ModelInput(BaseModel):
     def _check_prompt(cls, value: str) -> str:
         if not value.strip():
             raise PydanticCustomError("prompt_empty", "prompt must not be empty")
+        if not any(_is_visible(ch) for ch in value):
+            raise PydanticCustomError(
+                "prompt_invisible",
+                "prompt must not be empty: it holds only invisible characters (such as {code})",
+                {"code": f"U+{ord(next(ch for ch in value if not ch.isspace())):04X}"},
+            )
         if len(value) > cls.PROMPT_LIMIT:
             raise PydanticCustomError(
                 "prompt_too_long",
@@ -139,13 +333,23 @@ class ModelInput(BaseModel):
     @field_validator("image_url", "tail_image_url", mode="after", check_fields=False)
     @classmethod
     def _check_image_url(cls, value: str | None) -> str | None:
-        if value is not None and not _is_url_or_data_uri(value):
-            shown = value if len(value) <= 60 else value[:57] + "..."
+        if value is None:
+            return None
+        if value[:5].lower() == "data:":
+            # Decoded, whatever made it: an image of a type fal takes, whole, within the size limit.
+            try:
+                check_data_uri(value)
+            except ValueError as exc:
+                reason = str(exc)
+            else:
+                return value
+            raise PydanticCustomError("image_invalid", "{reason}", {"reason": reason})
+        if not _is_url_or_data_uri(value):
             raise PydanticCustomError(
                 "image_url_invalid",
                 "must be an http(s) URL or a data: URI (got {got}); "
                 "use sora2_widgets.image_to_data_uri() for a local file",
-                {"got": repr(shown)},
+                {"got": _shown(value)},
             )
         return value
 
@@ -168,29 +372,9 @@ class ModelInput(BaseModel):
 
 
 def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-@functools.cache
-def _bool_fields(model: type[BaseModel]) -> frozenset[str]:
-    """Fields typed ``bool`` (or ``bool | None``): the only ones a boolean may fill."""
-    return frozenset(
-        name
-        for name, info in model.model_fields.items()
-        if info.annotation is bool or bool in typing.get_args(info.annotation)
-    )
-
-
-def _kind_of(model: type[BaseModel], name: str) -> str:
-    annotation = model.model_fields[name].annotation
-    types = set(typing.get_args(annotation)) or {annotation}
-    if float in types:
-        return "a number"
-    if int in types:
-        return "a whole number"
-    if str in types or SecretStr in types:
-        return "text"
-    return "a list" if any(typing.get_origin(t) is list for t in types) else "a value"
+    """A value as a message shows it: its repr (quoted text, escaped line breaks: one line), cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _SoraBase(ModelInput):
@@ -291,23 +475,24 @@ class SoraRemixInput(_SoraBase):
     MODEL_NAME = "Sora 2 Remix"
     video_id: str = Field(min_length=1, description="The video_id of an earlier Sora 2 video that was kept.")
 
+    @field_validator("video_id", mode="after")
+    @classmethod
+    def _check_video_id(cls, value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("video_id_empty", "video_id must not be empty")
+        return value
+
 
 class _KlingBase(ModelInput):
     PROMPT_LIMIT = KLING_PROMPT_LIMIT
+    # fal's Kling schema takes "5"/"10" as strings; the number 10 (or 10.0, as Sora's duration
+    # takes) is the same ten seconds. "8" is not turned into 8 anywhere: text never becomes a number.
+    SECONDS_AS_TEXT = frozenset({"duration"})
 
     prompt: str = Field(description="What the video shows (1–500 characters).")
     duration: str = Field(default="5", description='Length in seconds, as a string: "5" or "10".')
     negative_prompt: str = Field(default="blur, distort, and low quality", max_length=2500)
     cfg_scale: float = Field(default=0.5, ge=0.0, le=1.0, description="How closely to follow the prompt.")
-
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration_as_text(cls, value: object) -> object:
-        # fal's Kling schema takes "5"/"10" as strings; accept the obvious 10 (or 10.0, like Sora's
-        # duration does) too. Booleans are refused before this runs (_check_booleans).
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class KlingTextToVideoInput(_KlingBase):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import re
 import socket
+import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
 
-__all__ = ["build_parser", "main", "running_emulator", "serve", "usage_hint"]
+__all__ = ["build_parser", "main", "required_key", "running_emulator", "serve", "usage_hint"]
 
 
 def usage_hint(base_url: str) -> str:
@@ -112,70 +115,192 @@ def running_emulator(
             emu.close()
 
 
+# -- the command line ---------------------------------------------------------------------------
+#: Where ``--require-key`` can come from instead of the command line, which ``ps`` and the shell
+#: history show: this variable, or ``--require-key-file``.
+REQUIRE_KEY_ENV = "SORA2_WIDGETS_EMULATOR_REQUIRE_KEY"
+#: Frame rates the renderer can be asked for: 0 would fail every job, and 1000 fps is no video.
+FPS_RANGE = (1, 120)
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+#: A key file holds one key: reading stops here, so a wrong (huge) file cannot fill the memory.
+_MAX_KEY_FILE = 4096
+
+# argparse types: each bad value is refused before the server starts, in one line naming the option
+# (exit 2), not by uvicorn half-way through starting (a traceback), nor by every job failing later.
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
+_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+def _shown(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _whole_in(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text) if _WHOLE.fullmatch(text.strip()) else None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"takes {what}, got {_shown(text)}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    # Strict decimal: float() would also take "nan", "inf" and "1_0".
+    if not _NUMBER.fullmatch(text.strip()) or float(text) < 0:
+        raise argparse.ArgumentTypeError(f"takes a number of seconds of 0 or more, got {_shown(text)}")
+    return float(text)
+
+
+def _fraction(text: str) -> float:
+    if not _NUMBER.fullmatch(text.strip()) or not 0 <= float(text) <= 1:
+        raise argparse.ArgumentTypeError(f"takes a fraction from 0 to 1, got {_shown(text)}")
+    return float(text)
+
+
+def _key_text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out to accept any key)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    from ..cli import OneLineArgumentParser  # here, not at import: the cli module imports the package
+
+    p = OneLineArgumentParser(
         prog="sora2-widgets emulator",
         description="Serve the offline fal.ai emulator (simulated Sora 2 / Kling results, real MP4s) on loopback.",
-        epilog="exit codes: 0 stopped with Ctrl-C, 2 bad usage, 3 could not listen (the port is taken)\n\n"
+        epilog="exit codes: 0 stopped with Ctrl-C, 2 bad usage (nothing started), 3 could not listen (the port "
+        "is taken)\n\n"
+        "the key to require (any of, kept out of ps and the shell history by the last two):\n"
+        "  --require-key KEY, --require-key-file FILE (- reads standard input), or\n"
+        f"  ${REQUIRE_KEY_ENV} when neither option is given\n\n"
         "examples:\n"
         "  sora2-widgets emulator --port 8765\n"
         "  sora2-widgets emulator --port 8765 --fail-submits 2 --status-error-rate 0.2 --drop-streams 1\n"
         "  sora2-widgets emulator --port 8765 --require-key test-key --retire sora2_text_to_video",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    count = _whole_in(0, None, "a whole number of 0 or more")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument(
+        "--port", type=_whole_in(1, 65535, "a port from 1 to 65535"), default=8765, help="port (default 8765)"
+    )
     p.add_argument("--state-dir", default=None, help="job records and media (default: <data dir>/emulator)")
     p.add_argument(
         "--queue-delay",
-        type=float,
+        type=_seconds,
         default=DEFAULT_QUEUE_DELAY,
         help=f"seconds a job stays IN_QUEUE (default {DEFAULT_QUEUE_DELAY})",
     )
     p.add_argument(
         "--progress-time",
-        type=float,
+        type=_seconds,
         default=DEFAULT_PROGRESS_TIME,
         help=f"seconds a job stays IN_PROGRESS (default {DEFAULT_PROGRESS_TIME})",
     )
     p.add_argument(
         "--queue-depth",
-        type=int,
+        type=count,
         default=DEFAULT_QUEUE_DEPTH,
         help=f"jobs ahead of each new job: its first queue_position, falling to 0 (default {DEFAULT_QUEUE_DEPTH})",
     )
-    p.add_argument("--require-key", default=None, help="accept only 'Authorization: Key <this>' (default: any/none)")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds added before every response")
-    p.add_argument("--fail-submits", type=int, default=0, help="answer the next N submits with 429")
-    p.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with those 429s")
-    p.add_argument("--status-error-rate", type=float, default=0.0, help="fraction of status polls answered 5xx")
-    p.add_argument("--status-error-code", type=int, default=503, help="the 5xx code for those (default 503)")
-    p.add_argument("--drop-streams", type=int, default=0, help="cut the next N status streams mid-body")
-    p.add_argument("--truncate-downloads", type=int, default=0, help="cut the next N result/media bodies half-way")
-    p.add_argument("--slow-result", type=float, default=0.0, help="seconds to wait before answering a result")
+    keys = p.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--require-key",
+        type=_key_text,
+        default=None,
+        help="accept only 'Authorization: Key <this>' (default: any/none)",
+    )
+    keys.add_argument(
+        "--require-key-file",
+        default=None,
+        metavar="FILE",
+        help="the same, read from FILE (- for standard input; one line, surrounding spaces ignored)",
+    )
+    p.add_argument("--latency", type=_seconds, default=0.0, help="seconds added before every response")
+    p.add_argument("--fail-submits", type=count, default=0, help="answer the next N submits with 429")
+    p.add_argument("--retry-after", type=_seconds, default=1.0, help="Retry-After seconds sent with those 429s")
+    p.add_argument("--status-error-rate", type=_fraction, default=0.0, help="fraction of status polls answered 5xx")
+    p.add_argument(
+        "--status-error-code",
+        type=_whole_in(500, 599, "a 5xx status code"),
+        default=503,
+        help="the 5xx code for those (default 503)",
+    )
+    p.add_argument("--drop-streams", type=count, default=0, help="cut the next N status streams mid-body")
+    p.add_argument("--truncate-downloads", type=count, default=0, help="cut the next N result/media bodies half-way")
+    p.add_argument("--slow-result", type=_seconds, default=0.0, help="seconds to wait before answering a result")
     p.add_argument(
         "--retire", action="append", default=[], metavar="ENDPOINT", help="answer this endpoint/model id as retired"
     )
     p.add_argument("--retired-status", type=int, choices=(404, 410), default=410, help="status for retired (410)")
-    p.add_argument("--seed", type=int, default=None, help="seed for ids and fault decisions (reproducible runs)")
-    p.add_argument("--fps", type=int, default=24, help="frame rate of Sora videos (default 24)")
-    p.add_argument("--render-workers", type=int, default=None, help="render threads (default: min(4, CPUs))")
+    p.add_argument("--seed", type=count, default=None, help="seed for ids and fault decisions (reproducible runs)")
+    p.add_argument(
+        "--fps",
+        type=_whole_in(*FPS_RANGE, f"a frame rate from {FPS_RANGE[0]} to {FPS_RANGE[1]}"),
+        default=24,
+        help="frame rate of Sora videos (default 24)",
+    )
+    p.add_argument(
+        "--render-workers",
+        type=_whole_in(1, 64, "a number of threads from 1 to 64"),
+        default=None,
+        help="render threads (default: min(4, CPUs))",
+    )
     p.add_argument("--ssl-certfile", default=None, help="serve https with this certificate (for FAL_QUEUE_RUN_HOST)")
     p.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
-    p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    p.add_argument("--log-level", choices=_LOG_LEVELS, default="info", help="uvicorn log level (default info)")
     return p
+
+
+def required_key(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
+    """The key to require: ``--require-key``, ``--require-key-file`` or ``$SORA2_WIDGETS_EMULATOR_REQUIRE_KEY``.
+
+    A file or variable that is unreadable or empty is a usage error (exit 2): an emulator that was
+    meant to check keys must not silently accept any. The key itself is never shown.
+    """
+    if args.require_key is not None:
+        return str(args.require_key)
+    if args.require_key_file is not None:
+        name = args.require_key_file
+        where = "standard input" if name == "-" else _shown(name)
+        problem = None
+        text = ""
+        try:
+            if name == "-":
+                text = sys.stdin.readline(_MAX_KEY_FILE)
+            elif not stat.S_ISREG(os.stat(name).st_mode):  # a FIFO would block, /dev/zero never end
+                problem = f"{where} is not a regular file (use - to read a pipe)"
+            else:
+                with open(name, encoding="utf-8") as fh:
+                    text = fh.read(_MAX_KEY_FILE)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            problem = f"cannot read {where}: {getattr(exc, 'strerror', None) or type(exc).__name__}"
+        if problem is None and len(text.strip().splitlines()) != 1:
+            problem = f"{where} must hold the key on one line" if text.strip() else f"{where} is empty"
+        if problem is not None:
+            parser.error(f"argument --require-key-file: {problem}")
+        return text.strip()
+    env = os.environ.get(REQUIRE_KEY_ENV)
+    if env is not None and env.strip():
+        return env.strip()
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sora2_widgets.emulator`` / ``sora2-widgets emulator``: serve until Ctrl-C."""
-    args = build_parser().parse_args(None if argv is None else list(argv))
+    parser = build_parser()
+    args = parser.parse_args(None if argv is None else list(argv))
+    require_key = required_key(args, parser)
     try:
         emu = Emulator(
             state_dir=args.state_dir,
             queue_delay=args.queue_delay,
             progress_time=args.progress_time,
             queue_depth=args.queue_depth,
-            require_key=args.require_key,
+            require_key=require_key,
             latency=args.latency,
             fail_submits=args.fail_submits,
             retry_after=args.retry_after,
@@ -192,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (ValueError, KeyError) as exc:
         print(f"sora2-widgets emulator: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the state folder cannot be made or written
+        where = args.state_dir or "the data folder"
+        print(f"sora2-widgets emulator: cannot use {where} for its state: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
         serve(

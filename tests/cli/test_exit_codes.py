@@ -83,18 +83,61 @@ def test_a_retired_model_exits_5_and_costs_nothing(home: Path, fal_url: str) -> 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--param", "duration"], "argument --param: takes KEY=VALUE, got 'duration'"),
-        (["--budget", "ten"], "argument --budget: an amount in USD such as 25 or 12.50, got 'ten'"),
-        (["--budget", "-1"], "argument --budget: an amount in USD of 0 or more, got '-1'"),
+        (["--param", "duration"], "argument --param: takes KEY=VALUE such as duration=8, got 'duration'"),
+        (["--budget", "ten"], "argument --budget: must be an amount in USD such as 25, 12.50 or $12.50, got 'ten'"),
+        (["--budget", "-1"], "argument --budget: must be 0 or more, got '-1'"),
+        (["--budget", "NaN"], "argument --budget: must be a finite amount in USD, got 'NaN'"),
+        (["--budget", "1,500"], "argument --budget: must be written with digits and a decimal point only"),
         (["--duration", "5"], "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got 5"),
+        # issue 16, class 1: never silently the default 4 s.
+        (["--duration", "null"], "argument --duration: takes a number of seconds (4, 8, 12, 16 or 20 for Sora"),
+        (["--duration", ""], "argument --duration: takes a number of seconds"),
+        (["--param", "duration=null"], "argument --param: duration=null is not a value; leave the option out"),
+        (["--param", "duration=NaN"], "argument --param: duration= takes a finite number, got 'NaN'"),
+        (["--param", "character_ids=[1"], "argument --param: character_ids= is not valid JSON"),
+        (["--param", "duration=8.5"], "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got 8.5"),
+        (["--param", "duration=true"], "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got True"),
+        (["--param", 'duration="8"'], "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got '8'"),
+        (
+            ["--duration", "4", "--param", "duration=8"],
+            "duration is given twice (--duration and --param); give it once",
+        ),
+        (["--param", "prompt=y"], "prompt is given twice (the prompt argument and --param); give it once"),
+        (["--source", "1.9"], "argument --source: takes the id of a row of the history (1, 2, …), got '1.9'"),
+        (["--source", "true"], "argument --source: takes the id of a row of the history"),
+        (["--param", "api_key="], "api_key is empty: leave it out to be billed through fal, or give the whole key"),
+        (["--param", "seed=1"], "seed: is not a setting of Sora 2"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--frob\nnicate"], "unrecognized arguments: --frob\\nnicate"),
     ],
 )
 def test_invalid_input_exits_2_before_anything_is_sent(home: Path, args: list[str], message: str) -> None:
     res = run(home, "generate", "sora2_text_to_video", "x", *args)
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and "Traceback" not in res.stderr
+    assert message in res.stderr.strip().splitlines()[-1]  # one line, the last one
     assert "No generations yet." in run(home, "history").stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SORA2_WIDGETS_BUDGET": "abc"}, "SORA2_WIDGETS_BUDGET must be an amount in USD such as 25, 12.50 or $12.50"),
+        ({"SORA2_WIDGETS_BUDGET": "-1"}, "SORA2_WIDGETS_BUDGET must be 0 or more, got '-1'"),
+        ({"SORA2_WIDGETS_BUDGET": "Infinity"}, "SORA2_WIDGETS_BUDGET must be a finite amount in USD"),
+        ({"FAL_KEY": "key with spaces"}, "FAL_KEY contains a character a fal key cannot have"),
+    ],
+)
+def test_a_configuration_error_exits_9_before_anything_is_sent(home: Path, env: dict[str, str], message: str) -> None:
+    res = run(home, "generate", "sora2_text_to_video", "x", env=env)
+    assert res.returncode == 9, res.stderr
+    assert res.stderr.strip() == f"Configuration error: {message}" or message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    assert "No generations yet." in run(home, "history").stdout
+    # --budget on the command line stands in for the variable, and is read by the same parser.
+    if "SORA2_WIDGETS_BUDGET" in env:
+        ok = run(home, "generate", "sora2_text_to_video", "x", "--budget", "$1", "--json", env=env)
+        assert ok.returncode == 0, ok.stderr
 
 
 def test_an_out_path_that_cannot_be_written_is_refused_before_sending(home: Path, tmp_path: Path) -> None:
@@ -186,3 +229,22 @@ def test_ctrl_c_while_waiting_exits_130_and_cancels_the_queued_job(home: Path) -
     # the ledger says so before the process is gone.
     assert "interrupted: generation #1 was cancelled on the service." in err and "Traceback" not in err
     assert "cancelled" in run(home, "history").stdout
+
+
+def test_every_error_class_of_the_package_has_a_documented_exit_code() -> None:
+    import re
+
+    import sora2_widgets as sw
+    from sora2_widgets.cli import EXIT_CODES_HELP, exit_code_for
+
+    documented = {int(code) for code in re.findall(r"^  (\d+) ", EXIT_CODES_HELP, re.MULTILINE)}
+    classes = [getattr(sw, name) for name in sw.__all__]
+    errors = [c for c in classes if isinstance(c, type) and issubclass(c, sw.Sora2Error) and c is not sw.Sora2Error]
+    assert sw.ConfigError in errors and len(errors) >= 11
+    for kind in errors:
+        error = kind.__new__(kind)  # the code depends on the class alone
+        assert exit_code_for(error) in documented, kind.__name__
+    assert exit_code_for(sw.ConfigError("SORA2_WIDGETS_BUDGET", "must be 0 or more")) == 9
+    # Each class of failure a script branches on has a code of its own.
+    codes = {exit_code_for(kind.__new__(kind)) for kind in errors}
+    assert {2, 3, 4, 5, 6, 7, 9} <= codes

@@ -203,10 +203,16 @@ def test_python_m_emulator_serves_and_prints_the_urls(tmp_path: Path) -> None:
 
 
 def test_main_rejects_bad_switches(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["--state-dir", str(tmp_path), "--status-error-rate", "3"]) == 2
-    assert "status_error_rate" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    # Refused by argparse, before an emulator (or its state folder) exists: exit 2, one line.
+    with pytest.raises(SystemExit) as info:
+        main(["--state-dir", str(tmp_path / "state"), "--status-error-rate", "3"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].endswith("argument --status-error-rate: takes a fraction from 0 to 1, got '3'")
+    assert not (tmp_path / "state").exists()
+    with pytest.raises(SystemExit) as info:
         main(["--retired-status", "500"])
+    assert info.value.code == 2
 
 
 @pytest.mark.parametrize("ci", ["1", ""])

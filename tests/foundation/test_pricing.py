@@ -123,7 +123,7 @@ def test_estimates_refuse_bad_settings_before_money_is_spent() -> None:
     ("model_id", "params", "expected"),
     [
         ("sora2_text_to_video", {"duration": 8.0}, "0.80"),
-        ("sora2_text_to_video", {"duration": "12"}, "1.20"),
+        ("sora2_text_to_video", {"duration": 12}, "1.20"),
         ("sora2_text_to_video_pro", {"duration": 4.0, "resolution": "720p"}, "1.20"),
         ("kling25_turbo_pro_text_to_video", {"duration": 10.0}, "0.70"),
         ("kling25_turbo_pro_image_to_video", {"duration": 10}, "0.70"),
@@ -145,7 +145,11 @@ def test_a_price_is_computed_from_the_validated_request(
     [
         ({"duration": 8.5}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got 8.5"),
         ({"duration": True}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got True"),
-        ({"duration": "eight"}, "duration: Input should be a valid integer"),
+        ({"duration": "eight"}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got 'eight'"),
+        # Text is never read as a number (issue 16, class 1): "8" is refused like "eight".
+        ({"duration": "8"}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got '8'"),
+        # None is refused, not taken for "the default": it would be priced (and sent) as 4 s.
+        ({"duration": None}, "duration must be 4, 8, 12, 16 or 20 seconds for Sora 2, got None"),
         ({"resolution": "1080p"}, "resolution must be 720p for Sora 2, got '1080p'"),
     ],
 )
@@ -215,3 +219,17 @@ def test_no_floats_anywhere_in_money() -> None:
     for spec in sw.MODELS:
         est = spec.estimate({}, source_duration=8 if spec.inherits_from_source else None)
         assert type(est.low) is Decimal and type(est.high) is Decimal
+
+
+def test_source_settings_are_refused_where_they_cannot_apply() -> None:
+    # Ignoring them would quietly price something other than what the caller described.
+    with pytest.raises(sw.ValidationError, match="source_duration: only applies to remix models"):
+        sw.estimate_cost("sora2_text_to_video", source_duration=8)
+    with pytest.raises(sw.ValidationError, match="source_resolution: only applies to remix models"):
+        sw.estimate_cost("kling25_turbo_pro_text_to_video", source_resolution="720p")
+    with pytest.raises(
+        sw.ValidationError, match=r"source_resolution: must be 720p or 1080p \(or None\), got \['720p'\]"
+    ):
+        sw.estimate_cost("sora2_video_to_video_remix", source_duration=8, source_resolution=["720p"])
+    remix = sw.estimate_cost("sora2_video_to_video_remix", source_duration=8, source_resolution="1080p")
+    assert remix == CostEstimate.exact("0.80")
