@@ -140,7 +140,7 @@ class Storage:
         for d in (self.files_dir, self.uploads_dir, self.multipart_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         self._secret = _load_secret(root / "token-secret")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- CDN tokens -------------------------------------------------------------------------
     def issue_token(self, base: str, ttl: float = CDN_TOKEN_TTL) -> dict[str, Any]:
