@@ -51,6 +51,7 @@ def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     )
     yield emulator
     emulator.close()
+    shutil.rmtree(emulator.state_dir / "storage", ignore_errors=True)  # uploads of 100 MiB and more
 
 
 @pytest.fixture

@@ -60,6 +60,7 @@ def _get(url: str) -> httpx.Response:
 
 async def test_submit_status_events_result(fal_py, served: Served, emu: Emulator, kind: str) -> None:
     py = Py(fal_py, kind)
+    emu.queue_delay = 1.0  # queued long enough that a loaded machine sees IN_QUEUE first
     handle = await py(py.client.submit(SORA, {"prompt": "official", "duration": 4, "delete_video": False}))
     events = await py.events(handle, with_logs=True, interval=0.05)
     assert isinstance(events[0], fal_py.Queued) and 0 <= events[0].position <= emu.queue_depth
@@ -164,6 +165,7 @@ async def test_a_file_over_100_mib_takes_the_multipart_path(
         while block := fh.read(1 << 20):
             digest.update(block)
     url = await py(py.client.upload_file(big))
+    big.unlink()
     got = hashlib.sha256()
     length = 0
     with httpx.stream("GET", url, timeout=WAIT) as response:
