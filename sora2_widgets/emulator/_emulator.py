@@ -32,20 +32,30 @@ from PIL import Image, UnidentifiedImageError
 from .._catalog import MODELS, ModelSpec, get_model
 from .._config import data_dir
 from .._schemas import ModelInput
-from ._jobs import JobError, JobRecord, JobStore, Snapshot, snapshot
+from ._jobs import JobError, JobRecord, JobStore, Retention, Snapshot, snapshot
 from ._render import dimensions, render_video
+from ._storage import Storage
+from ._webhooks import DEFAULT_RETRIES, DEFAULT_RETRY_BASE, DEFAULT_TIMEOUT, WebhookSender
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_QUEUE_DEPTH", "STAT_KINDS", "Emulator", "Faults", "default_emulator"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_QUEUE_DEPTH",
+    "STAT_KINDS",
+    "Emulator",
+    "Faults",
+    "Retention",
+    "default_emulator",
+]
 
 log = logging.getLogger("sora2_widgets.emulator")
 
 #: Base URL of the in-process emulator (``.invalid`` can never resolve, so nothing leaks to a network).
 DEFAULT_BASE_URL = "http://emulator.sora2-widgets.invalid"
 #: Route kinds counted in :attr:`Emulator.stats`.
-STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run")
+STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook")
 SORA_FPS = 24
 #: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
 DEFAULT_QUEUE_DELAY = 0.4
@@ -111,9 +121,18 @@ class Emulator:
 
     Auth: with ``require_key=None`` any ``Authorization: Key …`` header is accepted, and so
     is none at all — the in-process default client has no key to send. With
-    ``require_key="…"`` every queue/run call must send exactly ``Authorization: Key <that>``
-    or gets 401 ``{"detail": ...}`` (the key is never echoed). Media URLs need no key, like
-    fal's CDN.
+    ``require_key="…"`` every queue/run/storage call must send exactly ``Authorization: Key <that>``
+    (CDN uploads: a ``Bearer`` token from ``/storage/auth/token``) or gets 401 ``{"detail": ...}``
+    (the key is never echoed). Media and uploaded files need no key, like fal's CDN.
+
+    Like fal, a queue submit whose body fails the model's schema is accepted: the job completes
+    with ``error``/``error_type`` and its result URL answers 422 ``{"detail": [...]}``.
+    ``reject_invalid_at_submit=True`` answers the 422 on the submit instead (not fal's behaviour).
+
+    ``retention``: ``None`` (default) keeps results and media for ever; ``Retention()`` expires
+    them as fal does (results 1 h after completion, 6 min when 10 KB or larger), and shorter
+    :class:`Retention` times make tests quick. ``webhook_retries``/``webhook_retry_base``/
+    ``webhook_timeout``: see :mod:`._webhooks` (fal: 10 retries over 2 hours).
     """
 
     def __init__(
@@ -138,6 +157,11 @@ class Emulator:
         fps: int = SORA_FPS,
         render_workers: int | None = None,
         base_url: str = DEFAULT_BASE_URL,
+        retention: Retention | None = None,
+        reject_invalid_at_submit: bool = False,
+        webhook_retries: int = DEFAULT_RETRIES,
+        webhook_retry_base: float = DEFAULT_RETRY_BASE,
+        webhook_timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if queue_delay < 0 or progress_time < 0:
             raise ValueError("queue_delay and progress_time must not be negative")
@@ -145,6 +169,15 @@ class Emulator:
             raise ValueError("queue_depth must not be negative")
         self.state_dir = Path(state_dir) if state_dir is not None else data_dir() / "emulator"
         self.store = JobStore(self.state_dir)
+        self.storage = Storage(self.state_dir / "storage")
+        self.retention = retention
+        self.reject_invalid_at_submit = bool(reject_invalid_at_submit)
+        self.webhooks = WebhookSender(
+            self, retries=webhook_retries, retry_base=webhook_retry_base, timeout=webhook_timeout
+        )
+        #: Local ports served as fal's *run* host (``fal.run``): a ``POST /{endpoint}`` there answers
+        #: synchronously. :func:`~sora2_widgets.emulator.serving` registers its second port here.
+        self.run_ports: set[int] = set()
         self.queue_delay = float(queue_delay)
         self.progress_time = float(progress_time)
         self.queue_depth = int(queue_depth)
@@ -214,7 +247,8 @@ class Emulator:
             self._stats = dict.fromkeys(STAT_KINDS, 0)
 
     def close(self) -> None:
-        """Stop the render pool (waits for renders in flight)."""
+        """Stop the webhook sender and the render pool (waits for renders in flight)."""
+        self.webhooks.close()
         self._executor.shutdown(wait=True, cancel_futures=False)
 
     # -- helpers for the app ----------------------------------------------------------------
@@ -246,19 +280,31 @@ class Emulator:
         return _ENDPOINTS.get(endpoint.strip("/"))
 
     # -- jobs -------------------------------------------------------------------------------
-    def create_job(self, spec: ModelSpec, inp: ModelInput) -> JobRecord:
+    def create_job(
+        self,
+        spec: ModelSpec,
+        inp: ModelInput,
+        *,
+        base_url: str | None = None,
+        webhook_url: str | None = None,
+        media_ttl: float | None = None,
+    ) -> JobRecord:
         """Record a new job (and start rendering its video). Never holds a secret."""
         params = inp.public_params()
         with self._lock:
             request_id = self._new_request_id()
             video_id = f"video_{self._rng.getrandbits(128):032x}" if spec.is_sora else None
         prompt = str(params.get("prompt", ""))
-        error: JobError | None = None
-        if spec.inherits_from_source:
+        error: JobError | None = self._check_inputs(params)
+        dims: tuple[int, int]
+        if error is not None:
+            size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, self.fps
+            video_id = None
+        elif spec.inherits_from_source:
             source, error = self._remix_source(str(params["video_id"]))
             if source is not None:
                 size = _Size(source.resolution, source.aspect_ratio, (f"remixing {source.video_id}",))
-                dims: tuple[int, int] = (source.width, source.height)
+                dims = (source.width, source.height)
                 duration, fps = source.duration, source.fps
             else:
                 size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, self.fps
@@ -298,12 +344,84 @@ class Emulator:
             delete_video=bool(params.get("delete_video", True)),
             notes=list(size.notes),
             error=error,
+            base_url=base_url,
+            webhook_url=webhook_url,
+            media_ttl=media_ttl,
         )
         self.store.save(record)
         if error is None:
             self.ensure_render(record)
+        if webhook_url is not None:
+            self.webhooks.schedule(request_id, record.due_at)
         log.info("emulator accepted %s for %s (%dx%d, %d s)", request_id, spec.endpoint, width, height, duration)
         return record
+
+    def create_failed_job(
+        self,
+        spec: ModelSpec,
+        error: JobError,
+        prompt: str = "",
+        *,
+        base_url: str | None = None,
+        webhook_url: str | None = None,
+    ) -> JobRecord:
+        """Record a job the model will refuse (its input failed the schema): fal accepts it on the
+        queue, completes it with ``error``, and its result URL answers ``error``. Nothing of the
+        refused input is stored (it may hold a secret), only the prompt for the log line."""
+        with self._lock:
+            request_id = self._new_request_id()
+        record = JobRecord(
+            request_id=request_id,
+            endpoint=spec.endpoint,
+            model_id=spec.id,
+            model_name=spec.name,
+            app_id=spec.app_id,
+            submitted_at=time.time(),
+            queue_delay=self.queue_delay,
+            progress_time=self.progress_time,
+            queue_position=self.queue_depth,
+            params={},
+            width=1280,
+            height=720,
+            fps=self.fps,
+            duration=4,
+            resolution="720p",
+            aspect_ratio="16:9",
+            title=prompt[:200],
+            subtitle=f"{spec.name} · refused input · SIMULATED by the sora2-widgets emulator",
+            seed=int(request_id.replace("-", ""), 16) % (2**31),
+            video_file="output.mp4",
+            thumbnail_file=None,
+            error=error,
+            base_url=base_url,
+            webhook_url=webhook_url,
+        )
+        self.store.save(record)
+        if webhook_url is not None:
+            self.webhooks.schedule(request_id, record.due_at)
+        log.info("emulator accepted %s for %s (input refused: %s)", request_id, spec.endpoint, error.message)
+        return record
+
+    def _check_inputs(self, params: dict[str, Any]) -> JobError | None:
+        """What fal's runner says when it cannot fetch or read an image input (a file on this
+        emulator's storage that is missing, expired or not an image); other URLs are not fetched."""
+        for name in _IMAGE_FIELDS:
+            url = params.get(name)
+            if not isinstance(url, str):
+                continue
+            ours, stored = self.storage.from_url(url)
+            if not ours:
+                continue
+            if stored is None:
+                return _input_error(
+                    name, "file_download_error", f"Failed to download the file at {url}: it does not exist or expired"
+                )
+            try:
+                with Image.open(self.storage.path_of(stored)) as im:
+                    im.size  # noqa: B018 - reading the header is the check
+            except (UnidentifiedImageError, OSError, ValueError):
+                return _input_error(name, "image_load_error", f"The file at {url} could not be read as an image")
+        return None
 
     def _new_request_id(self) -> str:
         # Seeded ids repeat across processes sharing a state_dir: skip ids already on disk.
@@ -343,7 +461,7 @@ class Emulator:
         if image_url is None or not needs_image:
             return _Size(resolution, str(aspect or "16:9"))
         notes: list[str] = []
-        size = _image_size(str(image_url), notes)
+        size = self._image_size(str(image_url), notes)
         if aspect in (None, "auto"):
             if size is None:
                 aspect = "16:9"
@@ -358,6 +476,18 @@ class Emulator:
             resolution = "1080p" if spec.pro and size is not None and min(size) >= 1080 else "720p"
             notes.append(f"resolution auto: using {resolution}")
         return _Size(resolution, str(aspect), tuple(notes))
+
+    def _image_size(self, url: str, notes: list[str]) -> tuple[int, int] | None:
+        """(width, height) of an image input: a file uploaded to this emulator, or a data URI."""
+        ours, stored = self.storage.from_url(url)
+        if ours and stored is not None:
+            try:
+                with Image.open(self.storage.path_of(stored)) as im:
+                    return im.size
+            except (UnidentifiedImageError, OSError, ValueError):
+                notes.append("image_url could not be read as an image; its size is unknown")
+                return None
+        return _image_size(url, notes)
 
     def load(self, request_id: str) -> JobRecord | None:
         return self.store.load(request_id)
@@ -434,6 +564,10 @@ class Emulator:
         log.debug("emulator rendered %s in %.2f s", record.request_id, facts["render_seconds"])
         self._update(record.request_id, rendered=facts, rendered_at=time.time())
 
+    def update_record(self, request_id: str, **changes: Any) -> None:
+        """Change fields of a stored job record (re-read under the lock, then written back)."""
+        self._update(request_id, **changes)
+
     def _update(self, request_id: str, **changes: Any) -> None:
         # Re-read before writing: a cancel may have been saved while the render ran.
         with self._lock:
@@ -458,7 +592,27 @@ class Emulator:
             fut = self._renders.get(record.request_id)
         if fut is not None:
             fut.cancel()  # only stops a render that has not started; a running one just finishes
+        if current.webhook_url is not None:
+            self.webhooks.schedule(current.request_id, current.cancelled_at)
         return True
+
+    # -- expiry -----------------------------------------------------------------------------
+    def result_expired(self, snap: Snapshot, size: int, now: float | None = None) -> bool:
+        """Whether a completed request's result is gone (the :class:`Retention` switch)."""
+        if self.retention is None or snap.completed_at is None:
+            return False
+        now = time.time() if now is None else now
+        return now >= snap.completed_at + self.retention.result_ttl(size)
+
+    def media_expired(self, record: JobRecord, snap: Snapshot, now: float | None = None) -> bool:
+        """Whether a job's media files are gone: the request's own lifecycle header, else the switch."""
+        ttl = record.media_ttl
+        if ttl is None and self.retention is not None:
+            ttl = self.retention.media
+        if ttl is None or ttl <= 0 or snap.completed_at is None:  # 0: the request asked for no expiry
+            return False
+        now = time.time() if now is None else now
+        return now >= snap.completed_at + ttl
 
     def snapshot_unlocked(self, record: JobRecord) -> Snapshot:
         return snapshot(record, time.time(), record.rendered_at)
@@ -476,6 +630,16 @@ _RENDER_FAILED = JobError(
     detail="The emulator could not render the video (simulated service error).",
     message="internal error while rendering",
 )
+
+
+#: Input fields that name an image the runner downloads.
+_IMAGE_FIELDS = ("image_url", "tail_image_url")
+
+
+def _input_error(field_name: str, kind: str, msg: str) -> JobError:
+    return JobError(
+        status_code=422, error_type=kind, detail=[{"loc": ["body", field_name], "msg": msg, "type": kind}], message=msg
+    )
 
 
 def _video_error(video_id: str, kind: str, msg: str) -> JobError:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["JobError", "JobRecord", "JobStore", "LogEntry", "Snapshot", "snapshot"]
+__all__ = ["JobError", "JobRecord", "JobStore", "LogEntry", "Retention", "Snapshot", "snapshot"]
 
 Status = Literal["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
 
@@ -33,6 +33,35 @@ VIDEO_ID_RE = re.compile(r"^video_[0-9a-f]{32}$")
 
 #: Every log line says it is simulated, so nobody mistakes an emulator answer for the service.
 SIM = "[simulated]"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long fal keeps what a request produced (the emulator's expiry switch).
+
+    fal keeps a queue result 1 h after the request completes, 6 min when the result is 10 KB or
+    larger (https://fal.ai/docs/inference-api/queue/result). Media files on its CDN (outputs and
+    uploads alike) live as long as the account setting says, unless a request asks otherwise with
+    ``X-Fal-Object-Lifecycle-Preference: {"expiration_duration_seconds": N}``; ``media=None``
+    stands for "no account limit". ``Retention()`` is fal's; tests pass shorter times.
+    """
+
+    result: float = 3600.0
+    large_result: float = 360.0
+    large_result_bytes: int = 10 * 1024
+    media: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("result", "large_result"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"Retention.{name} must be a non-negative number of seconds")
+        if self.media is not None and not self.media >= 0:
+            raise ValueError("Retention.media must be None or a non-negative number of seconds")
+        if self.large_result_bytes < 0:
+            raise ValueError("Retention.large_result_bytes must not be negative")
+
+    def result_ttl(self, size: int) -> float:
+        return self.large_result if size >= self.large_result_bytes else self.result
 
 
 @dataclass
@@ -46,6 +75,10 @@ class JobError:
     message: str
 
     def body(self) -> dict[str, Any]:
+        # fal's two error shapes: a model's error is ``{"detail": [{loc, msg, type}, ...]}``; a
+        # request (infrastructure) error is flat, ``{"detail": "<sentence>", "error_type": "..."}``.
+        if isinstance(self.detail, list):
+            return {"detail": self.detail}
         return {"detail": self.detail, "error_type": self.error_type}
 
 
@@ -82,6 +115,16 @@ class JobRecord:
     #: Facts of the rendered files (file sizes, frame count, thumbnail size); ``None`` until rendered.
     rendered: dict[str, Any] | None = None
     rendered_at: float | None = None
+    #: The base URL the submit came in on: media URLs in a webhook's payload are built on it.
+    base_url: str | None = None
+    #: ``?fal_webhook=``: where the emulator POSTs the outcome when the job ends (loopback only).
+    webhook_url: str | None = None
+    webhook_attempts: int = 0
+    webhook_delivered_at: float | None = None
+    webhook_gave_up_at: float | None = None
+    webhook_last_error: str | None = None
+    #: Seconds the media stay after completion, from the request's ``X-Fal-Object-Lifecycle-Preference``.
+    media_ttl: float | None = None
 
     # -- timeline -------------------------------------------------------------------------
     @property
@@ -184,12 +227,14 @@ def _logs(record: JobRecord, now: float, completed_at: float | None) -> tuple[Lo
         at = start + span * pct / 100
         if at <= now:
             out.append(LogEntry(f"{SIM} generating frames: {pct}%", at))
+    # Lines are only ever appended (a line once shown never changes or disappears): a status
+    # stream sends each event the lines that are new since its previous one, as fal does.
+    if now >= start + span:
+        out.append(LogEntry(f"{SIM} encoding H.264 video…", start + span))
     if completed_at is not None:
         facts = record.rendered or {}
         kib = int(facts.get("file_size", 0)) // 1024
         out.append(LogEntry(f"{SIM} encoded H.264 MP4 ({kib} KiB) and thumbnail; done", completed_at))
-    elif now >= start + span:
-        out.append(LogEntry(f"{SIM} encoding H.264 video…", start + span))
     return tuple(out)
 
 

@@ -1,4 +1,9 @@
-"""Serving the emulator on loopback: ``serve()``, ``running_emulator()`` and the CLI ``main()``."""
+"""Serving the emulator on loopback: ``serve()``, ``serving()``/``running_emulator()`` and the CLI ``main()``.
+
+The emulator listens on a queue port (queue, storage, files, media, the JS proxy) and, when asked,
+on a second *run* port where ``POST /{endpoint}`` answers synchronously like ``fal.run``: fal
+tells run from queue by host, and a port is the loopback stand-in for a host name.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +17,56 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ._app import PROXY_PATH
 from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
+from ._jobs import Retention
 
-__all__ = ["build_parser", "main", "required_key", "running_emulator", "serve", "usage_hint"]
+__all__ = ["Served", "build_parser", "main", "required_key", "running_emulator", "serve", "serving", "usage_hint"]
 
 
-def usage_hint(base_url: str) -> str:
-    """What to paste to point our client, or the official ``fal-client``, at ``base_url``."""
+@dataclass(frozen=True)
+class Served:
+    """Where a served emulator listens: ``queue_url`` (also storage, files, media, the JS proxy)
+    and ``run_url`` (fal.run's shape: ``POST {run_url}/{endpoint}`` answers synchronously)."""
+
+    queue_url: str
+    run_url: str
+
+    @property
+    def proxy_url(self) -> str:
+        """The JS client's ``proxyUrl``."""
+        return self.queue_url + PROXY_PATH
+
+
+def usage_hint(base_url: str, run_url: str | None = None) -> str:
+    """What to paste to point our client, or the official clients, at ``base_url`` (and ``run_url``)."""
+    run_root = run_url or f"{base_url}/run"
     lines = [
         f"sora2-widgets fal emulator (SIMULATED results) at {base_url}",
         f"  queue API : {base_url}/{{endpoint}}   e.g. POST {base_url}/fal-ai/sora-2/text-to-video",
-        f"  sync API  : {base_url}/run/{{endpoint}}",
-        f"  media     : {base_url}/media/…",
+        f"  sync API  : {run_root}/{{endpoint}}"
+        + ("" if run_url else "   (--run-port N: fal.run's shape on its own port)"),
+        f"  storage   : {base_url}/storage/auth/token, {base_url}/files/upload   media: {base_url}/media/…",
+        f"  JS proxy  : {base_url}{PROXY_PATH}",
         "sora2-widgets:",
         f'  sw.FalClient(key="any", queue_url="{base_url}", run_url="{base_url}/run")',
-        "official fal-client (always https from its env vars, so patch its URL prefixes after import):",
+        "official fal-client (Python; it builds https URLs from env vars, so patch its URL prefixes after import):",
         "  import fal_client, fal_client.client as fc",
-        f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{base_url}/run/"',
+        f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{run_root}/"',
+        f'  fc.REST_URL = "{base_url}"; fc.CDN_URL = "{base_url}"   # upload_file / upload_image',
         '  fal_client.SyncClient(key="any").subscribe("fal-ai/sora-2/text-to-video", {"prompt": "..."})',
+        "official @fal-ai/client (JavaScript): its proxy protocol, through the emulator itself:",
+        f'  fal.config({{ credentials: "any", proxyUrl: {{ url: "{base_url}{PROXY_PATH}", when: "always" }} }})',
     ]
     if base_url.startswith("https://"):
         host = base_url.removeprefix("https://")
-        lines.append(f"  or, with no patching: FAL_QUEUE_RUN_HOST={host} FAL_RUN_HOST={host}/run SSL_CERT_FILE=<cert>")
+        run_host = run_url.removeprefix("https://") if run_url else f"{host}/run"
+        lines.append(
+            f"  or, for its queue and run: FAL_QUEUE_RUN_HOST={host} FAL_RUN_HOST={run_host} SSL_CERT_FILE=<cert>"
+        )
     return "\n".join(lines)
 
 
@@ -43,6 +74,18 @@ def _uvicorn_config(emu: Emulator, host: str, port: int, log_level: str, **uvico
     import uvicorn
 
     return uvicorn.Config(emu.app, host=host, port=port, log_level=log_level, lifespan="off", **uvicorn_options)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def serve(
@@ -53,22 +96,89 @@ def serve(
     log_level: str = "info",
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    run_port: int | None = None,
     **options: Any,
 ) -> None:
     """Serve an emulator (``emulator=`` or ``Emulator(**options)``) with uvicorn until interrupted.
 
     With ``ssl_certfile``/``ssl_keyfile`` it serves https, which is what the official
-    fal-client builds from ``FAL_QUEUE_RUN_HOST``/``FAL_RUN_HOST``.
+    fal-client builds from ``FAL_QUEUE_RUN_HOST``/``FAL_RUN_HOST``. With ``run_port`` it also
+    serves fal's run host there (raises :class:`OSError` if a port is taken).
     """
     import uvicorn
 
     emu = emulator if emulator is not None else Emulator(**options)
     scheme = "https" if ssl_certfile else "http"
-    print(usage_hint(f"{scheme}://{host}:{port}"), flush=True)
     extra: dict[str, Any] = {}
     if ssl_certfile:
         extra.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-    uvicorn.Server(_uvicorn_config(emu, host, port, log_level, **extra)).run()
+    server = uvicorn.Server(_uvicorn_config(emu, host, port, log_level, **extra))
+    if run_port is None:
+        print(usage_hint(f"{scheme}://{host}:{port}"), flush=True)
+        server.run()
+        return
+    sockets = [_bind(host, port)]
+    try:
+        sockets.append(_bind(host, run_port))
+    except OSError:
+        sockets[0].close()
+        raise
+    emu.run_ports.add(run_port)
+    print(usage_hint(f"{scheme}://{host}:{port}", f"{scheme}://{host}:{run_port}"), flush=True)
+    try:
+        server.run(sockets=sockets)
+    finally:
+        emu.run_ports.discard(run_port)
+        for sock in sockets:
+            sock.close()
+
+
+@contextlib.contextmanager
+def serving(
+    emulator: Emulator | None = None,
+    *,
+    host: str = "127.0.0.1",
+    log_level: str = "warning",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    **options: Any,
+) -> Iterator[Served]:
+    """Serve an emulator on two free loopback ports in a background thread; yields :class:`Served`.
+
+    ``with serving(emulator=emu) as served:`` — ``served.queue_url`` is fal's queue (and storage,
+    media, the JS proxy), ``served.run_url`` its run host (``POST {run_url}/{endpoint}`` answers
+    synchronously). Pass ``emulator=`` to keep a handle on it (``emu.stats``, ``emu.faults``).
+    """
+    import uvicorn
+
+    emu = emulator if emulator is not None else Emulator(**options)
+    queue_sock, run_sock = _bind(host, 0), _bind(host, 0)
+    port, run_port = int(queue_sock.getsockname()[1]), int(run_sock.getsockname()[1])
+    extra: dict[str, Any] = {}
+    if ssl_certfile:
+        extra.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    server = uvicorn.Server(_uvicorn_config(emu, host, port, log_level, **extra))
+    emu.run_ports.add(run_port)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [queue_sock, run_sock]}, daemon=True, name="sora2-emulator"
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    scheme = "https" if ssl_certfile else "http"
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server did not start")
+            time.sleep(0.01)
+        yield Served(f"{scheme}://{host}:{port}", f"{scheme}://{host}:{run_port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        emu.run_ports.discard(run_port)
+        queue_sock.close()
+        run_sock.close()
+        if emulator is None:
+            emu.close()
 
 
 @contextlib.contextmanager
@@ -84,35 +194,13 @@ def running_emulator(
     """Run an emulator on a free loopback port in a background thread; yields its base URL.
 
     ``with running_emulator(queue_delay=0.05, state_dir=tmp) as base_url: ...`` — pass
-    ``emulator=`` to keep a handle on it (``emu.stats``, ``emu.faults``).
+    ``emulator=`` to keep a handle on it (``emu.stats``, ``emu.faults``). :func:`serving` also
+    gives the run host's URL.
     """
-    import uvicorn
-
-    emu = emulator if emulator is not None else Emulator(**options)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = int(sock.getsockname()[1])
-    extra: dict[str, Any] = {}
-    if ssl_certfile:
-        extra.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
-    server = uvicorn.Server(_uvicorn_config(emu, host, port, log_level, **extra))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="sora2-emulator")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the emulator server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"{'https' if ssl_certfile else 'http'}://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        if emulator is None:
-            emu.close()
+    with serving(
+        emulator, host=host, log_level=log_level, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, **options
+    ) as served:
+        yield served.queue_url
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -249,6 +337,33 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="render threads (default: min(4, CPUs))",
     )
+    p.add_argument(
+        "--run-port",
+        type=_whole_in(1, 65535, "a port from 1 to 65535"),
+        default=None,
+        help="also serve fal's run host (fal.run) on this port: POST /{endpoint} there answers synchronously",
+    )
+    p.add_argument(
+        "--expire",
+        action="store_true",
+        help="expire results like fal (1 h after completion, 6 min when 10 KB or larger); see --result-ttl",
+    )
+    p.add_argument("--result-ttl", type=_seconds, default=None, help="seconds a result is kept (implies --expire)")
+    p.add_argument(
+        "--large-result-ttl", type=_seconds, default=None, help="seconds a result of 10 KB or more is kept (--expire)"
+    )
+    p.add_argument("--media-ttl", type=_seconds, default=None, help="seconds media and uploads are kept (default: ever)")
+    p.add_argument(
+        "--reject-invalid-at-submit",
+        action="store_true",
+        help="answer 422 on the submit of an invalid body (fal accepts it and answers 422 at the result)",
+    )
+    p.add_argument(
+        "--webhook-retry-base",
+        type=_seconds,
+        default=None,
+        help="first delay before retrying a failing webhook, doubling each time (default: 10 retries over 2 h)",
+    )
     p.add_argument("--ssl-certfile", default=None, help="serve https with this certificate (for FAL_QUEUE_RUN_HOST)")
     p.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
     p.add_argument("--log-level", choices=_LOG_LEVELS, default="info", help="uvicorn log level (default info)")
@@ -295,6 +410,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     require_key = required_key(args, parser)
     try:
+        retention: Retention | None = None
+        ttls = (args.result_ttl, args.large_result_ttl, args.media_ttl)
+        if args.expire or any(t is not None for t in ttls):
+            defaults = Retention()
+            retention = Retention(
+                result=defaults.result if args.result_ttl is None else args.result_ttl,
+                large_result=defaults.large_result if args.large_result_ttl is None else args.large_result_ttl,
+                media=args.media_ttl,
+            )
+        extra: dict[str, Any] = {}
+        if args.webhook_retry_base is not None:
+            extra["webhook_retry_base"] = args.webhook_retry_base
         emu = Emulator(
             state_dir=args.state_dir,
             queue_delay=args.queue_delay,
@@ -314,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             fps=args.fps,
             render_workers=args.render_workers,
+            retention=retention,
+            reject_invalid_at_submit=args.reject_invalid_at_submit,
+            **extra,
         )
     except (ValueError, KeyError) as exc:
         print(f"sora2-widgets emulator: {exc}", file=sys.stderr)
@@ -330,7 +460,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level=args.log_level,
             ssl_certfile=args.ssl_certfile,
             ssl_keyfile=args.ssl_keyfile,
+            run_port=args.run_port,
         )
+    except OSError as exc:
+        print(f"sora2-widgets emulator: could not listen: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         # Ctrl-C is how a user stops it: uvicorn shuts down cleanly, then re-raises the signal,
         # which would end in a traceback.

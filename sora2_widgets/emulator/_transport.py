@@ -99,7 +99,9 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
-        body = b"".join([part async for part in request.stream])
+        # The request body is handed to the app chunk by chunk as it reads it, not joined first:
+        # a large upload to the in-process emulator is never held whole in memory.
+        body_chunks = request.stream.__aiter__()
         timeouts = request.extensions.get("timeout", {})
         read_timeout: float | None = timeouts.get("read")
         url = request.url
@@ -119,13 +121,17 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
         }
         queue: asyncio.Queue[Any] = asyncio.Queue()
         disconnected = asyncio.Event()
-        body_sent = False
+        body_done = False
 
         async def receive() -> Message:
-            nonlocal body_sent
-            if not body_sent:
-                body_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
+            nonlocal body_done
+            if not body_done:
+                try:
+                    chunk = await body_chunks.__anext__()
+                except StopAsyncIteration:
+                    body_done = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.request", "body": bytes(chunk), "more_body": True}
             await disconnected.wait()
             return {"type": "http.disconnect"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ def make_emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     yield make
     for emu in made:
         emu.close()
+        shutil.rmtree(emu.state_dir / "storage" / "files", ignore_errors=True)
 
 
 @pytest.fixture

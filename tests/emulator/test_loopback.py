@@ -105,8 +105,9 @@ def test_official_fal_client_submits_waits_and_fetches(emu: Emulator, monkeypatc
         assert set(out) == {"video"} and updates
         assert set(client.run(SORA, {"prompt": "run"})) == {"video", "video_id", "thumbnail"}
 
+        invalid = client.submit(SORA, {"prompt": "x", "duration": 5})  # accepted, as on fal
         with pytest.raises(fal_client.client.FalClientHTTPError) as bad:
-            client.submit(SORA, {"prompt": "x", "duration": 5})
+            invalid.get(interval=0.02)  # the 422 comes from the result
         assert bad.value.status_code == 422 and bad.value.message[0]["loc"] == ["body", "duration"]
 
         emu.queue_delay = 30
@@ -176,9 +177,10 @@ def _free_port() -> int:
 
 
 def test_python_m_emulator_serves_and_prints_the_urls(tmp_path: Path) -> None:
-    port = _free_port()
+    port, run_port = _free_port(), _free_port()
     args = [sys.executable, "-m", "sora2_widgets.emulator", "--port", str(port), "--state-dir", str(tmp_path / "s")]
     args += ["--queue-delay", "0.05", "--progress-time", "0.05", "--queue-depth", "2", "--log-level", "warning"]
+    args += ["--run-port", str(run_port)]
     env = {**os.environ, "PYTHONPATH": str(REPO), "SORA2_WIDGETS_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -195,11 +197,22 @@ def test_python_m_emulator_serves_and_prints_the_urls(tmp_path: Path) -> None:
         job = httpx.post(f"{base}/{SORA}", json={"prompt": "cli"}).json()
         assert job["queue_position"] == 2
         assert job["status_url"] == f"{base}/fal-ai/sora-2/requests/{job['request_id']}/status"
+        ran = httpx.post(f"http://127.0.0.1:{run_port}/{KLING}", json={"prompt": "run host"}, timeout=60).json()
+        assert set(ran) == {"video"}, "the run port answers like fal.run"
     finally:
         proc.terminate()
         stdout, _ = proc.communicate(timeout=30)
     assert f'queue_url="{base}"' in stdout and f'run_url="{base}/run"' in stdout
-    assert f'QUEUE_URL_FORMAT = "{base}/"' in stdout
+    assert f'QUEUE_URL_FORMAT = "{base}/"' in stdout and f'RUN_URL_FORMAT = "http://127.0.0.1:{run_port}/"' in stdout
+    assert f'fc.REST_URL = "{base}"' in stdout and f"{base}/api/fal/proxy" in stdout
+
+
+def test_main_exits_3_when_the_run_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--state-dir", str(tmp_path), "--port", str(_free_port()), "--run-port", str(port)]) == 3
 
 
 def test_main_rejects_bad_switches(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

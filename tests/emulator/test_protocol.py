@@ -152,12 +152,18 @@ async def test_status_stream_sends_each_change_and_ends_at_completed(make_emu, a
                     if state_at_first_event is None:
                         # Arrives while the job is still queued: the body streams, it is not buffered.
                         state_at_first_event = (await api.status(job)).json()["status"]
+        polled = (await api.status(job)).json()["logs"]
     assert state_at_first_event == "IN_QUEUE"
     assert events[0]["status"] == "IN_QUEUE" and events[0]["queue_position"] == 2
     assert events[-1]["status"] == "COMPLETED"
     assert [e["status"] for e in events].count("COMPLETED") == 1
-    keys = [(e["status"], e.get("queue_position"), len(e["logs"] or [])) for e in events]
-    assert len(keys) == len(set(keys)), "one event per change"
+    # One event per change: a new state, or new log lines. Each event carries only the lines that
+    # are new since the previous one (fal's JS client appends them); together they are all the lines.
+    states = [(e["status"], e.get("queue_position")) for e in events]
+    assert all(b != a or e["logs"] for a, b, e in zip(states, states[1:], events[1:])), "one event per change"
+    streamed = [(line["message"], line["timestamp"]) for e in events for line in e["logs"]]
+    assert len(streamed) == len(set(streamed)), "no line is sent twice"
+    assert streamed == [(line["message"], line["timestamp"]) for line in polled], "polling still returns them all"
     assert emu.stats["stream"] == 1
 
 
@@ -205,25 +211,48 @@ async def test_cancel_in_progress_is_accepted_and_completed_job_refuses(make_emu
         (REMIX, {"prompt": "x"}, ["body", "video_id"], "missing"),
     ],
 )
-async def test_invalid_input_gets_fal_422_shape(endpoint, body, loc, kind, make_emu, api_for) -> None:
+async def test_invalid_input_is_accepted_and_its_result_answers_fal_422(
+    endpoint, body, loc, kind, make_emu, api_for
+) -> None:
+    # fal's queue accepts any body; the job completes (no FAILED state) with error/error_type,
+    # and the result URL answers the model's 422 {"detail": [{loc, msg, type}]}.
     emu = make_emu()
     async with api_for(emu) as api:
-        r = await api.client.post(f"/{endpoint}", json=body)
-    assert r.status_code == 422
+        job = await api.submit(endpoint, body)
+        done = await api.wait(job)
+        r = await api.result(job)
+    assert done["status"] == "COMPLETED" and done["error_type"] == kind and done["error"]
+    assert loc[-1] in done["error"]
+    assert r.status_code == 422 and r.headers["x-fal-retryable"] == "false"
     detail = r.json()["detail"]
     assert isinstance(detail, list) and detail
     assert {"loc": loc, "type": kind} == {"loc": detail[0]["loc"], "type": detail[0]["type"]}
     assert isinstance(detail[0]["msg"], str) and detail[0]["msg"]
+
+
+@pytest.mark.parametrize(("endpoint", "body"), [(SORA, {"prompt": "x", "duration": 5}), (REMIX, {"prompt": "x"})])
+async def test_reject_invalid_at_submit_answers_422_on_the_post(endpoint, body, make_emu, api_for) -> None:
+    emu = make_emu(reject_invalid_at_submit=True)  # the emulator's old, non-fal behaviour, on request
+    async with api_for(emu) as api:
+        r = await api.client.post(f"/{endpoint}", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "body"
     assert not list((emu.state_dir / "jobs").iterdir()), "a refused request creates no job"
 
 
 async def test_422_never_echoes_a_secret_and_bad_json_is_422(make_emu, api_for) -> None:
     emu = make_emu()
     async with api_for(emu) as api:
-        r = await api.client.post(f"/{SORA}", json={"prompt": "x", "duration": 3, "api_key": OPENAI_KEY})
-        assert r.status_code == 422 and OPENAI_KEY not in r.text
+        job = await api.submit(SORA, {"prompt": "x", "duration": 3, "api_key": OPENAI_KEY})
+        status = await api.wait(job)
+        r = await api.result(job)
+        assert r.status_code == 422 and OPENAI_KEY not in r.text and OPENAI_KEY not in json.dumps(status)
+        run = await api.client.post(f"/run/{SORA}", json={"prompt": "x", "duration": 3, "api_key": OPENAI_KEY})
+        assert run.status_code == 422 and OPENAI_KEY not in run.text
+        # A body that is not JSON cannot even be queued: refused on the submit.
         bad = await api.client.post(f"/{SORA}", content=b"{not json", headers={"content-type": "application/json"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body"]
+    stored = "".join(p.read_text() for p in (emu.state_dir / "jobs").iterdir())
+    assert OPENAI_KEY not in stored
 
 
 async def test_a_job_record_never_stores_the_api_key(make_emu, api_for) -> None:
@@ -250,12 +279,13 @@ async def test_request_urls_follow_the_app_id_rule(make_emu, api_for) -> None:
         assert unknown.headers["x-sora2-emulator"] == "1"
 
 
-async def test_result_before_completion_is_400(make_emu, api_for) -> None:
+async def test_result_before_completion_is_400_still_in_progress(make_emu, api_for) -> None:
     emu = make_emu(queue_delay=5.0)
     async with api_for(emu) as api:
         job = await api.submit(SORA, {"prompt": "x"})
         r = await api.result(job)
-    assert r.status_code == 400 and "in queue" in r.json()["detail"]
+    assert r.status_code == 400 and r.json() == {"detail": "Request is still in progress"}
+    assert r.headers["x-fal-retryable"] == "false" and r.headers["x-fal-request-id"] == job["request_id"]
 
 
 async def test_any_key_or_none_is_accepted_by_default(make_emu, api_for) -> None:
