@@ -41,9 +41,9 @@ from ._errors import (
     UnknownModelError,
     ValidationError,
 )
-from ._history import STATUSES
 from ._images import with_image_data_uris
 from ._pricing import CostEstimate, format_usd
+from .history import STATUSES
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_BUDGET, EXIT_UNAVAILABLE, EXIT_SERVICE, EXIT_CANCELLED = 0, 2, 3, 4, 5, 6, 7
 EXIT_NOT_SAVED = 8

@@ -352,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--large-result-ttl", type=_seconds, default=None, help="seconds a result of 10 KB or more is kept (--expire)"
     )
-    p.add_argument("--media-ttl", type=_seconds, default=None, help="seconds media and uploads are kept (default: ever)")
+    p.add_argument(
+        "--media-ttl", type=_seconds, default=None, help="seconds media and uploads are kept (default: ever)"
+    )
     p.add_argument(
         "--reject-invalid-at-submit",
         action="store_true",
