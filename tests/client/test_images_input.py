@@ -46,7 +46,10 @@ def test_image_to_data_uri_from_pil_and_urls() -> None:
     decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert decoded.size == (4, 4)
     assert sw.image_to_data_uri("https://example.com/a.png") == "https://example.com/a.png"
-    assert sw.image_to_data_uri("data:image/png;base64,AAAA") == "data:image/png;base64,AAAA"
+    assert sw.image_to_data_uri(uri) == uri  # a real image given as a data: URI is sent as given
+    # ... and one that only claims to be an image is refused before anything is sent (issue 16).
+    with pytest.raises(ValueError, match="not a readable image"):
+        sw.image_to_data_uri("data:image/png;base64,AAAA")
 
 
 def test_image_too_large_or_not_an_image_is_a_clear_error(tmp_path: Path) -> None:
