@@ -60,18 +60,19 @@ def test_a_sync_call_from_the_loops_own_thread_is_refused_not_deadlocked() -> No
 def test_close_joins_the_thread_and_the_next_use_starts_a_fresh_loop() -> None:
     lt = LoopThread("test-loop")
 
-    async def loop_id() -> int:
-        return id(asyncio.get_running_loop())
+    async def running_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
 
-    first = lt.run(loop_id())
+    # The loops themselves, not their id(): a freed loop's id can be reused by the next one.
+    first = lt.run(running_loop())
     thread = lt._thread
     lt.close()
     assert thread is not None and not thread.is_alive()
     assert not lt.started
-    second = lt.run(loop_id())
+    second = lt.run(running_loop())
     assert lt.started
     lt.close()
-    assert first != second
+    assert first is not second and first.is_closed()
 
 
 def test_a_dropped_owner_does_not_leave_its_thread_running() -> None:
