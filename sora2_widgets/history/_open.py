@@ -50,6 +50,8 @@ def can_write(path: Path) -> bool:
 
 
 def damaged(path: Path, what: str) -> LedgerError:
+    # SQLite's own words on one line ("*** in database main ***\nOn tree page 3 ...").
+    what = " ".join(what.replace("*** in database main ***", "").split())
     return LedgerError(path, f"The history file {path} is damaged ({what}); {_MOVE_ASIDE}.")
 
 
