@@ -19,6 +19,7 @@ __all__ = [
     "FieldError",
     "JobCancelledError",
     "JobTimeoutError",
+    "LedgerError",
     "ModelUnavailableError",
     "RateLimitError",
     "ServiceError",
@@ -85,6 +86,19 @@ class ConfigError(Sora2Error, ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field} {reason}")
+
+
+class LedgerError(Sora2Error):
+    """The history file (the ledger of spend) cannot be used as it is: damaged, unreadable, not
+    writable, or from a newer release. ``path`` is the file (or folder) concerned; the message is one
+    sentence naming it and what to do. Raised before anything is recorded or sent; the file is never
+    modified to "repair" it: it holds what was paid for."""
+
+    title = "History file unusable"
+
+    def __init__(self, path: object, message: str) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class UnknownModelError(Sora2Error, KeyError):

@@ -33,6 +33,7 @@ from ._errors import (
     ConfigError,
     JobCancelledError,
     JobTimeoutError,
+    LedgerError,
     ModelUnavailableError,
     RateLimitError,
     ServiceError,
@@ -48,6 +49,7 @@ from .history import STATUSES
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_BUDGET, EXIT_UNAVAILABLE, EXIT_SERVICE, EXIT_CANCELLED = 0, 2, 3, 4, 5, 6, 7
 EXIT_NOT_SAVED = 8
 EXIT_CONFIG = 9
+EXIT_LEDGER = 10
 EXIT_INTERRUPTED = 130
 
 #: Every error class of the package and its exit code (the first match wins: subclasses first).
@@ -55,6 +57,7 @@ _EXIT_FOR: tuple[tuple[type[Sora2Error], int], ...] = (
     (ValidationError, EXIT_USAGE),
     (UnknownModelError, EXIT_USAGE),
     (ConfigError, EXIT_CONFIG),
+    (LedgerError, EXIT_LEDGER),
     (AuthError, EXIT_AUTH),
     (BudgetExceededError, EXIT_BUDGET),
     (ModelUnavailableError, EXIT_UNAVAILABLE),
@@ -398,6 +401,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         printer(update)
 
     with Generator(budget=args.budget, resume=False) as generator:
+        # The ledger next (exit 10): a broken or read-only one is named before a client is made.
+        generator.history.require_writable()
         provider = generator.client.provider
         label = "fal.ai" if provider == "fal" else "built-in emulator (offline, simulated: nothing is charged)"
         print(f"provider: {label}", file=sys.stderr)
@@ -574,6 +579,9 @@ exit codes:
        history) but could not save it locally or copy it to --out; history --csv failed
   9    configuration error: SORA2_WIDGETS_BUDGET or the fal key (FAL_KEY, FAL_KEY_ID/
        FAL_KEY_SECRET) is unusable (nothing was sent)
+  10   the history file (SORA2_WIDGETS_HOME/history.sqlite3) is damaged, empty, from a
+       newer release or not writable; the message names it and what to do (nothing was
+       sent, the file was not changed). history and spend work on a read-only file
   130  interrupted (Ctrl-C): the job is cancelled on the service if it still can be;
        otherwise it stays in the history and can be resumed"""
 

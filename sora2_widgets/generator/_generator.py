@@ -15,6 +15,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from .._config import parse_usd
 from .._sync import LoopThread
 from ..history import History
 from ._bridge import callback_on_caller, run_on, run_with_grace, stop_leaving_loop_open
@@ -46,7 +47,7 @@ class Generator:
         lease_seconds: float = 120.0,
     ) -> None:
         self._state = RunState(
-            client, history, None if budget is None else Decimal(str(budget)), lease_seconds=lease_seconds
+            client, history, None if budget is None else parse_usd(budget, field="budget="), lease_seconds=lease_seconds
         )
         self._lock = threading.Lock()
         self._loop_thread = LoopThread("sora2-widgets-generator")
@@ -70,8 +71,8 @@ class Generator:
         return self._state.budget
 
     @budget.setter
-    def budget(self, amount: Decimal | None) -> None:
-        self._state.budget = amount
+    def budget(self, amount: Decimal | int | str | None) -> None:
+        self._state.budget = None if amount is None else parse_usd(amount, field="budget=")
 
     @property
     def owner(self) -> str:

@@ -39,18 +39,45 @@ def normalize(jobs: Iterable[JobSpec]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _source_id(spec: ModelSpec, source: object) -> int:
+    """The history id a remix ``source`` names: a row id (an int of 1 or more, or its digits), a
+    :class:`HistoryRecord` or a Generation. Never coerced: ``True`` or ``1.9`` is no row id."""
+    found = getattr(source, "history_id", None)
+    if found is None and isinstance(source, HistoryRecord):
+        found = source.id
+    if found is None:
+        found = source
+    if isinstance(found, str) and found.isascii() and found.isdigit():
+        found = int(found)
+    if isinstance(found, int) and not isinstance(found, bool) and found >= 1:
+        return found
+    raise ValidationError(
+        spec.id,
+        [
+            FieldError(
+                "source",
+                f"must be a history id (a whole number of 1 or more), a HistoryRecord or a Generation, "
+                f"got {found!r:.60}",
+            )
+        ],
+    )
+
+
 def resolve_source(
     state: RunState, spec: ModelSpec, params: dict[str, Any], source: Any
 ) -> tuple[HistoryRecord | None, float | None]:
     """For remix: the source row (by history id, Generation/record, or video_id), checked."""
     rec: HistoryRecord | None = None
     if source is not None:
-        sid = getattr(source, "history_id", None) or getattr(source, "id", None) or source
+        sid = _source_id(spec, source)
         try:
-            rec = state.history.get(int(sid))
-        except (KeyError, TypeError, ValueError):
+            rec = state.history.get(sid)
+        except KeyError:
             raise ValidationError(spec.id, [FieldError("source", f"no generation #{sid} in the history")]) from None
     elif params.get("video_id"):
+        # Validated before the ledger is asked: a video_id SQLite cannot encode (a lone
+        # surrogate) is the caller's mistake, named as such, not a UnicodeEncodeError.
+        spec.validate(params)
         rec = state.history.find_video_id(str(params["video_id"]))
     if rec is None:
         return None, None  # a video_id made elsewhere: the service will judge it
@@ -125,4 +152,6 @@ def prepare(
         "lease_owner": state.owner,
         "lease_until": time.time() + state.lease_seconds,
     }
+    # A ledger that cannot record the job (read-only) refuses it now: nothing is sent unrecorded.
+    state.history.require_writable()
     return spec, params, fields, est

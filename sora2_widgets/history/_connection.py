@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._open import connect_uri, not_writable, translated
+
 __all__ = ["LedgerConnection"]
 
 log = logging.getLogger("sora2_widgets.history")
@@ -30,20 +32,43 @@ log = logging.getLogger("sora2_widgets.history")
 class LedgerConnection:
     """The connection to one ledger file, its lock, and answers remembered for one revision."""
 
-    def __init__(self, path: Path, busy_timeout: float) -> None:
+    def __init__(self, path: Path, busy_timeout: float, *, read_only: bool = False) -> None:
         self.path = path
+        #: Opened with ``mode=ro`` (the file or its folder cannot be written): reads work, writes
+        #: raise :class:`LedgerError` before SQLite is asked.
+        self.read_only = read_only
         self.lock = threading.RLock()
-        self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = self._enter_wal(busy_timeout)
-        if str(mode).lower() != "wal":
-            log.warning("history: SQLite refused WAL mode (%s); concurrent kernels will wait more", mode)
-        self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
+        with translated(path):
+            self.conn = self._open(busy_timeout)
         #: Results of reports and remix_candidates() for the ledger revision in :attr:`memo_rev`.
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.memo_rev: tuple[str, int] | None = None
+
+    def _open(self, busy_timeout: float) -> sqlite3.Connection:
+        uri = connect_uri(self.path, read_only=self.read_only)
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if self.read_only:
+            try:
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                # A WAL file in a folder we cannot write, with no -shm file to share: SQLite can
+                # read it only as immutable (nobody else can write there either).
+                conn.close()
+                uri = connect_uri(self.path, read_only=True, immutable=True)
+                conn = sqlite3.connect(
+                    uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+                )
+                conn.row_factory = sqlite3.Row
+            return conn
+        self.conn = conn
+        mode = self._enter_wal(busy_timeout)
+        if str(mode).lower() != "wal":
+            log.warning("history: SQLite refused WAL mode (%s); concurrent kernels will wait more", mode)
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
 
     def _enter_wal(self, busy_timeout: float) -> str:
         """Switch the file to WAL, waiting out other processes doing the same.
@@ -66,7 +91,9 @@ class LedgerConnection:
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks)."""
-        with self.lock:
+        if self.read_only:
+            raise not_writable(self.path)
+        with self.lock, translated(self.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
@@ -81,7 +108,7 @@ class LedgerConnection:
         """One read transaction (in WAL mode: one consistent snapshot of the file) and the
         ledger id + revision it sees. Every write by anyone moves the revision (triggers), and
         with it the memo is forgotten."""
-        with self.lock:
+        with self.lock, translated(self.path):
             self.conn.execute("BEGIN")
             try:
                 ledger, rev = self.conn.execute("SELECT ledger, rev FROM ledger_clock WHERE id = 1").fetchone()
@@ -99,7 +126,7 @@ class LedgerConnection:
                 self.memo[key] = value
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self.lock:
+        with self.lock, translated(self.path):
             return self.conn.execute(sql, args).fetchall()
 
     def close(self) -> None:

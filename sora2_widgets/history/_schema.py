@@ -12,6 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._errors import LedgerError
+from ._open import damaged, translated
+
 if TYPE_CHECKING:
     from ._connection import LedgerConnection
 
@@ -147,22 +150,49 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 
+#: The tables each schema version has; one that is missing means the file was damaged or edited.
+_TABLES = {1: ("generations",), 2: ("generations", "ledger_clock", "generations_removed")}
+
+
+def _check_whole(db: LedgerConnection, version: int) -> None:
+    """The tables of ``version`` are there and SQLite finds no damaged page. ``quick_check`` reads
+    the whole file (a few ms for thousands of rows): a broken ledger is found when it is opened,
+    not half-way through a paid job."""
+    have = {r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [t for t in _TABLES[min(version, 2)] if t not in have]
+    if missing:
+        raise damaged(db.path, f"the table {missing[0]} is missing")
+    problem = db.conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if problem != "ok":
+        raise damaged(db.path, str(problem))
+
+
 def schema_version() -> int:
     """The schema this release writes (read at call time, so a test can append a step)."""
     return len(MIGRATIONS)
 
 
 def migrate(db: LedgerConnection) -> None:
-    """Bring the file up to :func:`schema_version`; refuse a file from a newer release."""
-    with db.lock:
+    """Bring the file up to :func:`schema_version` after checking it is whole; refuse a file from a
+    newer release, and a damaged one, with a :class:`LedgerError` (the file left as it was)."""
+    with db.lock, translated(db.path):
         version = db.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"{db.path} was written by a newer sora2-widgets (schema {version}, this one knows "
-                f"{len(MIGRATIONS)}); upgrade sora2-widgets to open it"
+            raise LedgerError(
+                db.path,
+                f"The history file {db.path} was written by a newer sora2-widgets (schema {version}, this one "
+                f"knows {len(MIGRATIONS)}); upgrade sora2-widgets to open it, or move the file aside.",
             )
+        if version:
+            _check_whole(db, version)
         if version == len(MIGRATIONS):
             return
+        if db.read_only:
+            raise LedgerError(
+                db.path,
+                f"The history file {db.path} is read-only and needs upgrading to schema {len(MIGRATIONS)} "
+                f"(it has {version}); fix the permissions of the file and its folder.",
+            )
         # A step may rebuild the table (step 3): its self-reference (remixed_from) must not be
         # enforced half-way. The pragma is a no-op inside a transaction, hence out here; the
         # check at the end proves no reference was broken.

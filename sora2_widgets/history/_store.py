@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import numbers
 import os
 import sqlite3
 import time
@@ -24,6 +25,7 @@ from . import _leases, _reports
 from ._columns import STATUSES, WRITABLE_COLUMNS
 from ._connection import LedgerConnection
 from ._frame import FrameCache, build_frame, copy_on_write, fetch
+from ._open import not_writable, preflight, translated
 from ._records import HistoryRecord, load_path, now_iso, record_from_row
 from ._schema import migrate
 
@@ -36,6 +38,14 @@ log = logging.getLogger("sora2_widgets.history")
 
 DB_NAME = "history.sqlite3"
 MEDIA_DIR = "media"
+
+
+def _row_id(value: object) -> int:
+    """A row id as given, or one sentence naming ``history_id``: never ``int("abc")``'s words, and
+    never a bool or a float read as a row (``True`` is no row 1)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy's ints from .df too
+        return int(value)
+    raise ValueError(f"history_id must be a whole number (the id column of the history), got {value!r:.60}")
 
 
 class History:
@@ -54,13 +64,29 @@ class History:
             # is_file, not exists: another kernel may create the folder between our two checks.
             if db.is_dir() or (not db.suffix and not db.is_file()):
                 db = db / DB_NAME
-        db.parent.mkdir(parents=True, exist_ok=True)
+        # Checked before SQLite touches the file: a broken ledger is named, never re-created.
+        read_only = preflight(db)
         self.path: Path = db.resolve()
         self.media_dir: Path = self.path.parent / MEDIA_DIR
-        self._db = LedgerConnection(self.path, busy_timeout)
+        self._db = LedgerConnection(self.path, busy_timeout, read_only=read_only)
+        try:
+            migrate(self._db)
+        except BaseException:
+            self._db.close()
+            raise
         self._frames = FrameCache(self._db, self.path)
         self.cache_path: Path = self._frames.path
-        migrate(self._db)
+
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only (the file or its folder cannot be written): reading works, recording
+        raises :class:`~sora2_widgets.LedgerError`."""
+        return self._db.read_only
+
+    def require_writable(self) -> None:
+        """Raise :class:`~sora2_widgets.LedgerError` unless generations can be recorded here."""
+        if self._db.read_only:
+            raise not_writable(self.path)
 
     def close(self) -> None:
         self.wait_snapshot()
@@ -161,7 +187,7 @@ class History:
         ``exclude_owners`` leaves out the running jobs leased by those generators, for a caller
         that counts its own running jobs itself (the panel: a job whose row is being written must
         be counted once, not by both)."""
-        with self._db.lock:
+        with self._db.lock, translated(self.path):
             return _reports.committed(self._db.conn, tuple(exclude_owners))
 
     def update(self, history_id: int, *, only_if_status: Sequence[str] | None = None, **fields: Any) -> bool:
@@ -216,7 +242,7 @@ class History:
 
     def get(self, history_id: int) -> HistoryRecord:
         """The row ``history_id``; ``KeyError`` if there is none."""
-        rows = self._db.query("SELECT * FROM generations WHERE id = ?", (int(history_id),))
+        rows = self._db.query("SELECT * FROM generations WHERE id = ?", (_row_id(history_id),))
         if not rows:
             raise KeyError(f"no generation #{history_id} in {self.path}")
         return self._record(rows[0])

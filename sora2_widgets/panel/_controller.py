@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from .._config import budget_from_env, resolve_key
+from .._config import budget_from_env, parse_usd, resolve_key
 from .._pricing import format_usd
 from .._sync import LoopThread
 from ._budget import LedgerMoney, budget_blocker, cost_lines
@@ -61,9 +61,9 @@ class PanelController(PanelForm):
         self.key_source: str | None = resolved.source if resolved else None
         # The budget lives on the generator (it enforces it atomically with the ledger row); this
         # copy only serves the panel without a generator.
-        self._budget: Decimal | None = Decimal(str(budget)) if budget is not None else None
+        self._budget: Decimal | None = parse_usd(budget, field="budget=") if budget is not None else None
         self._slot = GeneratorSlot(generator, history, key=self._key, budget=self._budget, factory=generator_factory)
-        self.confirm_above = Decimal(str(confirm_above))
+        self.confirm_above = parse_usd(confirm_above, field="confirm_above=")
         self._runner = JobRunner(loop, on_unavailable=self.unavailable.add, on_end=self._job_ended)
         self._version = 0
         self._armed_version: int | None = None
@@ -174,9 +174,8 @@ class PanelController(PanelForm):
 
     def set_budget(self, value: Decimal | int | str | None) -> None:
         """Set the budget where it is enforced: on the generator (and here, for a panel without one)."""
-        amount = None if value is None else Decimal(str(value))
-        if amount is not None and amount < 0:
-            raise ValueError(f"the budget must not be negative, got {value}")
+        # The one parser of amounts (env, --budget, Python): the same refusals everywhere.
+        amount = None if value is None else parse_usd(value, field="budget=")
         if amount == self._budget_setting():
             return
         self._budget = amount

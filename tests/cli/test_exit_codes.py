@@ -247,4 +247,5 @@ def test_every_error_class_of_the_package_has_a_documented_exit_code() -> None:
     assert exit_code_for(sw.ConfigError("SORA2_WIDGETS_BUDGET", "must be 0 or more")) == 9
     # Each class of failure a script branches on has a code of its own.
     codes = {exit_code_for(kind.__new__(kind)) for kind in errors}
-    assert {2, 3, 4, 5, 6, 7, 9} <= codes
+    assert exit_code_for(sw.LedgerError("history.sqlite3", "damaged")) == 10
+    assert {2, 3, 4, 5, 6, 7, 9, 10} <= codes

@@ -11,13 +11,12 @@ byte-identical. Public API only: ``sw.Generator`` is what ``sw.generate`` calls.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 import sora2_widgets as sw
@@ -27,7 +26,6 @@ from tests.hardening._profile import examples
 from tests.hardening.test_validation_properties import assert_clean_refusal
 
 REMIX = "sora2_video_to_video_remix"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -73,10 +71,6 @@ def test_invalid_input_sends_nothing_and_leaves_the_ledger_as_it_was(
     world: World, model_id: str, name: str | None, data: st.DataObject
 ) -> None:
     params, bad = data.draw(invalid_params(sw.get_model(model_id), name), label="params, bad input")
-    # Known, left to the generator (see the xfail test below): a remix's video_id is looked up in
-    # the ledger before it is validated, and SQLite cannot encode a lone surrogate.
-    video_id = params.get("video_id")
-    assume(not (model_id == REMIX and isinstance(video_id, str) and _SURROGATE.search(video_id)))
     before = world.snapshot()
     with pytest.raises(sw.ValidationError) as info:
         world.generator.generate(model_id, **params)
@@ -87,12 +81,8 @@ def test_invalid_input_sends_nothing_and_leaves_the_ledger_as_it_was(
     assert world.snapshot() == before, f"{bad}={params[bad]!r} reached the emulator or the ledger"
 
 
-# -- left to the generator (issue 16): strict xfails, so that fixing them turns these red ------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="Generator._resolve_source reads source with int(): True and 1.9 pick row 1 (issue 16, class 1)",
-)
-@pytest.mark.parametrize("source", [True, 1.9])
+# -- a remix's source and video_id are checked before the ledger is read (issue 16, classes 1 and 5) --------
+@pytest.mark.parametrize("source", [True, False, 1.9, 1.0, 0, -1, "abc", b"1", [1]])
 def test_a_remix_source_that_is_not_a_row_id_is_refused_and_sends_nothing(world: World, source: object) -> None:
     assert world.kept.history_id == 1  # the row int(source) finds: a kept Sora video, remixable
     before = world.snapshot()
@@ -103,11 +93,6 @@ def test_a_remix_source_that_is_not_a_row_id_is_refused_and_sends_nothing(world:
         assert world.snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeEncodeError,
-    reason="Generator._resolve_source looks video_id up in the ledger before validating it (issue 16, class 5)",
-)
 def test_a_remix_video_id_that_cannot_be_encoded_is_refused_before_the_ledger_is_read(world: World) -> None:
     with pytest.raises(sw.ValidationError, match="video_id contains a lone surrogate"):
         world.generator.generate(REMIX, prompt="now at night", video_id="video_\ud800")

@@ -28,8 +28,9 @@ def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: p
     assert len(h2) == 1 and "note" in [r[1] for r in sqlite3.connect(h2.path).execute("PRAGMA table_info(generations)")]
     h2.close()
     monkeypatch.setattr(_schema, "MIGRATIONS", steps[:1])
-    with pytest.raises(RuntimeError, match="newer sora2-widgets"):
+    with pytest.raises(sw.LedgerError, match="newer sora2-widgets") as info:
         sw.History(tmp_path / "a")
+    assert info.value.path == h2.path
 
 
 def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) -> None:
