@@ -39,7 +39,7 @@ import pydantic
 from pydantic import SecretStr
 
 from .._catalog import ModelSpec, get_model
-from .._errors import JobTimeoutError, ServiceError, Sora2Error, SubmitUncertainError
+from .._errors import JobTimeoutError, ServiceError, Sora2Error, SubmitUncertainError, ValidationError
 from .._images import LocalImage, local_images, with_image_data_uris
 from .._results import VideoResult
 from ._download import download
@@ -75,6 +75,21 @@ log = logging.getLogger("sora2_widgets.client")
 #: is held across awaits, so only a context variable can tell "already inside a slot" apart from
 #: "a new job": nested ``slot()`` calls then reuse the outer slot instead of waiting for a second
 #: one, which with every slot taken by jobs waiting the same way would never come.
+#: fal's ``error_type`` values that blame the runner, not an input field (fal's "Model errors" docs):
+#: for these the status already says all there is, and the result URL is not asked again.
+_NOT_INPUT_ERRORS = frozenset(
+    {
+        "runner_server_error",
+        "internal_server_error",
+        "generation_timeout",
+        "downstream_service_error",
+        "downstream_service_unavailable",
+        "client_cancelled",
+        "request_cancelled",
+        "cancelled",
+    }
+)
+
 _HELD_SLOTS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("sora2_widgets_slots", default=frozenset())
 
 
@@ -357,7 +372,24 @@ class AsyncFalClient:
         plain message, :class:`ModelUnavailableError`, :class:`ValidationError` for a refused prompt)."""
         failure = self._failures.get(job.request_id)
         if failure is not None:
-            raise self._errors.completed(job, *failure)
+            # fal puts a refused input at the result URL (422 + the field's ``detail``); the status's
+            # error is only a summary. Unless its type says the runner failed (not the input), ask
+            # the result once for the field; anything else it says leaves the status's error.
+            noted = self._errors.completed(job, *failure)
+            # Only a plain failure can be an input's (not a retired model, not a cancel), and only
+            # a 422 that names a field improves on it.
+            if type(noted) is ServiceError and failure[1] not in _NOT_INPUT_ERRORS:
+                try:
+                    await self._fetch_result(job)
+                except ValidationError as refused:
+                    if refused.from_service and any(e.field for e in refused.errors):
+                        raise refused from None
+                except (Sora2Error, httpx.HTTPError):
+                    pass
+            raise noted
+        return await self._fetch_result(job)
+
+    async def _fetch_result(self, job: Job) -> VideoResult:
         ctx = self._errors.context(job, "result")
 
         def parse(response: httpx.Response) -> dict[str, Any]:
