@@ -148,6 +148,8 @@ class AsyncFalClient:
         )
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
+        # Requests seen COMPLETED: for these a missing result can only mean it expired.
+        self._finished: set[str] = set()
 
     # -- presentation --------------------------------------------------------------------------
     @property
@@ -329,6 +331,8 @@ class AsyncFalClient:
         return Tracker(job, self._secrets.every(self._secrets.of_job(job.request_id)))
 
     def _note_failure(self, update: QueueUpdate) -> None:
+        if update.status == "COMPLETED":
+            self._finished.add(update.request_id)
         if update.failed and update.error is not None:
             self._failures[update.request_id] = (update.error, update.error_type)
 
@@ -408,7 +412,17 @@ class AsyncFalClient:
             code = response.status_code
             return self._errors.completed(job, message or f"HTTP {code}", error_type, status_code=code)
 
-        _, data = await self._http.request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
+        try:
+            _, data = await self._http.request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
+        except ServiceError as exc:
+            if exc.status_code in (404, 410) and job.request_id in self._finished:
+                raise ServiceError(
+                    f"{ctx.spec.name}: request {job.request_id} finished, but its result can no longer be "
+                    "fetched: fal keeps a result 1 hour (6 minutes for a large one) and this one expired.",
+                    status_code=exc.status_code,
+                    request_id=job.request_id,
+                ) from None
+            raise
         assert data is not None
         if data.get("video") is None and (data.get("error") or data.get("detail")):
             message, error_type = message_and_type(data)
