@@ -25,7 +25,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -290,7 +290,3 @@ async def _read_file(path: Path, start: int, length: int) -> AsyncIterator[bytes
             yield block
     finally:
         fh.close()
-
-
-#: An upload function as the generator sees it: ``(data, content_type, file_name) -> url``.
-UploadBytes = Callable[[bytes, str, str], Awaitable[str]]

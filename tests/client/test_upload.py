@@ -128,3 +128,28 @@ def test_the_generator_records_the_uploaded_url_not_the_bytes(tmp_path: Path) ->
     assert stored.startswith(emu.queue_url + "/files/") and stored.endswith("/first.png"), stored
     sent = emu.load(rec.request_id)  # type: ignore[arg-type]
     assert sent is not None and sent.params["image_url"] == stored
+
+
+def test_the_key_goes_only_to_the_token_route_and_the_cdn_sees_its_token(tmp_path: Path) -> None:
+    from tests._secrets import FAL_KEY
+
+    emu = Emulator(state_dir=tmp_path / "emulator", require_key=FAL_KEY)
+    inner = emu.transport()
+    auth: dict[str, str] = {}
+
+    class Seen(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            auth[request.url.path] = request.headers.get("authorization", "")
+            return await inner.handle_async_request(request)
+
+    async def go() -> str:
+        async with sw.AsyncFalClient(FAL_KEY, transport=Seen(), queue_url=emu.queue_url) as client:
+            return await client.upload(png_bytes(8, 8), content_type="image/png", file_name="k.png")
+
+    try:
+        url = asyncio.run(go())
+    finally:
+        emu.close()
+    assert auth["/storage/auth/token"] == f"Key {FAL_KEY}"
+    assert auth["/files/upload"].startswith("Bearer ") and FAL_KEY not in auth["/files/upload"]
+    assert url.endswith("/k.png")
