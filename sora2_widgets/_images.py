@@ -313,3 +313,31 @@ def with_image_data_uris(model_id: str, params: Mapping[str, Any]) -> dict[str, 
         problem = FieldError(str(name), str(message))
     # Raised here, not in the except: our error carries no chained context (a message is all it needs).
     raise ValidationError(model_id, [problem])
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """A checked local image an input field will carry once uploaded: its bytes, type and a file name."""
+
+    data: bytes
+    mime: str
+    file_name: str
+
+
+def local_images(params: Mapping[str, Any], converted: Mapping[str, Any]) -> dict[str, LocalImage]:
+    """The image fields the user gave as a local file, bytes or PIL image (not a URL, not a
+    ``data:`` URI), with the image they hold. ``converted`` is ``params`` after
+    :func:`convert_image_params` (so every image here was already read and checked)."""
+    out: dict[str, LocalImage] = {}
+    for name in IMAGE_FIELDS:
+        original, sent = params.get(name), converted.get(name)
+        if original is None or not _needs_conversion(original) or not _is_data_uri(sent):
+            continue
+        head, _, payload = str(sent).partition(",")
+        mime = head[5:].split(";", 1)[0] or "application/octet-stream"
+        ext = mime.rsplit("/", 1)[-1].replace("jpeg", "jpg")
+        file_name = f"{name}.{ext}"
+        if isinstance(original, (str, os.PathLike)):
+            file_name = Path(os.fspath(original)).name or file_name
+        out[name] = LocalImage(base64.b64decode(payload), mime, file_name)
+    return out

@@ -10,7 +10,8 @@ One idea per module:
 * ``_responses``: reading fal's answers; ``_redact``: keys scrubbed from what the service says;
   ``_errormap``: the package's errors built from those answers;
 * ``_status``: status JSON → updates, log merging, SSE lines; ``_wait``: stream, else poll;
-* ``_download``: atomic, checked downloads;
+* ``_download``: atomic, checked downloads; ``_upload``: fal's storage flow (CDN token, single,
+  multipart, the legacy initiate + PUT) for local images and files;
 * ``_async``: :class:`AsyncFalClient`; ``_sync_client``: :class:`FalClient`.
 """
 

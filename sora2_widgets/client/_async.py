@@ -39,8 +39,8 @@ import pydantic
 from pydantic import SecretStr
 
 from .._catalog import ModelSpec, get_model
-from .._errors import JobTimeoutError, ServiceError, Sora2Error, SubmitUncertainError
-from .._images import with_image_data_uris
+from .._errors import JobTimeoutError, ServiceError, Sora2Error, SubmitUncertainError, ValidationError
+from .._images import LocalImage, local_images, with_image_data_uris
 from .._results import VideoResult
 from ._download import download
 from ._errormap import Ctx, ErrorMap
@@ -61,6 +61,7 @@ from ._responses import (
 )
 from ._status import Tracker
 from ._target import resolve_target
+from ._upload import Uploader, rest_url_for
 from ._wait import StatusWatcher
 
 if TYPE_CHECKING:
@@ -74,6 +75,21 @@ log = logging.getLogger("sora2_widgets.client")
 #: is held across awaits, so only a context variable can tell "already inside a slot" apart from
 #: "a new job": nested ``slot()`` calls then reuse the outer slot instead of waiting for a second
 #: one, which with every slot taken by jobs waiting the same way would never come.
+#: fal's ``error_type`` values that blame the runner, not an input field (fal's "Model errors" docs):
+#: for these the status already says all there is, and the result URL is not asked again.
+_NOT_INPUT_ERRORS = frozenset(
+    {
+        "runner_server_error",
+        "internal_server_error",
+        "generation_timeout",
+        "downstream_service_error",
+        "downstream_service_unavailable",
+        "client_cancelled",
+        "request_cancelled",
+        "cancelled",
+    }
+)
+
 _HELD_SLOTS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar("sora2_widgets_slots", default=frozenset())
 
 
@@ -106,9 +122,10 @@ class AsyncFalClient:
         timeout = options.get("timeout", DEFAULT_TIMEOUT)
         self._secrets = Secrets(target.key)
         self._errors = ErrorMap(self.host, target.key_source, self._secrets)
+        rest_url = rest_url_for(target.queue_url)
         self._http = QueueHttp(
             secrets=self._secrets,
-            key_urls=(target.queue_url, target.run_url),
+            key_urls=(target.queue_url, target.run_url, rest_url),
             transport=target.transport,
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
             max_concurrency=max_concurrency,
@@ -122,8 +139,17 @@ class AsyncFalClient:
             poll_interval=options.get("poll_interval", 0.25),
             max_poll_interval=options.get("max_poll_interval", 2.5),
         )
+        self._uploader = Uploader(
+            rest_url=rest_url,
+            secrets=self._secrets,
+            transport=target.transport,
+            timeout=self._http.timeout,
+            retry=self._http.retry,
+        )
         # Failures a COMPLETED status reported, so result() can raise them without another request.
         self._failures: dict[str, tuple[str, str | None]] = {}
+        # Requests seen COMPLETED: for these a missing result can only mean it expired.
+        self._finished: set[str] = set()
 
     # -- presentation --------------------------------------------------------------------------
     @property
@@ -139,6 +165,7 @@ class AsyncFalClient:
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def aclose(self) -> None:
+        await self._uploader.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncFalClient:
@@ -150,27 +177,58 @@ class AsyncFalClient:
         await self.aclose()
 
     # -- submit --------------------------------------------------------------------------------
-    def _payload(self, spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Validated request body. Invalid input raises here, before any network traffic."""
-        return spec.validate(with_image_data_uris(spec.id, params)).to_payload()
+    def _payload(self, spec: ModelSpec, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, LocalImage]]:
+        """Validated request body and the local images it still needs uploaded. Invalid input
+        raises here, before any network traffic (a local image is checked as the data URI it
+        would be; it is sent as an uploaded URL)."""
+        converted = with_image_data_uris(spec.id, params)
+        return spec.validate(converted).to_payload(), local_images(params, converted)
+
+    # -- uploads -------------------------------------------------------------------------------
+    async def upload(self, data: bytes, *, content_type: str, file_name: str = "upload.bin") -> str:
+        """Upload bytes through fal's storage (idempotent, retried); returns the file's URL."""
+        return await self._uploader.upload_bytes(data, content_type=content_type, file_name=file_name)
+
+    async def upload_file(self, path: str | os.PathLike[str], *, content_type: str = "application/octet-stream") -> str:
+        """Upload a file from disk through fal's storage; streamed, multipart above 100 MiB. Returns its URL."""
+        return await self._uploader.upload_file(path, content_type=content_type)
+
+    async def upload_images(self, params: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        """``body`` (from validated ``params``) with each local image uploaded and its URL in place of
+        the data URI; a ``data:`` URI the user gave is left as it is."""
+        out = dict(body)
+        for name, image in local_images(params, body).items():
+            out[name] = await self.upload(image.data, content_type=image.mime, file_name=image.file_name)
+        return out
+
+    async def _with_uploads(self, body: dict[str, Any], images: Mapping[str, LocalImage]) -> dict[str, Any]:
+        for name, image in images.items():
+            body[name] = await self.upload(image.data, content_type=image.mime, file_name=image.file_name)
+        return body
 
     def _job_urls(self, spec: ModelSpec, request_id: str) -> tuple[str, str, str]:
         # fal's rule: queue URLs live under owner/app only, the endpoint's sub-path is dropped.
         base = f"{self._queue_url}/{spec.app_id}/requests/{quote(request_id, safe='')}"
         return f"{base}/status", base, f"{base}/cancel"
 
-    async def submit(self, model_id: str | ModelSpec, **params: Any) -> Job:
+    async def submit(self, model_id: str | ModelSpec, *, webhook_url: str | None = None, **params: Any) -> Job:
         """Validate ``params`` with the catalog schema, then submit one job. Never submits twice.
 
-        ``image_url`` may be a local path, bytes or a PIL image: it is sent as a data URI.
+        ``image_url`` may be a local path, bytes or a PIL image: it is uploaded through fal's
+        storage first and its URL is sent. ``webhook_url``: fal POSTs the outcome there when the
+        job ends (fal's ``fal_webhook`` query parameter).
         Raises :class:`ValidationError` (nothing sent), :class:`SubmitUncertainError` (a job may exist;
         not retried), :class:`AuthError`, :class:`ModelUnavailableError`, :class:`RateLimitError`.
         """
         spec = get_model(model_id)
-        return await self._submit(spec, self._payload(spec, params))
+        webhook = _checked_webhook(webhook_url)
+        body, images = self._payload(spec, params)
+        return await self._submit(spec, await self._with_uploads(body, images), webhook)
 
-    async def _submit(self, spec: ModelSpec, body: dict[str, Any]) -> Job:
+    async def _submit(self, spec: ModelSpec, body: dict[str, Any], webhook_url: str | None = None) -> Job:
         url = f"{self._queue_url}/{spec.endpoint}"
+        if webhook_url is not None:
+            url = str(httpx.URL(url, params={"fal_webhook": webhook_url}))
         secrets = tuple(str(body[name]) for name in spec.input_model.SECRET_FIELDS if body.get(name))
         ctx = Ctx(spec, "submit", secrets=secrets)
         http = self._http
@@ -273,6 +331,8 @@ class AsyncFalClient:
         return Tracker(job, self._secrets.every(self._secrets.of_job(job.request_id)))
 
     def _note_failure(self, update: QueueUpdate) -> None:
+        if update.status == "COMPLETED":
+            self._finished.add(update.request_id)
         if update.failed and update.error is not None:
             self._failures[update.request_id] = (update.error, update.error_type)
 
@@ -316,7 +376,24 @@ class AsyncFalClient:
         plain message, :class:`ModelUnavailableError`, :class:`ValidationError` for a refused prompt)."""
         failure = self._failures.get(job.request_id)
         if failure is not None:
-            raise self._errors.completed(job, *failure)
+            # fal puts a refused input at the result URL (422 + the field's ``detail``); the status's
+            # error is only a summary. Unless its type says the runner failed (not the input), ask
+            # the result once for the field; anything else it says leaves the status's error.
+            noted = self._errors.completed(job, *failure)
+            # Only a plain failure can be an input's (not a retired model, not a cancel), and only
+            # a 422 that names a field improves on it.
+            if type(noted) is ServiceError and failure[1] not in _NOT_INPUT_ERRORS:
+                try:
+                    await self._fetch_result(job)
+                except ValidationError as refused:
+                    if refused.from_service and any(e.field for e in refused.errors):
+                        raise refused from None
+                except (Sora2Error, httpx.HTTPError):
+                    pass
+            raise noted
+        return await self._fetch_result(job)
+
+    async def _fetch_result(self, job: Job) -> VideoResult:
         ctx = self._errors.context(job, "result")
 
         def parse(response: httpx.Response) -> dict[str, Any]:
@@ -335,7 +412,17 @@ class AsyncFalClient:
             code = response.status_code
             return self._errors.completed(job, message or f"HTTP {code}", error_type, status_code=code)
 
-        _, data = await self._http.request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
+        try:
+            _, data = await self._http.request("GET", job.response_url, ctx, parse=parse, final_5xx=job_failure)
+        except ServiceError as exc:
+            if exc.status_code in (404, 410) and job.request_id in self._finished:
+                raise ServiceError(
+                    f"{ctx.spec.name}: request {job.request_id} finished, but its result can no longer be "
+                    "fetched: fal keeps a result 1 hour (6 minutes for a large one) and this one expired.",
+                    status_code=exc.status_code,
+                    request_id=job.request_id,
+                ) from None
+            raise
         assert data is not None
         if data.get("video") is None and (data.get("error") or data.get("detail")):
             message, error_type = message_and_type(data)
@@ -370,15 +457,17 @@ class AsyncFalClient:
         on_submit: SubmitCallback | None = None,
         timeout: float | None = None,
         cancel_on_timeout: bool = False,
+        webhook_url: str | None = None,
         **params: Any,
     ) -> VideoResult:
         """Submit, wait, fetch the result. ``on_submit(job)`` runs right after the submit and before
         any waiting, so the request id can be recorded first. Holds one of ``max_concurrency``
         slots from submit to result."""
         spec = get_model(model_id)
-        body = self._payload(spec, params)  # invalid input fails now, not after queuing for a slot
+        webhook = _checked_webhook(webhook_url)
+        body, images = self._payload(spec, params)  # invalid input fails now, not after queuing for a slot
         async with self.slot():
-            job = await self._submit(spec, body)
+            job = await self._submit(spec, await self._with_uploads(body, images), webhook)
             if on_submit is not None:
                 await call_back(on_submit, job)
             await self.wait(job, on_update=on_update, timeout=timeout, cancel_on_timeout=cancel_on_timeout)
@@ -416,3 +505,16 @@ class AsyncFalClient:
         """Save ``url`` at ``dest`` atomically: stream to a temp file beside it, check the length,
         fsync, rename. Retried like any idempotent GET; the key is sent only to the queue host."""
         return await download(self._http, url, dest)
+
+
+def _checked_webhook(url: str | None) -> str | None:
+    """A ``webhook_url`` fal can call: an absolute http(s) URL (refused before anything is sent)."""
+    if url is None:
+        return None
+    try:
+        parsed = httpx.URL(url) if isinstance(url, str) else None
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("webhook_url must be an absolute http:// or https:// URL that fal can POST to")
+    return url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -83,6 +83,18 @@ class FalClient:
 
     def submit(self, model_id: str | ModelSpec, **params: Any) -> Job:
         return self._run(self._async.submit(model_id, **params))
+
+    def upload(self, data: bytes, *, content_type: str, file_name: str = "upload.bin") -> str:
+        """Upload bytes through fal's storage; returns the file's URL (see :meth:`AsyncFalClient.upload`)."""
+        return self._run(self._async.upload(data, content_type=content_type, file_name=file_name))
+
+    def upload_file(self, path: str | os.PathLike[str], *, content_type: str = "application/octet-stream") -> str:
+        """Upload a file from disk (streamed, multipart above 100 MiB); returns the file's URL."""
+        return self._run(self._async.upload_file(path, content_type=content_type))
+
+    def upload_images(self, params: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        """See :meth:`AsyncFalClient.upload_images`."""
+        return self._run(self._async.upload_images(params, body))
 
     def status(self, job: Job, *, logs: bool = True) -> QueueUpdate:
         return self._run(self._async.status(job, logs=logs))

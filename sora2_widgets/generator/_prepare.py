@@ -7,6 +7,8 @@ nothing behind: no row, no request.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import time
 from collections.abc import Iterable, Mapping
@@ -155,3 +157,26 @@ def prepare(
     # A ledger that cannot record the job (read-only) refuses it now: nothing is sent unrecorded.
     state.history.require_writable()
     return spec, params, fields, est
+
+
+async def upload_images(
+    state: RunState, params: Mapping[str, Any], send: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, Any]:
+    """``send`` with each local image uploaded through the client's storage flow, and the uploaded
+    URL (not the bytes) in the row's stored parameters. Runs before the row exists: an upload that
+    fails leaves nothing behind, and an upload costs nothing. A client without uploads (a custom
+    one) gets the data URIs ``prepare`` made."""
+    client = state.client().client
+    upload = getattr(client, "upload_images", None)
+    if upload is None:
+        return send
+    if inspect.iscoroutinefunction(upload):
+        sent: dict[str, Any] = await upload(params, send)
+    else:
+        sent = await asyncio.to_thread(upload, params, send)
+    changed = {k: v for k, v in sent.items() if send.get(k) != v}
+    if changed:
+        stored = json.loads(fields["params_json"])
+        stored.update(changed)
+        fields["params_json"] = json.dumps(stored, sort_keys=True, ensure_ascii=False)
+    return sent

@@ -49,7 +49,7 @@ from ._outcome import (
     not_recorded,
     settle_failure,
 )
-from ._prepare import prepare
+from ._prepare import prepare, upload_images
 from ._save import record_result
 from ._state import RunState
 
@@ -62,6 +62,7 @@ async def run_one(
     """Run one job to its end; every failure comes back as a Generation (raised by the caller)."""
     try:
         spec, send, fields, est = prepare(state, model_id, params)
+        send = await upload_images(state, params, send, fields)
     except Sora2Error as exc:
         return not_recorded(index, on_update, model_id, exc)
     # The slot is taken before the ledger row exists: a job waiting for one has sent nothing,
