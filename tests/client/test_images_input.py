@@ -69,23 +69,6 @@ def test_image_too_large_or_not_an_image_is_a_clear_error(tmp_path: Path) -> Non
         sw.image_to_data_uri(bmp.getvalue())
 
 
-@pytest.mark.parametrize("kind", ["path", "str", "bytes", "pil"])
-def test_submit_converts_local_images(fake: FakeFal, make_client: Any, tmp_path: Path, kind: str) -> None:
-    data = png_bytes()
-    path = tmp_path / "start.png"
-    path.write_bytes(data)
-    source: Any = {"path": path, "str": str(path), "bytes": data, "pil": Image.open(io.BytesIO(data))}[kind]
-
-    async def main() -> sw.Job:
-        async with make_client() as client:
-            return await client.submit("sora2_image_to_video_pro", prompt="it rains", image_url=source)
-
-    job = run(main())
-    sent = fake.jobs[job.request_id].body["image_url"]
-    assert sent.startswith("data:image/png;base64,")
-    assert Image.open(io.BytesIO(base64.b64decode(sent.split(",", 1)[1]))).size == (8, 8)
-
-
 def test_submit_refuses_a_too_large_image_before_any_request(fake: FakeFal, make_client: Any, tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     big.write_bytes(b"\0" * (MAX_IMAGE_BYTES + 1))

@@ -50,6 +50,28 @@ def test_a_local_png_is_uploaded_and_the_job_carries_the_file_url(emu: Emulator,
     assert result.url
 
 
+@pytest.mark.parametrize("kind", ["path", "str", "bytes", "pil"])
+def test_every_local_image_form_is_uploaded_not_inlined(emu: Emulator, tmp_path: Path, kind: str) -> None:
+    """A path, its text, raw bytes and a PIL image all reach the model as an uploaded file's URL."""
+    import io
+
+    from PIL import Image
+
+    data = png_bytes(8, 8)
+    path = tmp_path / "start.png"
+    path.write_bytes(data)
+    source: Any = {"path": path, "str": str(path), "bytes": data, "pil": Image.open(io.BytesIO(data))}[kind]
+
+    async def go() -> sw.Job:
+        async with _client(emu) as client:
+            return await client.submit(SORA_I2V, prompt="it rains", image_url=source)
+
+    sent = emu.load(asyncio.run(go()).request_id)
+    assert sent is not None
+    assert sent.params["image_url"].startswith(emu.queue_url + "/files/"), sent.params["image_url"]
+    assert emu.stats.get("upload", 0) >= 2  # the CDN token and the upload itself
+
+
 def test_a_data_uri_the_user_gave_is_sent_as_it_is(emu: Emulator) -> None:
     import base64
 
