@@ -106,6 +106,17 @@ def _shown(value: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _parsed(value: str) -> httpx.URL | None:
+    """The URL, or None. The refusal is raised by the caller, outside this handler: an exception
+    raised inside it would keep the parser's error, with the value in it, as its ``__context__``."""
+    try:
+        url = httpx.URL(value)
+        _ = url.port  # a port out of range fails only when read
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+    return url
+
+
 def check_url(value: object, field: str) -> str:
     """``value`` if it is an http(s) URL with a host; :class:`ConfigError` naming ``field`` otherwise.
 
@@ -119,12 +130,11 @@ def check_url(value: object, field: str) -> str:
         raise ConfigError(field, f"{allowed}, not {type(value).__name__}")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ConfigError(field, f"{allowed}, without spaces or control characters, got {_shown(value)}")
-    try:
-        url = httpx.URL(value)
-        port = url.port
-    except (httpx.InvalidURL, TypeError, ValueError):
+    url = _parsed(value)
+    if url is None:
         # Never the value itself: a URL the parser refuses may still hold credentials.
-        raise ConfigError(field, f"{allowed}; the value given is not a URL") from None
+        raise ConfigError(field, f"{allowed}; the value given is not a URL")
+    port = url.port
     if url.userinfo:
         # Not shown: the user name and password are secrets.
         raise ConfigError(field, f"{allowed}, without a user name or password (give the key as key= or FAL_KEY)")
@@ -134,8 +144,7 @@ def check_url(value: object, field: str) -> str:
         raise ConfigError(field, f"{allowed} and a port from 1 to 65535, got {_shown(value)}")
     if url.query or url.fragment or "#" in value or "?" in value:
         raise ConfigError(field, f"{allowed}, without a ?query or #fragment, got {_shown(value)}")
-    text = value
-    return text
+    return value
 
 
 def _chosen(argument: str | None, option: str, env: str) -> str | None:

@@ -136,3 +136,10 @@ def test_generate_with_a_bad_queue_url_writes_no_ledger_row(
             gen.generate("sora2_text_to_video", prompt="a red fox in snow")
     with sw.History(home) as history:
         assert history.records() == []  # not even an `unknown` row: nothing could have been sent
+
+
+def test_a_url_the_parser_refuses_is_not_quoted_nor_chained() -> None:
+    with pytest.raises(sw.ConfigError) as caught:
+        sw.AsyncFalClient("id:secret", queue_url="https://user:pa55word@queue.example.com:notaport")
+    assert str(caught.value).endswith("; the value given is not a URL")
+    assert caught.value.__context__ is None  # the parser's own error quoted the whole URL
