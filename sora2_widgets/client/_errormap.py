@@ -70,7 +70,11 @@ class ErrorMap:
                 key_source=self._key_source,
             )
         if code == 422:
-            errors = [FieldError(e.field, self._secrets.scrub(e.message, ctx.secrets)) for e in field_errors(body)]
+            # The field's name comes from the service's `loc` too: it is text the service chose.
+            errors = [
+                FieldError(self._secrets.scrub(e.field, ctx.secrets), self._secrets.scrub(e.message, ctx.secrets))
+                for e in field_errors(body)
+            ]
             if spec.is_sora and names_unavailable(message, error_type):
                 return ModelUnavailableError(spec.id, spec.endpoint, status_code=code, reason=message[:200])
             return ValidationError(spec.id, errors, from_service=True)
@@ -101,7 +105,10 @@ class ErrorMap:
         """The exception for a job that finished with an error (COMPLETED + ``error``, or the
         service's error on its result URL)."""
         spec = get_model(job.model_id)
-        error = self._secrets.scrub(error, self._secrets.of_job(job.request_id))
+        secrets = self._secrets.of_job(job.request_id)
+        error = self._secrets.scrub(error, secrets)
+        # error_type may come from a header (X-Fal-Error-Type) or the status JSON: text the service chose.
+        error_type = self._secrets.scrub(error_type, secrets) if error_type else error_type
         if spec.is_sora and names_unavailable(error, error_type):
             return ModelUnavailableError(spec.id, spec.endpoint, status_code=status_code, reason=error[:200])
         if (error_type or "") in ("client_cancelled", "cancelled", "request_cancelled") or "cancel" in error.lower():

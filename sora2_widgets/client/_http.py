@@ -41,6 +41,18 @@ def _origin(url: str | httpx.URL) -> tuple[str, str, int | None]:
     return _origin_of(str(url))
 
 
+def _json_bytes(body: Any) -> bytes | str:
+    """``body`` as compact UTF-8 JSON, or the kind of failure (never the body, nor any part of it)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except UnicodeEncodeError:
+        return "text that cannot be encoded as UTF-8, such as a lone surrogate"
+    except (TypeError, ValueError, RecursionError) as exc:
+        # json's own messages name a type or "Out of range float values", never a value; the
+        # exception itself is dropped all the same.
+        return f"{type(exc).__name__}: a value JSON cannot hold"
+
+
 class QueueHttp:
     """Sends the client's requests. ``key_urls``: the origins (queue, run) that may see the key."""
 
@@ -99,7 +111,14 @@ class QueueHttp:
         """One request; ``body`` is sent as compact UTF-8 JSON. A streamed response must be closed."""
         content = None
         if body is not None:
-            content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            content = _json_bytes(body)
+            if isinstance(content, str):
+                # Raised here, outside the handler: an exception raised inside it would keep the
+                # encoder's error as its __context__, and a UnicodeEncodeError holds the whole body
+                # (api_key included) in its args and repr. The schemas refuse such input first.
+                raise Sora2Error(
+                    f"The {method} request body could not be encoded as JSON ({content}); nothing was sent."
+                )
             headers = {**headers, "Content-Type": "application/json"}
         request = self._http.build_request(
             method, url, headers=headers, content=content, timeout=timeout if timeout is not None else self.timeout

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TypedDict
 
 import httpx
 
+from .._errors import ConfigError
 from ._models import RetryPolicy
 from ._target import EmulatorLike
 
@@ -47,8 +49,42 @@ class ClientOptions(TypedDict, total=False):
     emulator: EmulatorLike | None
 
 
+def _seconds(name: str, value: object, *, none_ok: bool = False) -> None:
+    if none_ok and value is None:
+        return
+    # bool before int/float: True is a number to Python, never a duration to a person.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        shown = repr(value) if len(repr(value)) <= 40 else type(value).__name__
+        raise ConfigError(f"{name}=", f"must be a number of seconds above 0, got {shown}")
+
+
 def check_options(owner: str, options: Mapping[str, object]) -> None:
-    """A misspelt option fails as it would with named parameters (type checkers catch it earlier)."""
+    """A misspelt option fails as it would with named parameters (type checkers catch it earlier);
+    a value that could not work is refused here, when the client is built, in one sentence.
+
+    The URLs are checked where they are resolved against the environment (``_target.check_url``).
+    """
     for name in options:
         if name not in ClientOptions.__optional_keys__:
             raise TypeError(f"{owner}() got an unexpected keyword argument {name!r}")
+    if "max_concurrency" in options:
+        value = options["max_concurrency"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            shown = repr(value) if len(repr(value)) <= 40 else type(value).__name__
+            raise ConfigError("max_concurrency=", f"must be a whole number of 1 or more, got {shown}")
+    if "timeout" in options:
+        timeout = options["timeout"]
+        if not isinstance(timeout, httpx.Timeout):  # httpx checks its own Timeout's parts
+            _seconds("timeout", timeout)
+    for name in ("poll_interval", "max_poll_interval"):
+        if name in options:
+            _seconds(name, options[name])
+    if "use_stream" in options and not isinstance(options["use_stream"], bool):
+        raise ConfigError("use_stream=", f"must be True or False, got {type(options['use_stream']).__name__}")
+    if options.get("retry") is not None and not isinstance(options["retry"], RetryPolicy):
+        raise ConfigError("retry=", f"must be a RetryPolicy or None, got {type(options['retry']).__name__}")
+    transport = options.get("transport")
+    if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+        raise ConfigError(
+            "transport=", f"must be an httpx async transport (httpx.AsyncBaseTransport), got {type(transport).__name__}"
+        )

@@ -38,6 +38,30 @@ def test_both_clients_take_every_option(tmp_path: Path) -> None:
     assert fake.count("stream") == 0 and fake.count("status") >= 5  # use_stream=False reached the client
 
 
-def test_max_concurrency_below_one_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        sw.AsyncFalClient(KEY, queue_url=QUEUE, max_concurrency=0)
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("max_concurrency", 0, "max_concurrency= must be a whole number of 1 or more, got 0"),
+        ("max_concurrency", True, "max_concurrency= must be a whole number of 1 or more, got True"),
+        ("max_concurrency", 2.0, "max_concurrency= must be a whole number of 1 or more, got 2.0"),
+        ("max_concurrency", "4", "max_concurrency= must be a whole number of 1 or more, got '4'"),
+        ("timeout", 0, "timeout= must be a number of seconds above 0, got 0"),
+        ("timeout", -1.5, "timeout= must be a number of seconds above 0, got -1.5"),
+        ("timeout", float("nan"), "timeout= must be a number of seconds above 0, got nan"),
+        ("timeout", True, "timeout= must be a number of seconds above 0, got True"),
+        ("timeout", "30", "timeout= must be a number of seconds above 0, got '30'"),
+        ("poll_interval", 0, "poll_interval= must be a number of seconds above 0, got 0"),
+        ("max_poll_interval", float("inf"), "max_poll_interval= must be a number of seconds above 0, got inf"),
+        ("use_stream", "no", "use_stream= must be True or False, got str"),
+        ("retry", 3, "retry= must be a RetryPolicy or None, got int"),
+        ("transport", object(), "transport= must be an httpx async transport (httpx.AsyncBaseTransport), got object"),
+    ],
+)
+@pytest.mark.parametrize("cls", [sw.AsyncFalClient, sw.FalClient])
+def test_an_unusable_option_value_is_refused_when_the_client_is_built(
+    cls: type, option: str, value: object, says: str
+) -> None:
+    with pytest.raises(sw.ConfigError) as caught:
+        cls(KEY, queue_url=QUEUE, **{option: value})
+    assert str(caught.value) == says
+    assert isinstance(caught.value, ValueError) and "\n" not in str(caught.value)

@@ -126,3 +126,45 @@ def test_secrets_cover_the_fal_key_and_each_jobs_own() -> None:
     assert secrets.scrub("fal-key job-key", secrets.of_job("r1")) == "********** **********"
     assert len(secrets.scrub("x" * 900)) == 500
     assert Secrets(None).every(("", "k")) == ("k",)
+
+
+# -- every part of a secret, in any case (issue 16, class 8) -----------------------------------------
+FAL = "falkey-5ecret-7f3a9c1e:d41d8cd98f00b204e980"
+KEY_ID, KEY_SECRET = FAL.split(":")
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        FAL,
+        FAL.upper(),
+        FAL.lower(),
+        KEY_SECRET,
+        KEY_SECRET.upper(),
+        KEY_ID,
+        KEY_ID.swapcase(),
+        FAL[:16],  # a server that truncates the key
+        FAL[10:22],  # any 12 characters of it
+        OPENAI_KEY.upper(),
+        OPENAI_KEY.lower()[:16],
+        OPENAI_KEY[5:17],
+    ],
+)
+def test_every_part_of_a_secret_is_masked_in_any_case(echo: str) -> None:
+    secrets = Secrets(SecretStr(FAL))
+    said = f"Incorrect API key provided: {echo}; try again"
+    scrubbed = secrets.scrub(said, (OPENAI_KEY,))
+    assert scrubbed == "Incorrect API key provided: **********; try again"
+    assert redact({"k": [said], echo: 1}, (FAL, OPENAI_KEY)) == {"k": [scrubbed], "**********": 1}
+
+
+def test_short_or_unrelated_text_is_left_alone() -> None:
+    # 11 characters of the key, or text that merely looks keyish, is not a secret.
+    text = f"request {FAL[:11]} done; falkey is a word; a sk-8 skater"
+    assert redact(text, (FAL,)) == text
+    short = "abc:defgh"  # halves below MIN_PART are masked only as the whole key
+    assert redact("abc and defgh and abc:defgh", (short,)) == "abc and defgh and **********"
+
+
+def test_a_letter_that_lowers_to_two_characters_does_not_shift_the_mask() -> None:
+    assert redact("İİ" + KEY_SECRET.upper() + "!", (FAL,)) == "İİ**********!"
