@@ -1,6 +1,8 @@
-"""The emulator object: options, fault switches, counters, job creation and rendering.
+"""The emulator object: its state, request counters and fault decisions, and its jobs' renders,
+cancels and expiry.
 
-The HTTP surface lives in :mod:`._app`; this module holds what the handlers share.
+The HTTP surface lives in :mod:`._app`, job intake in :mod:`._intake`, the options and fault
+switches in :mod:`._options`; this module holds what the handlers share.
 Nothing here is bound to an event loop: locks are ``threading`` locks and renders are
 ``concurrent.futures`` futures, so one instance can serve the in-process transport in
 several event loops (e.g. a Jupyter kernel's loop and the sync client's private loop)
@@ -10,30 +12,36 @@ and a uvicorn server thread at the same time.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import concurrent.futures
-import io
 import logging
 import os
 import random
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from .._catalog import MODELS, ModelSpec, get_model
+from .._catalog import MODELS, ModelSpec
 from .._config import data_dir
 from .._schemas import ModelInput
+from . import _intake
 from ._jobs import JobError, JobRecord, JobStore, Retention, Snapshot, snapshot
-from ._render import dimensions, render_video
+from ._options import (
+    DEFAULT_BASE_URL,
+    DEFAULT_PROGRESS_TIME,
+    DEFAULT_QUEUE_DELAY,
+    DEFAULT_QUEUE_DEPTH,
+    SORA_FPS,
+    STAT_KINDS,
+    Faults,
+)
+from ._render import render_video
 from ._storage import Storage
 from ._webhooks import DEFAULT_RETRIES, DEFAULT_RETRY_BASE, DEFAULT_TIMEOUT, WebhookSender
 
@@ -42,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_PROGRESS_TIME",
+    "DEFAULT_QUEUE_DELAY",
     "DEFAULT_QUEUE_DEPTH",
     "STAT_KINDS",
     "Emulator",
@@ -51,65 +61,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("sora2_widgets.emulator")
-
-#: Base URL of the in-process emulator (``.invalid`` can never resolve, so nothing leaks to a network).
-DEFAULT_BASE_URL = "http://emulator.sora2-widgets.invalid"
-#: Route kinds counted in :attr:`Emulator.stats`.
-STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook")
-SORA_FPS = 24
-#: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
-DEFAULT_QUEUE_DELAY = 0.4
-DEFAULT_PROGRESS_TIME = 1.0
-#: Jobs "ahead" of each new job: its queue position falls 2 → 1 → 0 within the queue delay, so the
-#: first thing a new user sees is what fal shows (IN_QUEUE, a falling position), at no extra wait.
-DEFAULT_QUEUE_DEPTH = 2
-KLING_FPS = 24
-
-
-@dataclass
-class Faults:
-    """Fault switches. Mutable at run time (``emu.faults.fail_submits = 2``); counters are consumed.
-
-    * ``latency``: seconds added before every response.
-    * ``fail_submits``: the next N submits (queue and ``/run``) answer 429 with ``Retry-After: retry_after``.
-    * ``status_error_rate``: fraction (0–1) of status polls answered ``status_error_code`` (5xx).
-    * ``drop_streams``: the next N status streams (SSE) are cut after their first event, before
-      COMPLETED: the connection drops mid-body (no clean end), so the client must reconnect or poll.
-    * ``truncate_downloads``: the next N result/media bodies stop half-way and the connection is cut.
-    * ``slow_result``: seconds to wait before answering a result (and the synchronous ``/run``).
-    * ``retired``: endpoints answered with ``retired_status`` (404 or 410) "no longer available".
-    """
-
-    latency: float = 0.0
-    fail_submits: int = 0
-    retry_after: float = 1.0
-    status_error_rate: float = 0.0
-    status_error_code: int = 503
-    drop_streams: int = 0
-    truncate_downloads: int = 0
-    slow_result: float = 0.0
-    retired: frozenset[str] = frozenset()
-    retired_status: int = 410
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.status_error_rate <= 1.0:
-            raise ValueError(f"status_error_rate must be between 0 and 1, got {self.status_error_rate}")
-        if not 500 <= self.status_error_code <= 599:
-            raise ValueError(f"status_error_code must be a 5xx code, got {self.status_error_code}")
-        if self.retired_status not in (404, 410):
-            raise ValueError(f"retired_status must be 404 or 410, got {self.retired_status}")
-        for name in ("latency", "retry_after", "slow_result"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        # Accept model ids as well as endpoints; store endpoints (what the URL carries).
-        self.retired = frozenset(get_model(m).endpoint for m in self.retired)
-
-
-@dataclass(frozen=True)
-class _Size:
-    resolution: str
-    aspect_ratio: str
-    notes: tuple[str, ...] = field(default=())
 
 
 class Emulator:
@@ -280,6 +231,13 @@ class Emulator:
         return _ENDPOINTS.get(endpoint.strip("/"))
 
     # -- jobs -------------------------------------------------------------------------------
+    def new_ids(self, *, video: bool = False) -> tuple[str, str | None]:
+        """A new request id (and, for ``video``, a Sora video id), drawn from the seeded generator."""
+        with self._lock:
+            request_id = self._new_request_id()
+            video_id = f"video_{self._rng.getrandbits(128):032x}" if video else None
+        return request_id, video_id
+
     def create_job(
         self,
         spec: ModelSpec,
@@ -290,71 +248,7 @@ class Emulator:
         media_ttl: float | None = None,
     ) -> JobRecord:
         """Record a new job (and start rendering its video). Never holds a secret."""
-        params = inp.public_params()
-        with self._lock:
-            request_id = self._new_request_id()
-            video_id = f"video_{self._rng.getrandbits(128):032x}" if spec.is_sora else None
-        prompt = str(params.get("prompt", ""))
-        error: JobError | None = self._check_inputs(params)
-        dims: tuple[int, int]
-        if error is not None:
-            size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, self.fps
-            video_id = None
-        elif spec.inherits_from_source:
-            source, error = self._remix_source(str(params["video_id"]))
-            if source is not None:
-                size = _Size(source.resolution, source.aspect_ratio, (f"remixing {source.video_id}",))
-                dims = (source.width, source.height)
-                duration, fps = source.duration, source.fps
-            else:
-                size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, self.fps
-        else:
-            size = self._size_for(spec, params)
-            dims = dimensions(size.resolution, size.aspect_ratio)
-            duration = int(params["duration"])
-            fps = self.fps if spec.is_sora else KLING_FPS
-        width, height = dims
-        if video_id is not None:
-            video_file, thumb = f"{video_id}.mp4", f"{video_id}.jpg"
-        else:
-            video_file, thumb = "output.mp4", None
-        record = JobRecord(
-            request_id=request_id,
-            endpoint=spec.endpoint,
-            model_id=spec.id,
-            model_name=spec.name,
-            app_id=spec.app_id,
-            submitted_at=time.time(),
-            queue_delay=self.queue_delay,
-            progress_time=self.progress_time,
-            queue_position=self.queue_depth,
-            params=params,
-            width=width,
-            height=height,
-            fps=fps,
-            duration=duration,
-            resolution=size.resolution,
-            aspect_ratio=size.aspect_ratio,
-            title=prompt,
-            subtitle=f"{spec.name} · {duration} s · {width}x{height} · SIMULATED by the sora2-widgets emulator",
-            seed=int(request_id.replace("-", ""), 16) % (2**31),
-            video_file=video_file,
-            thumbnail_file=thumb,
-            video_id=video_id,
-            delete_video=bool(params.get("delete_video", True)),
-            notes=list(size.notes),
-            error=error,
-            base_url=base_url,
-            webhook_url=webhook_url,
-            media_ttl=media_ttl,
-        )
-        self.store.save(record)
-        if error is None:
-            self.ensure_render(record)
-        if webhook_url is not None:
-            self.webhooks.schedule(request_id, record.due_at)
-        log.info("emulator accepted %s for %s (%dx%d, %d s)", request_id, spec.endpoint, width, height, duration)
-        return record
+        return _intake.create_job(self, spec, inp, base_url=base_url, webhook_url=webhook_url, media_ttl=media_ttl)
 
     def create_failed_job(
         self,
@@ -368,60 +262,7 @@ class Emulator:
         """Record a job the model will refuse (its input failed the schema): fal accepts it on the
         queue, completes it with ``error``, and its result URL answers ``error``. Nothing of the
         refused input is stored (it may hold a secret), only the prompt for the log line."""
-        with self._lock:
-            request_id = self._new_request_id()
-        record = JobRecord(
-            request_id=request_id,
-            endpoint=spec.endpoint,
-            model_id=spec.id,
-            model_name=spec.name,
-            app_id=spec.app_id,
-            submitted_at=time.time(),
-            queue_delay=self.queue_delay,
-            progress_time=self.progress_time,
-            queue_position=self.queue_depth,
-            params={},
-            width=1280,
-            height=720,
-            fps=self.fps,
-            duration=4,
-            resolution="720p",
-            aspect_ratio="16:9",
-            title=prompt[:200],
-            subtitle=f"{spec.name} · refused input · SIMULATED by the sora2-widgets emulator",
-            seed=int(request_id.replace("-", ""), 16) % (2**31),
-            video_file="output.mp4",
-            thumbnail_file=None,
-            error=error,
-            base_url=base_url,
-            webhook_url=webhook_url,
-        )
-        self.store.save(record)
-        if webhook_url is not None:
-            self.webhooks.schedule(request_id, record.due_at)
-        log.info("emulator accepted %s for %s (input refused: %s)", request_id, spec.endpoint, error.message)
-        return record
-
-    def _check_inputs(self, params: dict[str, Any]) -> JobError | None:
-        """What fal's runner says when it cannot fetch or read an image input (a file on this
-        emulator's storage that is missing, expired or not an image); other URLs are not fetched."""
-        for name in _IMAGE_FIELDS:
-            url = params.get(name)
-            if not isinstance(url, str):
-                continue
-            ours, stored = self.storage.from_url(url)
-            if not ours:
-                continue
-            if stored is None:
-                return _input_error(
-                    name, "file_download_error", f"Failed to download the file at {url}: it does not exist or expired"
-                )
-            try:
-                with Image.open(self.storage.path_of(stored)) as im:
-                    im.size  # noqa: B018 - reading the header is the check
-            except (UnidentifiedImageError, OSError, ValueError):
-                return _input_error(name, "image_load_error", f"The file at {url} could not be read as an image")
-        return None
+        return _intake.create_failed_job(self, spec, error, prompt, base_url=base_url, webhook_url=webhook_url)
 
     def _new_request_id(self) -> str:
         # Seeded ids repeat across processes sharing a state_dir: skip ids already on disk.
@@ -429,65 +270,6 @@ class Emulator:
             rid = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
             if not self.store.exists(rid):
                 return rid
-
-    def _remix_source(self, video_id: str) -> tuple[JobRecord | None, JobError | None]:
-        source = self.store.find_video(video_id)
-        if source is None:
-            return None, _video_error(
-                video_id,
-                "video_not_found",
-                f"video_id {video_id!r} was not found: only videos made by Sora 2 (text- or image-to-video) "
-                "on this service can be remixed",
-            )
-        if source.delete_video:
-            return None, _video_error(
-                video_id,
-                "video_deleted",
-                f"video_id {video_id!r} was deleted after delivery (it was generated with delete_video=true); "
-                "generate with delete_video=false to keep a video remixable",
-            )
-        state = self.snapshot(source)
-        if state.status != "COMPLETED" or state.error is not None:
-            return None, _video_error(
-                video_id, "video_not_ready", f"video_id {video_id!r} has not finished generating successfully"
-            )
-        return source, None
-
-    def _size_for(self, spec: ModelSpec, params: dict[str, Any]) -> _Size:
-        resolution = str(params.get("resolution", "720p"))
-        aspect = params.get("aspect_ratio")
-        image_url = params.get("image_url")
-        needs_image = aspect in (None, "auto") or resolution == "auto"
-        if image_url is None or not needs_image:
-            return _Size(resolution, str(aspect or "16:9"))
-        notes: list[str] = []
-        size = self._image_size(str(image_url), notes)
-        if aspect in (None, "auto"):
-            if size is None:
-                aspect = "16:9"
-                notes.append("aspect_ratio auto: image size unknown, using 16:9")
-            else:
-                w, h = size
-                square = not spec.is_sora and abs(w - h) <= 0.05 * max(w, h)  # only Kling renders 1:1
-                aspect = "1:1" if square else ("9:16" if h > w else "16:9")
-                notes.append(f"aspect_ratio auto: the image is {w}x{h}, using {aspect}")
-        if resolution == "auto":
-            # Sora picks the resolution from the image: standard always 720p, Pro 1080p for large images.
-            resolution = "1080p" if spec.pro and size is not None and min(size) >= 1080 else "720p"
-            notes.append(f"resolution auto: using {resolution}")
-        return _Size(resolution, str(aspect), tuple(notes))
-
-    def _image_size(self, url: str, notes: list[str]) -> tuple[int, int] | None:
-        """(width, height) of an image input: a file uploaded to this emulator, or a data URI."""
-        ours, stored = self.storage.from_url(url)
-        if ours and stored is not None:
-            try:
-                with Image.open(self.storage.path_of(stored)) as im:
-                    return im.size
-            except (UnidentifiedImageError, OSError, ValueError):
-                notes.append("image_url could not be read as an image; its size is unknown")
-                return None
-        return _image_size(url, notes)
 
     def load(self, request_id: str) -> JobRecord | None:
         return self.store.load(request_id)
@@ -630,44 +412,6 @@ _RENDER_FAILED = JobError(
     detail="The emulator could not render the video (simulated service error).",
     message="internal error while rendering",
 )
-
-
-#: Input fields that name an image the runner downloads.
-_IMAGE_FIELDS = ("image_url", "tail_image_url")
-
-
-def _input_error(field_name: str, kind: str, msg: str) -> JobError:
-    return JobError(
-        status_code=422, error_type=kind, detail=[{"loc": ["body", field_name], "msg": msg, "type": kind}], message=msg
-    )
-
-
-def _video_error(video_id: str, kind: str, msg: str) -> JobError:
-    # The queue accepts any video_id (it cannot know them); the model refuses it when the job runs,
-    # and the result URL answers 422 in fal's validation-error shape, naming the field.
-    return JobError(
-        status_code=422,
-        error_type=kind,
-        detail=[{"loc": ["body", "video_id"], "msg": msg, "type": kind}],
-        message=msg,
-    )
-
-
-def _image_size(url: str, notes: list[str]) -> tuple[int, int] | None:
-    """(width, height) of a data-URI image; ``None`` (with a note) for URLs we cannot fetch offline."""
-    if not url.startswith("data:"):
-        notes.append("image_url is not fetched by the offline emulator; its size is unknown")
-        return None
-    header, _, payload = url.partition(",")
-    try:
-        raw = (
-            base64.b64decode(payload, validate=False) if ";base64" in header else urllib.parse.unquote_to_bytes(payload)
-        )
-        with Image.open(io.BytesIO(raw)) as im:
-            return im.size
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
-        notes.append("image_url data URI could not be decoded as an image; its size is unknown")
-        return None
 
 
 _default: Emulator | None = None

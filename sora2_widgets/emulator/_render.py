@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from numbers import Real
 from pathlib import Path
 
@@ -38,10 +37,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+from ._text import Font, font, wrap
+
 __all__ = ["RenderedVideo", "dimensions", "render_video"]
 
 U8 = npt.NDArray[np.uint8]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 _SHORT_SIDE = {"720p": 720, "1080p": 1080}
 _ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
@@ -49,7 +49,6 @@ _MIN_SIDE = 64
 _MAX_SIDE = 4096
 _MAX_FPS = 120
 _MAX_FRAMES = 120 * 60  # two minutes at 60 fps; far beyond any Sora 2 clip
-_ELLIPSIS = "\u2026"
 _TIMECODE_CHARS = "0123456789:.#/ "
 _THUMB_MAX_WIDTH = 480
 
@@ -139,56 +138,6 @@ def _palette(seed: int) -> _Palette:
         accent2=_hsv(hue + 0.5 + spread, 0.85, 0.8),
         subtitle=_hsv(hue + 0.5, 0.3, 1.0),
     )
-
-
-# --------------------------------------------------------------------------
-# text helpers
-
-
-@lru_cache(maxsize=32)
-def _font(size: int) -> Font:
-    return ImageFont.load_default(size=size)
-
-
-def _split_long_word(word: str, font: Font, max_width: float) -> list[str]:
-    pieces: list[str] = []
-    current = ""
-    for ch in word:
-        if current and font.getlength(current + ch) > max_width:
-            pieces.append(current)
-            current = ch
-        else:
-            current += ch
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _wrap(text: str, font: Font, max_width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap by rendered width; ellipsize if over ``max_lines``."""
-    words: list[str] = []
-    for word in " ".join(text.split()).split(" "):
-        if word:
-            words.extend(_split_long_word(word, font, max_width))
-    lines: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if font.getlength(candidate) <= max_width:
-            current = candidate
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    if len(lines) <= max_lines:
-        return lines
-    kept = lines[:max_lines]
-    last = kept[-1]
-    while last and font.getlength(last + _ELLIPSIS) > max_width:
-        last = last[:-1]
-    kept[-1] = last.rstrip(" ,.;:-") + _ELLIPSIS
-    return kept
 
 
 # --------------------------------------------------------------------------
@@ -291,12 +240,12 @@ def _draw_static(
 
     # Title: wrapped, centred, outlined so it reads on any background.
     title_size = max(12, round(short / (16 if portrait else 15)))
-    title_font = _font(title_size)
-    lines = _wrap(title, title_font, width - 2 * margin, 9 if portrait else 5) or [""]
+    title_font = font(title_size)
+    lines = wrap(title, title_font, width - 2 * margin, 9 if portrait else 5) or [""]
     line_h = round(title_size * 1.3)
     sub_size = max(10, round(short / 30))
-    sub_font = _font(sub_size)
-    sub_lines = _wrap(subtitle, sub_font, width - 2 * margin, 2) if subtitle else []
+    sub_font = font(sub_size)
+    sub_lines = wrap(subtitle, sub_font, width - 2 * margin, 2) if subtitle else []
     sub_line_h = round(sub_size * 1.35)
     gap = sub_line_h // 2 if sub_lines else 0
     block_h = len(lines) * line_h + gap + len(sub_lines) * sub_line_h
@@ -369,7 +318,7 @@ class _FrameMaker:
         self.band_y0 = height - _even(short / 24)
         self.bar_y1 = self.band_y0
         self.bar_y0 = self.bar_y1 - _even(short / 120)
-        tc_font = _font(max(10, round(short / 28)))
+        tc_font = font(max(10, round(short / 28)))
         self.tc = _make_timecode(_timecode(0, fps, total), tc_font, width - margin, margin)
         static = _draw_static(width, height, title, subtitle, pal, self.tc, self.bar_y0)
         self.buf = _rgb_to_i420(np.asarray(static))

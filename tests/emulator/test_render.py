@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sora2_widgets.emulator import _render
+from sora2_widgets.emulator import _render, _text
 from sora2_widgets.emulator._render import RenderedVideo, dimensions, render_video
 
 PROMPT = "A corgi astronaut bouncing across the lunar surface, earthrise behind, handheld documentary style"
@@ -175,13 +175,13 @@ def test_long_and_odd_titles(tmp_path: Path) -> None:
 
 
 def test_wrap_truncates_with_ellipsis() -> None:
-    font = _render._font(20)
-    lines = _render._wrap("lorem ipsum dolor " * 200, font, 300, 4)
+    font = _text.font(20)
+    lines = _text.wrap("lorem ipsum dolor " * 200, font, 300, 4)
     assert len(lines) == 4
     assert lines[-1].endswith("…")
     assert all(font.getlength(line) <= 300 for line in lines)
-    assert _render._wrap("short", font, 300, 4) == ["short"]
-    assert _render._wrap("", font, 300, 4) == []
+    assert _text.wrap("short", font, 300, 4) == ["short"]
+    assert _text.wrap("", font, 300, 4) == []
 
 
 def test_small_frame(tmp_path: Path) -> None:
