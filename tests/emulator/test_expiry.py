@@ -90,7 +90,10 @@ def test_the_cli_switches(tmp_path) -> None:
     assert args.expire and args.run_port == 9999 and args.reject_invalid_at_submit
     args = build_parser().parse_args(["--result-ttl", "5", "--media-ttl", "7", "--webhook-retry-base", "0.5"])
     assert (args.result_ttl, args.media_ttl, args.webhook_retry_base) == (5, 7, 0.5)
-    assert main(["--state-dir", str(tmp_path), "--result-ttl", "-1"]) == 2
+    # A negative time is bad usage, refused by argparse (exit 2) before anything starts.
+    with pytest.raises(SystemExit) as refused:
+        main(["--state-dir", str(tmp_path), "--result-ttl", "-1"])
+    assert refused.value.code == 2
     emu = Emulator(state_dir=tmp_path, retention=Retention())
     try:
         assert emu.retention == Retention()
