@@ -38,12 +38,7 @@ class Tracker:
     def apply(self, data: Any) -> QueueUpdate:
         if not isinstance(data, Mapping) or data.get("status") not in STATUSES:
             raise Malformed("status answer without a known status")
-        new = tuple(
-            dataclasses.replace(line, message=redact(line.message, self.secrets))
-            if has_secret(line.message, self.secrets)
-            else line
-            for line in parse_logs(data.get("logs"))
-        )
+        new = tuple(self._scrubbed(line) for line in parse_logs(data.get("logs")))
         self.logs = merge_logs(self.logs, new)
         position = data.get("queue_position")
         return QueueUpdate(
@@ -53,8 +48,14 @@ class Tracker:
             logs=self.logs,
             elapsed=max(0.0, time.time() - self.job.submitted_at),
             error=redact(plain(data["error"]), self.secrets) if data.get("error") else None,
-            error_type=str(data["error_type"]) if data.get("error_type") else None,
+            error_type=redact(str(data["error_type"]), self.secrets) if data.get("error_type") else None,
         )
+
+    def _scrubbed(self, line: LogLine) -> LogLine:
+        # Every text field of a log line is the service's: any of them may echo a key back.
+        fields = {"message": line.message, "level": line.level, "timestamp": line.timestamp}
+        dirty = {k: v for k, v in fields.items() if v is not None and has_secret(v, self.secrets)}
+        return dataclasses.replace(line, **{k: redact(v, self.secrets) for k, v in dirty.items()}) if dirty else line
 
 
 def parse_logs(raw: Any) -> tuple[LogLine, ...]:

@@ -170,11 +170,6 @@ def test_no_fragment_of_a_key_survives_an_echoing_server(
     assert sorted({leak.split(" in ", 1)[1] for leak in leaks}) == []  # where, never which value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client/_status.py scrubs a log line's message and the status error, but not a log line's "
-    "level/timestamp nor the status error_type: these reach on_update (outside this change's files)",
-)
 @pytest.mark.parametrize("case", ["job-error"])
 def test_no_fragment_reaches_the_progress_updates(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
