@@ -131,7 +131,7 @@ def test_an_installed_wheel_carries_the_notebooks_lab_opens(tmp_path: Path) -> N
         zf.extractall(site)  # what pip install does with a wheel's files
     # From the installed copy, away from the checkout: the CLI finds the notebook inside the package.
     found = subprocess.run(
-        [sys.executable, "-c", "from sora2_widgets.cli import _quickstart; print(_quickstart())"],
+        [sys.executable, "-c", "from sora2_widgets.cli._lab import _quickstart; print(_quickstart())"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

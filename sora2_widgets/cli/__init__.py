@@ -1,0 +1,57 @@
+"""``sora2-widgets``: the toolkit from a shell.
+
+Subcommands: ``generate``, ``history``, ``spend``, ``emulator``, ``lab``. Exit codes are
+stable so scripts can branch on them; ``EXIT_CODES_HELP`` (shown by ``--help``) lists them.
+
+Modules: ``_exits`` (exit codes), ``_args`` (argument types, the one-line parser), ``_generate``,
+``_ledger`` (``history``, ``spend``), ``_lab``, ``_parser`` (subcommands and help).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from .._errors import Sora2Error
+from ._args import OPENAI_KEY_ENV, OneLineArgumentParser
+from ._exits import EXIT_CODES_HELP, EXIT_INTERRUPTED, exit_code_for, one_line
+from ._generate import checked_request, cmd_generate
+from ._lab import lab_command
+from ._parser import build_parser, parse_args
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "OPENAI_KEY_ENV",
+    "OneLineArgumentParser",
+    "build_parser",
+    "checked_request",
+    "cmd_generate",
+    "exit_code_for",
+    "lab_command",
+    "main",
+    "one_line",
+    "parse_args",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        # The emulator owns its flags (and its --help); argparse would claim them here.
+        from ..emulator import main as emulator_main
+
+        return emulator_main(argv[1:])
+    args = parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        # generate itself never resumes (resume=False: a script wants its one job), so say who does.
+        print(
+            "interrupted; a submitted job stays in the history, and the panel or sw.Generator() resumes it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Sora2Error as exc:
+        print(f"{exc.title}: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    return code

@@ -1,0 +1,224 @@
+"""``sora2-widgets generate``: options into checked inputs, one job, progress, the saved file."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..generator import Progress
+
+from .._catalog import ModelSpec, get_model
+from .._config import budget_from_env, resolve_key
+from .._errors import (
+    UnknownModelError,
+)
+from .._images import with_image_data_uris
+from .._pricing import CostEstimate, format_usd
+from ._args import OPENAI_KEY_ENV
+from ._exits import EXIT_INTERRUPTED, EXIT_NOT_SAVED, EXIT_OK, EXIT_USAGE
+
+_NAMED_INPUTS = (
+    ("duration", "duration", "--duration"),
+    ("aspect_ratio", "aspect_ratio", "--aspect-ratio"),
+    ("resolution", "resolution", "--resolution"),
+    ("negative_prompt", "negative_prompt", "--negative-prompt"),
+    ("cfg_scale", "cfg_scale", "--cfg-scale"),
+    ("video_id", "video_id", "--video-id"),
+    ("image_url", "image", "--image"),
+    ("delete_video", "keep", "--keep"),
+    ("source", "source", "--source"),
+)
+
+
+def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The inputs of one ``generate``, from every place they can come from; a conflict is a usage error.
+
+    Places: the positional prompt, the named options, ``--param-file``, ``--param`` and, for a
+    Sora model's ``api_key`` only when none of those gives one, ``$SORA2_WIDGETS_OPENAI_API_KEY``.
+    The same input from two places is refused (which one should win is not ours to guess).
+    """
+    given: dict[str, str] = {"prompt": "the prompt argument"}
+    params: dict[str, Any] = {"prompt": args.prompt}
+
+    def put(name: str, value: Any, where: str) -> None:
+        if name in given:
+            raise _Conflict(f"{name} is given twice ({given[name]} and {where}); give it once")
+        given[name] = where
+        params[name] = value
+
+    for name, dest, option in _NAMED_INPUTS:
+        value = getattr(args, dest)
+        if value is None or value is False:  # not given (--keep is a flag: False when absent)
+            continue
+        if name == "delete_video":
+            value = False
+        elif name == "image_url" and "://" not in value and not value.startswith("data:"):
+            value = Path(value)  # a local file: converted (and checked) by the generator
+        put(name, value, option)
+    for path, contents in args.param_file or []:
+        for key, value in contents.items():
+            put(key, value, f"--param-file {path}")
+    for key, value in args.param or []:
+        put(key, value, "--param")
+    env_key = os.environ.get(OPENAI_KEY_ENV, "").strip()
+    if env_key and "api_key" not in params:
+        try:
+            takes_key = "api_key" in get_model(args.model).input_model.model_fields
+        except UnknownModelError:
+            takes_key = False  # reported by the command itself
+        if takes_key:
+            params["api_key"] = env_key
+    return params
+
+
+class _Conflict(Exception):
+    """Two places gave the same input (a usage error: reported by argparse, exit 2)."""
+
+
+def _progress_printer(quiet: bool) -> Callable[[Progress], None]:
+    last = [""]
+
+    def on_update(update: Progress) -> None:
+        if quiet:
+            return
+        line = update.stage.replace("_", " ")
+        if update.queue_position is not None and update.stage == "in_queue":
+            line += f" (position {update.queue_position})"
+        if update.logs:
+            line += f" · {getattr(update.logs[-1], 'message', update.logs[-1])}"
+        if line != last[0]:  # one line per change, not one per poll
+            print(f"[{update.elapsed:5.1f}s] {line}", file=sys.stderr, flush=True)
+            last[0] = line
+
+    return on_update
+
+
+def _out_problem(out: Path) -> str | None:
+    """Why the video could not be copied to ``out``, found before anything is sent (None: looks fine)."""
+    if out.is_dir():
+        return f"--out {out} is a folder; give a file name such as {out / 'video.mp4'}"
+    if out.exists():  # overwritten in place, as cp would: only the file itself must be writable
+        return None if os.access(out, os.W_OK) else f"--out {out}: the file is not writable"
+    parent = out.parent
+    while not parent.exists():  # the folders --out would create: the first existing one decides
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"--out {out}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"--out {out}: cannot write in {parent}"
+    return None
+
+
+def _copy_out(src: Path, out: Path) -> str | None:
+    """Copy the saved video to ``out``; the reason as plain text when it fails."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out)
+    except shutil.SameFileError:
+        return None
+    except OSError as exc:
+        if out.is_file():  # half a video must not pass for the video
+            with contextlib.suppress(OSError):
+                out.unlink()
+        return f"could not copy the video to {out}: {exc.strerror or exc}"
+    return None
+
+
+def checked_request(args: argparse.Namespace) -> tuple[ModelSpec, dict[str, Any], CostEstimate | None]:
+    """The model, inputs and price of ``generate``, each checked before a ledger is opened.
+
+    Raises the package's error (:class:`UnknownModelError`, :class:`ValidationError`). A remix from
+    ``--source`` is checked by the generator, which looks the source up in the history.
+    """
+    params: dict[str, Any] = args.params
+    spec = get_model(args.model)
+    settings = {k: v for k, v in params.items() if k not in ("prompt", "image_url", "video_id", "source", "api_key")}
+    estimate = None if spec.inherits_from_source else spec.estimate(settings)
+    if "source" not in params:
+        spec.validate(with_image_data_uris(spec.id, params))  # images decoded, every input checked
+    return spec, params, estimate
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ..generator import Generator
+
+    out = Path(args.out) if args.out else None
+    if out is not None and (problem := _out_problem(out)) is not None:
+        print(f"Invalid input: {problem}. Nothing was sent.", file=sys.stderr)
+        return EXIT_USAGE
+    # Configuration first (exit 9), before a ledger is opened or anything is sent: a broken
+    # SORA2_WIDGETS_BUDGET must not surface half-way through a job, nor be silently ignored.
+    if args.budget is None:
+        budget_from_env()
+    resolve_key()
+    spec, params, estimate = checked_request(args)
+    if estimate is not None:
+        print(f"{spec.name}: {estimate}", file=sys.stderr)
+    printer = _progress_printer(args.quiet)
+    rows: list[int] = []
+
+    def on_update(update: Progress) -> None:
+        if update.history_id is not None and not rows:
+            rows.append(update.history_id)
+        printer(update)
+
+    with Generator(budget=args.budget, resume=False) as generator:
+        # The ledger next (exit 10): a broken or read-only one is named before a client is made.
+        generator.history.require_writable()
+        provider = generator.client.provider
+        label = "fal.ai" if provider == "fal" else "built-in emulator (offline, simulated: nothing is charged)"
+        print(f"provider: {label}", file=sys.stderr)
+        try:
+            gen = generator.generate(spec.id, on_update=on_update, **params)
+        except KeyboardInterrupt:
+            # The generator has already tried to cancel the job on the service: say how it ended.
+            if rows:
+                rec = generator.history.get(rows[0])
+                if rec.status == "cancelled":
+                    print(f"interrupted: generation #{rec.id} was cancelled on the service.", file=sys.stderr)
+                else:
+                    print(
+                        f"interrupted: generation #{rec.id} stays in the history ({rec.status}); the panel or "
+                        "sw.Generator().resume() finishes it.",
+                        file=sys.stderr,
+                    )
+                return EXIT_INTERRUPTED
+            raise
+    path = gen.local_path
+    # A completed job is paid for even when its file is missing: say so and exit non-zero, so a
+    # script never takes "no video" for success; the row keeps the URL for a later download.
+    error: str | None = None
+    if path is None:
+        error = gen.error or "the video was not saved"
+    elif out is not None:
+        error = _copy_out(path, out)
+        if error is None:
+            path = out
+    summary = {
+        "history_id": gen.history_id,
+        "model_id": spec.id,
+        "status": gen.status,
+        "cost_usd": f"{gen.cost:.2f}" if gen.cost is not None else None,
+        "video_id": gen.video_id,
+        "local_path": str(path) if path else None,
+        "url": gen.url,
+        "error": error,
+    }
+    print(json.dumps(summary, indent=None if args.json else 2))
+    if error is None:
+        return EXIT_OK
+    where = f"the saved copy is {path}" if path is not None else "in Python, sw.Generator().resume() downloads it again"
+    cost = f" ({format_usd(gen.cost)})" if gen.cost is not None else ""
+    print(
+        f"Not saved: generation #{gen.history_id} completed{cost} and is in the history, but {error}; {where}.",
+        file=sys.stderr,
+    )
+    return EXIT_NOT_SAVED
