@@ -16,6 +16,7 @@ import bench_client
 import bench_download
 import bench_history
 import bench_panel
+import bench_upload
 from _common import ROOT, machine, table
 
 
@@ -34,6 +35,8 @@ def main() -> None:
     panel = bench_panel.run(100 if args.quick else 300)
     print(bench_panel.render(panel), flush=True)
     dl = bench_download.run(mb, repeat=2)
+    upload = bench_upload.run(50 if args.quick else 100)
+    print(bench_upload.render(upload), flush=True)
     render = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_render.py"), "--repeat", "2"],
         capture_output=True,
@@ -84,6 +87,7 @@ def main() -> None:
          f"{panel['worst_redraw_median_ms']:.2f} ms (worst scenario, median)",
          mark(panel["worst_redraw_median_ms"] <= 2)],
         ["download ≥ 0.8× raw httpx", f"×{dl_ratio:.2f}", mark(dl_ratio >= 0.8)],
+        ["upload (100 MiB) ≥ 0.8× raw httpx", f"×{upload['ratio']:.2f}", mark(upload["ratio"] >= 0.8)],
         ["download RSS growth ≤ 16 MB", f"{ours_dl.get('rss_growth_mb', float('nan')):.1f} MB",
          mark(float(ours_dl.get("rss_growth_mb", 1e9)) <= 16)],
     ]  # fmt: skip
@@ -114,6 +118,10 @@ def main() -> None:
             f"## Download of a {mb} MB file (loopback server in its own process)",
             "",
             dl_table,
+            "",
+            f"## Upload of a {upload['mib']:.0f} MiB file through fal's storage flow (emulator in its own process)",
+            "",
+            bench_upload.render(upload),
             "",
             "## Emulator render time (benchmarks/bench_render.py)",
             "",
