@@ -72,15 +72,7 @@ def create_job(
     else:
         video_file, thumb = "output.mp4", None
     record = JobRecord(
-        request_id=request_id,
-        endpoint=spec.endpoint,
-        model_id=spec.id,
-        model_name=spec.name,
-        app_id=spec.app_id,
-        submitted_at=time.time(),
-        queue_delay=emu.queue_delay,
-        progress_time=emu.progress_time,
-        queue_position=emu.queue_depth,
+        **_queued(emu, spec, request_id),
         params=params,
         width=width,
         height=height,
@@ -90,7 +82,6 @@ def create_job(
         aspect_ratio=size.aspect_ratio,
         title=prompt,
         subtitle=f"{spec.name} · {duration} s · {width}x{height} · SIMULATED by the sora2-widgets emulator",
-        seed=int(request_id.replace("-", ""), 16) % (2**31),
         video_file=video_file,
         thumbnail_file=thumb,
         video_id=video_id,
@@ -110,6 +101,22 @@ def create_job(
     return record
 
 
+def _queued(emu: Emulator, spec: ModelSpec, request_id: str) -> dict[str, Any]:
+    """What every new job record starts with: which model, when, and the queue it waits in."""
+    return {
+        "request_id": request_id,
+        "endpoint": spec.endpoint,
+        "model_id": spec.id,
+        "model_name": spec.name,
+        "app_id": spec.app_id,
+        "submitted_at": time.time(),
+        "queue_delay": emu.queue_delay,
+        "progress_time": emu.progress_time,
+        "queue_position": emu.queue_depth,
+        "seed": int(request_id.replace("-", ""), 16) % (2**31),
+    }
+
+
 def create_failed_job(
     emu: Emulator,
     spec: ModelSpec,
@@ -124,15 +131,7 @@ def create_failed_job(
     refused input is stored (it may hold a secret), only the prompt for the log line."""
     request_id, _ = emu.new_ids()
     record = JobRecord(
-        request_id=request_id,
-        endpoint=spec.endpoint,
-        model_id=spec.id,
-        model_name=spec.name,
-        app_id=spec.app_id,
-        submitted_at=time.time(),
-        queue_delay=emu.queue_delay,
-        progress_time=emu.progress_time,
-        queue_position=emu.queue_depth,
+        **_queued(emu, spec, request_id),
         params={},
         width=1280,
         height=720,
@@ -142,7 +141,6 @@ def create_failed_job(
         aspect_ratio="16:9",
         title=prompt[:200],
         subtitle=f"{spec.name} · refused input · SIMULATED by the sora2-widgets emulator",
-        seed=int(request_id.replace("-", ""), 16) % (2**31),
         video_file="output.mp4",
         thumbnail_file=None,
         error=error,
