@@ -259,9 +259,7 @@ class Emulator:
         base_url: str | None = None,
         webhook_url: str | None = None,
     ) -> JobRecord:
-        """Record a job the model will refuse (its input failed the schema): fal accepts it on the
-        queue, completes it with ``error``, and its result URL answers ``error``. Nothing of the
-        refused input is stored (it may hold a secret), only the prompt for the log line."""
+        """A job whose input failed the schema, as fal keeps one (see ``_intake.create_failed_job``)."""
         return _intake.create_failed_job(self, spec, error, prompt, base_url=base_url, webhook_url=webhook_url)
 
     def _new_request_id(self) -> str:
