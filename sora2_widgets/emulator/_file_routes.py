@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -66,7 +67,9 @@ def file_routes(emu: Emulator) -> list[Route]:
             return denied
         return JSONResponse(emu.storage.issue_token(base(request)))
 
-    async def initiate(request: Request) -> Response:
+    async def begin_upload(request: Request, start: Callable[..., tuple[str, str]]) -> tuple[str, str, str] | Response:
+        """The two upload initiations' shared part: count, check the key, read the request, reserve.
+        Returns ``(file_url, upload_id, base_url)`` or the error answer."""
         emu.count("upload")
         if (denied := unauthorized(emu, request)) is not None:
             return denied
@@ -75,22 +78,21 @@ def file_routes(emu: Emulator) -> list[Route]:
             return parsed
         name, content_type = parsed
         url = base(request)
-        key, upload_id = emu.storage.reserve(name, content_type, expires_in(request))
-        return JSONResponse(
-            {"upload_url": f"{url}/storage/uploads/{upload_id}", "file_url": f"{url}/files/{key}/{name}"}
-        )
+        key, upload_id = start(name, content_type, expires_in(request))
+        return f"{url}/files/{key}/{name}", upload_id, url
+
+    async def initiate(request: Request) -> Response:
+        begun = await begin_upload(request, emu.storage.reserve)
+        if isinstance(begun, Response):
+            return begun
+        file_url, upload_id, url = begun
+        return JSONResponse({"upload_url": f"{url}/storage/uploads/{upload_id}", "file_url": file_url})
 
     async def initiate_multipart(request: Request) -> Response:
-        emu.count("upload")
-        if (denied := unauthorized(emu, request)) is not None:
-            return denied
-        parsed = await _upload_request(request)
-        if isinstance(parsed, Response):
-            return parsed
-        name, content_type = parsed
-        url = base(request)
-        key, upload_id = emu.storage.start_multipart(name, content_type, expires_in(request))
-        file_url = f"{url}/files/{key}/{name}"
+        begun = await begin_upload(request, emu.storage.start_multipart)
+        if isinstance(begun, Response):
+            return begun
+        file_url, upload_id, _ = begun
         return JSONResponse({"upload_url": f"{file_url}/multipart/{upload_id}", "file_url": file_url})
 
     async def put_reserved(request: Request) -> Response:
