@@ -24,36 +24,8 @@ from sora2_widgets.history import _frame
 
 from .ledger_rows import KLING, PRO, T2T, row
 
-
-@dataclass(frozen=True)
-class Job:
-    model_id: str
-    endpoint: str
-    request_id: str
-    status_url: str
-    response_url: str
-    cancel_url: str
-    submitted_at: float
-    provider: str
-    queue_position: int | None = None
-
-
-@dataclass(frozen=True)
-class QueueUpdate:
-    request_id: str
-    status: str
-    queue_position: int | None = None
-    logs: tuple[Any, ...] = ()
-    elapsed: float = 0.0
-    error: str | None = None
-    error_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    path: Path
-    size: int
-    sha256: str
+# The fake client answers with the client's own value types, so it cannot drift from them.
+Job, QueueUpdate, Downloaded = sw.Job, sw.QueueUpdate, sw.Downloaded
 
 
 def make_mp4(path: Path, seconds: int = 1, size: tuple[int, int] = (320, 180), fps: int = 8) -> None:
