@@ -7,6 +7,13 @@ itself from the controller's state whenever an observer fires. The controller is
 
 **Confirmation** — a selection whose cost can exceed ``confirm_above`` (default $5) needs a
 second click on Generate in the *same* state; any change re-arms it.
+
+**One click, one set of jobs** — a double-click must not pay twice. From the click until every
+job of it has a request id on the service (or ended), :attr:`PanelController.submitting` holds
+Generate disabled and :meth:`~PanelController.generate` refuses. A later click on the *same*
+request while its jobs still run is asked about ("Run the same 2 jobs again? $1.60"); only
+:meth:`~PanelController.confirm_repeat` starts them again. The guard is here, not in the button:
+the browser queues a second click before the kernel's "disabled" reaches it.
 """
 
 from __future__ import annotations
@@ -19,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from .._catalog import get_model
 from .._config import budget_from_env, parse_usd, resolve_key
 from .._pricing import format_usd
 from .._sync import LoopThread
 from ._budget import LedgerMoney, budget_blocker, cost_lines
 from ._form import GENERATION_TABS, PanelForm
 from ._jobs import JobRunner, JobState, JobStatus
-from ._ledger import delete_rows, history_frame, spend_frames
+from ._ledger import delete_rows, history_frame, simulated_spend, spend_frames
 from ._protocols import GeneratorLike, HistoryLike
 from ._provider import GeneratorFactory, GeneratorSlot
 from ._remix import RemixCandidate, RemixSources
@@ -72,6 +80,9 @@ class PanelController(PanelForm):
         self._message = ""
         self._message_warn = False
         self._batches: dict[str, list[JobState]] = {}
+        # Per tab, the request its last jobs were started with: a click on the same one asks first.
+        self._requests: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._question: str | None = None
         self.jobs: list[JobState] = []
         # Ledger reads are cached between changes: the cost label is redrawn per keystroke.
         self._remix = RemixSources()
@@ -97,6 +108,7 @@ class PanelController(PanelForm):
             if self._armed_version is not None:
                 self._armed_version = None
                 self._message = ""
+            self._question = None  # it asked about the request as it was
         for callback in list(self._observers):
             try:
                 callback(what)
@@ -157,6 +169,23 @@ class PanelController(PanelForm):
         """Earlier Sora videos of this provider that can still be remixed (cached until the history changes)."""
         return self._remix.candidates(self.history, self.provider)
 
+    def remix_from(self, history_id: int | str) -> bool:
+        """The Remix tab with this ledger row's video chosen (a History row's or a card's "Remix").
+
+        False, with the reason in the status line, when the row is not a remixable video.
+        """
+        self.refresh_history()
+        self.set_tab("remix")
+        for cand in self.remix_candidates():
+            if cand.key == str(history_id):
+                self.set_remix_source(cand.key)
+                return True
+        self.notify(
+            f"Generation #{history_id} cannot be remixed: only completed Sora videos kept on the service can.",
+            warn=True,
+        )
+        return False
+
     def refresh_history(self) -> None:
         """Re-read the history (after something outside the panel changed it)."""
         self._changed("history", rearm=False)
@@ -186,6 +215,10 @@ class PanelController(PanelForm):
     def spent(self) -> Decimal:
         """Total spent so far according to the history (cached until the history changes)."""
         return self._money.spent(self.history)
+
+    def simulated_spent(self) -> Decimal:
+        """The part of :meth:`spent` made on the emulator: priced like fal's, charged to nobody."""
+        return Decimal(0) if self.history is None else simulated_spend(self.history)
 
     def committed(self) -> Decimal:
         """Spent plus the high estimate of every job still running: what the budget must cover.
@@ -277,12 +310,63 @@ class PanelController(PanelForm):
         }
         return "Done: " + ", ".join(f"{n} {word}" for word, n in counts.items() if n) + "."
 
-    # -- generate / cancel ----------------------------------------------------------------
-    def generate(self) -> list[JobState]:
-        """Start one job per selected model; a costly selection needs a second call to confirm."""
+    # -- one click, one set of jobs -------------------------------------------------------
+    @property
+    def submitting(self) -> bool:
+        """True from a click until each of its jobs is on the service (has a request id) or ended."""
+        return any(not j.done and j.request_id is None for j in self._batches.get(self.tab, ()))
+
+    @property
+    def question(self) -> str | None:
+        """A pending "Run the same jobs again?" question (answered by :meth:`confirm_repeat` / :meth:`dismiss`)."""
+        return self._question if self.tab in GENERATION_TABS else None
+
+    def _request(self) -> list[tuple[str, dict[str, Any]]]:
+        """What a click would send now: each selected model with its full parameters."""
+        return [(spec.id, self.params_for(spec)) for spec in self.selected]
+
+    def _running_same(self) -> list[JobState]:
+        """This tab's still-running jobs, if they were started with exactly the request a click would send."""
+        running = [j for j in self._batches.get(self.tab, ()) if not j.done]
+        return running if running and self._requests.get(self.tab) == self._request() else []
+
+    def confirm_repeat(self) -> list[JobState]:
+        """Yes to the pending question: start the same jobs again. Nothing without a question."""
+        if self.question is None:
+            return []
+        self._question = None
+        return self._start() if not self._refused() else []
+
+    def dismiss(self) -> None:
+        """No to the pending question: nothing is started."""
+        if self._question is not None:
+            self._question = None
+            self._changed("question", rearm=False)
+
+    def _refused(self) -> bool:
+        """Say why Generate cannot start now, if it cannot."""
         reasons = self.blockers
         if reasons:
             self.notify(reasons[0], warn=True)
+            return True
+        return False
+
+    # -- generate / cancel ----------------------------------------------------------------
+    def generate(self) -> list[JobState]:
+        """Start one job per selected model; a costly selection needs a second call to confirm.
+
+        Refused while the last click's jobs are still being submitted (a double-click), and a
+        question instead of jobs while the same request still runs (see the module notes).
+        """
+        if self.submitting or self.question is not None:
+            return []  # the first click's jobs are on their way, or a question waits for its answer
+        if self._refused():
+            return []
+        same = self._running_same()
+        if same:
+            count = len(self.selected)
+            self._question = f"Run the same {count} job{'s' if count != 1 else ''} again? {self.total_cost}"
+            self._changed("question", rearm=False)
             return []
         if self.needs_confirmation and not self.confirmation_pending:
             self._armed_version = self._version
@@ -292,22 +376,40 @@ class PanelController(PanelForm):
                 warn=True,
             )
             return []
+        return self._start()
+
+    def _start(self) -> list[JobState]:
         self._armed_version = None
         generator = self.generator
         assert generator is not None  # a blocker otherwise
         highs = [est.high if est is not None else Decimal(0) for _, est, _ in self.estimates()]
-        started = [JobState(spec, self.params_for(spec)) for spec in self.selected]
+        request = self._request()
+        started = [JobState(get_model(model_id), params) for model_id, params in request]
+        # Set before the first job is handed to the loop: from here on a second click is refused.
+        self._batches[self.tab] = started
+        self._requests[self.tab] = request
         for job, high in zip(started, highs, strict=True):
+            job.observe(self._submit_watch(job))
             self._runner.reserve(job, generator, high)
             self.jobs.insert(0, job)
             for callback in list(self._job_observers):
                 callback(job)
             # The generator prices a remix from its source in the history itself.
             self._runner.submit(job)
-        self._batches[self.tab] = started
         self._say("")  # from now on the status follows these jobs
         self._changed("jobs", rearm=False)
         return started
+
+    def _submit_watch(self, job: JobState) -> Callable[[JobState], None]:
+        """An observer that redraws once, when ``job`` reaches the service (or ends): Generate comes back."""
+        seen = {"submitted": False}
+
+        def watch(state: JobState) -> None:
+            if not seen["submitted"] and (state.request_id is not None or state.done):
+                seen["submitted"] = True
+                self._changed("submitted", rearm=False)
+
+        return watch
 
     async def _job_ended(self, job: JobState, generator: GeneratorLike) -> None:
         if generator is not self.generator:

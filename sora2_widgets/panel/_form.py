@@ -15,16 +15,22 @@ Choices made here (and why):
   selected Pro model accepts, and sent to Pro models only; the standard models keep
   their single/default resolution. ``auto`` means the service picks, so the price is
   shown as a range until the result's size is known.
-* **Keep for remix** defaults to *on* (``delete_video=False``). fal's default deletes
-  the video on the service after delivery, which makes it impossible to remix forever;
-  a user who later wants a remix cannot undo that, while a kept video costs nothing
-  extra. The checkbox says what it does in one line.
+* **Keep for remix** defaults to *on* (``delete_video=False``), and should in the CLI too.
+  fal's default deletes the video on the service after delivery, which makes it impossible
+  to remix forever; a user who later wants a remix cannot undo that, while a kept video
+  costs nothing extra (and a user who wants it gone unticks the box). The checkbox says
+  what it does in one line.
+* **One prompt and one set of settings per tab** (:class:`TabInputs`): a remix instruction
+  is not a text-to-video prompt, so typing on one tab never changes another, and the Remix
+  tab opens with its own (empty) prompt. History and Spend show no inputs; the form keeps
+  pointing at the last generation tab's inputs there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
 
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._errors import ValidationError
@@ -33,7 +39,15 @@ from .._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
 from ._media import ImageChoice
 from ._remix import RemixCandidate
 
-__all__ = ["AUTO_EXPLANATION", "GENERATION_TABS", "KEEP_EXPLANATION", "TABS", "Estimate", "PanelForm"]
+__all__ = [
+    "AUTO_EXPLANATION",
+    "GENERATION_TABS",
+    "KEEP_EXPLANATION",
+    "TABS",
+    "Estimate",
+    "PanelForm",
+    "TabInputs",
+]
 
 #: Tab keys in display order, with their titles.
 TABS: tuple[tuple[str, str], ...] = (
@@ -53,31 +67,74 @@ AUTO_EXPLANATION = "auto: the service picks the resolution; the price is shown a
 Estimate = tuple[ModelSpec, CostEstimate | None, str | None]
 
 
+@dataclass
+class TabInputs:
+    """One generation tab's prompt and settings (each tab has its own; see the module notes)."""
+
+    prompt: str = ""
+    # Sora settings
+    duration: int = 4
+    keep_for_remix: bool = True
+    snapshot: str = SORA_SNAPSHOTS[0]
+    detect_and_block_ip: bool = False
+    character_ids: str = ""
+    # Other (Kling) settings
+    other_duration: str = "5"
+    other_aspect_ratio: str = "16:9"
+    negative_prompt: str = "blur, distort, and low quality"
+    cfg_scale: float = 0.5
+
+
+_T = TypeVar("_T")
+
+
+class _PerTab(Generic[_T]):
+    """An attribute of :class:`PanelForm` that reads and writes the current tab's :class:`TabInputs`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _PerTab[_T]: ...
+    @overload
+    def __get__(self, obj: PanelForm, objtype: type | None = None) -> _T: ...
+    def __get__(self, obj: PanelForm | None, objtype: type | None = None) -> _T | _PerTab[_T]:
+        if obj is None:
+            return self
+        value: _T = getattr(obj.inputs[obj.input_tab], self.name)
+        return value
+
+    def __set__(self, obj: PanelForm, value: _T) -> None:
+        setattr(obj.inputs[obj.input_tab], self.name, value)
+
+
 class PanelForm:
     """The generation tabs' inputs. Setters validate, update and call :meth:`_changed`."""
 
+    prompt: _PerTab[str] = _PerTab()
+    duration: _PerTab[int] = _PerTab()
+    keep_for_remix: _PerTab[bool] = _PerTab()
+    snapshot: _PerTab[str] = _PerTab()
+    detect_and_block_ip: _PerTab[bool] = _PerTab()
+    character_ids: _PerTab[str] = _PerTab()
+    other_duration: _PerTab[str] = _PerTab()
+    other_aspect_ratio: _PerTab[str] = _PerTab()
+    negative_prompt: _PerTab[str] = _PerTab()
+    cfg_scale: _PerTab[float] = _PerTab()
+
     def __init__(self) -> None:
         self.tab = "text"
+        #: The generation tab whose inputs the form shows and sends (the last one visited).
+        self.input_tab = "text"
         self.selections: dict[str, tuple[str, ...]] = {
             "text": ("sora2_text_to_video",),
             "image": ("sora2_image_to_video",),
             "remix": ("sora2_video_to_video_remix",),
         }
-        self.prompt = ""
-        # Sora settings
-        self.duration = 4
+        self.inputs: dict[str, TabInputs] = {tab: TabInputs() for tab in GENERATION_TABS}
         self.aspect_ratio: dict[str, str] = {"text": "16:9", "image": "auto"}
         self.resolution: dict[str, str] = {"text": "1080p", "image": "auto"}
-        self.keep_for_remix = True
         self.show_advanced = False
-        self.snapshot = SORA_SNAPSHOTS[0]
-        self.detect_and_block_ip = False
-        self.character_ids = ""
-        # Other (Kling) settings
-        self.other_duration = "5"
-        self.other_aspect_ratio = "16:9"
-        self.negative_prompt = "blur, distort, and low quality"
-        self.cfg_scale = 0.5
         # Sources
         self.image: ImageChoice | None = None
         self.image_error: str | None = None
@@ -112,6 +169,8 @@ class PanelForm:
             raise ValueError(f"unknown tab {tab!r}; tabs: {', '.join(dict(TABS))}")
         if tab != self.tab:
             self.tab = tab
+            if tab in GENERATION_TABS:
+                self.input_tab = tab
             self._changed("tab")
 
     @property

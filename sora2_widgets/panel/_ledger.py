@@ -1,23 +1,74 @@
 """What the History and Spend tabs read from the ledger, and the one thing they change in it.
 
 The frames are ``History.df`` and ``History.spend()`` as the ledger makes them, read by their
-own column names (``id``, ``created_at``, ``model_id``, ``status``, ``deleted`` …).
+own column names (``id``, ``created_at``, ``model_id``, ``status``, ``deleted`` …). What people
+read instead of those names (model names, status words, column headers) is here too, so the
+History and Spend tabs say the same things the job cards do.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .._catalog import get_model
+from .._errors import UnknownModelError
 from ._protocols import HistoryLike
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["delete_rows", "history_frame", "spend_frames"]
+__all__ = [
+    "COLUMN_HEADERS",
+    "STATUS_WORDS",
+    "delete_rows",
+    "history_frame",
+    "model_name",
+    "simulated_spend",
+    "spend_frames",
+    "status_word",
+]
 
 log = logging.getLogger("sora2_widgets.panel")
+
+#: The ledger's statuses as the History tab says them (the cards' words where they have one).
+STATUS_WORDS = {
+    "submitted": "Submitting",
+    "in_queue": "In queue",
+    "in_progress": "Generating",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "unavailable": "Model unavailable",
+    "unknown": "Outcome unknown",
+}
+
+#: Spend frames' index and column names → table headers.
+COLUMN_HEADERS = {
+    "model_id": "Model",
+    "day": "Day",
+    "mode": "Mode",
+    "provider": "Provider",
+    "count": "Jobs",
+    "completed": "Completed",
+    "total": "Spent",
+    "unknown": "Outcome unknown",
+    "possibly_charged": "Possibly charged",
+}
+
+
+def model_name(model_id: str) -> str:
+    """A catalog id as its display name ("Sora 2 Pro"), as the job cards show models."""
+    try:
+        return get_model(model_id).name
+    except UnknownModelError:  # an id from an older catalog: show it as stored
+        return model_id
+
+
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status.replace("_", " ").capitalize())
 
 
 def history_frame(history: HistoryLike, *, model: str | None = None, status: str | None = None) -> pd.DataFrame:
@@ -55,3 +106,16 @@ def spend_frames(history: HistoryLike) -> tuple[pd.DataFrame | None, pd.DataFram
     except Exception:
         log.exception("could not compute spend")
         return None, None
+
+
+def simulated_spend(history: HistoryLike) -> Decimal:
+    """What the emulator's jobs "cost": priced like fal's, charged to nobody."""
+    try:
+        by_provider = history.spend(by="provider")
+    except Exception:
+        log.exception("could not compute spend by provider")
+        return Decimal(0)
+    if "emulator" not in by_provider.index:
+        return Decimal(0)
+    value = by_provider.loc["emulator", "total"]
+    return value if isinstance(value, Decimal) else Decimal(str(value))

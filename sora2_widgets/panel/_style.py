@@ -124,6 +124,31 @@ CSS = """
   border-color: var(--jp-border-color1, #999); color: var(--jp-ui-font-color2, #666);
 }
 .sw-panel .sw-progress { width: auto; max-width: 100%; }
+/* Secondary actions (Use URL, Load file, Choose, History's Play/Remix/File) look like buttons in
+   every theme: ipywidgets' plain button is a flat grey box that read as text in dark themes. */
+.sw-panel .sw-action, .sw-panel .sw-dismiss {
+  border: 1px solid var(--jp-brand-color1, #1976d2); border-radius: 4px;
+  color: var(--jp-brand-color1, #1976d2); background: var(--jp-layout-color1, transparent);
+  font-weight: 500;
+}
+.sw-panel .sw-action:hover, .sw-panel .sw-dismiss:hover {
+  background: var(--jp-layout-color3, rgba(128,128,128,.15));
+}
+.sw-panel .sw-action.mod-active {
+  background: var(--jp-brand-color1, #1976d2); color: var(--jp-ui-inverse-font-color0, #fff);
+}
+/* The model picker: one checkbox per model, label in full. */
+.sw-panel .sw-models { gap: 0; padding-left: 4px; }
+.sw-panel .sw-models .sw-model-option, .sw-panel .sw-models .sw-model-option label { width: auto; max-width: 100%; }
+.sw-panel .sw-question { gap: 8px; padding: 4px 8px; border-radius: 6px;
+  border: 1px solid var(--jp-warn-color1, #f57c00); }
+.sw-panel .sw-history-row { border-bottom: 1px solid var(--jp-border-color2, rgba(128,128,128,.3)); padding: 2px 0; }
+.sw-panel .sw-history-row > .widget-hbox { gap: 8px; }
+.sw-panel .sw-history-text, .sw-panel .sw-history-text > * { line-height: 1.4; overflow-wrap: anywhere; }
+.sw-panel .sw-history-actions { flex: 0 0 auto; gap: 4px; }
+.sw-panel .sw-history-detail { padding-left: 36px; }
+.sw-panel .sw-path { word-break: break-all; }
+.sw-panel .sw-remix-preview { gap: 8px; }
 .sw-panel .sw-result-facts, .sw-panel .sw-result-facts > * { line-height: 1.5; }
 .sw-panel .sw-result-facts code { word-break: break-all; }
 </style>

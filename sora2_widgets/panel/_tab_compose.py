@@ -2,19 +2,81 @@
 the other models' settings, the cost label, Generate and the status line.
 
 One composer exists; the view moves it into the active generation tab, so the page holds one
-copy of each input (and browser tests find exactly one).
+copy of each input (and browser tests find exactly one). What it shows is the active tab's own
+prompt and settings (the controller keeps one set per tab).
+
+The model picker is a column of checkboxes (the README says "tick"; a Ctrl-click list was hard to
+use and its unfocused selection was grey on grey). :class:`ModelPicker` keeps a
+``SelectMultiple``-like ``options`` / ``value`` pair, so code and tests set it the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import ipywidgets as w
+import traitlets
 
 from .._schemas import SORA_SNAPSHOTS
 from ._controller import PanelController
 from ._form import AUTO_EXPLANATION, KEEP_EXPLANATION
 from ._widgets import EventGuard, cls, esc, set_options, set_status, show
 
-__all__ = ["Composer"]
+__all__ = ["Composer", "ModelPicker"]
+
+
+class ModelPicker(w.VBox):  # type: ignore[misc]
+    """One checkbox per model; ``value`` is the ticked model ids in ``options`` order.
+
+    ``options`` and ``value`` are kernel-side traits only (not synced): the checkboxes are the
+    browser's view of them.
+    """
+
+    options = traitlets.Tuple()
+    value = traitlets.Tuple()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._boxes: dict[str, w.Checkbox] = {}
+        self._syncing = False
+
+    @traitlets.observe("options")
+    def _on_options(self, change: dict[str, Any]) -> None:
+        old = list(self._boxes.values())
+        self._boxes = {}
+        for label, model_id in change["new"]:
+            box = cls(
+                w.Checkbox(description=label, indent=False, layout=w.Layout(width="auto")),
+                "sw-model-option",
+                f"sw-model-{model_id}",
+            )
+            box.value = model_id in self.value
+            box.observe(self._on_tick, names="value")
+            self._boxes[model_id] = box
+        self.children = tuple(self._boxes.values())
+        for box in old:  # the replaced checkboxes would otherwise live on in the kernel
+            box.close()
+
+    @traitlets.observe("value")
+    def _on_value(self, change: dict[str, Any]) -> None:
+        self._syncing = True
+        try:
+            for model_id, box in self._boxes.items():
+                box.value = model_id in change["new"]
+        finally:
+            self._syncing = False
+
+    def _on_tick(self, _change: dict[str, Any]) -> None:
+        if not self._syncing:
+            self.value = tuple(m for m, box in self._boxes.items() if box.value)
+
+    def set(self, options: Sequence[tuple[str, str]], value: Sequence[str]) -> None:
+        """Redraw: new options and ticks only when they changed."""
+        if tuple(self.options) != tuple(options):
+            self.options = tuple(options)
+        if tuple(self.value) != tuple(value):
+            self.value = tuple(value)
 
 
 class Composer:
@@ -24,8 +86,9 @@ class Composer:
         self._ctl = ctl
         # width "auto" (stretched by the column), not "100%": with the description label and the
         # widget margins "100%" ran past the container's right edge (see the CSS for the input).
-        self.models = cls(w.SelectMultiple(rows=3, description="Models", layout=w.Layout(width="auto")), "sw-models")
+        self.models = cls(ModelPicker(layout=w.Layout(width="auto")), "sw-models")
         self.models.observe(lambda ch: event(ctl.select, tuple(ch["new"])), names="value")
+        self.models_title = cls(w.HTML("Models"), "sw-box-title", "sw-models-title")
         self.prompt = cls(
             w.Textarea(
                 placeholder="Describe the video: subject, action, camera, light, sound…",
@@ -43,8 +106,20 @@ class Composer:
         self.generate = cls(w.Button(description="Generate", icon="play", button_style="primary"), "sw-generate")
         self.generate.on_click(lambda _b: ctl.generate())
         self.status = cls(w.HTML(), "sw-status")
+        # "Run the same jobs again?": asked instead of starting them, answered here.
+        self.question = cls(w.HTML(), "sw-question-text")
+        self.confirm = cls(w.Button(description="Run again", icon="play", button_style="warning"), "sw-confirm")
+        self.confirm.on_click(lambda _b: ctl.confirm_repeat())
+        self.dismiss = cls(w.Button(description="Cancel"), "sw-dismiss")
+        self.dismiss.on_click(lambda _b: ctl.dismiss())
+        self.question_row = cls(
+            w.HBox([self.question, self.confirm, self.dismiss], layout=w.Layout(align_items="center")),
+            "sw-question",
+            "sw-row",
+        )
         self.box = w.VBox(
             [
+                self.models_title,
                 self.models,
                 self.prompt,
                 self.counter,
@@ -52,6 +127,7 @@ class Composer:
                 self.other_settings,
                 self.cost,
                 w.HBox([self.generate, self.status], layout=w.Layout(align_items="center")),
+                self.question_row,
             ]
         )
 
@@ -130,7 +206,7 @@ class Composer:
     def _draw_prompt(self) -> None:
         ctl = self._ctl
         options = [(ctl.model_label(s), s.id) for s in ctl.models]
-        set_options(self.models, options, tuple(ctl.selections[ctl.tab]))
+        self.models.set(options, tuple(ctl.selections[ctl.tab]))
         self.prompt.placeholder = f"Describe the video (up to {ctl.prompt_limit} characters)…"
         if self.prompt.value != ctl.prompt:
             self.prompt.value = ctl.prompt
@@ -185,10 +261,13 @@ class Composer:
         items = "".join(f"<li>{esc(line)}</li>" for line in lines[1:])
         self.cost.value = f'<div class="sw-total">{esc(lines[0])}</div><ul>{items}</ul>'
         blockers = ctl.blockers
-        self.generate.disabled = bool(blockers)
+        submitting, question = ctl.submitting, ctl.question
+        self.generate.disabled = bool(blockers) or submitting or question is not None
         pending = ctl.confirmation_pending
-        self.generate.description = "Confirm: generate" if pending else "Generate"
+        self.generate.description = "Submitting…" if submitting else "Confirm: generate" if pending else "Generate"
         self.generate.button_style = "warning" if pending else "primary"
+        show(self.question_row, question is not None)
+        self.question.value = f"<b>{esc(question or '')}</b>"
         if blockers:
             self.generate.tooltip = blockers[0]
             set_status(self.status, blockers[0], warn=True)

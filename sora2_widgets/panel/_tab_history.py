@@ -1,14 +1,20 @@
 """The History tab: the ledger's rows newest first, filtered by model and status, a page at a
-time, with a thumbnail per row and a tick box to delete rows.
+time, with a thumbnail per row, a tick box to delete rows, and per row what a person does with a
+video: play it, remix it (the Remix tab with it chosen), and find its file.
 
 Rows are read from ``History.df`` by its own column names: ``id``, ``created_at``, ``model_id``,
-``status``, ``prompt``, ``cost_micros`` (exact; ``<NA>`` while unknown), ``est_high_micros``,
-``thumbnail_path``.
+``status``, ``provider``, ``prompt``, ``cost_micros`` (exact; ``<NA>`` while unknown),
+``est_high_micros``, ``thumbnail_path``, ``local_path``, ``video_url``. People read model names and
+status words instead (``_ledger.py``), and an amount made on the emulator says it was simulated.
+
+Comparing two videos side by side is issue #15's, not here.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Hashable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -16,13 +22,15 @@ import ipywidgets as w
 from .._pricing import format_usd
 from ..history import from_micros
 from ._controller import PanelController
+from ._ledger import model_name, status_word
+from ._media import INLINE_VIDEO_LIMIT, browser_video_url
 from ._remix import when_text
-from ._widgets import EventGuard, cls, esc, set_options, set_status, show, thumb
+from ._widgets import EventGuard, cls, esc, local_file, panel_tree, set_options, set_status, show, thumb
 
-__all__ = ["HISTORY_PAGE", "HistoryTab"]
+__all__ = ["HISTORY_PAGE", "HistoryTab", "history_video"]
 
-#: History rows drawn at a time: each is a few widgets (thumbnail included), so "Show more" adds pages.
-HISTORY_PAGE = 100
+#: History rows drawn at a time: each is a few widgets (thumbnail and actions), so "Show more" adds pages.
+HISTORY_PAGE = 25
 
 
 def _money(micros: Any) -> str | None:
@@ -30,6 +38,13 @@ def _money(micros: Any) -> str | None:
     import pandas as pd
 
     return None if pd.isna(micros) else format_usd(from_micros(int(micros)))
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, ``None`` for a missing one (``None``/``NaN``/``<NA>``)."""
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else str(value)
 
 
 def unknown_note(record: Mapping[Hashable, Any]) -> str:
@@ -40,6 +55,39 @@ def unknown_note(record: Mapping[Hashable, Any]) -> str:
         f"Submit outcome unknown: the service may have created this job and charged{up_to}."
         " It was not resubmitted; check fal's dashboard."
     )
+
+
+def history_video(local_path: str | None, video_url: str | None) -> w.Widget:
+    """A player for a History row's video, made when the user clicks Play (not per row drawn).
+
+    The browser streams the result URL when it can reach it (only the URL is widget state);
+    otherwise a local file up to ``INLINE_VIDEO_LIMIT`` goes over the widget comm, as on the cards.
+    """
+    src = browser_video_url(video_url)
+    path = local_file(local_path)
+    if src is not None:
+        video = w.Video(value=src.encode("utf-8"), format="url", autoplay=True, loop=False, controls=True)
+    elif path is not None and path.stat().st_size <= INLINE_VIDEO_LIMIT:
+        video = w.Video(value=path.read_bytes(), format="mp4", autoplay=True, loop=False, controls=True)
+    else:
+        why = "The video file is gone" if path is None else "The video is too large to play here"
+        return cls(w.HTML(esc(f"{why}; see its file below.")), "sw-muted")
+    video.layout.max_width = "480px"
+    return cls(video, "sw-video", "sw-history-video")
+
+
+def file_line(local_path: str | None, video_url: str | None) -> str:
+    """Where the row's video is, as HTML: the local path (copyable) and a link the browser can open."""
+    parts = []
+    if local_path:
+        full = html.escape(local_path, quote=True)
+        state = "" if Path(local_path).is_file() else " (no longer on disk)"
+        parts.append(f'File: <code class="sw-path" title="{full}">{full}</code>{esc(state)}')
+    link = browser_video_url(video_url)
+    if link is not None:
+        href = html.escape(link, quote=True)
+        parts.append(f'<a href="{href}" target="_blank" rel="noopener noreferrer">open the video in a new tab</a>')
+    return " · ".join(parts) if parts else esc("No file was saved for this generation.")
 
 
 class HistoryTab:
@@ -64,6 +112,8 @@ class HistoryTab:
         self.history_note = cls(w.HTML(), "sw-status", "sw-history-note")
         #: The drawn rows' ids and tick boxes.
         self.checks: list[tuple[Any, w.Checkbox]] = []
+        #: The drawn rows' action buttons by row id: {"play": …, "remix": …, "file": …} (those it has).
+        self.actions: dict[Any, dict[str, w.Button]] = {}
         self.box = w.VBox(
             [
                 cls(
@@ -103,11 +153,17 @@ class HistoryTab:
             show(self.history_count, False)
             show(self.history_more, False)
             return
-        models = sorted({str(m) for m in full["model_id"]})
-        statuses = sorted({str(s) for s in full["status"]})
-        set_options(self.history_model, [("all models", ""), *[(m, m) for m in models]], self.history_model.value or "")
+        models = sorted({str(m) for m in full["model_id"]}, key=model_name)
+        statuses = sorted({str(s) for s in full["status"]}, key=status_word)
         set_options(
-            self.history_status, [("any status", ""), *[(s, s) for s in statuses]], self.history_status.value or ""
+            self.history_model,
+            [("all models", ""), *[(model_name(m), m) for m in models]],
+            self.history_model.value or "",
+        )
+        set_options(
+            self.history_status,
+            [("any status", ""), *[(status_word(s), s) for s in statuses]],
+            self.history_status.value or "",
         )
         frame = ctl.history_frame(model=self.history_model.value or None, status=self.history_status.value or None)
         total = 0 if frame is None else len(frame)
@@ -119,28 +175,92 @@ class HistoryTab:
         show(self.history_count, total > 0)
         show(self.history_more, shown < total)
         self.history_more.description = f"Show {min(HISTORY_PAGE, total - shown)} more"
+        old = list(self.history_rows.children)
         self.checks = []
+        self.actions = {}
+        remixable = {c.key for c in ctl.remix_candidates()}
         rows: list[w.Widget] = [w.HTML("<i>No generations yet.</i>")] if total == 0 else []
         for record in frame.head(shown).to_dict("records") if frame is not None else []:
-            rows.append(self._row(record))
+            rows.append(self._row(record, str(record["id"]) in remixable))
         self.history_rows.children = rows
+        for row in old:  # a redrawn row's widgets would otherwise live on in the kernel
+            for node in panel_tree(row):
+                node.close()
 
-    def _row(self, record: Mapping[Hashable, Any]) -> w.HBox:
-        """One ledger row: tick box, thumbnail, model · status · cost · date, the prompt."""
+    def _row(self, record: Mapping[Hashable, Any], remixable: bool) -> w.VBox:
+        """One ledger row: tick box, thumbnail, model · status · cost · date, the prompt, and its actions."""
+        row_id = record["id"]
         box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
-        self.checks.append((record["id"], box))
-        cost = _money(record["cost_micros"]) or "—"
+        self.checks.append((row_id, box))
+        cost = _money(record["cost_micros"])
+        if cost is not None and record["provider"] == "emulator":
+            cost += " (simulated)"
         when = when_text(record["created_at"].to_pydatetime())
         unknown = record["status"] == "unknown"
-        text = (
-            f"<b>{esc(record['model_id'])}</b> · {esc(record['status'])} · {esc(cost)} · {esc(when)}"
-            + (f"<div class='sw-warn'>{esc(unknown_note(record))}</div>" if unknown else "")
-            + f"<div class='sw-muted'>{esc(str(record['prompt'] or '')[:200])}</div>"
+        facts = [
+            model_name(str(record["model_id"])),
+            status_word(str(record["status"])),
+            cost or "cost not known",
+            when,
+        ]
+        text = cls(
+            w.HTML(
+                f"<b>{esc(facts[0])}</b> · {esc(' · '.join(facts[1:]))} <span class='sw-muted'>#{esc(row_id)}</span>"
+                + (f"<div class='sw-warn'>{esc(unknown_note(record))}</div>" if unknown else "")
+                + f"<div class='sw-muted'>{esc(str(record['prompt'] or '')[:200])}</div>",
+                layout=w.Layout(flex="1 1 auto", min_width="0", width="auto"),
+            ),
+            "sw-history-text",
         )
         parts: list[w.Widget] = [box]
         image = thumb(record["thumbnail_path"], "72px")
         if image is not None:
             parts.append(image)
-        parts.append(w.HTML(text))
+        parts.append(text)
+        detail = cls(w.VBox(), "sw-history-detail")
+        parts.append(self._actions(record, remixable, detail))
         line = w.HBox(parts, layout=w.Layout(align_items="center"))
-        return cls(line, "sw-history-unknown") if unknown else line
+        row = cls(w.VBox([line, detail]), "sw-history-row", f"sw-history-row-{row_id}")
+        return cls(row, "sw-history-unknown") if unknown else row
+
+    def _actions(self, record: Mapping[Hashable, Any], remixable: bool, detail: w.VBox) -> w.HBox:
+        """Play (a player below the row), Remix (when the video can be remixed), File (where it is)."""
+        row_id = record["id"]
+        local_path, video_url = _text(record["local_path"]), _text(record["video_url"])
+        buttons: dict[str, w.Button] = {}
+        if record["status"] == "completed" and (local_file(local_path) or browser_video_url(video_url)):
+            buttons["play"] = w.Button(description="Play", icon="play", tooltip="Play this video here")
+            buttons["play"].on_click(
+                lambda _b: self._toggle(detail, "play", lambda: history_video(local_path, video_url))
+            )
+        if remixable:
+            buttons["remix"] = w.Button(
+                description="Remix", icon="random", tooltip="Open the Remix tab with this video chosen"
+            )
+            buttons["remix"].on_click(lambda _b: self._ctl.remix_from(row_id))
+        if local_path or browser_video_url(video_url):
+            buttons["file"] = w.Button(description="File", icon="folder-open", tooltip="Where this video is saved")
+            buttons["file"].on_click(
+                lambda _b: self._toggle(
+                    detail, "file", lambda: cls(w.HTML(file_line(local_path, video_url)), "sw-history-where")
+                )
+            )
+        for name, button in buttons.items():
+            button.layout = w.Layout(width="auto")
+            cls(button, "sw-action", f"sw-history-{name}")
+        self.actions[row_id] = buttons
+        return cls(w.HBox(list(buttons.values())), "sw-history-actions")
+
+    @staticmethod
+    def _toggle(detail: w.VBox, what: str, make: Any) -> None:
+        """Show ``what`` below the row, or hide it when it is already shown (closing its widgets)."""
+        shown = [c for c in detail.children if getattr(c, "_sw_what", None) == what]
+        rest = [c for c in detail.children if getattr(c, "_sw_what", None) != what]
+        if shown:
+            detail.children = rest
+            for node in shown:
+                node.close()
+            return
+        widget = make()
+        widget._sw_what = what
+        detail.children = [*rest, widget]

@@ -21,12 +21,12 @@ class ImageSource:
         self._ctl = ctl
         self._event = event
         self.image_url = cls(w.Text(description="Image URL", placeholder="https://…"), "sw-image-url")
-        self.image_use_url = cls(w.Button(description="Use URL"), "sw-image-use-url")
+        self.image_use_url = cls(w.Button(description="Use URL", icon="link"), "sw-image-use-url", "sw-action")
         self.image_use_url.on_click(lambda _b: self._load(lambda: image_from_url(self.image_url.value)))
         self.upload = cls(w.FileUpload(accept="image/*", multiple=False, description="Upload"), "sw-upload")
         self.upload.observe(self._on_upload, names="value")
         self.image_path = cls(w.Text(description="Local path", placeholder="~/pictures/start.png"), "sw-image-path")
-        self.image_load = cls(w.Button(description="Load file"), "sw-image-load")
+        self.image_load = cls(w.Button(description="Load file", icon="folder-open"), "sw-image-load", "sw-action")
         self.image_load.on_click(lambda _b: self._load(lambda: image_from_path(self.image_path.value)))
         self.image_preview = cls(w.Image(layout=w.Layout(max_width="240px", max_height="160px")), "sw-image-preview")
         self.image_info = cls(w.HTML(), "sw-image-error")

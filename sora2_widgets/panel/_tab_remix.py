@@ -1,5 +1,9 @@
 """The Remix tab's picker: one row per remixable video (thumbnail, prompt, date and length,
-Choose), newest first, a page at a time, with the chosen one's details below."""
+Choose), newest first, a page at a time.
+
+Once a video is chosen it is shown once: the list folds away and the chosen video's details
+stand in its place, with "Choose another" to open the list again (the list used to stay open
+with the chosen row marked *and* the same video repeated below it)."""
 
 from __future__ import annotations
 
@@ -30,7 +34,14 @@ class RemixPicker:
         self._limit = REMIX_PAGE
         self.remix_more = cls(w.Button(description="Show more", icon="angle-down"), "sw-remix-more")
         self.remix_more.on_click(lambda _b: self._more())
-        self.remix_preview = cls(w.HBox(), "sw-remix-preview")
+        self.remix_preview = cls(w.HBox(layout=w.Layout(align_items="center")), "sw-remix-preview")
+        self._previewed: RemixCandidate | None = None
+        self.remix_change = cls(
+            w.Button(description="Choose another", icon="list", tooltip="Show the list of videos again"),
+            "sw-remix-change",
+            "sw-action",
+        )
+        self.remix_change.on_click(lambda _b: self._event(ctl.set_remix_source, None))
         self.remix_empty = cls(
             w.HTML(esc("No Sora videos available yet — generate one with 'keep for remix' first.")),
             "sw-remix-empty",
@@ -55,25 +66,36 @@ class RemixPicker:
         cands = ctl.remix_candidates()
         chosen = ctl.remix_source
         show(self.remix_empty, not cands)
-        show(self.remix_picker, bool(cands))
+        show(self.remix_picker, bool(cands) and chosen is None)
         keys = [c.key for c in cands]
         if chosen is not None and chosen.key in keys:
             # A source chosen elsewhere ("Remix this" on an old card) is always on screen.
             self._limit = max(self._limit, keys.index(chosen.key) + 1)
         page = cands[: self._limit]
-        show(self.remix_more, len(page) < len(cands))
+        show(self.remix_more, len(page) < len(cands) and chosen is None)
         self.remix_more.description = f"Show {min(REMIX_PAGE, len(cands) - len(page))} more"
         self._draw_rows(tuple(page))
         for key, (row, choose) in self._rows.items():
             picked = chosen is not None and chosen.key == key
             choose.value = picked
             choose.description = "Chosen" if picked else "Choose"
-            choose.icon = "check" if picked else ""
+            choose.icon = "check" if picked else "random"
             if picked:
                 row.add_class("sw-remix-option-selected")
             else:
                 row.remove_class("sw-remix-option-selected")
-        self.remix_preview.children = self._preview(chosen) if chosen else []
+        self._draw_preview(chosen)
+
+    def _draw_preview(self, chosen: RemixCandidate | None) -> None:
+        """The chosen video, once: its details and "Choose another" (rebuilt only when the choice changes)."""
+        if chosen == self._previewed:
+            return
+        old = [c for c in self.remix_preview.children if c is not self.remix_change]
+        self._previewed = chosen
+        self.remix_preview.children = [*self._preview(chosen), self.remix_change] if chosen else []
+        show(self.remix_preview, chosen is not None)
+        for widget in old:
+            widget.close()
 
     def _draw_rows(self, page: tuple[RemixCandidate, ...]) -> None:
         if page == self._drawn:
@@ -102,8 +124,11 @@ class RemixPicker:
             "sw-remix-option-text",
         )
         choose = cls(
-            w.ToggleButton(description="Choose", tooltip="Remix this video", layout=w.Layout(width="auto")),
+            w.ToggleButton(
+                description="Choose", icon="random", tooltip="Remix this video", layout=w.Layout(width="auto")
+            ),
             "sw-remix-option-choose",
+            "sw-action",
         )
         key = cand.key
         choose.observe(lambda ch: self._event(self._choose, key, bool(ch["new"])), names="value")
@@ -115,7 +140,9 @@ class RemixPicker:
     def _preview(cand: RemixCandidate) -> list[w.Widget]:
         facts = [cand.created, f"{cand.duration:g} s" if cand.duration else "", cand.resolution or "", cand.video_id]
         text = w.HTML(
-            f"<div>{esc(cand.prompt)}</div><div class='sw-muted'>{esc(' · '.join(f for f in facts if f))}</div>"
+            f"<div class='sw-box-title'>{esc('Remixing this video')}</div><div>{esc(cand.prompt)}</div>"
+            f"<div class='sw-muted'>{esc(' · '.join(f for f in facts if f))}</div>",
+            layout=w.Layout(flex="1 1 auto", min_width="0", width="auto"),
         )
         image = thumb(cand.thumbnail, "160px")
         return [image, text] if image is not None else [text]

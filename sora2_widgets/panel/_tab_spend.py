@@ -3,6 +3,8 @@
 The frames are ``History.spend(by="model")`` and ``History.spend(by="day")``: indexed by
 ``model_id`` / ``day``, with ``total`` (exact ``Decimal`` USD), ``unknown`` and
 ``possibly_charged``; their float ``*_usd`` twins exist for plotting elsewhere and are not shown.
+People read model names and column headers (``_ledger.COLUMN_HEADERS``), not those names; money
+made on the emulator is said to be simulated (it is priced like fal's and charged to nobody).
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .._catalog import get_model
-from .._errors import UnknownModelError
 from .._pricing import format_usd
 from ._controller import PanelController
+from ._ledger import COLUMN_HEADERS, model_name
 from ._widgets import HIDDEN, cls, esc, show
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
     frame = frame.reset_index()
     # The float *_usd columns exist for charts; the table shows the exact amounts.
     frame = frame[[c for c in frame.columns if not str(c).endswith("_usd")]]
-    head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
+    if "model_id" in frame.columns:
+        frame = frame.assign(model_id=[model_name(str(m)) for m in frame["model_id"]])
+    head = "".join(f"<th>{esc(COLUMN_HEADERS.get(str(c), str(c)))}</th>" for c in frame.columns)
     body = []
     for row in frame.head(max_rows).itertuples(index=False):
         cells = []
@@ -51,14 +54,6 @@ def _series(frame: pd.DataFrame | None) -> tuple[list[str], list[float]]:
     return [str(v) for v in frame.index], [float(v) for v in frame["total"]]
 
 
-def _model_name(model_id: str) -> str:
-    """A catalog id as its display name ("Sora 2"), as the rest of the panel shows models."""
-    try:
-        return get_model(model_id).name
-    except UnknownModelError:  # an id from an older catalog: show it as stored
-        return model_id
-
-
 def spend_chart(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> bytes:
     """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched)."""
     models, model_usd = _series(by_model)
@@ -70,7 +65,7 @@ def spend_chart(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> b
     fig = Figure(figsize=(640 / 96, 2.6), dpi=192)  # 640 CSS px wide, crisp on HiDPI screens
     fig.patch.set_alpha(0.0)  # transparent: the panel's own background shows through
     axes = fig.subplots(1, 2)
-    _bars(axes[0], [_model_name(m) for m in models], model_usd, "by model")
+    _bars(axes[0], [model_name(m) for m in models], model_usd, "by model")
     _bars(axes[1], days, day_usd, "by day")
     fig.tight_layout()
     buf = io.BytesIO()
@@ -142,7 +137,15 @@ class SpendTab:
     def _summary(self, by_model: pd.DataFrame | None) -> str:
         ctl = self._ctl
         left = ctl.budget_left
-        summary = f"Total spent: {format_usd(ctl.spent())}"
+        spent = ctl.spent()
+        simulated = ctl.simulated_spent()
+        summary = f"Total spent: {format_usd(spent)}"
+        if simulated and simulated == spent:
+            summary += " (simulated on the emulator: nothing was charged)"
+        elif simulated:
+            summary += (
+                f" ({format_usd(spent - simulated)} on fal.ai, {format_usd(simulated)} simulated on the emulator)"
+            )
         if left is not None and ctl.budget is not None:
             summary += f" · budget left: {format_usd(left)} of {format_usd(ctl.budget)}"
         count = 0 if by_model is None else int(by_model["unknown"].sum())

@@ -215,16 +215,18 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 
 def _select_models(page: Any, *model_ids: str) -> None:
-    """Pick models in the SelectMultiple by their catalog names (labels add price and resolution)."""
-    select = page.locator(".sw-models select")
-    # ipywidgets shows spaces as no-break spaces in option labels
-    names = [label.replace("\xa0", " ").split(" · ")[0] for label in select.locator("option").all_inner_texts()]
-    wanted = []
-    for model_id in model_ids:
-        name = sw.get_model(model_id).name
+    """Tick exactly these models' checkboxes, found by their catalog names (labels add price and resolution)."""
+    options = page.locator(".sw-models .sw-model-option")
+    # ipywidgets shows spaces as no-break spaces in labels
+    names = [label.replace("\xa0", " ").split(" · ")[0].strip() for label in options.all_inner_texts()]
+    wanted = {sw.get_model(model_id).name for model_id in model_ids}
+    for name in wanted:
         assert names.count(name) == 1, f"{name!r} not offered once in {names}"
-        wanted.append(names.index(name))
-    select.select_option(index=wanted)  # fires the change event ipywidgets listens to
+    for index, name in enumerate(names):
+        box = options.nth(index).locator("input[type=checkbox]")
+        if box.is_checked() != (name in wanted):
+            box.click()  # the change event ipywidgets listens to
+            expect(box).to_be_checked(checked=name in wanted)
 
 
 OVERFLOW = """() => {

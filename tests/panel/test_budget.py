@@ -82,8 +82,9 @@ def test_quick_clicks_cannot_overspend_the_panels_budget(tmp_path: Path, ledger:
     panel = Sora2Panel(ctl)
     try:
         assert generator.budget == Decimal(1)  # the one enforcing it, atomically with the ledger row
-        panel.prompt.value = "a kite over the dunes"  # Sora 2, 4 s: $0.40
-        for _ in range(4):
+        for take in range(4):  # Sora 2, 4 s: $0.40 a click; a new prompt each time, so no "run again?"
+            panel.prompt.value = f"a kite over the dunes, take {take}"
+            wait_until(lambda: not ctl.submitting)  # a click while the last one submits is refused anyway
             panel.generate.click()
         assert len(ctl.jobs) == 2
         assert panel.generate.disabled and "of your budget is left" in panel.status.value
@@ -109,11 +110,14 @@ def test_a_second_panel_on_the_same_ledger_gets_a_budget_error_card(tmp_path: Pa
     try:
         b.prompt.value = "a lantern in the fog"
         assert "Budget left: $1.00 of $1.00" in b.cost.value  # read before panel A started anything
-        a.prompt.value = "a kite over the dunes"
-        a.generate.click()
-        a.generate.click()
+        for take in range(2):
+            a.prompt.value = f"a kite over the dunes, take {take}"
+            wait_until(lambda: not a.controller.submitting)
+            a.generate.click()
         wait_until(lambda: all(j.history_id is not None for j in a.controller.jobs))
-        for _ in range(2):
+        for take in range(2):
+            b.prompt.value = f"a lantern in the fog, take {take}"
+            wait_until(lambda: not b.controller.submitting)
             b.generate.click()  # B's last look at the ledger said $1.00 was left
         b.controller.wait(60)
         a.controller.wait(60)
@@ -168,10 +172,13 @@ def test_a_job_whose_row_is_written_but_not_yet_linked_is_counted_once(
         assert ctl.budget_left == Decimal("0.60")
         assert ledger.committed() == Decimal("0.40")  # the ledger alone sees the row
         assert ledger.committed(exclude_owners=[generator.owner]) == Decimal(0)
-        assert len(ctl.generate()) == 1  # $0.40 more fits in $0.60: not refused
+        assert ctl.can_generate  # $0.40 more fits in $0.60: the budget does not refuse it
+        # ... but the panel has not heard that its job reached the service: to it, a click now is
+        # the second half of a double-click, and it starts nothing.
+        assert ctl.submitting and ctl.generate() == []
         heard.set()
         ctl.wait(60)
-        assert ledger.total_spent() == Decimal("0.80")
+        assert ledger.total_spent() == Decimal("0.40")
     finally:
         heard.set()
         ctl.close()

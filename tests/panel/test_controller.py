@@ -60,7 +60,8 @@ def test_status_line_follows_the_jobs_and_belongs_to_its_tab(panel: Any, generat
     # Jobs started on the Text tab are not reported on the Remix tab (it has its own state).
     panel.tabs.selected_index = 2
     assert ctl.status == ""
-    assert panel.status.value == "Pick a video to remix."  # what blocks Generate there
+    # What blocks Generate there: the Remix tab has its own prompt, still empty.
+    assert panel.status.value == "Write a prompt."
     panel.tabs.selected_index = 0
     assert panel.status.value == _html.escape(ctl.status) and "running" in ctl.status
 

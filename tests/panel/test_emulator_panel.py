@@ -92,7 +92,8 @@ def test_a_submit_with_unknown_outcome_is_marked_in_history_and_spend(stack: tup
     rows = panel.history_rows.children
     marked = [r for r in rows if "sw-history-unknown" in r._dom_classes]
     assert len(rows) == 2 and len(marked) == 1
-    text = marked[0].children[-1].value
+    (html,) = [n for n in panel_tree(marked[0]) if "sw-history-text" in n._dom_classes]
+    text = html.value
     assert "Submit outcome unknown" in text and "up to $0.80" in text and "answer &lt;lost&gt;" in text
     panel.tabs.selected_index = 4
     assert "Total spent: $0.40" in panel.spend_summary.value

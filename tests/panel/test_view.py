@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from sora2_widgets import ServiceError
 from sora2_widgets.panel import CSS_CLASSES, PanelController, Sora2Panel
+from sora2_widgets.panel._tab_compose import ModelPicker
 from sora2_widgets.panel._widgets import panel_tree
 from tests._secrets import FAL_KEY
 
@@ -127,4 +128,4 @@ def test_every_required_css_class_is_on_a_widget(panel: Any, history: FakeHistor
     }
     assert required <= seen
     assert required <= set(CSS_CLASSES)
-    assert isinstance(find(panel, "sw-models")[0], w.SelectMultiple)
+    assert isinstance(find(panel, "sw-models")[0], ModelPicker)  # checkboxes (issue 18)

@@ -7,8 +7,17 @@ from typing import Any
 
 import ipywidgets as w
 
+from sora2_widgets.panel._tab_history import HISTORY_PAGE
+from sora2_widgets.panel._widgets import panel_tree
+
 from ._fakes import FakeHistory
-from ._helpers import TEXT_KLING, TEXT_SORA, run
+from ._helpers import TEXT_KLING, TEXT_SORA, find, run
+
+
+def text(row: Any) -> str:
+    """A History row's text: model · status · cost · date, and the prompt."""
+    (html,) = find(row, "sw-history-text")
+    return str(html.value)
 
 
 def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHistory) -> None:
@@ -16,15 +25,15 @@ def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHis
     run(panel, prompt="second", models=(TEXT_KLING,))
     panel.tabs.selected_index = 3
     rows = panel.history_rows.children
-    assert len(rows) == 2 and "second" in rows[0].children[-1].value  # newest first
-    assert any(isinstance(c, w.Image) for c in rows[0].children)  # thumbnail
+    assert len(rows) == 2 and "second" in text(rows[0])  # newest first
+    assert any(isinstance(c, w.Image) for c in panel_tree(rows[0]))  # thumbnail
     panel.history_model.value = TEXT_SORA
-    assert len(panel.history_rows.children) == 1 and "first" in panel.history_rows.children[0].children[-1].value
+    assert len(panel.history_rows.children) == 1 and "first" in text(panel.history_rows.children[0])
     panel.history_model.value = ""
     panel._history_checks[0][1].value = True  # tick the newest row
     panel.history_delete.click()
     rows = panel.history_rows.children
-    assert len(rows) == 1 and "first" in rows[0].children[-1].value
+    assert len(rows) == 1 and "first" in text(rows[0])
     assert [r.deleted for r in history.rows] == [False, True]
 
 
@@ -44,29 +53,30 @@ def prompts(panel: Any) -> list[str]:
     return [
         c.value.split("<div class='sw-muted'>")[1].split("</div>")[0]
         for row in panel.history_rows.children
-        for c in row.children
-        if isinstance(c, w.HTML) and "sw-muted" in c.value
+        for c in find(row, "sw-history-text")
     ]
 
 
 def test_history_says_how_many_rows_it_shows_and_shows_more(panel: Any, history: FakeHistory) -> None:
-    add_rows(history, 250)
+    page = HISTORY_PAGE
+    total = 2 * page + page // 2
+    add_rows(history, total)
     panel.tabs.selected_index = 3
-    assert len(panel.history_rows.children) == 100
-    assert panel.history_count.value == "Showing 100 of 250 (newest first)."
-    assert prompts(panel)[:2] == ["prompt 249", "prompt 248"]
-    assert panel.history_more.layout.display != "none" and panel.history_more.description == "Show 100 more"
+    assert len(panel.history_rows.children) == page
+    assert panel.history_count.value == f"Showing {page} of {total} (newest first)."
+    assert prompts(panel)[:2] == [f"prompt {total - 1}", f"prompt {total - 2}"]
+    assert panel.history_more.layout.display != "none" and panel.history_more.description == f"Show {page} more"
     panel.history_more.click()
-    assert len(panel.history_rows.children) == 200
-    assert panel.history_count.value == "Showing 200 of 250 (newest first)."
-    assert panel.history_more.description == "Show 50 more"
+    assert len(panel.history_rows.children) == 2 * page
+    assert panel.history_count.value == f"Showing {2 * page} of {total} (newest first)."
+    assert panel.history_more.description == f"Show {page // 2} more"
     panel.history_more.click()
-    assert len(panel.history_rows.children) == 250 and prompts(panel)[-1] == "prompt 0"
-    assert panel.history_count.value == "250 generations, newest first."
+    assert len(panel.history_rows.children) == total and prompts(panel)[-1] == "prompt 0"
+    assert panel.history_count.value == f"{total} generations, newest first."
     assert panel.history_more.layout.display == "none"
     # A filter starts again from its newest rows.
     panel.history_status.value = "completed"
-    assert len(panel.history_rows.children) == 100
+    assert len(panel.history_rows.children) == page
 
 
 def test_a_short_history_has_no_show_more(panel: Any, history: FakeHistory) -> None:
