@@ -39,24 +39,28 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._boxes: dict[str, w.Checkbox] = {}
+        # One set of checkboxes per list of models (one per tab): switching tabs re-uses them
+        # instead of making (and leaking) new widgets each time.
+        self._sets: dict[tuple[Any, ...], dict[str, w.Checkbox]] = {}
         self._syncing = False
 
     @traitlets.observe("options")
     def _on_options(self, change: dict[str, Any]) -> None:
-        old = list(self._boxes.values())
-        self._boxes = {}
-        for label, model_id in change["new"]:
-            box = cls(
-                w.Checkbox(description=label, indent=False, layout=w.Layout(width="auto")),
-                "sw-model-option",
-                f"sw-model-{model_id}",
-            )
-            box.value = model_id in self.value
-            box.observe(self._on_tick, names="value")
-            self._boxes[model_id] = box
+        key = tuple(change["new"])
+        if key not in self._sets:
+            self._sets[key] = {model_id: self._checkbox(label, model_id) for label, model_id in key}
+        self._boxes = self._sets[key]
+        self._on_value({"new": self.value})
         self.children = tuple(self._boxes.values())
-        for box in old:  # the replaced checkboxes would otherwise live on in the kernel
-            box.close()
+
+    def _checkbox(self, label: str, model_id: str) -> w.Checkbox:
+        box = cls(
+            w.Checkbox(description=label, indent=False, layout=w.Layout(width="auto")),
+            "sw-model-option",
+            f"sw-model-{model_id}",
+        )
+        box.observe(self._on_tick, names="value")
+        return box
 
     @traitlets.observe("value")
     def _on_value(self, change: dict[str, Any]) -> None:
@@ -66,6 +70,13 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
                 box.value = model_id in change["new"]
         finally:
             self._syncing = False
+
+    def close(self) -> None:
+        """Close every tab's checkboxes too (those not on screen are not among the children)."""
+        for boxes in self._sets.values():
+            for box in boxes.values():
+                box.close()
+        super().close()
 
     def _on_tick(self, _change: dict[str, Any]) -> None:
         if not self._syncing:

@@ -128,6 +128,7 @@ def test_double_click_question_and_tabs_in_jupyterlab(page: Page, tmp_path: Path
         SHOTS.mkdir(parents=True, exist_ok=True)
         _tabs_keep_their_prompts(pg)
         _tab(pg, "Text → video")
+        expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
         _select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
         expect(pg.locator(".sw-cost")).to_contain_text("$2.40")
         panel.screenshot(path=str(SHOTS / "person_lab_text_tab.png"))
@@ -181,6 +182,7 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         SHOTS.mkdir(parents=True, exist_ok=True)
         _tabs_keep_their_prompts(pg)
         _tab(pg, "Text → video")
+        expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
         _select_models(pg, "sora2_text_to_video")
         pg.locator("button.sw-generate").dblclick()
         _wait_for_video(pg, 4.0)

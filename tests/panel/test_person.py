@@ -197,6 +197,19 @@ def test_models_are_checkboxes_that_follow_the_controller_both_ways(panel: Any) 
     assert [b.value for b in (by_id[TEXT_SORA], by_id[TEXT_PRO], by_id[TEXT_KLING])] == [False, True, False]
 
 
+def test_switching_tabs_reuses_each_tabs_checkboxes(panel: Any) -> None:
+    ctl = panel.controller
+    text_boxes = list(panel.models.children)
+    ctl.set_tab("image")
+    image_boxes = list(panel.models.children)
+    assert not set(map(id, image_boxes)) & set(map(id, text_boxes))
+    ctl.set_tab("text")
+    assert list(panel.models.children) == text_boxes  # the same widgets, not new ones
+    assert [b.value for b in text_boxes] == [m.id in ctl.selections["text"] for m in ctl.models]
+    panel.models.close()  # the image tab's boxes are not on screen, and are closed too
+    assert all(b.comm is None for b in (*text_boxes, *image_boxes))
+
+
 def test_secondary_actions_look_like_buttons(panel: Any) -> None:
     for css in ("sw-image-use-url", "sw-image-load"):
         (button,) = find(panel.image_source.box, css)
