@@ -54,8 +54,17 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         self.children = tuple(self._boxes.values())
 
     def _checkbox(self, label: str, model_id: str) -> w.Checkbox:
+        # A description is typeset by MathJax in JupyterLab: "$0.30/s … $0.50/s" became LaTeX.
+        # As HTML in a span MathJax ignores, the prices stay text (escaped: labels are ours, still).
+        text = f'<span class="tex2jax_ignore mathjax_ignore">{esc(label)}</span>'
         box = cls(
-            w.Checkbox(description=label, indent=False, layout=w.Layout(width="auto")),
+            w.Checkbox(
+                description=text,
+                description_allow_html=True,
+                tooltip=label,
+                indent=False,
+                layout=w.Layout(width="auto"),
+            ),
             "sw-model-option",
             f"sw-model-{model_id}",
         )

@@ -23,7 +23,9 @@ class ImageSource:
         self.image_url = cls(w.Text(description="Image URL", placeholder="https://…"), "sw-image-url")
         self.image_use_url = cls(w.Button(description="Use URL", icon="link"), "sw-image-use-url", "sw-action")
         self.image_use_url.on_click(lambda _b: self._load(lambda: image_from_url(self.image_url.value)))
-        self.upload = cls(w.FileUpload(accept="image/*", multiple=False, description="Upload"), "sw-upload")
+        self.upload = cls(
+            w.FileUpload(accept="image/*", multiple=False, description="Upload"), "sw-upload", "sw-action"
+        )
         self.upload.observe(self._on_upload, names="value")
         self.image_path = cls(w.Text(description="Local path", placeholder="~/pictures/start.png"), "sw-image-path")
         self.image_load = cls(w.Button(description="Load file", icon="folder-open"), "sw-image-load", "sw-action")

@@ -188,7 +188,9 @@ def test_models_are_checkboxes_that_follow_the_controller_both_ways(panel: Any) 
     assert not any(isinstance(n, w.SelectMultiple) for n in panel_tree(panel))
     by_id = {m.id: find(panel, f"sw-model-{m.id}")[0] for m in ctl.models}
     assert by_id[TEXT_SORA].value and not by_id[TEXT_KLING].value
-    assert by_id[TEXT_SORA].description.startswith("Sora 2 · ")
+    # The label is text MathJax leaves alone: two prices in one label are not a LaTeX formula.
+    assert by_id[TEXT_PRO].description.startswith('<span class="tex2jax_ignore mathjax_ignore">Sora 2 Pro · $')
+    assert by_id[TEXT_PRO].description_allow_html and by_id[TEXT_PRO].tooltip.startswith("Sora 2 Pro · $")
     by_id[TEXT_KLING].value = True  # the user ticks Kling
     assert ctl.selections["text"] == (TEXT_SORA, TEXT_KLING)
     by_id[TEXT_SORA].value = False
@@ -211,9 +213,9 @@ def test_switching_tabs_reuses_each_tabs_checkboxes(panel: Any) -> None:
 
 
 def test_secondary_actions_look_like_buttons(panel: Any) -> None:
-    for css in ("sw-image-use-url", "sw-image-load"):
+    for css in ("sw-image-use-url", "sw-image-load", "sw-upload"):
         (button,) = find(panel.image_source.box, css)
-        assert isinstance(button, w.Button) and "sw-action" in button._dom_classes and button.icon
+        assert isinstance(button, (w.Button, w.FileUpload)) and "sw-action" in button._dom_classes and button.icon
     assert ".sw-panel .sw-action" in find(panel, "sw-panel")[0].children[0].value
 
 
