@@ -130,7 +130,8 @@ class Composer:
         self.question = cls(w.HTML(), "sw-question-text")
         self.confirm = cls(w.Button(description="Run again", icon="play", button_style="warning"), "sw-confirm")
         self.confirm.on_click(lambda _b: ctl.confirm_repeat())
-        self.dismiss = cls(w.Button(description="Cancel"), "sw-dismiss")
+        # Not "Cancel": the job cards below have Cancel buttons that stop running jobs.
+        self.dismiss = cls(w.Button(description="Don't run again", icon="times"), "sw-dismiss")
         self.dismiss.on_click(lambda _b: ctl.dismiss())
         self.question_row = cls(
             w.HBox([self.question, self.confirm, self.dismiss], layout=w.Layout(align_items="center")),

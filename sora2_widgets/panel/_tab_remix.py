@@ -37,7 +37,12 @@ class RemixPicker:
         self.remix_preview = cls(w.HBox(layout=w.Layout(align_items="center")), "sw-remix-preview")
         self._previewed: RemixCandidate | None = None
         self.remix_change = cls(
-            w.Button(description="Choose another", icon="list", tooltip="Show the list of videos again"),
+            w.Button(
+                description="Choose another",
+                icon="list",
+                tooltip="Show the list of videos again",
+                layout=w.Layout(width="auto", flex="0 0 auto"),  # its words in full, also on narrow screens
+            ),
             "sw-remix-change",
             "sw-action",
         )
