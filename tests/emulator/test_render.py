@@ -227,8 +227,8 @@ def test_invalid_arguments_raise_before_writing(tmp_path: Path, kwargs: dict[str
 def test_encoder_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_encode = _render._encode
 
-    def broken(tmp: Path, maker: object, fps: int, num_frames: int) -> None:
-        real_encode(tmp, maker, fps, num_frames // 2)  # type: ignore[arg-type]
+    def broken(tmp: Path, maker: object, fps: int, num_frames: int, sound: object) -> None:
+        real_encode(tmp, maker, fps, num_frames // 2, sound)  # type: ignore[arg-type]
         assert tmp.is_file()
         raise RuntimeError("disk on fire")
 
