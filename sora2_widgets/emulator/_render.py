@@ -330,8 +330,11 @@ class _FrameMaker:
         static = _draw_static(width, height, title, subtitle, pal, self.tc, self.bar_y0)
         self.buf = _rgb_to_i420(np.asarray(static))
         h, w = height, width
-        self.u_plane = self.buf[h : h + h // 4].reshape(h // 2, w // 2)
-        self.v_plane = self.buf[h + h // 4 :].reshape(h // 2, w // 2)
+        # The chroma planes start mid-row of the (h * 3/2, w) buffer when h is not a multiple of
+        # 4 (480 x 854, say), so they are cut from the flat buffer, not from its rows.
+        flat, luma, chroma = self.buf.reshape(-1), h * w, (h // 2) * (w // 2)
+        self.u_plane = flat[luma : luma + chroma].reshape(h // 2, w // 2)
+        self.v_plane = flat[luma + chroma :].reshape(h // 2, w // 2)
         self.bar_luma = _luma(_BAR_RGB)
         self.bar_saved = (
             self.buf[self.bar_y0 : self.bar_y1].copy(),
@@ -408,6 +411,15 @@ def _validate(width: int, height: int, duration: float, fps: int) -> int:
     return num_frames
 
 
+def _planes(frame: av.VideoFrame) -> tuple[U8, U8, U8]:
+    """Writable views of a ``yuv420p`` frame's Y, U and V planes (rows may be padded past the width)."""
+    y, u, v = (
+        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        for plane in frame.planes
+    )
+    return y, u, v
+
+
 def _encode(tmp: Path, maker: _FrameMaker, fps: int, num_frames: int, sound: F32 | None) -> None:
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream(
@@ -430,8 +442,15 @@ def _encode(tmp: Path, maker: _FrameMaker, fps: int, num_frames: int, sound: F32
         stream.codec_context.time_base = Fraction(1, fps)
         stream.thread_count = 0  # let x264 pick (about 1.5 x cores)
         track = None if sound is None else AudioTrack(container, sound)
+        # One frame, refilled each time: a fresh 12 MB buffer per 4k frame cost more CPU than the
+        # copy itself (page faults). Safe because libx264 copies the picture before encode returns.
+        frame = av.VideoFrame(maker.width, maker.height, "yuv420p")
+        y, u, v = _planes(frame)
         for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(maker.frame(i), format="yuv420p")
+            buf = maker.frame(i)
+            y[:] = buf[: maker.height]
+            u[:] = maker.u_plane
+            v[:] = maker.v_plane
             frame.pts = i
             frame.time_base = Fraction(1, fps)
             container.mux(stream.encode(frame))
