@@ -3,8 +3,9 @@
 The signal is a quiet two-note chord whose root comes from the seed (so clips differ and the same
 inputs give the same samples) with a short tick at every whole second, in step with the picture's
 timecode, so sync can be checked by ear. It is computed once with numpy; :class:`AudioTrack` hands
-it to FFmpeg's AAC encoder in ``frame_size`` pieces as the video advances, so the muxer
-interleaves the two tracks closely and the track ends exactly where the video does.
+it to FFmpeg's AAC encoder in ``frame_size`` pieces as the video advances, and the last piece
+is cut short, so the track ends exactly where the video does (FFmpeg's MP4 muxer writes the edit
+list that hides the encoder's priming samples).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class AudioTrack:
 
     def advance(self, until: int) -> None:
         """Encode and mux every whole encoder frame that starts before sample ``until``."""
+        # 0 until the encoder opens on the first frame; AAC-LC's frame is always 1024 samples.
         size = self.stream.codec_context.frame_size or 1024
         end = min(until, len(self.samples))
         while self.sent < end:
