@@ -325,6 +325,7 @@ class Emulator:
                 subtitle=record.subtitle,
                 seed=record.seed,
                 thumbnail_path=thumb,
+                audio=has_audio(record),
             )
         except Exception:
             log.exception("emulator: rendering %s failed", record.request_id)
@@ -335,6 +336,7 @@ class Emulator:
             "num_frames": out.num_frames,
             "duration": out.duration,
             "fps": out.fps,
+            "audio": out.audio,
             "render_seconds": round(time.perf_counter() - started, 3),
         }
         if thumb is not None:
@@ -403,6 +405,15 @@ def _failed(fut: concurrent.futures.Future[None]) -> bool:
 
 
 _ENDPOINTS: dict[str, ModelSpec] = {m.endpoint: m for m in MODELS}
+
+
+def has_audio(record: JobRecord) -> bool:
+    """Whether the job's video has sound: Sora 2's always does (OpenAI's model makes sound); any
+    other model's exactly when its validated input says ``generate_audio`` is true. A rule, not a
+    list, so a model added to the catalog gets its sound from its own schema."""
+    spec = _ENDPOINTS.get(record.endpoint)
+    return (spec is not None and spec.is_sora) or record.params.get("generate_audio") is True
+
 
 _RENDER_FAILED = JobError(
     status_code=500,

@@ -14,6 +14,10 @@ trick is to do nearly all drawing once:
   per-frame colour conversion happens, with ``preset=ultrafast`` and a
   constant, fairly high QP (quality hardly matters, small files do).
 
+With ``audio=True`` the file also carries an AAC track exactly as long as the video
+(:mod:`._sound`), encoded in step with the frames: the muxer interleaves the two tracks as they
+come instead of holding every video packet until the sound arrives.
+
 Everything is derived from the arguments (colours from ``seed``), so the same
 inputs give the same pixels.  The file is written under a temporary ``.part``
 name in the target directory and moved into place with :func:`os.replace`.
@@ -37,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
+from ._sound import F32, SAMPLE_RATE, AudioTrack, soundtrack
 from ._text import Font, font, wrap
 
 __all__ = ["RenderedVideo", "dimensions", "render_video"]
@@ -65,6 +70,8 @@ class RenderedVideo:
     num_frames: int
     file_size: int
     thumbnail_path: Path | None
+    #: Whether the file carries an AAC audio track as long as the video.
+    audio: bool = False
 
 
 def dimensions(resolution: str, aspect_ratio: str) -> tuple[int, int]:
@@ -323,8 +330,11 @@ class _FrameMaker:
         static = _draw_static(width, height, title, subtitle, pal, self.tc, self.bar_y0)
         self.buf = _rgb_to_i420(np.asarray(static))
         h, w = height, width
-        self.u_plane = self.buf[h : h + h // 4].reshape(h // 2, w // 2)
-        self.v_plane = self.buf[h + h // 4 :].reshape(h // 2, w // 2)
+        # The chroma planes start mid-row of the (h * 3/2, w) buffer when h is not a multiple of
+        # 4 (480 x 854, say), so they are cut from the flat buffer, not from its rows.
+        flat, luma, chroma = self.buf.reshape(-1), h * w, (h // 2) * (w // 2)
+        self.u_plane = flat[luma : luma + chroma].reshape(h // 2, w // 2)
+        self.v_plane = flat[luma + chroma :].reshape(h // 2, w // 2)
         self.bar_luma = _luma(_BAR_RGB)
         self.bar_saved = (
             self.buf[self.bar_y0 : self.bar_y1].copy(),
@@ -401,7 +411,16 @@ def _validate(width: int, height: int, duration: float, fps: int) -> int:
     return num_frames
 
 
-def _encode(tmp: Path, maker: _FrameMaker, fps: int, num_frames: int) -> None:
+def _planes(frame: av.VideoFrame) -> tuple[U8, U8, U8]:
+    """Writable views of a ``yuv420p`` frame's Y, U and V planes (rows may be padded past the width)."""
+    y, u, v = (
+        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+        for plane in frame.planes
+    )
+    return y, u, v
+
+
+def _encode(tmp: Path, maker: _FrameMaker, fps: int, num_frames: int, sound: F32 | None) -> None:
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream(
             "libx264",
@@ -422,12 +441,24 @@ def _encode(tmp: Path, maker: _FrameMaker, fps: int, num_frames: int) -> None:
         stream.time_base = Fraction(1, fps)
         stream.codec_context.time_base = Fraction(1, fps)
         stream.thread_count = 0  # let x264 pick (about 1.5 x cores)
+        track = None if sound is None else AudioTrack(container, sound)
+        # One frame, refilled each time: a fresh 12 MB buffer per 4k frame cost more CPU than the
+        # copy itself (page faults). Safe because libx264 copies the picture before encode returns.
+        frame = av.VideoFrame(maker.width, maker.height, "yuv420p")
+        y, u, v = _planes(frame)
         for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(maker.frame(i), format="yuv420p")
+            buf = maker.frame(i)
+            y[:] = buf[: maker.height]
+            u[:] = maker.u_plane
+            v[:] = maker.v_plane
             frame.pts = i
             frame.time_base = Fraction(1, fps)
             container.mux(stream.encode(frame))
+            if track is not None:
+                track.advance((i + 1) * SAMPLE_RATE // fps)
         container.mux(stream.encode(None))
+        if track is not None:
+            track.finish()
 
 
 def _write_thumbnail(thumbnail_path: Path, rgb: U8) -> None:
@@ -451,21 +482,28 @@ def render_video(
     subtitle: str = "",
     seed: int = 0,
     thumbnail_path: Path | None = None,
+    audio: bool = False,
 ) -> RenderedVideo:
     """Render a synthetic H.264/MP4 clip showing ``title`` and ``subtitle``.
 
     Writes exactly ``round(duration * fps)`` frames of ``width`` x ``height``
     (both positive and even) to ``path`` atomically, plus a JPEG thumbnail of
     the middle frame (at most 480 px wide) if ``thumbnail_path`` is given.
-    Invalid arguments raise :class:`ValueError` before anything is written.
+    With ``audio``, the file also has an AAC track (48 kHz mono) exactly as
+    long as the video. Invalid arguments raise :class:`ValueError` before
+    anything is written.
     """
     num_frames = _validate(width, height, duration, fps)
+    if not isinstance(audio, bool):
+        raise ValueError(f"audio must be True or False, got {audio!r}")
+    # Exactly the video's length (num_frames / fps), in whole samples.
+    sound = soundtrack(seed, num_frames * SAMPLE_RATE // fps) if audio else None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     maker = _FrameMaker(width, height, fps, num_frames, title, subtitle, seed)
     thumb = None if thumbnail_path is None else Path(thumbnail_path)
     with _atomic_target(path) as tmp:
-        _encode(tmp, maker, fps, num_frames)
+        _encode(tmp, maker, fps, num_frames, sound)
         # Before the video appears: whoever sees the MP4 can rely on the thumbnail.
         if thumb is not None:
             _write_thumbnail(thumb, maker.rgb(num_frames // 2))
@@ -478,4 +516,5 @@ def render_video(
         num_frames=num_frames,
         file_size=path.stat().st_size,
         thumbnail_path=thumb,
+        audio=audio,
     )

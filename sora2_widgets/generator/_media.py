@@ -2,7 +2,8 @@
 
 A CDN or proxy can answer 200 with an error page of the right length for its own body, so a
 download is checked (announced size, MP4 header) before it is hashed and recorded as the video.
-PyAV reads width, height, duration and fps, and draws the first frame as a JPEG thumbnail.
+PyAV reads width, height, duration, fps and whether there is an audio track, and draws the first
+frame as a JPEG thumbnail.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ DOWNLOAD_CHECKS = 3
 
 
 def probe(path: Path, thumb_dest: Path | None) -> dict[str, Any]:
-    """Width/height/duration/fps of a saved MP4, and a first-frame JPEG when the service sent none."""
+    """Width/height/duration/fps of a saved MP4, whether it has sound (``audio``), and a first-frame
+    JPEG when the service sent none."""
     import av
 
     facts: dict[str, Any] = {}
     with av.open(str(path)) as box:
         stream = box.streams.video[0]
+        facts["audio"] = bool(box.streams.audio)
         facts["width"], facts["height"] = stream.codec_context.width, stream.codec_context.height
         if stream.average_rate:
             facts["fps"] = float(stream.average_rate)

@@ -184,6 +184,20 @@ def test_wrap_truncates_with_ellipsis() -> None:
     assert _text.wrap("", font, 300, 4) == []
 
 
+@pytest.mark.parametrize(("width", "height"), [(854, 480), (480, 854), (722, 406)])
+def test_heights_that_are_not_a_multiple_of_four(tmp_path: Path, width: int, height: int) -> None:
+    """Seedance-like 480p sizes: the chroma planes do not start on a row of the frame buffer."""
+    odd = render_video(tmp_path / "odd.mp4", width=width, height=height, duration=1, title="", seed=9)
+    near = render_video(tmp_path / "near.mp4", width=width, height=height // 4 * 4, duration=1, title="", seed=9)
+    with av.open(str(odd.path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (width, height)
+        assert sum(1 for _ in container.decode(stream)) == 24
+    # The same colours as a render two rows shorter: no plane was read from the wrong place.
+    a, b = _first_frame(odd.path)[100:200, 100:200], _first_frame(near.path)[100:200, 100:200]
+    assert np.abs(a.astype(np.int16) - b.astype(np.int16)).mean() < 6
+
+
 def test_small_frame(tmp_path: Path) -> None:
     video = render_video(tmp_path / "s.mp4", width=64, height=64, duration=1, title=PROMPT, subtitle=SUBTITLE)
     assert video.num_frames == 24
@@ -227,8 +241,8 @@ def test_invalid_arguments_raise_before_writing(tmp_path: Path, kwargs: dict[str
 def test_encoder_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_encode = _render._encode
 
-    def broken(tmp: Path, maker: object, fps: int, num_frames: int) -> None:
-        real_encode(tmp, maker, fps, num_frames // 2)  # type: ignore[arg-type]
+    def broken(tmp: Path, maker: object, fps: int, num_frames: int, sound: object) -> None:
+        real_encode(tmp, maker, fps, num_frames // 2, sound)  # type: ignore[arg-type]
         assert tmp.is_file()
         raise RuntimeError("disk on fire")
 
