@@ -80,7 +80,11 @@ async def test_the_proxy_serves_the_target_queue_run_and_storage(make_emu, api_f
             async for line in resp.aiter_lines():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
-        assert events[0]["status"] == "IN_QUEUE" and events[-1]["status"] == "COMPLETED"
+        # On a loaded box the queue wait may be over before the stream opens: the stream then
+        # starts IN_PROGRESS. What the proxy must keep is fal's order, ending COMPLETED.
+        order = ["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]
+        ranks = [order.index(e["status"]) for e in events]
+        assert ranks == sorted(ranks) and events[-1]["status"] == "COMPLETED", events
         polled = (await c.get(PROXY_PATH, headers=_proxied(status_url + "?logs=1"))).json()
         assert polled["status"] == "COMPLETED" and polled["logs"]
         result_url = f"https://queue.fal.run/fal-ai/sora-2/requests/{rid}"
