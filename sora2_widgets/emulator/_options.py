@@ -98,8 +98,9 @@ class PlatformSwitches:
     endpoints are accepted and stored as endpoints.
 
     * ``admin_keys``: the keys with ADMIN scope (``/models/usage``, ``/models/billing-events``).
-      ``None`` (default) takes any key sent as an admin key; a set makes every other valid key an
-      API-scope key, answered 403 on the admin routes, as fal does.
+      ``None`` (default) takes every key the queue takes as an admin key (no key at all, when the
+      emulator requires none); a set makes every other valid key an API-scope key, answered 403 on
+      the admin routes, as fal does.
     * ``billing_lag``: seconds after a job completes before its billing event (and its usage) exist.
     * ``billed_prices``: endpoint → the unit price actually billed, when it differs from the listing.
     * ``price_changes``: endpoint → a new listed unit price (the listing and the billing follow it).

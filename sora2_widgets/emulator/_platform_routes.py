@@ -175,15 +175,17 @@ def platform_routes(emu: Emulator) -> list[Route]:
     def admin_denied(request: Request) -> Response | None:
         key = key_of(request)
         header = request.headers.get("authorization")
-        if key is None:
-            return error(401, "authorization_error", "Authentication required: send 'Authorization: Key <ADMIN_KEY>'.")
         admins = emu.platform.admin_keys
         if admins is None:
+            # No admin keys configured: every key the queue takes is an admin key (none at all too, when
+            # the queue wants none: the in-process default client has no key to send).
             return None if emu.key_ok(header) else error(401, "authorization_error", "Invalid API key.")
         if key in admins:
             return None
         if emu.key_ok(header):
             return error(403, "authorization_error", "Access denied: this endpoint requires an ADMIN-scope API key.")
+        if key is None:
+            return error(401, "authorization_error", "Authentication required: send 'Authorization: Key <ADMIN_KEY>'.")
         return error(401, "authorization_error", "Invalid API key.")
 
     def guarded(

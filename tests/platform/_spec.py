@@ -50,8 +50,10 @@ class SpecCheckingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.checked: list[tuple[str, int]] = []
+        self.requests: list[httpx.Request] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
         response = await self.inner.handle_async_request(request)
         if not request.url.path.startswith("/v1/"):
             return response
