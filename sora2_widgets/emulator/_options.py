@@ -103,6 +103,7 @@ class PlatformSwitches:
       the admin routes, as fal does.
     * ``billing_lag``: seconds after a job completes before its billing event (and its usage) exist.
     * ``billed_prices``: endpoint → the unit price actually billed, when it differs from the listing.
+    * ``billed_costs``: request id → the exact cost billed for that one request (its units stay).
     * ``price_changes``: endpoint → a new listed unit price (the listing and the billing follow it).
     * ``deprecated``: endpoints listed with ``status: "deprecated"``.
     * ``gone``: endpoints the registry no longer knows: no metadata, no price, left out of lists.
@@ -112,6 +113,7 @@ class PlatformSwitches:
     admin_keys: frozenset[str] | None = None
     billing_lag: float = 0.0
     billed_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    billed_costs: Mapping[str, Decimal] = field(default_factory=dict)
     price_changes: Mapping[str, Decimal] = field(default_factory=dict)
     deprecated: frozenset[str] = frozenset()
     gone: frozenset[str] = frozenset()
@@ -125,5 +127,9 @@ class PlatformSwitches:
             raise ValueError(f"billing_lag must be a non-negative number of seconds, got {self.billing_lag!r}")
         self.billed_prices = _priced(self.billed_prices, "billed_prices")
         self.price_changes = _priced(self.price_changes, "price_changes")
+        for request_id, cost in self.billed_costs.items():
+            if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0:
+                raise ValueError(f"billed_costs[{request_id!r}] must be a finite Decimal amount of USD, 0 or more")
+        self.billed_costs = dict(self.billed_costs)
         self.deprecated = _endpoints(self.deprecated)
         self.gone = _endpoints(self.gone)

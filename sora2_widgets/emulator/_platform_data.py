@@ -139,7 +139,7 @@ def billed(emu: Emulator, job: RanJob, now: float | None = None) -> BilledJob | 
     spec = job.spec
     base = base_unit_price(spec)
     price = emu.platform.billed_prices.get(spec.endpoint, listed_price(emu, spec))
-    cost = _job_cost(spec, job.record) * price / base
+    cost = emu.platform.billed_costs.get(job.record.request_id, _job_cost(spec, job.record) * price / base)
     return BilledJob(
         request_id=job.record.request_id,
         endpoint_id=spec.endpoint,
