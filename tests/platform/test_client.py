@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from sora2_widgets._errors import AuthError, ConfigError
-from sora2_widgets.client._platform import AsyncPlatformClient
+from sora2_widgets.client._models import RetryPolicy
+from sora2_widgets.client._platform import AsyncPlatformClient, PlatformRefused
 from sora2_widgets.client._platform_sync import PlatformClient
 from sora2_widgets.emulator import Emulator
 from tests._secrets import FAL_ADMIN_KEY, FAL_KEY
@@ -172,3 +173,34 @@ def test_the_admin_key_comes_from_the_environment_and_never_shows(
         assert FAL_ADMIN_KEY not in repr(client) and FAL_KEY not in repr(client)
         events = client.billing_events([r for r in emu.store.jobs_dir.glob("*.json") for r in [r.stem]], start=HOUR_AGO)
     assert [e.billed_cost for e in events.values()] == [Decimal("0.35")]
+
+
+async def test_a_rate_limit_is_retried_and_an_echoed_key_never_reaches_the_message() -> None:
+    answers = iter(
+        [
+            httpx.Response(429, json={"error": {"type": "rate_limited", "message": "Rate limit exceeded"}}),
+            httpx.Response(400, json={"error": {"type": "validation_error", "message": f"bad key {FAL_ADMIN_KEY}"}}),
+        ]
+    )
+    sent: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return next(answers)
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    client = AsyncPlatformClient(
+        FAL_KEY,
+        admin_key=FAL_ADMIN_KEY,
+        platform_url="https://api.fal.ai/v1",
+        transport=httpx.MockTransport(reply),
+        retry=RetryPolicy(sleep=no_wait),
+    )
+    async with client:
+        with pytest.raises(PlatformRefused) as caught:
+            await client.billing_events(["a1b2c3d4-e5f6-7890-abcd-ef1234567890"], start=HOUR_AGO)
+    assert len(sent) == 2 and caught.value.status_code == 400 and caught.value.error_type == "validation_error"
+    assert "bad key" in str(caught.value)
+    assert all(r.headers["authorization"] == f"Key {FAL_ADMIN_KEY}" for r in sent)
