@@ -300,6 +300,28 @@ class AsyncPlatformClient:
         # An id fal leaves out altogether is as gone as one it lists without metadata.
         return {ep: found.get(ep, ModelInfo(ep, "gone")) for ep in ids}
 
+    async def list_models(
+        self,
+        *,
+        status: Literal["active", "deprecated"] | None = None,
+        category: str | None = None,
+        query: str | None = None,
+        page_size: int = 100,
+    ) -> list[ModelInfo]:
+        """Every endpoint in fal's registry (without schemas: ask :meth:`models` for those), paged."""
+        params = [("limit", str(_page_size(page_size, "page_size", 1000)))]
+        if status is not None:
+            if status not in ("active", "deprecated"):
+                raise ConfigError("status", "must be 'active' or 'deprecated' (or None for both)")
+            params.append(("status", status))
+        for name, value in (("category", category), ("q", query)):
+            if value is not None:
+                if not isinstance(value, str) or not value.strip():
+                    raise ConfigError(name, "must be non-empty text")
+                params.append((name, value.strip()))
+        pages = await self._pages("/models", ModelsPage, params)
+        return [model_info_of(m) for page in pages for m in page.models]
+
     async def pricing(self, endpoint_ids: Iterable[str]) -> Pricing:
         """Listed prices, ≤ 50 ids a call; a batch fal refuses is split in halves down to the id it refuses."""
         ids = _ids(endpoint_ids, "endpoint_ids")

@@ -74,6 +74,16 @@ class PlatformClient:
     def models(self, endpoint_ids: Iterable[str], *, openapi: bool = False) -> dict[str, ModelInfo]:
         return self._run(self._async.models(endpoint_ids, openapi=openapi))
 
+    def list_models(
+        self,
+        *,
+        status: Literal["active", "deprecated"] | None = None,
+        category: str | None = None,
+        query: str | None = None,
+        page_size: int = 100,
+    ) -> list[ModelInfo]:
+        return self._run(self._async.list_models(status=status, category=category, query=query, page_size=page_size))
+
     def pricing(self, endpoint_ids: Iterable[str]) -> Pricing:
         return self._run(self._async.pricing(endpoint_ids))
 

@@ -68,6 +68,7 @@ def build_app(emu: Emulator) -> Starlette:
                 "run_url": url + "/run",
                 "storage_url": url,
                 "proxy_url": url + PROXY_PATH,
+                "platform_url": url + "/v1",
                 "endpoints": [m.endpoint for m in MODELS],
             }
         )

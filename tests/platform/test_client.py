@@ -63,6 +63,19 @@ async def test_models_come_in_batches_of_ten_with_their_schemas_and_gone_ones_sa
     assert all(found[u].status == "gone" for u in unknown)
 
 
+async def test_the_registry_is_listed_page_by_page(
+    emu: Emulator, platform: AsyncPlatformClient, spy: SpecCheckingTransport
+) -> None:
+    emu.platform.deprecated = frozenset({KLING})
+    emu.platform.gone = frozenset({SORA})
+    listed = await platform.list_models(page_size=2)
+    assert [m.endpoint_id for m in listed] == [ep for ep in CATALOG if ep != SORA]
+    assert len(queries(spy, "/v1/models")) == 3
+    assert [m.endpoint_id for m in await platform.list_models(status="deprecated")] == [KLING]
+    videos = await platform.list_models(category="video-to-video")
+    assert [m.endpoint_id for m in videos] == ["fal-ai/sora-2/video-to-video/remix"]
+
+
 async def test_pricing_asks_fifty_at_a_time_and_bisects_the_batch_fal_refuses(
     emu: Emulator, platform: AsyncPlatformClient, spy: SpecCheckingTransport
 ) -> None:
