@@ -15,6 +15,7 @@ from sora2_widgets.client._models import RetryPolicy
 from sora2_widgets.client._platform import AsyncPlatformClient, PlatformRefused
 from sora2_widgets.client._platform_sync import PlatformClient
 from sora2_widgets.emulator import Emulator
+from sora2_widgets.emulator._options import PlatformSwitches
 from tests._secrets import FAL_ADMIN_KEY, FAL_KEY
 from tests.platform._spec import SpecCheckingTransport
 from tests.platform.conftest import KLING, SORA, SORA_PRO, run_job, seed_completed
@@ -217,3 +218,16 @@ async def test_a_rate_limit_is_retried_and_an_echoed_key_never_reaches_the_messa
     assert len(sent) == 2 and caught.value.status_code == 400 and caught.value.error_type == "validation_error"
     assert "bad key" in str(caught.value)
     assert all(r.headers["authorization"] == f"Key {FAL_ADMIN_KEY}" for r in sent)
+
+
+async def test_without_keys_it_reads_the_emulator_admin_routes_included(
+    make_emu: Callable[..., Emulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "FAL_ADMIN_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    emu = make_emu(require_key=None, platform=PlatformSwitches())
+    [rid] = seed_completed(emu, SORA_PRO, 1, duration=12)
+    async with AsyncPlatformClient(emulator=emu) as client:
+        assert client.provider == "emulator" and not client.has_admin_key
+        events = await client.billing_events([rid], start=HOUR_AGO)
+    assert events[rid].billed_cost == Decimal("3.6")
