@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .._catalog import get_model
 
@@ -105,6 +106,8 @@ class PlatformSwitches:
     * ``billed_prices``: endpoint → the unit price actually billed, when it differs from the listing.
     * ``billed_costs``: request id → the exact cost billed for that one request (its units stay).
     * ``price_changes``: endpoint → a new listed unit price (the listing and the billing follow it).
+    * ``enum_changes``: endpoint → {field: values}: the choices its OpenAPI document lists for a
+      field (a changed enum on fal); the emulator's own validation keeps the catalog's.
     * ``deprecated``: endpoints listed with ``status: "deprecated"``.
     * ``gone``: endpoints the registry no longer knows: no metadata, no price, left out of lists.
       Endpoints in :attr:`Faults.retired` are gone too.
@@ -115,6 +118,7 @@ class PlatformSwitches:
     billed_prices: Mapping[str, Decimal] = field(default_factory=dict)
     billed_costs: Mapping[str, Decimal] = field(default_factory=dict)
     price_changes: Mapping[str, Decimal] = field(default_factory=dict)
+    enum_changes: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict)
     deprecated: frozenset[str] = frozenset()
     gone: frozenset[str] = frozenset()
 
@@ -131,5 +135,9 @@ class PlatformSwitches:
             if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0:
                 raise ValueError(f"billed_costs[{request_id!r}] must be a finite Decimal amount of USD, 0 or more")
         self.billed_costs = dict(self.billed_costs)
+        self.enum_changes = {
+            get_model(model).endpoint: {name: tuple(values) for name, values in fields.items()}
+            for model, fields in self.enum_changes.items()
+        }
         self.deprecated = _endpoints(self.deprecated)
         self.gone = _endpoints(self.gone)

@@ -10,6 +10,7 @@ catalog's own pydantic model, so a refresh sees exactly the rules the emulator v
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._catalog import Mode, ModelSpec
@@ -61,10 +62,20 @@ def _rewrite_refs(node: Any) -> Any:
     return node
 
 
-def openapi_document(spec: ModelSpec) -> dict[str, Any]:
-    """The endpoint's queue OpenAPI 3.0 document, as ``expand=openapi-3.0`` gives it."""
+def openapi_document(spec: ModelSpec, enum_changes: Mapping[str, Sequence[Any]] | None = None) -> dict[str, Any]:
+    """The endpoint's queue OpenAPI 3.0 document, as ``expand=openapi-3.0`` gives it.
+
+    The catalog's allowed values become ``enum``s and its prompt limit ``maxLength``, as in fal's
+    documents; ``enum_changes`` (field → values) stands for fal having changed a field's choices.
+    """
     name = _schema_name(spec)
     schema = json.loads(json.dumps(spec.input_model.model_json_schema(mode="validation")))
+    properties: dict[str, Any] = schema.get("properties", {})
+    for field, values in {**spec.allowed, **(enum_changes or {})}.items():
+        if field in properties:
+            properties[field]["enum"] = list(values)
+    if "prompt" in properties:
+        properties["prompt"]["maxLength"] = spec.prompt_limit
     defs = schema.pop("$defs", {})
     schemas: dict[str, Any] = {key: _rewrite_refs(value) for key, value in defs.items()}
     schemas[f"{name}Input"] = _rewrite_refs(schema)

@@ -241,7 +241,7 @@ def platform_routes(emu: Emulator) -> list[Route]:
                 "metadata": metadata(spec, deprecated=ep in emu.platform.deprecated),
             }
             if with_openapi:
-                entry["openapi"] = openapi_document(spec)
+                entry["openapi"] = openapi_document(spec, emu.platform.enum_changes.get(ep))
             if "enterprise_status" in expand:
                 entry["enterprise_status"] = "ready"
             entries.append(entry)

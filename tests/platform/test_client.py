@@ -64,6 +64,18 @@ async def test_models_come_in_batches_of_ten_with_their_schemas_and_gone_ones_sa
     assert all(found[u].status == "gone" for u in unknown)
 
 
+async def test_a_changed_enum_shows_in_the_schema_fal_lists(emu: Emulator, platform: AsyncPlatformClient) -> None:
+    before = (await platform.models([SORA], openapi=True))[SORA].openapi
+    emu.platform.enum_changes = {SORA: {"duration": (4, 8, 12)}}
+    after = (await platform.models([SORA], openapi=True))[SORA].openapi
+    assert before is not None and after is not None
+
+    def durations(doc: dict[str, object]) -> object:
+        return doc["components"]["schemas"]["Sora2TextToVideoInput"]["properties"]["duration"]["enum"]  # type: ignore[index]
+
+    assert durations(before) == [4, 8, 12, 16, 20] and durations(after) == [4, 8, 12]
+
+
 async def test_the_registry_is_listed_page_by_page(
     emu: Emulator, platform: AsyncPlatformClient, spy: SpecCheckingTransport
 ) -> None:

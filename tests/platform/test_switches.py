@@ -16,6 +16,8 @@ def test_switches_take_model_ids_and_refuse_bad_values() -> None:
     switches = PlatformSwitches(gone=frozenset({"sora2_text_to_video"}), price_changes={"sora2_text_to_video": "0.2"})
     assert switches.gone == {"fal-ai/sora-2/text-to-video"}
     assert switches.price_changes == {"fal-ai/sora-2/text-to-video": Decimal("0.2")}
+    changed = PlatformSwitches(enum_changes={"sora2_text_to_video": {"duration": [4, 8]}})
+    assert changed.enum_changes == {"fal-ai/sora-2/text-to-video": {"duration": (4, 8)}}
     with pytest.raises(ValueError, match="billing_lag"):
         PlatformSwitches(billing_lag=-1)
     with pytest.raises(ValueError, match="admin_keys"):
