@@ -24,7 +24,10 @@ __all__ = [
 #: Base URL of the in-process emulator (``.invalid`` can never resolve, so nothing leaks to a network).
 DEFAULT_BASE_URL = "http://emulator.sora2-widgets.invalid"
 #: Route kinds counted in :attr:`Emulator.stats`.
-STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook")
+STAT_KINDS = (
+    "submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook",
+    "platform",
+)  # fmt: skip
 SORA_FPS = 24
 #: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
 DEFAULT_QUEUE_DELAY = 0.4

@@ -192,6 +192,7 @@ def platform_routes(emu: Emulator) -> list[Route]:
         handler: Callable[[Request], Any], check: Callable[[Request], Response | None] | None
     ) -> Callable[[Request], Any]:
         async def route(request: Request) -> Response:
+            emu.count("platform")
             if check is not None and (denied := check(request)) is not None:
                 return denied
             try:

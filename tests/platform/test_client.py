@@ -186,7 +186,7 @@ async def test_no_admin_key_is_a_config_error_before_any_request(monkeypatch: py
             await client.usage(start=HOUR_AGO, end=datetime.now(timezone.utc))
         with pytest.raises(ConfigError, match="start"):
             await client.billing_events(["x"], start=datetime.now())  # naive: refused
-    assert sent == []
+    assert sent == []  # refused before anything was sent
 
 
 def test_the_admin_key_comes_from_the_environment_and_never_shows(

@@ -62,3 +62,18 @@ def test_an_unreadable_admin_key_file_is_one_line_and_exit_2(
     assert _serve.main(["--state-dir", str(tmp_path), "--admin-key-file", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--admin-key-file" in err
+
+
+def test_a_bad_admin_key_is_refused_naming_its_variable_and_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sora2_widgets._config import resolve_admin_key
+    from sora2_widgets._errors import ConfigError
+
+    monkeypatch.setenv("FAL_ADMIN_KEY", FAL_ADMIN_KEY + " \u201d")
+    with pytest.raises(ConfigError, match="FAL_ADMIN_KEY") as caught:
+        resolve_admin_key()
+    assert FAL_ADMIN_KEY not in str(caught.value)
+    monkeypatch.setenv("FAL_ADMIN_KEY", "  ")
+    assert resolve_admin_key() is None
+    resolved = resolve_admin_key(FAL_ADMIN_KEY)
+    assert resolved is not None and resolved.source == "the admin_key= argument"
+    assert FAL_ADMIN_KEY not in repr(resolved)
