@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -64,6 +64,8 @@ PLATFORM_URL_ENV = "SORA2_WIDGETS_PLATFORM_URL"
 MAX_IDS = 50
 OPENAPI_BATCH = 10
 MAX_HISTORY_PAGE = 100
+#: The longest span one billing-events call may cover (fal: "Date range capped at 90 days").
+MAX_WINDOW = timedelta(days=90)
 #: A guard against a service whose cursors never end.
 MAX_PAGES = 1000
 
@@ -384,15 +386,31 @@ class AsyncPlatformClient:
         never for a request it did not bill.
         """
         ids = _ids(request_ids, "request_ids")
-        window = [("start", _moment(start, "start"))]
-        if end is not None:
-            window.append(("end", _moment(end, "end")))
-        window.append(("limit", str(_page_size(page_size, "page_size", 10_000))))
+        _moment(start, "start")
+        last = datetime.now(timezone.utc) if end is None else end
+        _moment(last, "end")
+        if last <= start:
+            raise ConfigError("end", "must be after start")
+        limit = ("limit", str(_page_size(page_size, "page_size", 10_000)))
+        # fal caps one call at 90 days: a longer span is asked in consecutive windows.
+        windows: list[tuple[datetime, datetime]] = []
+        at = start
+        while at < last:
+            windows.append((at, min(at + MAX_WINDOW, last)))
+            at += MAX_WINDOW
         found: dict[str, BillingEvent] = {}
         for batch in _chunks(ids, MAX_IDS):
-            params = [("request_id", ",".join(batch)), *window]
-            for page in await self._pages("/models/billing-events", BillingPage, params, admin=True):
-                found.update((e.request_id, billing_event_of(e)) for e in page.billing_events if e.request_id in batch)
+            for since, until in windows:
+                params = [
+                    ("request_id", ",".join(batch)),
+                    ("start", _moment(since, "start")),
+                    ("end", _moment(until, "end")),
+                    limit,
+                ]
+                for page in await self._pages("/models/billing-events", BillingPage, params, admin=True):
+                    found.update(
+                        (e.request_id, billing_event_of(e)) for e in page.billing_events if e.request_id in batch
+                    )
         return found
 
     async def usage(

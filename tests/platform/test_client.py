@@ -128,6 +128,16 @@ async def test_billing_events_fifty_ids_a_call_paged_by_cursor_with_exact_costs(
     assert sum("cursor" in q for q in asked) == 2  # 50 events at 20 a page: two more pages by cursor
 
 
+async def test_a_span_longer_than_ninety_days_is_asked_in_windows(
+    emu: Emulator, platform: AsyncPlatformClient, spy: SpecCheckingTransport
+) -> None:
+    [rid] = seed_completed(emu, SORA, 1, duration=8)
+    events = await platform.billing_events([rid], start=datetime.now(timezone.utc) - timedelta(days=200))
+    assert events[rid].billed_cost == Decimal("0.8")
+    assert len(queries(spy, "/v1/models/billing-events")) == 3
+    assert ("/v1/models/billing-events", 400) not in spy.checked
+
+
 async def test_a_lagging_event_is_absent_until_it_lands_and_a_billed_price_shows_in_the_cost(
     emu: Emulator, platform: AsyncPlatformClient
 ) -> None:
