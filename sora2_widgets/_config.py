@@ -20,9 +20,20 @@ from pydantic import SecretStr
 
 from ._errors import ConfigError
 
-__all__ = ["MAX_USD", "ResolvedKey", "budget_from_env", "data_dir", "parse_usd", "resolve_key"]
+__all__ = [
+    "ADMIN_KEY_ENV",
+    "MAX_USD",
+    "ResolvedKey",
+    "budget_from_env",
+    "data_dir",
+    "parse_usd",
+    "resolve_admin_key",
+    "resolve_key",
+]
 
 HOME_ENV = "SORA2_WIDGETS_HOME"
+#: fal's ADMIN-scope key: needed only to read billing events and usage (the Platform API).
+ADMIN_KEY_ENV = "FAL_ADMIN_KEY"
 BUDGET_ENV = "SORA2_WIDGETS_BUDGET"
 
 #: The largest amount accepted. Far above any real budget; its point is that an amount is always
@@ -151,6 +162,26 @@ def resolve_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
         _checked_key(key_id, "FAL_KEY_ID", "")
         _checked_key(key_secret, "FAL_KEY_SECRET", "")
         return ResolvedKey(SecretStr(f"{key_id}:{key_secret}"), "the FAL_KEY_ID/FAL_KEY_SECRET environment variables")
+    return None
+
+
+def resolve_admin_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
+    """The admin key passed in, else ``FAL_ADMIN_KEY``; ``None`` when neither is set.
+
+    Held as a :class:`SecretStr` like the fal key; checked the same way, naming where it came from.
+    """
+    if key is not None:
+        value = key.get_secret_value() if isinstance(key, SecretStr) else key
+        if not isinstance(value, str):
+            raise ConfigError(
+                "admin_key=", f"must be a fal key as text (a str or pydantic.SecretStr), got {type(value).__name__}"
+            )
+        if value.strip():
+            return _checked_key(value.strip(), "admin_key=", "the admin_key= argument")
+        return None
+    env = os.environ.get(ADMIN_KEY_ENV, "").strip()
+    if env:
+        return _checked_key(env, ADMIN_KEY_ENV, f"the {ADMIN_KEY_ENV} environment variable")
     return None
 
 

@@ -2,7 +2,7 @@
 
 Loaded for every run by ``tests/conftest.py``. For each test phase (setup, call, teardown) it
 searches what came *out* of the code under test for the fake secrets of ``tests/_secrets.py``
-and for the fal key in force in the environment (``FAL_KEY``, ``FAL_KEY_SECRET``):
+and for the fal keys in force in the environment (``FAL_KEY``, ``FAL_KEY_SECRET``, ``FAL_ADMIN_KEY``):
 
 * the exception raised out of the test, and every exception a ``pytest.raises`` block caught —
   message, ``repr``, ``args``, attributes and notes, through every chained cause / context and
@@ -38,7 +38,7 @@ else:  # pytest depends on the backport there
 #: Loggers raised to DEBUG during every test.
 DEBUG_LOGGERS = ("sora2_widgets", "httpx", "httpcore")
 #: Environment variables that hold a fal key (or its secret half) when a test sets one.
-KEY_ENV_VARS = ("FAL_KEY", "FAL_KEY_SECRET")
+KEY_ENV_VARS = ("FAL_KEY", "FAL_KEY_SECRET", "FAL_ADMIN_KEY")
 #: Shorter environment values are placeholders ("x", "any"): searching for them finds noise.
 MIN_ENV_SECRET = 8
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 FAL_KEY = "falkey-5ecret-7f3a9c1e:d41d8cd98f00b204e980"
 #: A key fal refuses (401) is still somebody's secret.
 WRONG_FAL_KEY = "falkey-5ecret-7f3a9c1e:WRONGwr0ngWRONG00000"
+#: An ADMIN-scope fal key (``FAL_ADMIN_KEY``): it reads billing and usage, so it is a secret too.
+FAL_ADMIN_KEY = "faladmin-5ecret-0b1c2d3e:9e107d9d372bb6826bd8"
 #: The user's own OpenAI key, passed as ``api_key=`` and billed by OpenAI.
 OPENAI_KEY = "sk-proj-0penai5ecretKEYdoNotLeak1234567890"
 
@@ -20,5 +22,7 @@ SECRETS: dict[str, str] = {
     "the secret half of FAL_KEY": FAL_KEY.split(":", 1)[1],
     "WRONG_FAL_KEY": WRONG_FAL_KEY,
     "the secret half of WRONG_FAL_KEY": WRONG_FAL_KEY.split(":", 1)[1],
+    "FAL_ADMIN_KEY": FAL_ADMIN_KEY,
+    "the secret half of FAL_ADMIN_KEY": FAL_ADMIN_KEY.split(":", 1)[1],
     "OPENAI_KEY": OPENAI_KEY,
 }

@@ -22,6 +22,9 @@ Routes (``{endpoint}`` is any catalog endpoint, e.g. ``fal-ai/sora-2/text-to-vid
 * ``/api/fal/proxy`` → the JS client's ``proxyUrl`` protocol: the request is served as if sent to
   its ``x-fal-target-url`` (``https://queue.fal.run/…``, ``https://fal.run/…``, ``https://rest.fal.ai/storage/…``)
 
+* ``/v1/models…`` → fal's Platform API (catalog, prices, usage, billing events, request history):
+  see :mod:`._platform_routes`
+
 Run or queue, the proxy and the headers on every answer: see :mod:`._envelope`. The routes live
 by group in :mod:`._job_routes` (queue and run) and :mod:`._file_routes` (media, files, uploads).
 """
@@ -41,6 +44,7 @@ from ._envelope import PROXY_PATH, ROLE_KEY, Envelope, SimulatedDrop, role_for_h
 from ._file_routes import file_routes
 from ._http import base, role
 from ._job_routes import job_routes
+from ._platform_routes import platform_routes
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -64,6 +68,7 @@ def build_app(emu: Emulator) -> Starlette:
                 "run_url": url + "/run",
                 "storage_url": url,
                 "proxy_url": url + PROXY_PATH,
+                "platform_url": url + "/v1",
                 "endpoints": [m.endpoint for m in MODELS],
             }
         )
@@ -71,6 +76,8 @@ def build_app(emu: Emulator) -> Starlette:
     run, queue = job_routes(emu)
     routes = [
         Route("/", info, methods=["GET"]),
+        # fal's Platform API (/v1/models…) first: the queue's catch-all routes would take its paths.
+        *platform_routes(emu),
         *file_routes(emu),
         run,
         *queue,

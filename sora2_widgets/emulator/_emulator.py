@@ -40,6 +40,7 @@ from ._options import (
     SORA_FPS,
     STAT_KINDS,
     Faults,
+    PlatformSwitches,
 )
 from ._render import render_video
 from ._storage import Storage
@@ -113,6 +114,7 @@ class Emulator:
         webhook_retries: int = DEFAULT_RETRIES,
         webhook_retry_base: float = DEFAULT_RETRY_BASE,
         webhook_timeout: float = DEFAULT_TIMEOUT,
+        platform: PlatformSwitches | None = None,
     ) -> None:
         if queue_delay < 0 or progress_time < 0:
             raise ValueError("queue_delay and progress_time must not be negative")
@@ -147,6 +149,8 @@ class Emulator:
             retired=frozenset(retired),
             retired_status=retired_status,
         )
+        #: The Platform API's switches (admin keys, billing lag, prices, deprecated and gone endpoints).
+        self.platform = platform if platform is not None else PlatformSwitches()
         # One seeded generator for ids and fault decisions: the same seed replays the same run.
         self._rng = random.Random(seed)  # noqa: S311 - reproducibility, not secrecy
         self._lock = threading.Lock()

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ._envelope import SimulatedDrop
 from ._http import base, dump, flag, job_or_404, role, truncated, unauthorized
 from ._jobs import JobError, JobRecord, LogEntry, Snapshot
+from ._platform_data import billable_units
 from ._storage import lifecycle_seconds
 from ._webhooks import loopback_url_problem
 from ._wire import request_urls, result_body, status_body
@@ -192,6 +193,9 @@ def job_routes(emu: Emulator) -> tuple[Route, list[Route]]:
         if queued and record.rendered is not None and emu.result_expired(snap, len(dump(result_body(record, url)))):
             return _expired(record, headers)
         record = await emu.ensure_media(record)
+        spec = emu.spec_for(record.endpoint)
+        if spec is not None:  # what fal bills for this request, in the endpoint's unit (seconds)
+            headers["x-fal-billable-units"] = f"{billable_units(spec, record).normalize():f}"
         payload = dump(result_body(record, url))
         if emu.take("truncate_downloads"):
             return truncated(payload, "application/json", headers)

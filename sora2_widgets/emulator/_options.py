@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from .._catalog import get_model
 
@@ -15,12 +18,16 @@ __all__ = [
     "SORA_FPS",
     "STAT_KINDS",
     "Faults",
+    "PlatformSwitches",
 ]
 
 #: Base URL of the in-process emulator (``.invalid`` can never resolve, so nothing leaks to a network).
 DEFAULT_BASE_URL = "http://emulator.sora2-widgets.invalid"
 #: Route kinds counted in :attr:`Emulator.stats`.
-STAT_KINDS = ("submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook")
+STAT_KINDS = (
+    "submits", "status", "stream", "result", "cancel", "media", "run", "upload", "files", "proxy", "webhook",
+    "platform",
+)  # fmt: skip
 SORA_FPS = 24
 #: Seconds a job stays IN_QUEUE, then IN_PROGRESS, unless configured (see :func:`default_emulator`).
 DEFAULT_QUEUE_DELAY = 0.4
@@ -68,3 +75,72 @@ class Faults:
                 raise ValueError(f"{name} must not be negative")
         # Accept model ids as well as endpoints; store endpoints (what the URL carries).
         self.retired = frozenset(get_model(m).endpoint for m in self.retired)
+
+
+def _endpoints(models: Iterable[str]) -> frozenset[str]:
+    return frozenset(get_model(m).endpoint for m in models)
+
+
+def _priced(prices: Mapping[str, Decimal | int | str], name: str) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for model, price in prices.items():
+        if isinstance(price, bool) or not isinstance(price, (Decimal, int, str)):
+            kind = type(price).__name__
+            raise ValueError(f"{name}[{model!r}] must be a Decimal, int or str amount of USD, not {kind}")
+        value = Decimal(price)
+        if not value.is_finite() or value < 0:
+            raise ValueError(f"{name}[{model!r}] must be a finite amount of USD, 0 or more, got {price!r}")
+        out[get_model(model).endpoint] = value
+    return out
+
+
+@dataclass
+class PlatformSwitches:
+    """What the emulator's Platform API (``/v1/models…``) knows beyond the jobs it ran.
+
+    Mutable at run time like :class:`Faults` (``emu.platform.billing_lag = 300``); model ids or
+    endpoints are accepted and stored as endpoints.
+
+    * ``admin_keys``: the keys with ADMIN scope (``/models/usage``, ``/models/billing-events``).
+      ``None`` (default) takes every key the queue takes as an admin key (no key at all, when the
+      emulator requires none); a set makes every other valid key an API-scope key, answered 403 on
+      the admin routes, as fal does.
+    * ``billing_lag``: seconds after a job completes before its billing event (and its usage) exist.
+    * ``billed_prices``: endpoint → the unit price actually billed, when it differs from the listing.
+    * ``billed_costs``: request id → the exact cost billed for that one request (its units stay).
+    * ``price_changes``: endpoint → a new listed unit price (the listing and the billing follow it).
+    * ``enum_changes``: endpoint → {field: values}: the choices its OpenAPI document lists for a
+      field (a changed enum on fal); the emulator's own validation keeps the catalog's.
+    * ``deprecated``: endpoints listed with ``status: "deprecated"``.
+    * ``gone``: endpoints the registry no longer knows: no metadata, no price, left out of lists.
+      Endpoints in :attr:`Faults.retired` are gone too.
+    """
+
+    admin_keys: frozenset[str] | None = None
+    billing_lag: float = 0.0
+    billed_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    billed_costs: Mapping[str, Decimal] = field(default_factory=dict)
+    price_changes: Mapping[str, Decimal] = field(default_factory=dict)
+    enum_changes: Mapping[str, Mapping[str, Sequence[Any]]] = field(default_factory=dict)
+    deprecated: frozenset[str] = frozenset()
+    gone: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.admin_keys is not None:
+            if isinstance(self.admin_keys, str):
+                raise ValueError("admin_keys must be a collection of keys, not one string")
+            self.admin_keys = frozenset(self.admin_keys)
+        if isinstance(self.billing_lag, bool) or not self.billing_lag >= 0:
+            raise ValueError(f"billing_lag must be a non-negative number of seconds, got {self.billing_lag!r}")
+        self.billed_prices = _priced(self.billed_prices, "billed_prices")
+        self.price_changes = _priced(self.price_changes, "price_changes")
+        for request_id, cost in self.billed_costs.items():
+            if not isinstance(cost, Decimal) or not cost.is_finite() or cost < 0:
+                raise ValueError(f"billed_costs[{request_id!r}] must be a finite Decimal amount of USD, 0 or more")
+        self.billed_costs = dict(self.billed_costs)
+        self.enum_changes = {
+            get_model(model).endpoint: {name: tuple(values) for name, values in fields.items()}
+            for model, fields in self.enum_changes.items()
+        }
+        self.deprecated = _endpoints(self.deprecated)
+        self.gone = _endpoints(self.gone)

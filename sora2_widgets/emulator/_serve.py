@@ -18,11 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from ._app import PROXY_PATH
 from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
 from ._jobs import Retention
+from ._options import PlatformSwitches
 
 __all__ = ["Served", "build_parser", "main", "required_key", "running_emulator", "serve", "serving", "usage_hint"]
 
@@ -253,6 +256,25 @@ def _key_text(text: str) -> str:
     return text
 
 
+def _priced(text: str) -> tuple[str, Decimal]:
+    endpoint, sep, amount = text.partition("=")
+    if not sep or not endpoint.strip() or not _NUMBER.fullmatch(amount.strip()):
+        raise argparse.ArgumentTypeError(
+            f"takes ENDPOINT=USD such as fal-ai/sora-2/text-to-video=0.12, got {_shown(text)}"
+        )
+    return endpoint.strip(), Decimal(amount.strip())
+
+
+def _admin_keys(path: str | None) -> frozenset[str] | None:
+    if path is None:
+        return None
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    keys = frozenset(line.strip() for line in text.splitlines() if line.strip())
+    if not keys:
+        raise ValueError("--admin-key-file holds no key (one key a line)")
+    return keys
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..cli import OneLineArgumentParser  # here, not at import: the cli module imports the package
 
@@ -324,6 +346,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--retire", action="append", default=[], metavar="ENDPOINT", help="answer this endpoint/model id as retired"
     )
     p.add_argument("--retired-status", type=int, choices=(404, 410), default=410, help="status for retired (410)")
+    platform = p.add_argument_group("Platform API (/v1/models…)")
+    platform.add_argument(
+        "--admin-key-file",
+        default=None,
+        metavar="FILE",
+        help="ADMIN-scope keys, one a line (- for standard input); other keys get 403 on usage and billing events "
+        "(default: every accepted key is an admin key)",
+    )
+    platform.add_argument(
+        "--billing-lag", type=_seconds, default=0.0, help="seconds after completion before a billing event exists"
+    )
+    platform.add_argument(
+        "--price-change", action="append", default=[], type=_priced, metavar="ENDPOINT=USD",
+        help="list this unit price (per second) for the endpoint instead of the catalog's",
+    )  # fmt: skip
+    platform.add_argument(
+        "--billed-price", action="append", default=[], type=_priced, metavar="ENDPOINT=USD",
+        help="bill this unit price for the endpoint's jobs (differs from the listed one)",
+    )  # fmt: skip
+    platform.add_argument("--deprecate", action="append", default=[], metavar="ENDPOINT", help="list as deprecated")
+    platform.add_argument(
+        "--gone", action="append", default=[], metavar="ENDPOINT", help="leave out of the registry (no metadata)"
+    )
     p.add_argument("--seed", type=count, default=None, help="seed for ids and fault decisions (reproducible runs)")
     p.add_argument(
         "--fps",
@@ -412,6 +457,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     require_key = required_key(args, parser)
     try:
+        admin_keys = _admin_keys(args.admin_key_file)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(
+            f"sora2-widgets emulator: cannot read --admin-key-file: {getattr(exc, 'strerror', None) or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         retention: Retention | None = None
         ttls = (args.result_ttl, args.large_result_ttl, args.media_ttl)
         if args.expire or any(t is not None for t in ttls):
@@ -445,6 +498,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             render_workers=args.render_workers,
             retention=retention,
             reject_invalid_at_submit=args.reject_invalid_at_submit,
+            platform=PlatformSwitches(
+                admin_keys=admin_keys,
+                billing_lag=args.billing_lag,
+                price_changes=dict(args.price_change),
+                billed_prices=dict(args.billed_price),
+                deprecated=frozenset(args.deprecate),
+                gone=frozenset(args.gone),
+            ),
             **extra,
         )
     except (ValueError, KeyError) as exc:
