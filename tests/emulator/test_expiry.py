@@ -12,6 +12,8 @@ from sora2_widgets.emulator import Emulator, Retention
 from sora2_widgets.emulator._serve import build_parser, main
 
 
+# Lifetimes here are 2 s, not less: generate() must still fetch the result after completion on a
+# loaded 2-core box, and only then does the test wait for it to go.
 async def _until_status(api: Any, url: str, code: int, timeout: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while (await api.client.get(url)).status_code != code:
@@ -30,7 +32,7 @@ def test_the_default_retention_is_fals() -> None:
 
 
 async def test_a_result_expires_but_the_status_stays(make_emu, api_for) -> None:
-    emu = make_emu(retention=Retention(result=0.4, large_result=60))
+    emu = make_emu(retention=Retention(result=2, large_result=60))
     async with api_for(emu) as api:
         job, out = await api.generate(KLING, {"prompt": "soon gone"})
         await _until_status(api, job["response_url"], 404)
@@ -44,7 +46,7 @@ async def test_a_result_expires_but_the_status_stays(make_emu, api_for) -> None:
 
 async def test_a_large_result_expires_sooner(make_emu, api_for) -> None:
     # Sora's result (~700 bytes) counts as large when the threshold is lowered below it.
-    emu = make_emu(retention=Retention(result=600, large_result=0.3, large_result_bytes=100))
+    emu = make_emu(retention=Retention(result=600, large_result=2, large_result_bytes=100))
     async with api_for(emu) as api:
         job, _ = await api.generate(SORA, {"prompt": "large"})
         await _until_status(api, job["response_url"], 404)

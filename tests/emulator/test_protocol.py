@@ -138,7 +138,9 @@ async def test_logs_are_null_unless_asked_and_fal_client_style_true_works(make_e
 
 
 async def test_status_stream_sends_each_change_and_ends_at_completed(make_emu, api_for) -> None:
-    emu = make_emu(queue_depth=2, queue_delay=0.3, progress_time=0.2)
+    # A queue wait of 3 s: the stream must open (and its first event arrive) while the job is still
+    # queued, even when a loaded box takes a second between the submit and the stream.
+    emu = make_emu(queue_depth=2, queue_delay=3, progress_time=0.2)
     async with api_for(emu) as api:
         job = await api.submit(SORA, {"prompt": "sse"})
         events: list[dict[str, Any]] = []
