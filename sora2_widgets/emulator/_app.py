@@ -41,6 +41,7 @@ from ._envelope import PROXY_PATH, ROLE_KEY, Envelope, SimulatedDrop, role_for_h
 from ._file_routes import file_routes
 from ._http import base, role
 from ._job_routes import job_routes
+from ._webhooks import jwks_route
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -71,6 +72,7 @@ def build_app(emu: Emulator) -> Starlette:
     run, queue = job_routes(emu)
     routes = [
         Route("/", info, methods=["GET"]),
+        jwks_route(emu),
         *file_routes(emu),
         run,
         *queue,
