@@ -1,4 +1,5 @@
-"""Our own client through the scenarios the official clients run: webhooks and expired results."""
+"""Our own client beyond the shared scenarios (``test_scenarios.py`` runs it beside the official clients):
+several jobs' webhooks at once, and expired results."""
 
 from __future__ import annotations
 
