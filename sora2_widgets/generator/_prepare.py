@@ -183,7 +183,7 @@ async def upload_images(
     files = local_images(params, send)
     if files:
         lines = tuple(
-            LogLine(f"uploading {name}: {image.file_name} ({_size(len(image.data))})") for name, image in files.items()
+            LogLine(f"{image.file_name} ({_size(len(image.data))}) for {name}") for name, image in files.items()
         )
         emit(on_update, Progress(index, model_id, "uploading", logs=lines))
     if inspect.iscoroutinefunction(upload):
