@@ -82,9 +82,10 @@ class CountingClient(sw.AsyncFalClient):
         if self.in_flight >= self.jobs:
             self.everyone.set()
         try:
-            # Bounded: with the limit working, the others cannot start until this job has ended.
+            # Bounded: with the limit working, the others cannot start until this job has ended. Long
+            # enough that, on a loaded machine, the jobs the limit lets in all begin their upload.
             try:
-                await asyncio.wait_for(self.everyone.wait(), 0.3)
+                await asyncio.wait_for(self.everyone.wait(), 1.5)
             except asyncio.TimeoutError:
                 pass
             return await super().upload(data, content_type=content_type, file_name=file_name)
