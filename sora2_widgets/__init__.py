@@ -26,6 +26,7 @@ from ._images import image_to_data_uri
 from ._pricing import CostEstimate, total
 from ._results import VideoResult
 from .client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
+from .client._webhook_verify import verify_webhook as verify_webhook
 from .emulator import Emulator
 from .generator import Generation, Generator, Progress, generate, generate_many
 from .history import History, HistoryRecord

@@ -45,6 +45,7 @@ from ._file_routes import file_routes
 from ._http import base, role
 from ._job_routes import job_routes
 from ._platform_routes import platform_routes
+from ._webhooks import jwks_route
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -78,6 +79,7 @@ def build_app(emu: Emulator) -> Starlette:
         Route("/", info, methods=["GET"]),
         # fal's Platform API (/v1/models…) first: the queue's catch-all routes would take its paths.
         *platform_routes(emu),
+        jwks_route(emu),
         *file_routes(emu),
         run,
         *queue,

@@ -131,13 +131,15 @@ def job_routes(emu: Emulator) -> tuple[Route, list[Route]]:
         if isinstance(found, Response):
             return found
         record = found
-        drop = emu.take("drop_streams")
+        # The number of events this stream sends before it is cut (None: not cut), fixed at connect.
+        drop = emu.faults.drop_stream_after if emu.take("drop_streams") else None
         with_logs = flag(request, "logs")
         url = base(request)
 
         async def events() -> AsyncIterator[str]:
             last: tuple[Any, ...] | None = None
             sent: set[LogEntry] = set()
+            events_sent = 0
             quiet_since = time.monotonic()
             while True:
                 current = emu.load(record.request_id) or record  # picks up cancels and renders from elsewhere
@@ -150,10 +152,11 @@ def job_routes(emu: Emulator) -> tuple[Route, list[Route]]:
                     sent.update(new)
                     body = status_body(current, snap, url, new if with_logs else None)
                     yield f"data: {json.dumps(body)}\n\n"
+                    events_sent += 1
                     quiet_since = time.monotonic()
                     if snap.status == "COMPLETED":
                         return
-                    if drop:
+                    if drop is not None and events_sent >= drop:
                         # A real drop, not a clean end: the chunked body stops without its last
                         # chunk, so a client sees a cut connection (as behind a flaky proxy).
                         raise SimulatedDrop("simulated: status stream dropped mid-stream")

@@ -45,8 +45,9 @@ class Faults:
     * ``latency``: seconds added before every response.
     * ``fail_submits``: the next N submits (queue and ``/run``) answer 429 with ``Retry-After: retry_after``.
     * ``status_error_rate``: fraction (0–1) of status polls answered ``status_error_code`` (5xx).
-    * ``drop_streams``: the next N status streams (SSE) are cut after their first event, before
-      COMPLETED: the connection drops mid-body (no clean end), so the client must reconnect or poll.
+    * ``drop_streams``: the next N status streams (SSE) are cut after ``drop_stream_after`` events
+      (default 1), before COMPLETED: the connection drops mid-body (no clean end), so the client must
+      reconnect or poll. A later cut lets a test check that lines sent before it are not shown twice.
     * ``truncate_downloads``: the next N result/media bodies stop half-way and the connection is cut.
     * ``slow_result``: seconds to wait before answering a result (and the synchronous ``/run``).
     * ``retired``: endpoints answered with ``retired_status`` (404 or 410) "no longer available".
@@ -58,6 +59,7 @@ class Faults:
     status_error_rate: float = 0.0
     status_error_code: int = 503
     drop_streams: int = 0
+    drop_stream_after: int = 1
     truncate_downloads: int = 0
     slow_result: float = 0.0
     retired: frozenset[str] = frozenset()
@@ -70,6 +72,9 @@ class Faults:
             raise ValueError(f"status_error_code must be a 5xx code, got {self.status_error_code}")
         if self.retired_status not in (404, 410):
             raise ValueError(f"retired_status must be 404 or 410, got {self.retired_status}")
+        after = self.drop_stream_after
+        if isinstance(after, bool) or not isinstance(after, int) or after < 1:
+            raise ValueError(f"drop_stream_after must be a whole number of events, 1 or more, got {after!r}")
         for name in ("latency", "retry_after", "slow_result"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

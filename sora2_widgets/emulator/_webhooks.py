@@ -11,30 +11,57 @@ Safety: the emulator is offline, so it only ever calls loopback receivers (``loc
 ``127.0.0.0/8``, ``::1``); :func:`loopback_url_problem` says why a URL is refused, and the submit
 with such a URL is refused with it (400), instead of a webhook that never comes.
 
+Signatures, like fal's: each POST carries ``X-Fal-Webhook-Request-Id``, ``-User-Id``,
+``-Timestamp`` and ``-Signature`` (hex ED25519 over ``request_id\nuser_id\ntimestamp\nsha256(body)``),
+signed with this emulator's own key. The key is made on first use and kept in the state folder
+(``webhook-signing-key.pem``, readable by its owner only), so a restarted emulator keeps its key set;
+:func:`jwks_route` serves the public half at ``/.well-known/jwks.json``, where fal serves its own
+(``rest.alpha.fal.ai``). ``sw.verify_webhook`` checks a POST against either.
+
 One daemon thread sends everything. It starts with the first webhook and ends by itself once
 nothing is pending (every delivery succeeded or gave up); :meth:`WebhookSender.close` stops it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import heapq
 import ipaddress
 import itertools
 import json
 import logging
+import os
 import threading
 import time
 import urllib.parse
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
+from ..client._webhook_verify import signed_message
 from ._wire import webhook_body
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
-__all__ = ["DEFAULT_RETRIES", "DEFAULT_RETRY_BASE", "DEFAULT_TIMEOUT", "WebhookSender", "loopback_url_problem"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_RETRY_BASE",
+    "DEFAULT_TIMEOUT",
+    "JWKS_PATH",
+    "USER_ID",
+    "WebhookSender",
+    "WebhookSigner",
+    "jwks_route",
+    "loopback_url_problem",
+]
 
 log = logging.getLogger("sora2_widgets.emulator")
 
@@ -45,6 +72,76 @@ DEFAULT_RETRY_BASE = 7200.0 / 1023.0
 DEFAULT_TIMEOUT = 15.0
 #: How often a job that should have ended by now (its render is late) is looked at again.
 _RECHECK = 0.05
+#: Where the emulator serves its webhook key set (fal: ``https://rest.alpha.fal.ai/.well-known/jwks.json``).
+JWKS_PATH = "/.well-known/jwks.json"
+#: The ``X-Fal-Webhook-User-Id`` the emulator signs (fal sends the account's user id).
+USER_ID = "sora2-widgets-emulator"
+_KEY_FILE = "webhook-signing-key.pem"
+
+
+class WebhookSigner:
+    """The emulator's ED25519 webhook key: signs POSTs and publishes its public half as a JWKS."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._path = state_dir / _KEY_FILE
+        self._lock = threading.Lock()
+        self._key: Ed25519PrivateKey | None = None
+
+    def _private(self) -> Ed25519PrivateKey:
+        with self._lock:
+            if self._key is None:
+                self._key = self._load_or_make()
+            return self._key
+
+    def _load_or_make(self) -> Ed25519PrivateKey:
+        try:
+            loaded = serialization.load_pem_private_key(self._path.read_bytes(), password=None)
+        except FileNotFoundError:
+            loaded = None
+        except ValueError:
+            log.warning("emulator: %s is unreadable; a new webhook key replaces it", self._path)
+            loaded = None
+        if isinstance(loaded, Ed25519PrivateKey):
+            return loaded
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside under a temp name, owner-only, then renamed: never a half key, never world-readable.
+        tmp = self._path.with_name(f".{_KEY_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        os.replace(tmp, self._path)
+        return key
+
+    def headers(self, request_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+        """fal's four signature headers for one POST of ``body``."""
+        stamp = str(int(time.time() if now is None else now))
+        signature = self._private().sign(signed_message(request_id, USER_ID, stamp, body)).hex()
+        return {
+            "x-fal-webhook-request-id": request_id,
+            "x-fal-webhook-user-id": USER_ID,
+            "x-fal-webhook-timestamp": stamp,
+            "x-fal-webhook-signature": signature,
+        }
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key as a JSON Web Key Set (RFC 8037's OKP form, as fal publishes its keys)."""
+        raw = self._private().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        kid = hashlib.sha256(raw).hexdigest()[:16]
+        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}]}
+
+
+def jwks_route(emu: Emulator) -> Route:
+    """``GET /.well-known/jwks.json``: the key set webhooks are signed with (no key needed, like fal's)."""
+
+    async def jwks(request: Request) -> Response:
+        return JSONResponse(emu.webhooks.signer.jwks(), headers={"cache-control": "max-age=3600"})
+
+    return Route(JWKS_PATH, jwks, methods=["GET"])
 
 
 def loopback_url_problem(url: str) -> str | None:
@@ -76,6 +173,7 @@ class WebhookSender:
         if retries < 0 or retry_base < 0 or timeout <= 0:
             raise ValueError("webhook retries and retry base must not be negative, and the timeout must be positive")
         self.emu = emu
+        self.signer = WebhookSigner(emu.state_dir)
         self.retries = retries
         self.retry_base = retry_base
         self.timeout = timeout
@@ -178,9 +276,8 @@ class WebhookSender:
                 headers={
                     "content-type": "application/json",
                     "user-agent": "sora2-widgets-emulator (fal webhook, simulated)",
-                    "x-fal-webhook-request-id": request_id,
-                    "x-fal-webhook-user-id": "sora2-widgets-emulator",
-                    "x-fal-webhook-timestamp": str(int(time.time())),
+                    # Signed per attempt: a retry carries a fresh timestamp, as a receiver's replay check needs.
+                    **self.signer.headers(request_id, body),
                 },
             )
             if not 200 <= response.status_code < 300:

@@ -25,7 +25,8 @@ from .._results import VideoResult
 class Progress:
     """A sign of life from one job, for ``on_update`` callbacks.
 
-    ``stage`` is ``submitted``, ``in_queue``, ``in_progress``, ``downloading`` or a final ledger
+    ``stage`` is ``uploading`` (local images going to fal's storage; ``logs`` names each file),
+    ``submitted``, ``in_queue``, ``in_progress``, ``downloading`` or a final ledger
     status (``completed``, ``failed``, ``cancelled``, ``unavailable``, ``unknown``); the final call
     carries the :class:`Generation`. ``index`` is the job's position in a ``generate_many`` batch
     (0 otherwise).

@@ -16,9 +16,12 @@ from typing import Any
 
 from .._catalog import ModelSpec, estimate_cost, get_model
 from .._errors import FieldError, ValidationError
-from .._images import with_image_data_uris
+from .._images import local_images, with_image_data_uris
 from .._pricing import CostEstimate
+from ..client import LogLine
 from ..history import HistoryRecord, scrub_params, to_micros
+from ._generation import OnUpdate, Progress
+from ._outcome import emit
 from ._state import RunState
 
 #: One job of a batch: ``{"model_id": ..., **params}`` or ``(model_id, params)``.
@@ -160,16 +163,29 @@ def prepare(
 
 
 async def upload_images(
-    state: RunState, params: Mapping[str, Any], send: dict[str, Any], fields: dict[str, Any]
+    state: RunState,
+    index: int,
+    model_id: str,
+    params: Mapping[str, Any],
+    send: dict[str, Any],
+    fields: dict[str, Any],
+    on_update: OnUpdate | None,
 ) -> dict[str, Any]:
     """``send`` with each local image uploaded through the client's storage flow, and the uploaded
     URL (not the bytes) in the row's stored parameters. Runs before the row exists: an upload that
     fails leaves nothing behind, and an upload costs nothing. A client without uploads (a custom
-    one) gets the data URIs ``prepare`` made."""
+    one) gets the data URIs ``prepare`` made. With a file to upload, ``on_update`` first gets the
+    ``uploading`` stage, naming each file and its size."""
     client = state.client().client
     upload = getattr(client, "upload_images", None)
     if upload is None:
         return send
+    files = local_images(params, send)
+    if files:
+        lines = tuple(
+            LogLine(f"{image.file_name} ({_size(len(image.data))}) for {name}") for name, image in files.items()
+        )
+        emit(on_update, Progress(index, model_id, "uploading", logs=lines))
     if inspect.iscoroutinefunction(upload):
         sent: dict[str, Any] = await upload(params, send)
     else:
@@ -180,3 +196,9 @@ async def upload_images(
         stored.update(changed)
         fields["params_json"] = json.dumps(stored, sort_keys=True, ensure_ascii=False)
     return sent
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} bytes"
+    return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"

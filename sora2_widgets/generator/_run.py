@@ -62,13 +62,17 @@ async def run_one(
     """Run one job to its end; every failure comes back as a Generation (raised by the caller)."""
     try:
         spec, send, fields, est = prepare(state, model_id, params)
-        send = await upload_images(state, params, send, fields)
     except Sora2Error as exc:
         return not_recorded(index, on_update, model_id, exc)
     # The slot is taken before the ledger row exists: a job waiting for one has sent nothing,
     # so a crash meanwhile must leave no row (one without a request id reads "submit outcome
-    # unknown"). It is held until the media is saved, so max_concurrency bounds the whole job.
+    # unknown"). It is held from the first upload until the media is saved, so max_concurrency
+    # bounds the whole job: a batch of image jobs never uploads more files at once than that.
     async with state.client().slot():
+        try:
+            send = await upload_images(state, index, spec.id, params, send, fields, on_update)
+        except Sora2Error as exc:
+            return not_recorded(index, on_update, model_id, exc, est=est)
         return await _budget_submit_follow(state, index, spec, send, fields, est, on_update)
 
 

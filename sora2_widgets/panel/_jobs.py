@@ -35,6 +35,7 @@ log = logging.getLogger("sora2_widgets.panel")
 #: The generator's progress stages → what the card says. Final stages are left to the job's own
 #: end (complete/fail/cancelled), which carries the facts.
 _STAGES = {
+    "uploading": "Uploading",
     "submitted": "Submitting",
     "in_queue": "In queue",
     "in_progress": "Generating",

@@ -1,4 +1,5 @@
-"""Shared by the conformance and emulator suites: a loopback webhook receiver, test images, waiting."""
+"""Shared by the conformance and emulator suites: a loopback webhook receiver (it verifies every POST's
+signature, as a careful user's would), test images, waiting."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
+
+import sora2_widgets as sw
+
+if TYPE_CHECKING:
+    from sora2_widgets.emulator import Emulator
 
 SORA = "fal-ai/sora-2/text-to-video"
 SORA_I2V = "fal-ai/sora-2/image-to-video"
@@ -44,15 +50,19 @@ class Delivery:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes
 
 
 class WebhookReceiver:
     """A loopback HTTP server that records every POST; answers 500 to the first ``fail_first`` ones
-    (``fail_first=-1``: to all of them)."""
+    (``fail_first=-1``: to all of them). Each POST's signature is checked with ``sw.verify_webhook``
+    against the emulator's key set; one that fails is answered 401 and listed in ``refused``."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, emu: Emulator, fail_first: int = 0) -> None:
         self.fail_first = fail_first
+        self.jwks = emu.webhooks.signer.jwks()
         self.deliveries: list[Delivery] = []
+        self.refused: list[str] = []
         self._cond = threading.Condition()
         receiver = self
 
@@ -60,13 +70,20 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                try:
+                    sw.verify_webhook(headers, raw, jwks=receiver.jwks)
+                except sw.Sora2Error as exc:
+                    refusal: str | None = str(exc)
+                else:
+                    refusal = None
                 with receiver._cond:
-                    receiver.deliveries.append(
-                        Delivery(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(raw))
-                    )
+                    if refusal is not None:
+                        receiver.refused.append(refusal)
+                    receiver.deliveries.append(Delivery(self.path, headers, json.loads(raw), raw))
                     failing = receiver.fail_first < 0 or len(receiver.deliveries) <= receiver.fail_first
                     receiver._cond.notify_all()
-                self.send_response(500 if failing else 200)
+                self.send_response(401 if refusal is not None else 500 if failing else 200)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -105,9 +122,11 @@ class WebhookReceiver:
 
 
 @contextmanager
-def webhook_receiver(fail_first: int = 0) -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver(fail_first).start()
+def webhook_receiver(emu: Emulator, fail_first: int = 0) -> Iterator[WebhookReceiver]:
+    """A started receiver for ``emu``'s webhooks; on leaving, every POST must have been genuine."""
+    receiver = WebhookReceiver(emu, fail_first).start()
     try:
         yield receiver
     finally:
         receiver.stop()
+    assert receiver.refused == [], f"webhook POSTs failed their signature check: {receiver.refused}"

@@ -109,7 +109,7 @@ def test_a_blob_in_the_input_is_uploaded_first(js, served: Served) -> None:
 
 
 def test_webhook_is_posted_once(js, served: Served, emu: Emulator) -> None:
-    with webhook_receiver() as receiver:
+    with webhook_receiver(emu) as receiver:
         out = js.run(served, "webhook", endpoint=KLING, input={"prompt": "hook"}, webhook_url=receiver.url + "/js")
         receiver.wait_for(1)
         assert emu.webhooks.wait_idle(WAIT)

@@ -1,4 +1,5 @@
-"""Our own client through the scenarios the official clients run: webhooks and expired results."""
+"""Our own client beyond the shared scenarios (``test_scenarios.py`` runs it beside the official clients):
+several jobs' webhooks at once, and expired results."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw: object) -> 
 def test_webhook_url_gets_exactly_one_post_per_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     emu = _emulator(tmp_path, monkeypatch)
     try:
-        with webhook_receiver() as hook:
+        with webhook_receiver(emu) as hook:
 
             async def go() -> list[str]:
                 async with sw.AsyncFalClient(emulator=emu) as client:

@@ -178,7 +178,7 @@ async def test_a_file_over_100_mib_takes_the_multipart_path(
 
 async def test_webhook_is_posted_once(fal_py, served: Served, emu: Emulator, kind: str) -> None:
     py = Py(fal_py, kind)
-    with webhook_receiver() as receiver:
+    with webhook_receiver(emu) as receiver:
         handle = await py(py.client.submit(KLING, {"prompt": "hook"}, webhook_url=receiver.url + "/fal"))
         result = await py(handle.get(interval=0.05))
         receiver.wait_for(1)

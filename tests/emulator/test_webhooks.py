@@ -16,7 +16,7 @@ def _hooked(url: str) -> str:
 
 async def test_a_finished_job_posts_its_result_once(make_emu, api_for) -> None:
     emu = make_emu()
-    with webhook_receiver() as receiver:
+    with webhook_receiver(emu) as receiver:
         async with api_for(emu) as api:
             r = await api.client.post(f"/{SORA}{_hooked(receiver.url + '/hook?job=1')}", json={"prompt": "hooked"})
             job = r.json()
@@ -43,7 +43,7 @@ async def test_a_finished_job_posts_its_result_once(make_emu, api_for) -> None:
 
 async def test_a_refused_input_and_a_cancel_post_status_error(make_emu, api_for) -> None:
     emu = make_emu(queue_delay=0.2)
-    with webhook_receiver() as receiver:
+    with webhook_receiver(emu) as receiver:
         async with api_for(emu) as api:
             hook = _hooked(receiver.url)
             bad = (await api.client.post(f"/{SORA}{hook}", json={"prompt": "x", "duration": 5})).json()
@@ -64,7 +64,7 @@ async def test_a_refused_input_and_a_cancel_post_status_error(make_emu, api_for)
 
 async def test_a_failing_receiver_is_retried_until_it_answers(make_emu, api_for) -> None:
     emu = make_emu(webhook_retry_base=0.05)
-    with webhook_receiver(fail_first=2) as receiver:
+    with webhook_receiver(emu, fail_first=2) as receiver:
         async with api_for(emu) as api:
             job = (await api.client.post(f"/{KLING}{_hooked(receiver.url)}", json={"prompt": "x"})).json()
             receiver.wait_for(3)
@@ -76,7 +76,7 @@ async def test_a_failing_receiver_is_retried_until_it_answers(make_emu, api_for)
 
 async def test_the_retries_are_bounded_and_the_sender_stops_by_itself(make_emu, api_for) -> None:
     emu = make_emu(webhook_retry_base=0.02, webhook_retries=3)
-    with webhook_receiver(fail_first=-1) as receiver:
+    with webhook_receiver(emu, fail_first=-1) as receiver:
         async with api_for(emu) as api:
             job = (await api.client.post(f"/{KLING}{_hooked(receiver.url)}", json={"prompt": "x"})).json()
             receiver.wait_for(4)
@@ -89,7 +89,7 @@ async def test_the_retries_are_bounded_and_the_sender_stops_by_itself(make_emu, 
 
 async def test_an_unreachable_receiver_gives_up_too(make_emu, api_for) -> None:
     emu = make_emu(webhook_retry_base=0.01, webhook_retries=1, webhook_timeout=2)
-    with webhook_receiver() as receiver:
+    with webhook_receiver(emu) as receiver:
         dead = receiver.url
     async with api_for(emu) as api:
         job = (await api.client.post(f"/{KLING}{_hooked(dead)}", json={"prompt": "x"})).json()
