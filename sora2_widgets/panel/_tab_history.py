@@ -17,7 +17,7 @@ from .._pricing import format_usd
 from ..history import from_micros
 from ._controller import PanelController
 from ._remix import when_text
-from ._widgets import EventGuard, cls, esc, set_options, set_status, show, thumb
+from ._widgets import EventGuard, cls, esc, replace_children, set_options, set_status, show, thumb
 
 __all__ = ["HISTORY_PAGE", "HistoryTab"]
 
@@ -99,7 +99,7 @@ class HistoryTab:
         set_status(self.history_note, ctl.status, warn=ctl.status_warn)
         full = ctl.history_frame()
         if full is None:
-            self.history_rows.children = [w.HTML("<i>No history available.</i>")]
+            replace_children(self.history_rows, [w.HTML("<i>No history available.</i>")])
             show(self.history_count, False)
             show(self.history_more, False)
             return
@@ -123,7 +123,7 @@ class HistoryTab:
         rows: list[w.Widget] = [w.HTML("<i>No generations yet.</i>")] if total == 0 else []
         for record in frame.head(shown).to_dict("records") if frame is not None else []:
             rows.append(self._row(record))
-        self.history_rows.children = rows
+        replace_children(self.history_rows, rows)  # the old rows' models are closed, not leaked
 
     def _row(self, record: Mapping[Hashable, Any]) -> w.HBox:
         """One ledger row: tick box, thumbnail, model · status · cost · date, the prompt."""

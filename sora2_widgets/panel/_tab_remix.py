@@ -9,7 +9,7 @@ import ipywidgets as w
 
 from ._controller import PanelController
 from ._remix import RemixCandidate
-from ._widgets import EventGuard, cls, esc, panel_tree, show, thumb
+from ._widgets import EventGuard, close_tree, cls, esc, replace_children, show, thumb
 
 __all__ = ["REMIX_PAGE", "RemixPicker"]
 
@@ -73,7 +73,7 @@ class RemixPicker:
                 row.add_class("sw-remix-option-selected")
             else:
                 row.remove_class("sw-remix-option-selected")
-        self.remix_preview.children = self._preview(chosen) if chosen else []
+        replace_children(self.remix_preview, self._preview(chosen) if chosen else [])
 
     def _draw_rows(self, page: tuple[RemixCandidate, ...]) -> None:
         if page == self._drawn:
@@ -85,8 +85,7 @@ class RemixPicker:
         self._rows = {c.key: kept.get(c.key) or self._option(c) for c in page}
         self.remix_picker.children = [row for row, _ in self._rows.values()]
         for row in gone:
-            for node in panel_tree(row):  # a replaced row's widgets would otherwise live on in the kernel
-                node.close()
+            close_tree(row)  # a replaced row's widgets (layouts and styles too) would otherwise live on
 
     def _option(self, cand: RemixCandidate) -> tuple[w.HBox, w.ToggleButton]:
         """One row of the picker: thumbnail (as on the History tab), prompt, date and length, Choose."""

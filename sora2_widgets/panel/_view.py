@@ -1,4 +1,4 @@
-"""``Sora2Panel``: the ipywidgets 8 view over :class:`PanelController` (no custom JavaScript).
+"""``Sora2Panel``: the ipywidgets 8 view over :class:`PanelController`.
 
 The view is thin: widget events call controller setters, and every controller change redraws
 the widgets from the controller's state. This module is the shell (header, key field, tabs, job
@@ -10,6 +10,10 @@ Secrets: the key field is an ``ipywidgets.Password`` whose value *is* synced wid
 only syncs on Enter/blur (``continuous_update=False``); the moment a value arrives it is moved
 into the controller as a ``SecretStr`` and the widget is cleared, so no widget state (and no
 saved notebook) ever holds the key.
+
+Saved notebooks: no media bytes are widget state (``_player.py``), cards closed by Clear close
+every model in them, and the panel's text forms are one line (``repr``) and a small table
+(``text/html``, ``_summary.py``, for front ends that draw no widgets).
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._cards import JobCard
+from ._cards import CARD_CSS, JobCard
 from ._controller import PanelController
 from ._form import TABS
 from ._jobs import JobState
 from ._style import CSS
+from ._summary import summary_html, summary_line
 from ._tab_compose import Composer
 from ._tab_history import HistoryTab
 from ._tab_image import ImageSource
 from ._tab_remix import RemixPicker
 from ._tab_spend import SpendTab
-from ._widgets import EventGuard, cls, esc
+from ._widgets import EventGuard, close_tree, cls, esc, show
 
 __all__ = ["CSS_CLASSES", "Sora2Panel"]
 
@@ -81,6 +86,9 @@ CSS_CLASSES = (
     "sw-card-status",
     "sw-progress",
     "sw-cancel",
+    "sw-card-collapse",
+    "sw-card-dismiss",
+    "sw-clear-finished",
     "sw-video",
     "sw-remix-this",
     "sw-history-table",
@@ -103,6 +111,16 @@ _HINTS = {
 }
 
 
+def _held_widgets(value: Any, depth: int = 3) -> list[w.Widget]:
+    """The widgets in an object's attributes: directly, or in its lists, tuples and dicts."""
+    if isinstance(value, w.Widget):
+        return [value]
+    if depth == 0:
+        return []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return [found for item in items for found in _held_widgets(item, depth - 1)]
+
+
 class Sora2Panel(w.VBox):  # type: ignore[misc]
     """The notebook panel. ``sw.Sora2Panel()`` as the last line of a cell shows it.
 
@@ -113,6 +131,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
     def __init__(self, controller: PanelController | None = None, **kwargs: Any) -> None:
         self.controller = ctl = controller or PanelController(**kwargs)
+        self._owns_controller = controller is None
         self._event = EventGuard(ctl)
         self._lock = threading.RLock()
         self.cards: dict[int, JobCard] = {}
@@ -134,11 +153,65 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.tabs = cls(w.Tab(children=[self._panes[k] for k, _ in TABS], titles=[t for _, t in TABS]), "sw-tabs")
         self.tabs.observe(lambda ch: self._event(ctl.set_tab, TABS[ch["new"]][0]), names="selected_index")
         self.jobs = cls(w.VBox(), "sw-jobs")
-        super().__init__([w.HTML(CSS), header, self.tabs, self.jobs])
+        self.clear_finished = cls(
+            w.Button(
+                description="Clear finished",
+                icon="times",
+                tooltip="Remove the cards of finished jobs (their files and history rows stay)",
+                layout=w.Layout(width="auto"),
+            ),
+            "sw-clear-finished",
+        )
+        self.clear_finished.on_click(lambda _b: self.clear_cards())
+        super().__init__([w.HTML(CSS + CARD_CSS), header, self.tabs, self.clear_finished, self.jobs])
         self.add_class("sw-panel")
         ctl.observe(self._refresh)
         ctl.on_new_job(self._add_card)
         self._refresh("init")
+
+    # -- text forms and the saved summary ---------------------------------------------------
+    def __repr__(self) -> str:
+        return summary_line(self.controller.provider_label, self.controller.jobs)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/html"] = summary_html(self.controller.provider_label, self.controller.jobs)
+        return data
+
+    # -- cards --------------------------------------------------------------------------------
+    def dismiss_card(self, card: JobCard) -> None:
+        """Remove a finished job's card and close its widgets (a running job's card stays)."""
+        if not card.job.done:
+            return
+        with self._lock:
+            self.jobs.children = tuple(c for c in self.jobs.children if c is not card)
+            self.cards.pop(card.job.id, None)
+        card.close()
+        self._draw_jobs_bar()
+
+    def clear_cards(self) -> int:
+        """Remove every finished job's card; returns how many went."""
+        done = [c for c in list(self.cards.values()) if c.job.done]
+        for card in done:
+            self.dismiss_card(card)
+        return len(done)
+
+    def close(self) -> None:
+        """Close every widget of the panel (cards, tabs, players) and what the controller made."""
+        for card in list(self.cards.values()):
+            card.close()
+        self.cards.clear()
+        # The panel holds widgets off screen too (the other tabs' parts, the picker's rows).
+        for owner in (self, self.compose, self.image_source, self.remix, self.history_tab, self.spend):
+            for widget in _held_widgets(vars(owner)):
+                close_tree(widget)
+        close_tree(self)
+        if self._owns_controller:  # a controller passed in is the caller's to close
+            self.controller.close()
+
+    def _draw_jobs_bar(self) -> None:
+        show(self.clear_finished, any(c.job.done for c in self.cards.values()))
 
     def _header(self) -> w.HBox:
         """Title, provider badge, key field."""
@@ -232,7 +305,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.controller.set_key(str(value))
 
     def _add_card(self, job: JobState) -> None:
-        card = JobCard(job, on_cancel=self.controller.cancel, on_remix=self._remix_job)
+        card = JobCard(job, on_cancel=self.controller.cancel, on_remix=self._remix_job, on_dismiss=self.dismiss_card)
         self.cards[job.id] = card
         with self._lock:
             self.jobs.children = (card, *self.jobs.children)
@@ -258,6 +331,8 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
     def _draw(self, what: str) -> None:
         ctl = self.controller
+        if what in ("jobs", "init"):
+            self._draw_jobs_bar()
         badge = "sw-badge-live" if ctl.provider == "fal" else "sw-badge-offline"
         self.provider.value = f'<span class="sw-badge {badge}">{esc(ctl.provider_label)}</span>'
         self.key.placeholder = "key set — paste another to replace" if ctl.has_key else "paste a fal key, press Enter"

@@ -7,6 +7,8 @@ from typing import Any
 
 import ipywidgets as w
 
+from sora2_widgets.panel._player import MediaPlayer
+
 from ._fakes import FakeHistory
 from ._helpers import TEXT_KLING, TEXT_SORA, run
 
@@ -17,7 +19,7 @@ def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHis
     panel.tabs.selected_index = 3
     rows = panel.history_rows.children
     assert len(rows) == 2 and "second" in rows[0].children[-1].value  # newest first
-    assert any(isinstance(c, w.Image) for c in rows[0].children)  # thumbnail
+    assert any(isinstance(c, MediaPlayer) and c.kind == "image" for c in rows[0].children)  # thumbnail
     panel.history_model.value = TEXT_SORA
     assert len(panel.history_rows.children) == 1 and "first" in panel.history_rows.children[0].children[-1].value
     panel.history_model.value = ""
