@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .._pricing import format_usd
 from ._jobs import JobState, JobStatus
@@ -67,7 +68,12 @@ def _elapsed(seconds: float) -> str:
 
 
 class JobCard(w.VBox):  # type: ignore[misc]
-    """The view of one :class:`JobState`; redraws on each of its notifications (from any thread)."""
+    """The view of one :class:`JobState`; redraws on each of its notifications (from any thread).
+
+    Every widget model is one more entry in a notebook saved with widget state, so a card is
+    frugal: widgets whose layout never changes share one ``Layout`` (and one style per kind),
+    and the parts of a running job (progress bar, log line, Cancel) are closed when it ends.
+    """
 
     def __init__(
         self,
@@ -79,47 +85,49 @@ class JobCard(w.VBox):  # type: ignore[misc]
     ) -> None:
         self.job = job
         self._on_remix = on_remix
+        self._on_dismiss = on_dismiss
         self._closed = False
+        self._ended = False
         self.collapsed: bool = False
-        self.title = w.HTML()
-        self.title.add_class("sw-card-name")
+        # Shared by every widget of this card that is never shown, hidden or resized on its own.
+        self._layout = w.Layout()
+        self._html_style = HTMLStyle()
+        self._button_style = w.ButtonStyle()
+        self.title = self._html("sw-card-name")
         # The status is a pill beside the name; its text is the plain status ("Done", "In queue · #2").
-        self.status = w.HTML()
-        self.status.add_class("sw-card-status")
+        self.status = self._html("sw-card-status")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="auto"))
         self.progress.add_class("sw-progress")
-        self.info = w.HTML()
-        self.info.add_class("sw-muted")
-        self.log_line = w.HTML()
-        self.log_line.add_class("sw-log")
-        self.cancel = w.Button(description="Cancel", icon="stop", tooltip="Cancel this job on the service")
-        self.cancel.add_class("sw-cancel")
+        self.info = self._html("sw-muted")
+        self.log_line = self._html("sw-log")
+        self.error = self._html("sw-card-error")
+        self.cancel = self._button("Cancel", "stop", "Cancel this job on the service", "sw-cancel")
         self.cancel.on_click(lambda _b: on_cancel(self.job))
-        self.collapse = w.Button(
-            description="Hide", icon="chevron-up", tooltip="Hide this card's details and video (the header stays)"
+        self.collapse = self._button(
+            "Hide", "chevron-up", "Hide this card's details and video (the header stays)", "sw-card-collapse"
         )
-        self.collapse.add_class("sw-card-collapse")
         self.collapse.on_click(lambda _b: self.set_collapsed(not self.collapsed))
-        self.dismiss = w.Button(
-            description="Clear", icon="times", tooltip="Remove this card (the file and history stay)"
-        )
-        self.dismiss.add_class("sw-card-dismiss")
-        if on_dismiss is not None:
-            self.dismiss.on_click(lambda _b: on_dismiss(self))
-        self.error = w.HTML()
-        self.error.add_class("sw-card-error")
-        self.result_box = w.VBox()
-        self._shown_result = False
-        header = w.HBox([self.title, self.status, self.cancel, self.collapse, self.dismiss])
-        header.add_class("sw-card-header")
+        self.dismiss: w.Button | None = None  # made when the job ends: a running job's card stays
+        self._header = w.HBox([self.title, self.status, self.cancel, self.collapse], layout=self._layout)
+        self._header.add_class("sw-card-header")
         # The progress bar gets its own line (beside the name it looked detached) and goes when done.
-        self.body = w.VBox([self.progress, self.info, self.log_line, self.error, self.result_box])
+        self.body = w.VBox([self.progress, self.info])
         self.body.add_class("sw-card-body")
-        super().__init__([header, self.body])
+        super().__init__([self._header, self.body], layout=self._layout)
         self.add_class("sw-card")
         self.add_class(f"sw-card-{job.id}")
         job.observe(self._refresh)
         self._refresh(job)
+
+    def _html(self, css: str) -> w.HTML:
+        widget = w.HTML(layout=self._layout, style=self._html_style)
+        widget.add_class(css)
+        return widget
+
+    def _button(self, text: str, icon: str, tip: str, css: str) -> w.Button:
+        button = w.Button(description=text, icon=icon, tooltip=tip, layout=self._layout, style=self._button_style)
+        button.add_class(css)
+        return button
 
     def set_collapsed(self, collapsed: bool) -> None:
         """Hide (or show again) everything but the header; a playing video is hidden, not closed."""
@@ -136,6 +144,17 @@ class JobCard(w.VBox):  # type: ignore[misc]
         """Close the card and every widget in it; the job's later notifications are ignored."""
         self._closed = True
         close_tree(self)
+        for name in ("progress", "log_line", "cancel", "error"):  # off screen by now, so not in the tree above
+            widget = getattr(self, name, None)  # (ipywidgets' __del__ may close a card that never finished __init__)
+            if widget is not None:
+                self._drop(widget)
+
+    def _drop(self, widget: w.Widget) -> None:
+        """Close a widget of this card, and its layout and style unless the card's others share them."""
+        shared = {id(self._layout), id(self._html_style), id(self._button_style)}
+        for part in (widget, getattr(widget, "layout", None), getattr(widget, "style", None)):
+            if isinstance(part, w.Widget) and id(part) not in shared:
+                w.Widget.close(part)
 
     def _refresh(self, job: JobState) -> None:
         if self._closed:
@@ -145,45 +164,47 @@ class JobCard(w.VBox):  # type: ignore[misc]
         if job.status == JobStatus.QUEUED and job.queue_position is not None:
             pill += f" · #{job.queue_position + 1}"  # fal counts from 0 (= next in line)
         self.status.value = html.escape(pill)
-        for state in ("done", "failed", "cancelled"):
-            self.status.remove_class(f"sw-pill-{state}")
-        if job.done:
-            self.status.add_class(f"sw-pill-{job.status.lower()}")
-        self.progress.value = job.progress
-        self.progress.layout.display = "none" if job.done else ""
-        self.progress.bar_style = {
-            JobStatus.DONE: "success",
-            JobStatus.FAILED: "danger",
-            JobStatus.CANCELLED: "",
-        }.get(job.status, "info")
         parts = [f"elapsed {_elapsed(job.elapsed)}"]
         if job.request_id:
             parts.append(f"request {job.request_id}")
         self.info.value = html.escape(" · ".join(parts))
+        if job.done:
+            self._end(job)
+            return
+        self.progress.value = job.progress
+        self.progress.bar_style = "info"
         self.log_line.value = html.escape(job.last_log)
-        self.log_line.layout.display = "" if job.last_log and not job.done else "none"
-        self.cancel.disabled = job.done or job.status == JobStatus.CANCELLING
-        self.cancel.layout.display = "none" if job.done else ""
-        # A running job's card stays: its Cancel is the only way to stop the job from the panel.
-        self.dismiss.layout.display = "" if job.done else "none"
+        self.cancel.disabled = job.status == JobStatus.CANCELLING
+        running = [self.progress, self.info, *([self.log_line] if job.last_log else [])]
+        if list(self.body.children) != running:
+            self.body.children = running
+
+    def _end(self, job: JobState) -> None:
+        """Once: the final pill, the error or the result, Clear instead of Cancel; close what is over."""
+        if self._ended:
+            return
+        self._ended = True
+        self.status.add_class(f"sw-pill-{job.status.lower()}")
+        self.add_class(f"sw-card-{job.status.lower()}")
+        self.cancel.disabled = True
+        self.progress.value = job.progress
+        body: list[w.Widget] = [self.info]
         if job.status == JobStatus.FAILED or job.status == JobStatus.CANCELLED:
             title = html.escape(job.error_title or "Error")
             self.error.value = f"<b>{title}</b>: {html.escape(job.error_message or '')}"
-            self.error.layout.display = ""
-        else:
-            self.error.value = ""
-            self.error.layout.display = "none"
-        for state in ("done", "failed", "cancelled"):
-            self.remove_class(f"sw-card-{state}")
+            body.append(self.error)
         if job.status == JobStatus.DONE:
-            self.add_class("sw-card-done")
-            if not self._shown_result:
-                self._shown_result = True
-                self.result_box.children = self._result_children(job)
-        elif job.status == JobStatus.FAILED:
-            self.add_class("sw-card-failed")
-        elif job.status == JobStatus.CANCELLED:
-            self.add_class("sw-card-cancelled")
+            body.extend(self._result_children(job))
+        self.dismiss = self._button("Clear", "times", "Remove this card (the file and history stay)", "sw-card-dismiss")
+        on_dismiss = self._on_dismiss
+        if on_dismiss is not None:
+            self.dismiss.on_click(lambda _b: on_dismiss(self))
+        self._header.children = [self.title, self.status, self.collapse, self.dismiss]
+        self.body.children = body
+        for widget in (self.progress, self.log_line, self.cancel):
+            self._drop(widget)
+        if self.error not in body:
+            self._drop(self.error)
 
     @staticmethod
     def _player(job: JobState) -> w.Widget:
@@ -219,11 +240,11 @@ class JobCard(w.VBox):  # type: ignore[misc]
             # The whole path stays copyable; it may wrap anywhere inside the <code> (CSS), nowhere else.
             full = html.escape(str(job.local_path), quote=True)
             lines.append(f'saved to <code class="sw-path" title="{full}">{full}</code>')
-        children: list[w.Widget] = [self._player(job), w.HTML("<br>".join(lines))]
-        children[1].add_class("sw-result-facts")
+        facts = self._html("sw-result-facts")
+        facts.value = "<br>".join(lines)
+        children: list[w.Widget] = [self._player(job), facts]
         if job.kept and self._on_remix is not None:
-            remix = w.Button(description="Remix this", icon="random", tooltip="Open the Remix tab with this video")
-            remix.add_class("sw-remix-this")
+            remix = self._button("Remix this", "random", "Open the Remix tab with this video", "sw-remix-this")
             on_remix = self._on_remix
             remix.on_click(lambda _b: on_remix(job))
             children.append(remix)

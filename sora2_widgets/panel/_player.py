@@ -30,6 +30,13 @@ CHUNK = 4 * 1024 * 1024
 _ESM = Path(__file__).with_name("_player.js")
 
 
+def _compact(source: str) -> str:
+    """The module without comment lines and indentation: every player carries its code in a saved
+    notebook's widget state, so each byte counts once per video and thumbnail."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
 class MediaPlayer(anywidget.AnyWidget):
     """A video (``kind="video"``) or image from a local file or from bytes held in the kernel.
 
@@ -38,8 +45,7 @@ class MediaPlayer(anywidget.AnyWidget):
     widget state.
     """
 
-    # A file anywidget reads (and, with ANYWIDGET_HMR set, reloads while developing).
-    _esm = _ESM
+    _esm = _compact(_ESM.read_text(encoding="utf-8"))
     kind = traitlets.Unicode("video").tag(sync=True)
     #: What a reader sees while the bytes load, or in a notebook reopened without a kernel.
     label = traitlets.Unicode("").tag(sync=True)

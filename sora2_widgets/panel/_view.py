@@ -111,6 +111,35 @@ _HINTS = {
 }
 
 
+_COMPOSER_ATTRS = (
+    "models", "prompt", "counter", "sora_settings", "duration", "aspect", "resolution", "resolution_hint",
+    "keep", "keep_hint", "advanced", "advanced_box", "snapshot", "detect_ip", "characters", "other_settings",
+    "other_title", "other_duration", "other_aspect", "negative", "cfg", "cost", "generate", "status",
+)  # fmt: skip
+#: The lazily made tabs' widgets the panel exposes, and which tab part holds each.
+_TAB_ATTRS = {
+    **dict.fromkeys(
+        ("image_url", "image_use_url", "upload", "image_path", "image_load", "image_preview", "image_info"),
+        "image_source",
+    ),
+    **dict.fromkeys(("remix_picker", "remix_more", "remix_preview", "remix_empty"), "remix"),
+    **dict.fromkeys(
+        (
+            "history_model",
+            "history_status",
+            "history_count",
+            "history_more",
+            "history_rows",
+            "history_refresh",
+            "history_delete",
+            "history_note",
+        ),
+        "history_tab",
+    ),
+    **dict.fromkeys(("spend_summary", "spend_chart", "spend_tables"), "spend"),
+}
+
+
 def _held_widgets(value: Any, depth: int = 3) -> list[w.Widget]:
     """The widgets in an object's attributes: directly, or in its lists, tuples and dicts."""
     if isinstance(value, w.Widget):
@@ -137,19 +166,12 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.cards: dict[int, JobCard] = {}
         header = self._header()
         self.compose = Composer(ctl, self._event)
-        self.image_source = ImageSource(ctl, self._event)
-        self.remix = RemixPicker(ctl, self._event, self._refresh)
-        self.history_tab = HistoryTab(ctl, self._event)
-        self.spend = SpendTab(ctl)
+        # The other tabs' widgets are made on their first visit (see ``_part``): fewer models to send
+        # before the panel first shows, and none in a saved notebook for a tab never opened.
+        self._parts: dict[str, Any] = {}
         self._expose_widgets()
-        self._mode_parts: dict[str, list[w.Widget]] = {
-            "text": [cls(w.HTML(esc(_HINTS["text"])), "sw-hint")],
-            "image": [cls(w.HTML(esc(_HINTS["image"])), "sw-hint"), self.image_source.box],
-            "remix": [cls(w.HTML(esc(_HINTS["remix"])), "sw-hint"), self.remix.box],
-        }
+        self._mode_parts: dict[str, list[w.Widget]] = {"text": [cls(w.HTML(esc(_HINTS["text"])), "sw-hint")]}
         self._panes = {key: w.VBox() for key, _ in TABS}
-        self._panes["history"].children = [self.history_tab.box]
-        self._panes["spend"].children = [self.spend.box]
         self.tabs = cls(w.Tab(children=[self._panes[k] for k, _ in TABS], titles=[t for _, t in TABS]), "sw-tabs")
         self.tabs.observe(lambda ch: self._event(ctl.set_tab, TABS[ch["new"]][0]), names="selected_index")
         self.jobs = cls(w.VBox(), "sw-jobs")
@@ -203,7 +225,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             card.close()
         self.cards.clear()
         # The panel holds widgets off screen too (the other tabs' parts, the picker's rows).
-        for owner in (self, self.compose, self.image_source, self.remix, self.history_tab, self.spend):
+        for owner in (self, self.compose, *self._parts.values()):
             for widget in _held_widgets(vars(owner)):
                 close_tree(widget)
         close_tree(self)
@@ -236,59 +258,59 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         )
 
     def _expose_widgets(self) -> None:
-        """The tabs' widgets as the panel's own attributes: ``panel.prompt``, ``panel.history_rows`` …"""
+        """The composer's widgets as the panel's own attributes: ``panel.prompt``, ``panel.generate`` …"""
         c = self.compose
+        for name in _COMPOSER_ATTRS:
+            setattr(self, name, getattr(c, name))
         self.composer = c.box
-        self.models = c.models
-        self.prompt = c.prompt
-        self.counter = c.counter
-        self.sora_settings = c.sora_settings
-        self.duration = c.duration
-        self.aspect = c.aspect
-        self.resolution = c.resolution
-        self.resolution_hint = c.resolution_hint
-        self.keep = c.keep
-        self.keep_hint = c.keep_hint
-        self.advanced = c.advanced
-        self.advanced_box = c.advanced_box
-        self.snapshot = c.snapshot
-        self.detect_ip = c.detect_ip
-        self.characters = c.characters
-        self.other_settings = c.other_settings
-        self.other_title = c.other_title
-        self.other_duration = c.other_duration
-        self.other_aspect = c.other_aspect
-        self.negative = c.negative
-        self.cfg = c.cfg
-        self.cost = c.cost
-        self.generate = c.generate
-        self.status = c.status
-        i = self.image_source
-        self.image_url = i.image_url
-        self.image_use_url = i.image_use_url
-        self.upload = i.upload
-        self.image_path = i.image_path
-        self.image_load = i.image_load
-        self.image_preview = i.image_preview
-        self.image_info = i.image_info
-        r = self.remix
-        self.remix_picker = r.remix_picker
-        self.remix_more = r.remix_more
-        self.remix_preview = r.remix_preview
-        self.remix_empty = r.remix_empty
-        h = self.history_tab
-        self.history_model = h.history_model
-        self.history_status = h.history_status
-        self.history_count = h.history_count
-        self.history_more = h.history_more
-        self.history_rows = h.history_rows
-        self.history_refresh = h.history_refresh
-        self.history_delete = h.history_delete
-        self.history_note = h.history_note
-        s = self.spend
-        self.spend_summary = s.spend_summary
-        self.spend_chart = s.spend_chart
-        self.spend_tables = s.spend_tables
+
+    def _part(self, name: str) -> Any:
+        """A tab's widgets (``image_source``, ``remix``, ``history_tab``, ``spend``), made on first use."""
+        part = self._parts.get(name)
+        if part is None:
+            ctl = self.controller
+            if name == "image_source":
+                part = ImageSource(ctl, self._event)
+            elif name == "remix":
+                part = RemixPicker(ctl, self._event, self._refresh)
+            elif name == "history_tab":
+                part = HistoryTab(ctl, self._event)
+                self._panes["history"].children = [part.box]
+            else:
+                part = SpendTab(ctl)
+                self._panes["spend"].children = [part.box]
+            self._parts[name] = part
+            if name in ("image_source", "remix"):
+                tab = "image" if name == "image_source" else "remix"
+                self._mode_parts[tab] = [cls(w.HTML(esc(_HINTS[tab])), "sw-hint"), part.box]
+        return part
+
+    @property
+    def image_source(self) -> ImageSource:
+        part: ImageSource = self._part("image_source")
+        return part
+
+    @property
+    def remix(self) -> RemixPicker:
+        part: RemixPicker = self._part("remix")
+        return part
+
+    @property
+    def history_tab(self) -> HistoryTab:
+        part: HistoryTab = self._part("history_tab")
+        return part
+
+    @property
+    def spend(self) -> SpendTab:
+        part: SpendTab = self._part("spend")
+        return part
+
+    def __getattr__(self, name: str) -> Any:
+        # ``panel.history_rows``, ``panel.image_url`` …: the lazy tabs' widgets, reached as before.
+        owner = _TAB_ATTRS.get(name)
+        if owner is None:
+            raise AttributeError(name)
+        return getattr(self._part(owner), name)
 
     @property
     def _history_checks(self) -> list[tuple[Any, w.Checkbox]]:
@@ -339,6 +361,8 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         index = [k for k, _ in TABS].index(ctl.tab)
         if self.tabs.selected_index != index:
             self.tabs.selected_index = index
+        if ctl.tab in ("image", "remix"):
+            self._part("image_source" if ctl.tab == "image" else "remix")  # made on the first visit
         if ctl.tab in self._mode_parts:
             self._place_composer(ctl.tab)
             self.compose.draw()

@@ -30,10 +30,13 @@ def test_card_header_has_a_status_pill_and_the_progress_bar_goes_when_done(panel
     card = JobCard(job, on_cancel=lambda _j: None)
     job.apply_update(Progress(index=0, model_id=TEXT_SORA, stage="in_queue", queue_position=1, request_id="req-1"))
     assert card.status.value == "In queue · #2"  # fal counts from 0; people from 1
-    assert card.progress.layout.display != "none" and "queue position" not in card.info.value
+    assert card.progress in card.body.children and "queue position" not in card.info.value
+    assert card.cancel in panel_tree(card) and card.dismiss is None
     job.fail("Service error", "boom")
     assert card.status.value == "Failed" and "sw-pill-failed" in classes(card.status)
-    assert card.progress.layout.display == "none"
+    assert card.progress not in panel_tree(card) and card.cancel not in panel_tree(card)
+    assert card.progress.comm is None and card.cancel.comm is None  # closed: not in a saved notebook
+    assert "boom" in card.error.value and card.error in card.body.children
 
 
 def test_saved_path_is_whole_in_a_code_element_with_a_title(panel: Any) -> None:
@@ -125,8 +128,8 @@ def test_only_a_finished_card_can_be_cleared(panel: Any) -> None:
     job = JobState(get_model(TEXT_SORA), {"prompt": "x"})
     cleared: list[JobCard] = []
     card = JobCard(job, on_cancel=lambda _j: None, on_dismiss=cleared.append)
-    assert card.dismiss.layout.display == "none"  # running: Cancel is the way to stop it
+    assert card.dismiss is None  # running: Cancel is the way to stop it
     job.fail("Service error", "boom")
-    assert card.dismiss.layout.display != "none"
+    assert card.dismiss is not None and card.dismiss in panel_tree(card)
     card.dismiss.click()
     assert cleared == [card]

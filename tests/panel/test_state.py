@@ -48,6 +48,7 @@ def test_a_cleared_card_closes_every_model_it_had(panel: Any) -> None:
     (card,) = run(panel)
     models = [node.model_id for node in widget_tree(card)]
     assert len(models) > 10  # the card, its boxes, buttons, layouts, styles and the player
+    assert card.dismiss is not None
     card.dismiss.click()
     assert not set(models) & _alive()
     assert panel.cards == {}

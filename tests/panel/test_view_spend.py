@@ -25,8 +25,10 @@ def test_spend_tab_totals_and_chart(generator: FakeGenerator, history: FakeHisto
 
 
 def test_spend_chart_stays_hidden_until_it_has_a_png(panel: Any) -> None:
-    chart = find(panel, "sw-spend-chart")[0]
-    assert chart.layout.display == "none" and not chart.read()  # no broken-image icon
+    chart = panel.spend_chart  # the Spend tab's widgets are made on first use
+    assert (
+        "sw-spend-chart" in chart._dom_classes and chart.layout.display == "none" and not chart.read()
+    )  # no broken-image icon
     run(panel)
     panel.controller.set_tab("spend")
     assert (chart.read() or b"").startswith(b"\x89PNG") and chart.layout.display != "none"
