@@ -29,7 +29,7 @@ from ._controller import PanelController
 from ._form import TABS
 from ._jobs import JobState
 from ._style import CSS
-from ._summary import summary_html, summary_line
+from ._summary import RESTORED_CSS, summary_html, summary_line
 from ._tab_compose import Composer
 from ._tab_history import HistoryTab
 from ._tab_image import ImageSource
@@ -185,7 +185,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
             "sw-clear-finished",
         )
         self.clear_finished.on_click(lambda _b: self.clear_cards())
-        super().__init__([w.HTML(CSS + CARD_CSS), header, self.tabs, self.clear_finished, self.jobs])
+        super().__init__([w.HTML(CSS + CARD_CSS + RESTORED_CSS), header, self.tabs, self.clear_finished, self.jobs])
         self.add_class("sw-panel")
         ctl.observe(self._refresh)
         ctl.on_new_job(self._add_card)
