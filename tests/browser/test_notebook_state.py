@@ -1,11 +1,11 @@
 """A notebook saved with widget state stays small, holds no video, reopens cleanly, and leaks no models.
 
-JupyterLab with its "Save widget state automatically" setting on (``saveState``), the panel on the
-built-in emulator (fast timings), driven through Debian's Chromium. What is asserted is what a user
-would see: the file's size on disk, the absence of base64 video in it, a video that plays, no
-"Error displaying widget" after reopening, and as many widget models in the saved state after ten
-generations and a Clear as before the first one. Voila runs the same player in
-``test_browser.py``.
+JupyterLab and Notebook 7 (the same widget manager), each with its "Save widget state automatically"
+setting on (``saveState``), the panel on the built-in emulator (fast timings), driven through
+Debian's Chromium. What is asserted is what a user would see: the file's size on disk, no base64
+video in it, a video that plays, no "Error displaying widget" after reopening, and as many widget
+models in the saved state after ten generations and a Clear as before the first one. Voila runs
+the same player in ``test_browser.py``.
 """
 
 from __future__ import annotations
@@ -48,13 +48,17 @@ def _notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-@pytest.fixture
-def lab_saving_state(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """JupyterLab serving a one-cell panel notebook, saving widget state with the notebook."""
+@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
+def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it:
+    (the server's URL, its root folder, the URL path a notebook opens at)."""
+    app: str = request.param
+    if app == "notebook":
+        pytest.importorskip("notebook", minversion="7")
     root = tmp_path / "notebooks"
     root.mkdir()
     _notebook(root / NOTEBOOK)
-    settings = tmp_path / "lab-settings"
+    settings = tmp_path / "app-settings"
     settings.mkdir()
     overrides = {
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
@@ -65,28 +69,21 @@ def lab_saving_state(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     }
     (settings / "overrides.json").write_text(json.dumps(overrides))
     port = _free_port()
+    settings_flag = "--LabApp" if app == "lab" else "--JupyterNotebookApp"
     cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.token=",
-        "--ServerApp.password=",
-        "--LabApp.news_url=None",
-        f"--LabApp.app_settings_dir={settings}",
-        "--expose-app-in-browser",
-        f"--ServerApp.root_dir={root}",
+        *(sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser", "--allow-root"),
+        *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password="),
+        *(f"{settings_flag}.app_settings_dir={settings}", "--expose-app-in-browser", f"--ServerApp.root_dir={root}"),
     ]
+    if app == "lab":
+        cmd.append("--LabApp.news_url=None")
     proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path, FAST)
-    yield f"http://127.0.0.1:{port}", root
+    yield f"http://127.0.0.1:{port}", root, "lab/tree" if app == "lab" else "notebooks"
     _stop(proc)
 
 
-def _open(pg: Any, url: str, name: str) -> None:
-    pg.goto(f"{url}/lab/tree/{name}?reset")
+def _open(pg: Any, url: str, where: str, name: str) -> None:
+    pg.goto(f"{url}/{where}/{name}?reset")
     pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
 
 
@@ -127,12 +124,14 @@ def _shut_down_kernels(pg: Any) -> None:
 
 def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     page: Page,  # noqa: F811  (the fixture imported above)
-    lab_saving_state: tuple[str, Path],
+    saving_state: tuple[str, Path, str],
+    request: pytest.FixtureRequest,
 ) -> None:
-    url, root = lab_saving_state
+    url, root, where = saving_state
+    app = request.node.callspec.id
     path = root / NOTEBOOK
     pg = page.page
-    _open(pg, url, NOTEBOOK)
+    _open(pg, url, where, NOTEBOOK)
     pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     panel = pg.locator(".jp-OutputArea .sw-panel")
     expect(panel).to_be_visible(timeout=120_000)
@@ -154,12 +153,12 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
         card.locator("button.sw-card-collapse").click()
         expect(card.locator(".sw-card-body")).to_be_hidden()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    panel.screenshot(path=str(SHOTS / "lab_state_three_generations.png"))
+    panel.screenshot(path=str(SHOTS / f"{app}_state_three_generations.png"))
 
     saved = _save(pg, path)
     text = path.read_text()
     size = len(text.encode())
-    print(f"saved after 3 generations: {size} bytes, {len(_widget_state(saved))} widget models")
+    print(f"{app}: saved after 3 generations: {size} bytes, {len(_widget_state(saved))} widget models")
     assert size < 100_000, f"the saved notebook is {size} bytes"
     assert "data:video" not in text and not [m for m in MP4_BASE64 if m in text], "base64 video in the notebook"
     assert "ftyp" not in text
@@ -184,7 +183,7 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
 
     # -- reopened with a new kernel: drawn from the saved state, no widget error ---------------------
     _shut_down_kernels(pg)
-    _open(pg, url, "reopen.ipynb")
+    _open(pg, url, where, "reopen.ipynb")
     reopened = pg.locator(".jp-OutputArea .sw-panel")
     expect(reopened).to_be_visible(timeout=60_000)
     expect(reopened.locator(".sw-card")).to_have_count(3)
@@ -193,4 +192,4 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     )
     assert pg.get_by_text("Error displaying widget").count() == 0
     assert pg.get_by_text("model not found").count() == 0
-    reopened.screenshot(path=str(SHOTS / "lab_state_reopened.png"))
+    reopened.screenshot(path=str(SHOTS / f"{app}_state_reopened.png"))
