@@ -79,7 +79,8 @@ class MediaPlayer(anywidget.AnyWidget):
         self._source = source
         self.mime = mime
         with self.hold_sync():
-            self.label = label or _default_label(source)
+            # Bytes have no name of their own: they keep the label they had ("spend chart").
+            self.label = label or (source.name if isinstance(source, Path) else self.label)
             self.revision += 1
 
     def read(self) -> bytes | None:

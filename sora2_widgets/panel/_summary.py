@@ -18,7 +18,10 @@ __all__ = ["RESTORED_CSS", "SUMMARY_CLASS", "summary_html", "summary_line"]
 #: A panel drawn from a saved notebook's widget state has no kernel behind it; ipywidgets marks each
 #: such widget with a broken-link icon, dozens of them here. The players already say "run the
 #: notebook", so inside the panel the icons go.
-RESTORED_CSS = "<style>.sw-panel .jupyter-widgets-disconnected::before { display: none; }</style>"
+RESTORED_CSS = (
+    "<style>.sw-panel.jupyter-widgets-disconnected::before,"
+    " .sw-panel .jupyter-widgets-disconnected::before { display: none; }</style>"
+)
 
 SUMMARY_CLASS = "sw-saved-summary"
 _PROMPT_CHARS = 80
