@@ -68,6 +68,13 @@ def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
         "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
     }
     (settings / "overrides.json").write_text(json.dumps(overrides))
+    # Notebook 7 does not read overrides.json from its app_settings_dir; both read the user's settings
+    # under the server's JUPYTER_CONFIG_DIR (which _serve points at tmp_path / ".jupyter-config").
+    user = tmp_path / ".jupyter-config" / "lab" / "user-settings"
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        (user / package).mkdir(parents=True, exist_ok=True)
+        (user / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
     port = _free_port()
     settings_flag = "--LabApp" if app == "lab" else "--JupyterNotebookApp"
     cmd = [
