@@ -27,7 +27,6 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 from .._pricing import format_usd
 from ._jobs import JobState, JobStatus
 from ._media import browser_video_url
-from ._player import MediaPlayer
 from ._widgets import close_tree
 
 __all__ = ["CARD_CSS", "VIDEO_MAX_HEIGHT", "VIDEO_WIDTH", "JobCard", "human_size"]
@@ -208,6 +207,8 @@ class JobCard(w.VBox):  # type: ignore[misc]
 
     @staticmethod
     def _player(job: JobState) -> w.Widget:
+        from ._player import MediaPlayer  # anywidget loads with the first video, not with the panel
+
         path: Path | None = job.local_path
         if path is not None and path.is_file():
             # Streamed from the kernel on demand: the file's name is the only widget state.

@@ -17,7 +17,6 @@ from .._catalog import get_model
 from .._errors import UnknownModelError
 from .._pricing import format_usd
 from ._controller import PanelController
-from ._player import MediaPlayer
 from ._widgets import HIDDEN, cls, esc, show
 
 if TYPE_CHECKING:
@@ -120,6 +119,8 @@ class SpendTab:
         self.spend_summary = w.HTML()
         # Hidden until it has PNG bytes: an empty Image shows the browser's broken-image icon.
         # Shown at the figure's own size (640 px, 2x pixels), so its 9-11 pt text is not scaled down.
+        from ._player import MediaPlayer  # anywidget loads with the tab, not with the panel
+
         # Streamed like the thumbnails (``_player.py``): the PNG is not widget state in a saved notebook.
         self.spend_chart = cls(
             MediaPlayer(b"", "image/png", kind="image", label="spend chart", width="640px"), "sw-spend-chart"
