@@ -1,34 +1,17 @@
 """One card per job: status, queue position, elapsed time, progress, latest log line, Cancel, and the video.
 
-How the finished video is shown (the trade-off, and the choice):
+How the finished video is shown: a :class:`MediaPlayer` (``_player.py``) over the local file. The
+browser asks the kernel for the bytes over the widget's comm and plays them from a ``blob:`` URL,
+so the widget state (and a notebook saved with it) holds only the file's name, whatever the clip's
+size. It works alike in JupyterLab, Notebook 7 and Voila, and for the in-process emulator, whose
+URLs exist only inside the kernel. Without a local file, a URL a browser can reach (fal's CDN, a
+loopback emulator; see ``browser_video_url``) plays as an ``ipywidgets.Video`` with
+``format="url"``: only the URL is state. Nothing is ever embedded as base64.
 
-* ``ipywidgets.Video`` with the file's bytes sent over the widget comm works the same
-  in JupyterLab, Notebook 7, Voila and VS Code: the front end turns the bytes into a
-  ``blob:`` URL, nothing has to be served over HTTP, and it works for the offline
-  emulator (whose URLs only exist inside the kernel process). Its cost: the bytes are
-  widget state, so a notebook saved *with widget state* carries them base64-encoded.
-  JupyterLab/Notebook 7 do not save widget state unless the user turns on "Save
-  Widget State Automatically" and VS Code never does; still, we cap it.
-* An HTML ``<video src="files/...">`` served by the Jupyter server works only when the
-  file sits under the server's root, not in Voila (which serves no arbitrary files)
-  nor in VS Code (no Jupyter file server at all).
-* An HTML ``<video src="https://...">`` to fal's CDN costs nothing in the notebook but
-  the link expires, and the emulator's URLs are not reachable from a browser.
-
-Choice: the local file's bytes go into an ``ipywidgets.Video`` when it is at most
-``INLINE_VIDEO_LIMIT`` = 8 MB, i.e. at most ~11 MB of base64 per card in a notebook saved
-with widget state. Why 8 MB: a short 720p clip (the common case: Sora 2's only size, a few
-MB at typical web bitrates) still plays everywhere, offline emulator and VS Code included,
-while long or 1080p Pro clips, the ones that made notebooks balloon, do not go inline.
-(The limit used to be 25 MB: ~33 MB per card.)
-
-Above the limit nothing is embedded. The card shows an ``ipywidgets.Video`` with
-``format="url"`` (the browser streams the file itself; only the URL is widget state)
-when the result URL is one a browser can reach (see ``browser_video_url``): fal's https
-CDN URL, or a loopback ``http://127.0.0.1:…`` URL of an emulator served with
-``sora2-widgets emulator``. The in-process emulator's URLs (``*.invalid``) exist only
-inside the kernel, so for those the card says so; its clips are small and inline anyway.
-The local path is always shown beside it, copyable.
+A card can be collapsed (its body hidden, the header kept) and, once its job ended, dismissed:
+the view then closes every widget of the card, so no model outlives it in the kernel or in a
+saved notebook. The video is as wide as the output allows, up to ``VIDEO_WIDTH``, and never
+taller than ``VIDEO_MAX_HEIGHT``: a card no longer takes three screens.
 """
 
 from __future__ import annotations
@@ -39,12 +22,31 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .._pricing import format_usd
 from ._jobs import JobState, JobStatus
-from ._media import INLINE_VIDEO_LIMIT, browser_video_url
+from ._media import browser_video_url
+from ._widgets import close_tree
 
-__all__ = ["JobCard", "human_size"]
+__all__ = ["CARD_CSS", "VIDEO_MAX_HEIGHT", "VIDEO_WIDTH", "JobCard", "human_size"]
+
+#: The player's widest size: wide enough to judge a 720p clip, narrow enough for two cards a screen.
+VIDEO_WIDTH = "480px"
+#: A portrait clip at full width would be taller than the screen; this keeps its card in view.
+VIDEO_MAX_HEIGHT = "360px"
+
+#: The card's own rules (the panel's stylesheet is ``_style.py``): small header buttons on the right,
+#: a player no wider than the output, a collapsed card reduced to its header.
+CARD_CSS = """
+<style>
+.sw-panel .sw-card-header .sw-card-collapse, .sw-panel .sw-card-header .sw-card-dismiss { width: auto; }
+.sw-panel .sw-card-header .sw-card-collapse { margin-left: auto; }
+.sw-panel .sw-video { max-width: 100%; }
+.sw-panel .sw-video video { display: block; max-width: 100%; height: auto; background: #000; }
+.sw-panel .sw-clear-finished { align-self: flex-end; }
+</style>
+"""
 
 
 def human_size(size: int | None) -> str:
@@ -65,7 +67,12 @@ def _elapsed(seconds: float) -> str:
 
 
 class JobCard(w.VBox):  # type: ignore[misc]
-    """The view of one :class:`JobState`; redraws on each of its notifications (from any thread)."""
+    """The view of one :class:`JobState`; redraws on each of its notifications (from any thread).
+
+    Every widget model is one more entry in a notebook saved with widget state, so a card is
+    frugal: widgets whose layout never changes share one ``Layout`` (and one style per kind),
+    and the parts of a running job (progress bar, log line, Cancel) are closed when it ends.
+    """
 
     def __init__(
         self,
@@ -73,99 +80,153 @@ class JobCard(w.VBox):  # type: ignore[misc]
         *,
         on_cancel: Callable[[JobState], Any],
         on_remix: Callable[[JobState], Any] | None = None,
-        inline_limit: int = INLINE_VIDEO_LIMIT,
+        on_dismiss: Callable[[JobCard], Any] | None = None,
     ) -> None:
         self.job = job
         self._on_remix = on_remix
-        self._inline_limit = inline_limit
-        self.title = w.HTML()
-        self.title.add_class("sw-card-name")
+        self._on_dismiss = on_dismiss
+        self._closed = False
+        self._ended = False
+        self.collapsed: bool = False
+        # Shared by every widget of this card that is never shown, hidden or resized on its own.
+        self._layout = w.Layout()
+        self._html_style = HTMLStyle()
+        self._button_style = w.ButtonStyle()
+        self.title = self._html("sw-card-name")
         # The status is a pill beside the name; its text is the plain status ("Done", "In queue · #2").
-        self.status = w.HTML()
-        self.status.add_class("sw-card-status")
+        self.status = self._html("sw-card-status")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="auto"))
         self.progress.add_class("sw-progress")
-        self.info = w.HTML()
-        self.info.add_class("sw-muted")
-        self.log_line = w.HTML()
-        self.log_line.add_class("sw-log")
-        self.cancel = w.Button(description="Cancel", icon="stop", tooltip="Cancel this job on the service")
-        self.cancel.add_class("sw-cancel")
+        self.info = self._html("sw-muted")
+        self.log_line = self._html("sw-log")
+        self.error = self._html("sw-card-error")
+        self.cancel = self._button("Cancel", "stop", "Cancel this job on the service", "sw-cancel")
         self.cancel.on_click(lambda _b: on_cancel(self.job))
-        self.error = w.HTML()
-        self.error.add_class("sw-card-error")
-        self.result_box = w.VBox()
-        self._shown_result = False
-        header = w.HBox([self.title, self.status, self.cancel])
-        header.add_class("sw-card-header")
+        self.collapse = self._button(
+            "Hide", "chevron-up", "Hide this card's details and video (the header stays)", "sw-card-collapse"
+        )
+        self.collapse.on_click(lambda _b: self.set_collapsed(not self.collapsed))
+        self.dismiss: w.Button | None = None  # made when the job ends: a running job's card stays
+        self._header = w.HBox([self.title, self.status, self.cancel, self.collapse], layout=self._layout)
+        self._header.add_class("sw-card-header")
         # The progress bar gets its own line (beside the name it looked detached) and goes when done.
-        super().__init__([header, self.progress, self.info, self.log_line, self.error, self.result_box])
+        self.body = w.VBox([self.progress, self.info])
+        self.body.add_class("sw-card-body")
+        super().__init__([self._header, self.body], layout=self._layout)
         self.add_class("sw-card")
         self.add_class(f"sw-card-{job.id}")
         job.observe(self._refresh)
         self._refresh(job)
 
+    def _html(self, css: str) -> w.HTML:
+        widget = w.HTML(layout=self._layout, style=self._html_style)
+        widget.add_class(css)
+        return widget
+
+    def _button(self, text: str, icon: str, tip: str, css: str) -> w.Button:
+        button = w.Button(description=text, icon=icon, tooltip=tip, layout=self._layout, style=self._button_style)
+        button.add_class(css)
+        return button
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        """Hide (or show again) everything but the header; a playing video is hidden, not closed."""
+        self.collapsed = collapsed
+        self.body.layout.display = "none" if collapsed else ""
+        self.collapse.description = "Show" if collapsed else "Hide"
+        self.collapse.icon = "chevron-down" if collapsed else "chevron-up"
+        if collapsed:
+            self.add_class("sw-card-collapsed")
+        else:
+            self.remove_class("sw-card-collapsed")
+
+    def close(self) -> None:
+        """Close the card and every widget in it; the job's later notifications are ignored."""
+        self._closed = True
+        close_tree(self)
+        for name in ("progress", "log_line", "cancel", "error"):  # off screen by now, so not in the tree above
+            widget = getattr(self, name, None)  # (ipywidgets' __del__ may close a card that never finished __init__)
+            if widget is not None:
+                self._drop(widget)
+
+    def _drop(self, widget: w.Widget) -> None:
+        """Close a widget of this card, and its layout and style unless the card's others share them."""
+        shared = {id(self._layout), id(self._html_style), id(self._button_style)}
+        for part in (widget, getattr(widget, "layout", None), getattr(widget, "style", None)):
+            if isinstance(part, w.Widget) and id(part) not in shared:
+                w.Widget.close(part)
+
     def _refresh(self, job: JobState) -> None:
+        if self._closed:
+            return  # the job outlives its dismissed card
         self.title.value = html.escape(job.spec.name)
         pill = job.status
         if job.status == JobStatus.QUEUED and job.queue_position is not None:
             pill += f" · #{job.queue_position + 1}"  # fal counts from 0 (= next in line)
         self.status.value = html.escape(pill)
-        for state in ("done", "failed", "cancelled"):
-            self.status.remove_class(f"sw-pill-{state}")
-        if job.done:
-            self.status.add_class(f"sw-pill-{job.status.lower()}")
-        self.progress.value = job.progress
-        self.progress.layout.display = "none" if job.done else ""
-        self.progress.bar_style = {
-            JobStatus.DONE: "success",
-            JobStatus.FAILED: "danger",
-            JobStatus.CANCELLED: "",
-        }.get(job.status, "info")
         parts = [f"elapsed {_elapsed(job.elapsed)}"]
         if job.request_id:
             parts.append(f"request {job.request_id}")
         self.info.value = html.escape(" · ".join(parts))
+        if job.done:
+            self._end(job)
+            return
+        self.progress.value = job.progress
+        self.progress.bar_style = "info"
         self.log_line.value = html.escape(job.last_log)
-        self.log_line.layout.display = "" if job.last_log and not job.done else "none"
-        self.cancel.disabled = job.done or job.status == JobStatus.CANCELLING
-        self.cancel.layout.display = "none" if job.done else ""
+        self.cancel.disabled = job.status == JobStatus.CANCELLING
+        running = [self.progress, self.info, *([self.log_line] if job.last_log else [])]
+        if list(self.body.children) != running:
+            self.body.children = running
+
+    def _end(self, job: JobState) -> None:
+        """Once: the final pill, the error or the result, Clear instead of Cancel; close what is over."""
+        if self._ended:
+            return
+        self._ended = True
+        self.status.add_class(f"sw-pill-{job.status.lower()}")
+        self.add_class(f"sw-card-{job.status.lower()}")
+        self.cancel.disabled = True
+        self.progress.value = job.progress
+        body: list[w.Widget] = [self.info]
         if job.status == JobStatus.FAILED or job.status == JobStatus.CANCELLED:
             title = html.escape(job.error_title or "Error")
             self.error.value = f"<b>{title}</b>: {html.escape(job.error_message or '')}"
-            self.error.layout.display = ""
-        else:
-            self.error.value = ""
-            self.error.layout.display = "none"
-        for state in ("done", "failed", "cancelled"):
-            self.remove_class(f"sw-card-{state}")
+            body.append(self.error)
         if job.status == JobStatus.DONE:
-            self.add_class("sw-card-done")
-            if not self._shown_result:
-                self._shown_result = True
-                self.result_box.children = self._result_children(job)
-        elif job.status == JobStatus.FAILED:
-            self.add_class("sw-card-failed")
-        elif job.status == JobStatus.CANCELLED:
-            self.add_class("sw-card-cancelled")
+            body.extend(self._result_children(job))
+        self.dismiss = self._button("Clear", "times", "Remove this card (the file and history stay)", "sw-card-dismiss")
+        on_dismiss = self._on_dismiss
+        if on_dismiss is not None:
+            self.dismiss.on_click(lambda _b: on_dismiss(self))
+        self._header.children = [self.title, self.status, self.collapse, self.dismiss]
+        self.body.children = body
+        for widget in (self.progress, self.log_line, self.cancel):
+            self._drop(widget)
+        if self.error not in body:
+            self._drop(self.error)
 
-    def _player(self, job: JobState) -> w.Widget:
+    @staticmethod
+    def _player(job: JobState) -> w.Widget:
+        from ._player import MediaPlayer  # anywidget loads with the first video, not with the panel
+
         path: Path | None = job.local_path
-        if path is not None and path.is_file() and path.stat().st_size <= self._inline_limit:
-            video = w.Video(value=path.read_bytes(), format="mp4", autoplay=False, loop=False, controls=True)
-            video.layout.max_width = "640px"
-            video.add_class("sw-video")
-            return video
-        src = browser_video_url(job.url)
-        if src is not None:
+        if path is not None and path.is_file():
+            # Streamed from the kernel on demand: the file's name is the only widget state.
+            video: w.Widget = MediaPlayer(
+                path, "video/mp4", kind="video", width=VIDEO_WIDTH, max_height=VIDEO_MAX_HEIGHT
+            )
+        else:
+            src = browser_video_url(job.url)
+            if src is None:
+                why = "The local file is gone and the service's URL is not reachable from the browser"
+                return w.HTML(html.escape(f"{why}; see the path below."))
             # The browser fetches the file: the URL is the only widget state (no base64 in the notebook).
             video = w.Video(value=src.encode("utf-8"), format="url", autoplay=False, loop=False, controls=True)
-            video.layout.max_width = "640px"
-            video.add_class("sw-video")
-            return video
-        limit = human_size(self._inline_limit)
-        why = f"The video is over {limit}, too large to embed, and its URL is not reachable from the browser"
-        return w.HTML(html.escape(f"{why}; open the local file below."))
+            video.layout.width = VIDEO_WIDTH
+            video.layout.max_width = "100%"
+            video.layout.max_height = VIDEO_MAX_HEIGHT
+        video.add_class("sw-video")
+        return video
 
     def _result_children(self, job: JobState) -> list[w.Widget]:
         facts = [
@@ -180,11 +241,11 @@ class JobCard(w.VBox):  # type: ignore[misc]
             # The whole path stays copyable; it may wrap anywhere inside the <code> (CSS), nowhere else.
             full = html.escape(str(job.local_path), quote=True)
             lines.append(f'saved to <code class="sw-path" title="{full}">{full}</code>')
-        children: list[w.Widget] = [self._player(job), w.HTML("<br>".join(lines))]
-        children[1].add_class("sw-result-facts")
+        facts = self._html("sw-result-facts")
+        facts.value = "<br>".join(lines)
+        children: list[w.Widget] = [self._player(job), facts]
         if job.kept and self._on_remix is not None:
-            remix = w.Button(description="Remix this", icon="random", tooltip="Open the Remix tab with this video")
-            remix.add_class("sw-remix-this")
+            remix = self._button("Remix this", "random", "Open the Remix tab with this video", "sw-remix-this")
             on_remix = self._on_remix
             remix.on_click(lambda _b: on_remix(job))
             children.append(remix)

@@ -1,4 +1,4 @@
-"""Images in (image-to-video sources) and videos out (the card's player), without widgets.
+"""Images in (image-to-video sources) and which result URLs a browser can play, without widgets.
 
 Image sources become a ``data:`` URI, which fal accepts in ``image_url``, so a
 local file never needs an upload service. ``image_to_data_uri`` (the one the generator
@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from .._images import image_to_data_uri
 
 __all__ = [
-    "INLINE_VIDEO_LIMIT",
     "ImageChoice",
     "browser_video_url",
     "image_from_bytes",
@@ -28,8 +27,6 @@ __all__ = [
     "sniff_mime",
 ]
 
-#: Videos up to this size are sent to the browser over the widget comm (see ``_cards.py`` for why 8 MB).
-INLINE_VIDEO_LIMIT = 8 * 1024 * 1024
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),

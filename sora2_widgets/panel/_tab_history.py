@@ -23,9 +23,9 @@ from .._pricing import format_usd
 from ..history import from_micros
 from ._controller import PanelController
 from ._ledger import model_name, status_word
-from ._media import INLINE_VIDEO_LIMIT, browser_video_url
+from ._media import browser_video_url
 from ._remix import when_text
-from ._widgets import EventGuard, cls, esc, local_file, panel_tree, set_options, set_status, show, thumb
+from ._widgets import EventGuard, cls, esc, local_file, replace_children, set_options, set_status, show, thumb
 
 __all__ = ["HISTORY_PAGE", "HistoryTab", "history_video"]
 
@@ -60,18 +60,19 @@ def unknown_note(record: Mapping[Hashable, Any]) -> str:
 def history_video(local_path: str | None, video_url: str | None) -> w.Widget:
     """A player for a History row's video, made when the user clicks Play (not per row drawn).
 
-    The browser streams the result URL when it can reach it (only the URL is widget state);
-    otherwise a local file up to ``INLINE_VIDEO_LIMIT`` goes over the widget comm, as on the cards.
+    A local file streams from the kernel on demand, as on the cards (only its name is widget
+    state); without one, the browser fetches the result URL when it can reach it.
     """
-    src = browser_video_url(video_url)
     path = local_file(local_path)
-    if src is not None:
-        video = w.Video(value=src.encode("utf-8"), format="url", autoplay=True, loop=False, controls=True)
-    elif path is not None and path.stat().st_size <= INLINE_VIDEO_LIMIT:
-        video = w.Video(value=path.read_bytes(), format="mp4", autoplay=True, loop=False, controls=True)
-    else:
-        why = "The video file is gone" if path is None else "The video is too large to play here"
-        return cls(w.HTML(esc(f"{why}; see its file below.")), "sw-muted")
+    if path is not None:
+        from ._player import MediaPlayer  # anywidget loads with the first video, not with the panel
+
+        video: w.Widget = MediaPlayer(path, "video/mp4", kind="video", width="480px", max_height="360px")
+        return cls(video, "sw-video", "sw-history-video")
+    src = browser_video_url(video_url)
+    if src is None:
+        return cls(w.HTML(esc("The video file is gone; see its file below.")), "sw-muted")
+    video = w.Video(value=src.encode("utf-8"), format="url", autoplay=True, loop=False, controls=True)
     video.layout.max_width = "480px"
     return cls(video, "sw-video", "sw-history-video")
 
@@ -149,7 +150,7 @@ class HistoryTab:
         set_status(self.history_note, ctl.status, warn=ctl.status_warn)
         full = ctl.history_frame()
         if full is None:
-            self.history_rows.children = [w.HTML("<i>No history available.</i>")]
+            replace_children(self.history_rows, [w.HTML("<i>No history available.</i>")])
             show(self.history_count, False)
             show(self.history_more, False)
             return
@@ -175,17 +176,13 @@ class HistoryTab:
         show(self.history_count, total > 0)
         show(self.history_more, shown < total)
         self.history_more.description = f"Show {min(HISTORY_PAGE, total - shown)} more"
-        old = list(self.history_rows.children)
         self.checks = []
         self.actions = {}
         remixable = {c.key for c in ctl.remix_candidates()}
         rows: list[w.Widget] = [w.HTML("<i>No generations yet.</i>")] if total == 0 else []
         for record in frame.head(shown).to_dict("records") if frame is not None else []:
             rows.append(self._row(record, str(record["id"]) in remixable))
-        self.history_rows.children = rows
-        for row in old:  # a redrawn row's widgets would otherwise live on in the kernel
-            for node in panel_tree(row):
-                node.close()
+        replace_children(self.history_rows, rows)  # the old rows' models are closed, not leaked
 
     def _row(self, record: Mapping[Hashable, Any], remixable: bool) -> w.VBox:
         """One ledger row: tick box, thumbnail, model · status · cost · date, the prompt, and its actions."""

@@ -13,7 +13,7 @@ import ipywidgets as w
 
 from ._controller import PanelController
 from ._remix import RemixCandidate
-from ._widgets import EventGuard, cls, esc, panel_tree, show, thumb
+from ._widgets import EventGuard, close_tree, cls, esc, show, thumb
 
 __all__ = ["REMIX_PAGE", "RemixPicker"]
 
@@ -100,7 +100,7 @@ class RemixPicker:
         self.remix_preview.children = [*self._preview(chosen), self.remix_change] if chosen else []
         show(self.remix_preview, chosen is not None)
         for widget in old:
-            widget.close()
+            close_tree(widget)  # with its layout and style models
 
     def _draw_rows(self, page: tuple[RemixCandidate, ...]) -> None:
         if page == self._drawn:
@@ -112,8 +112,7 @@ class RemixPicker:
         self._rows = {c.key: kept.get(c.key) or self._option(c) for c in page}
         self.remix_picker.children = [row for row, _ in self._rows.values()]
         for row in gone:
-            for node in panel_tree(row):  # a replaced row's widgets would otherwise live on in the kernel
-                node.close()
+            close_tree(row)  # a replaced row's widgets (layouts and styles too) would otherwise live on
 
     def _option(self, cand: RemixCandidate) -> tuple[w.HBox, w.ToggleButton]:
         """One row of the picker: thumbnail (as on the History tab), prompt, date and length, Choose."""

@@ -114,10 +114,15 @@ class SpendTab:
         self.spend_summary = w.HTML()
         # Hidden until it has PNG bytes: an empty Image shows the browser's broken-image icon.
         # Shown at the figure's own size (640 px, 2x pixels), so its 9-11 pt text is not scaled down.
+        from ._player import MediaPlayer  # anywidget loads with the tab, not with the panel
+
+        # Streamed like the thumbnails (``_player.py``): the PNG is not widget state in a saved notebook.
         self.spend_chart = cls(
-            w.Image(format="png", layout=w.Layout(width="640px", max_width="100%", display=HIDDEN)),
-            "sw-spend-chart",
+            MediaPlayer(b"", "image/png", kind="image", label="spend chart", width="640px"), "sw-spend-chart"
         )
+        self.spend_chart.layout.width = "640px"
+        self.spend_chart.layout.max_width = "100%"
+        self.spend_chart.layout.display = HIDDEN
         self.spend_tables = w.HTML()
         self.box = cls(w.VBox([self.spend_summary, self.spend_chart, self.spend_tables]), "sw-spend")
 
@@ -130,8 +135,8 @@ class SpendTab:
             f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
         )
         png = spend_chart(by_model, by_day)
-        if png and self.spend_chart.value != png:
-            self.spend_chart.value = png  # the bytes first, then show: never an empty image on screen
+        if png and self.spend_chart.source != png:
+            self.spend_chart.set_source(png, "image/png")  # the bytes first, then show: never an empty image
         show(self.spend_chart, bool(png))
 
     def _summary(self, by_model: pd.DataFrame | None) -> str:

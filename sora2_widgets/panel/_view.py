@@ -1,4 +1,4 @@
-"""``Sora2Panel``: the ipywidgets 8 view over :class:`PanelController` (no custom JavaScript).
+"""``Sora2Panel``: the ipywidgets 8 view over :class:`PanelController`.
 
 The view is thin: widget events call controller setters, and every controller change redraws
 the widgets from the controller's state. This module is the shell (header, key field, tabs, job
@@ -10,6 +10,10 @@ Secrets: the key field is an ``ipywidgets.Password`` whose value *is* synced wid
 only syncs on Enter/blur (``continuous_update=False``); the moment a value arrives it is moved
 into the controller as a ``SecretStr`` and the widget is cleared, so no widget state (and no
 saved notebook) ever holds the key.
+
+Saved notebooks: no media bytes are widget state (``_player.py``), cards closed by Clear close
+every model in them, and the panel's text forms are one line (``repr``) and a small table
+(``text/html``, ``_summary.py``, for front ends that draw no widgets).
 """
 
 from __future__ import annotations
@@ -20,17 +24,18 @@ from typing import Any
 
 import ipywidgets as w
 
-from ._cards import JobCard
+from ._cards import CARD_CSS, JobCard
 from ._controller import PanelController
 from ._form import TABS
 from ._jobs import JobState
 from ._style import CSS
+from ._summary import RESTORED_CSS, summary_html, summary_line
 from ._tab_compose import Composer
 from ._tab_history import HistoryTab
 from ._tab_image import ImageSource
 from ._tab_remix import RemixPicker
 from ._tab_spend import SpendTab
-from ._widgets import EventGuard, cls, esc
+from ._widgets import EventGuard, close_tree, cls, esc, show
 
 __all__ = ["CSS_CLASSES", "Sora2Panel"]
 
@@ -81,6 +86,9 @@ CSS_CLASSES = (
     "sw-card-status",
     "sw-progress",
     "sw-cancel",
+    "sw-card-collapse",
+    "sw-card-dismiss",
+    "sw-clear-finished",
     "sw-video",
     "sw-remix-this",
     "sw-history-table",
@@ -103,6 +111,45 @@ _HINTS = {
 }
 
 
+_COMPOSER_ATTRS = (
+    "models", "prompt", "counter", "sora_settings", "duration", "aspect", "resolution", "resolution_hint",
+    "keep", "keep_hint", "advanced", "advanced_box", "snapshot", "detect_ip", "characters", "other_settings",
+    "other_title", "other_duration", "other_aspect", "negative", "cfg", "cost", "generate", "status",
+)  # fmt: skip
+#: The lazily made tabs' widgets the panel exposes, and which tab part holds each.
+_TAB_ATTRS = {
+    **dict.fromkeys(
+        ("image_url", "image_use_url", "upload", "image_path", "image_load", "image_preview", "image_info"),
+        "image_source",
+    ),
+    **dict.fromkeys(("remix_picker", "remix_more", "remix_preview", "remix_empty"), "remix"),
+    **dict.fromkeys(
+        (
+            "history_model",
+            "history_status",
+            "history_count",
+            "history_more",
+            "history_rows",
+            "history_refresh",
+            "history_delete",
+            "history_note",
+        ),
+        "history_tab",
+    ),
+    **dict.fromkeys(("spend_summary", "spend_chart", "spend_tables"), "spend"),
+}
+
+
+def _held_widgets(value: Any, depth: int = 3) -> list[w.Widget]:
+    """The widgets in an object's attributes: directly, or in its lists, tuples and dicts."""
+    if isinstance(value, w.Widget):
+        return [value]
+    if depth == 0:
+        return []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return [found for item in items for found in _held_widgets(item, depth - 1)]
+
+
 class Sora2Panel(w.VBox):  # type: ignore[misc]
     """The notebook panel. ``sw.Sora2Panel()`` as the last line of a cell shows it.
 
@@ -113,32 +160,80 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
     def __init__(self, controller: PanelController | None = None, **kwargs: Any) -> None:
         self.controller = ctl = controller or PanelController(**kwargs)
+        self._owns_controller = controller is None
         self._event = EventGuard(ctl)
         self._lock = threading.RLock()
         self.cards: dict[int, JobCard] = {}
         header = self._header()
         self.compose = Composer(ctl, self._event)
-        self.image_source = ImageSource(ctl, self._event)
-        self.remix = RemixPicker(ctl, self._event, self._refresh)
-        self.history_tab = HistoryTab(ctl, self._event)
-        self.spend = SpendTab(ctl)
+        # The other tabs' widgets are made on their first visit (see ``_part``): fewer models to send
+        # before the panel first shows, and none in a saved notebook for a tab never opened.
+        self._parts: dict[str, Any] = {}
         self._expose_widgets()
-        self._mode_parts: dict[str, list[w.Widget]] = {
-            "text": [cls(w.HTML(esc(_HINTS["text"])), "sw-hint")],
-            "image": [cls(w.HTML(esc(_HINTS["image"])), "sw-hint"), self.image_source.box],
-            "remix": [cls(w.HTML(esc(_HINTS["remix"])), "sw-hint"), self.remix.box],
-        }
+        self._mode_parts: dict[str, list[w.Widget]] = {"text": [cls(w.HTML(esc(_HINTS["text"])), "sw-hint")]}
         self._panes = {key: w.VBox() for key, _ in TABS}
-        self._panes["history"].children = [self.history_tab.box]
-        self._panes["spend"].children = [self.spend.box]
         self.tabs = cls(w.Tab(children=[self._panes[k] for k, _ in TABS], titles=[t for _, t in TABS]), "sw-tabs")
         self.tabs.observe(lambda ch: self._event(ctl.set_tab, TABS[ch["new"]][0]), names="selected_index")
         self.jobs = cls(w.VBox(), "sw-jobs")
-        super().__init__([w.HTML(CSS), header, self.tabs, self.jobs])
+        self.clear_finished = cls(
+            w.Button(
+                description="Clear finished",
+                icon="times",
+                tooltip="Remove the cards of finished jobs (their files and history rows stay)",
+                layout=w.Layout(width="auto"),
+            ),
+            "sw-clear-finished",
+        )
+        self.clear_finished.on_click(lambda _b: self.clear_cards())
+        super().__init__([w.HTML(CSS + CARD_CSS + RESTORED_CSS), header, self.tabs, self.clear_finished, self.jobs])
         self.add_class("sw-panel")
         ctl.observe(self._refresh)
         ctl.on_new_job(self._add_card)
         self._refresh("init")
+
+    # -- text forms and the saved summary ---------------------------------------------------
+    def __repr__(self) -> str:
+        return summary_line(self.controller.provider_label, self.controller.jobs)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
+        if data is not None:
+            data["text/html"] = summary_html(self.controller.provider_label, self.controller.jobs)
+        return data
+
+    # -- cards --------------------------------------------------------------------------------
+    def dismiss_card(self, card: JobCard) -> None:
+        """Remove a finished job's card and close its widgets (a running job's card stays)."""
+        if not card.job.done:
+            return
+        with self._lock:
+            self.jobs.children = tuple(c for c in self.jobs.children if c is not card)
+            self.cards.pop(card.job.id, None)
+        card.close()
+        self._draw_jobs_bar()
+
+    def clear_cards(self) -> int:
+        """Remove every finished job's card; returns how many went."""
+        done = [c for c in list(self.cards.values()) if c.job.done]
+        for card in done:
+            self.dismiss_card(card)
+        return len(done)
+
+    def close(self) -> None:
+        """Close every widget of the panel (cards, tabs, players) and what the controller made."""
+        for card in list(self.cards.values()):
+            card.close()
+        self.cards.clear()
+        # The panel holds widgets off screen too (the other tabs' parts, the picker's rows).
+        for owner in (self, self.compose, *self._parts.values()):
+            for widget in _held_widgets(vars(owner)):
+                close_tree(widget)
+        close_tree(self)
+        if self._owns_controller:  # a controller passed in is the caller's to close
+            self.controller.close()
+
+    def _draw_jobs_bar(self) -> None:
+        show(self.clear_finished, any(c.job.done for c in self.cards.values()))
 
     def _header(self) -> w.HBox:
         """Title, provider badge, key field."""
@@ -163,59 +258,59 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         )
 
     def _expose_widgets(self) -> None:
-        """The tabs' widgets as the panel's own attributes: ``panel.prompt``, ``panel.history_rows`` …"""
+        """The composer's widgets as the panel's own attributes: ``panel.prompt``, ``panel.generate`` …"""
         c = self.compose
+        for name in _COMPOSER_ATTRS:
+            setattr(self, name, getattr(c, name))
         self.composer = c.box
-        self.models = c.models
-        self.prompt = c.prompt
-        self.counter = c.counter
-        self.sora_settings = c.sora_settings
-        self.duration = c.duration
-        self.aspect = c.aspect
-        self.resolution = c.resolution
-        self.resolution_hint = c.resolution_hint
-        self.keep = c.keep
-        self.keep_hint = c.keep_hint
-        self.advanced = c.advanced
-        self.advanced_box = c.advanced_box
-        self.snapshot = c.snapshot
-        self.detect_ip = c.detect_ip
-        self.characters = c.characters
-        self.other_settings = c.other_settings
-        self.other_title = c.other_title
-        self.other_duration = c.other_duration
-        self.other_aspect = c.other_aspect
-        self.negative = c.negative
-        self.cfg = c.cfg
-        self.cost = c.cost
-        self.generate = c.generate
-        self.status = c.status
-        i = self.image_source
-        self.image_url = i.image_url
-        self.image_use_url = i.image_use_url
-        self.upload = i.upload
-        self.image_path = i.image_path
-        self.image_load = i.image_load
-        self.image_preview = i.image_preview
-        self.image_info = i.image_info
-        r = self.remix
-        self.remix_picker = r.remix_picker
-        self.remix_more = r.remix_more
-        self.remix_preview = r.remix_preview
-        self.remix_empty = r.remix_empty
-        h = self.history_tab
-        self.history_model = h.history_model
-        self.history_status = h.history_status
-        self.history_count = h.history_count
-        self.history_more = h.history_more
-        self.history_rows = h.history_rows
-        self.history_refresh = h.history_refresh
-        self.history_delete = h.history_delete
-        self.history_note = h.history_note
-        s = self.spend
-        self.spend_summary = s.spend_summary
-        self.spend_chart = s.spend_chart
-        self.spend_tables = s.spend_tables
+
+    def _part(self, name: str) -> Any:
+        """A tab's widgets (``image_source``, ``remix``, ``history_tab``, ``spend``), made on first use."""
+        part = self._parts.get(name)
+        if part is None:
+            ctl = self.controller
+            if name == "image_source":
+                part = ImageSource(ctl, self._event)
+            elif name == "remix":
+                part = RemixPicker(ctl, self._event, self._refresh)
+            elif name == "history_tab":
+                part = HistoryTab(ctl, self._event)
+                self._panes["history"].children = [part.box]
+            else:
+                part = SpendTab(ctl)
+                self._panes["spend"].children = [part.box]
+            self._parts[name] = part
+            if name in ("image_source", "remix"):
+                tab = "image" if name == "image_source" else "remix"
+                self._mode_parts[tab] = [cls(w.HTML(esc(_HINTS[tab])), "sw-hint"), part.box]
+        return part
+
+    @property
+    def image_source(self) -> ImageSource:
+        part: ImageSource = self._part("image_source")
+        return part
+
+    @property
+    def remix(self) -> RemixPicker:
+        part: RemixPicker = self._part("remix")
+        return part
+
+    @property
+    def history_tab(self) -> HistoryTab:
+        part: HistoryTab = self._part("history_tab")
+        return part
+
+    @property
+    def spend(self) -> SpendTab:
+        part: SpendTab = self._part("spend")
+        return part
+
+    def __getattr__(self, name: str) -> Any:
+        # ``panel.history_rows``, ``panel.image_url`` …: the lazy tabs' widgets, reached as before.
+        owner = _TAB_ATTRS.get(name)
+        if owner is None:
+            raise AttributeError(name)
+        return getattr(self._part(owner), name)
 
     @property
     def _history_checks(self) -> list[tuple[Any, w.Checkbox]]:
@@ -232,7 +327,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.controller.set_key(str(value))
 
     def _add_card(self, job: JobState) -> None:
-        card = JobCard(job, on_cancel=self.controller.cancel, on_remix=self._remix_job)
+        card = JobCard(job, on_cancel=self.controller.cancel, on_remix=self._remix_job, on_dismiss=self.dismiss_card)
         self.cards[job.id] = card
         with self._lock:
             self.jobs.children = (card, *self.jobs.children)
@@ -258,12 +353,16 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
 
     def _draw(self, what: str) -> None:
         ctl = self.controller
+        if what in ("jobs", "init"):
+            self._draw_jobs_bar()
         badge = "sw-badge-live" if ctl.provider == "fal" else "sw-badge-offline"
         self.provider.value = f'<span class="sw-badge {badge}">{esc(ctl.provider_label)}</span>'
         self.key.placeholder = "key set — paste another to replace" if ctl.has_key else "paste a fal key, press Enter"
         index = [k for k, _ in TABS].index(ctl.tab)
         if self.tabs.selected_index != index:
             self.tabs.selected_index = index
+        if ctl.tab in ("image", "remix"):
+            self._part("image_source" if ctl.tab == "image" else "remix")  # made on the first visit
         if ctl.tab in self._mode_parts:
             self._place_composer(ctl.tab)
             self.compose.draw()

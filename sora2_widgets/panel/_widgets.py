@@ -16,10 +16,12 @@ from ._controller import PanelController
 __all__ = [
     "HIDDEN",
     "EventGuard",
+    "close_tree",
     "cls",
     "esc",
     "local_file",
     "panel_tree",
+    "replace_children",
     "set_options",
     "set_status",
     "show",
@@ -53,12 +55,17 @@ def local_file(value: str | None) -> Path | None:
 
 
 def thumb(ref: str | None, width: str = "96px") -> w.Widget | None:
-    """An image widget of a local thumbnail file, or ``None`` when there is none to show."""
+    """A local thumbnail file, streamed to the browser on demand (no image bytes in widget state);
+    ``None`` when there is none to show."""
+    from ._player import MediaPlayer  # anywidget loads with the first thumbnail, not with the panel
+
     path = local_file(ref)
     if path is None:
         return None
-    fmt = "png" if path.suffix.lower() == ".png" else "jpeg"
-    return w.Image(value=path.read_bytes(), format=fmt, layout=w.Layout(width=width))
+    mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+    image = MediaPlayer(path, mime, kind="image", width=width, label="thumbnail")
+    image.layout.width = width
+    return image
 
 
 def set_options(widget: Any, options: Sequence[Any], value: Any) -> None:
@@ -89,6 +96,39 @@ def panel_tree(root: Any) -> list[Any]:
         seen.append(node)
         stack.extend(getattr(node, "children", ()) or ())
     return seen
+
+
+def widget_tree(root: Any) -> list[Any]:
+    """``root`` and every widget model it holds: children, but also each ``layout`` and ``style``,
+    which are models of their own (closing a box closes neither its children nor its layout)."""
+    seen: dict[int, Any] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        for name in getattr(node, "keys", ()):
+            value = getattr(node, name, None)
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(item, w.Widget):
+                    stack.append(item)
+    return list(seen.values())
+
+
+def close_tree(root: Any) -> None:
+    """Close ``root`` and every model under it, so none lives on in the kernel or a saved notebook."""
+    for node in widget_tree(root):
+        w.Widget.close(node)  # the base close: a subclass's close() may be what called us
+
+
+def replace_children(box: Any, children: Sequence[Any]) -> None:
+    """Set ``box.children`` and close the widgets that left it (a redraw must not leak models)."""
+    keep = {id(c) for c in children}
+    gone = [c for c in box.children if id(c) not in keep]
+    box.children = tuple(children)
+    for child in gone:
+        close_tree(child)
 
 
 class EventGuard:

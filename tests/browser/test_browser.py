@@ -341,7 +341,7 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     option = picker.locator(".sw-remix-option")
     expect(option).to_have_count(1)
     expect(option.locator(".sw-remix-option-text")).to_contain_text(XSS)
-    thumb = option.locator("img.sw-remix-option-thumb")
+    thumb = option.locator(".sw-remix-option-thumb img")  # streamed by the panel's player
     expect(thumb).to_be_visible()
     pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=30_000)
     option.locator(".sw-remix-option-choose").click()
@@ -362,7 +362,7 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     expect(pg.locator(".sw-history-table")).to_contain_text(XSS)
     _tab(pg, "Spend")
     expect(pg.locator(".sw-spend")).to_contain_text("$0.40")
-    chart = pg.locator(".sw-spend-chart")
+    chart = pg.locator(".sw-spend-chart img")
     expect(chart).to_be_visible()
     pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
     panel.screenshot(path=str(SHOTS / "voila_dark_panel_spend.png"))
@@ -411,7 +411,7 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     assert _overflowing(pg) == []
     panel.screenshot(path=str(SHOTS / "lab_light_panel_remix.png"))
     _tab(pg, "Spend")
-    chart = pg.locator(".sw-spend-chart")
+    chart = pg.locator(".sw-spend-chart img")
     expect(chart).to_be_visible()
     pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
     panel.screenshot(path=str(SHOTS / "lab_light_panel_spend.png"))

@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
 import pytest
 
 from sora2_widgets import AsyncFalClient, Emulator, Generator, History
 from sora2_widgets.panel import JobStatus, PanelController, Sora2Panel
+from sora2_widgets.panel._player import MediaPlayer
 from sora2_widgets.panel._widgets import panel_tree
 
 
@@ -49,7 +49,7 @@ def test_generate_then_remix_on_the_emulator(stack: tuple[Sora2Panel, Generator]
     card = panel.cards[job.id]
     assert job.status == JobStatus.DONE, (job.error_title, job.error_message)
     (video,) = videos(card)
-    assert isinstance(video, w.Video) and bytes(video.value)[4:8] == b"ftyp"  # a real MP4 reached the card
+    assert isinstance(video, MediaPlayer) and (video.read() or b"")[4:8] == b"ftyp"  # a real MP4 reached the card
     assert job.cost == Decimal("0.40") and job.kept and job.video_id
     assert job.local_path is not None and job.local_path.is_file()
     frame = generator.history.df
@@ -60,7 +60,10 @@ def test_generate_then_remix_on_the_emulator(stack: tuple[Sora2Panel, Generator]
     assert ctl.cost_lines()[0] == "Total: $0.40"  # priced from the 4 s source
     (row,) = [n for n in panel_tree(panel.remix_picker) if "sw-remix-option" in n._dom_classes]
     thumb = next(n for n in panel_tree(row) if "sw-remix-option-thumb" in n._dom_classes)
-    assert isinstance(thumb, w.Image) and bytes(thumb.value)[:3] in (b"\xff\xd8\xff", b"\x89PN")  # the real thumbnail
+    assert isinstance(thumb, MediaPlayer) and (thumb.read() or b"")[:3] in (
+        b"\xff\xd8\xff",
+        b"\x89PN",
+    )  # the real thumbnail
     assert "sw-remix-option-selected" in row._dom_classes
     panel.prompt.value = "the same, in a snowstorm"
     panel.generate.click()

@@ -6,7 +6,6 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-import ipywidgets as w
 import pytest
 
 from sora2_widgets import (
@@ -22,6 +21,7 @@ from sora2_widgets import (
     ValidationError,
 )
 from sora2_widgets.panel import JobStatus
+from sora2_widgets.panel._player import MediaPlayer
 
 from ._fakes import FakeGenerator, FakeHistory
 from ._helpers import TEXT_KLING, TEXT_SORA, classes, find, run
@@ -37,8 +37,8 @@ def test_generate_makes_one_card_per_model_with_video_and_history_rows(
     for card in cards:
         assert card.status.value == "Done" and card.progress.value == 1.0
         videos = find(card, "sw-video")
-        assert len(videos) == 1 and isinstance(videos[0], w.Video)
-        assert bytes(videos[0].value).startswith(b"\x00\x00\x00\x18ftyp")
+        assert len(videos) == 1 and isinstance(videos[0], MediaPlayer)  # streamed on demand, not state
+        assert videos[0].read().startswith(b"\x00\x00\x00\x18ftyp")
         assert card.cancel.disabled is not False or card.cancel.layout.display == "none"
     sora = next(c for c in cards if c.job.spec.id == TEXT_SORA)
     facts = find(sora, "sw-result-facts")[0].value

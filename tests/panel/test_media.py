@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from sora2_widgets._images import MAX_IMAGE_BYTES
-from sora2_widgets.panel._media import INLINE_VIDEO_LIMIT, browser_video_url, image_from_bytes, image_from_url
+from sora2_widgets.panel._media import browser_video_url, image_from_bytes, image_from_url
 
 from ._fakes import PNG
 
@@ -25,11 +25,6 @@ from ._fakes import PNG
 def test_an_image_url_that_is_not_one_plain_url_is_refused(url: str) -> None:
     with pytest.raises(ValueError, match="image URL"):
         image_from_url(url)
-
-
-def test_the_inline_video_limit_keeps_saved_notebooks_small() -> None:
-    # base64 grows a file by 4/3: a card saved with widget state adds at most ~11 MB.
-    assert INLINE_VIDEO_LIMIT == 8 * 1024 * 1024
 
 
 @pytest.mark.parametrize(

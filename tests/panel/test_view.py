@@ -10,8 +10,9 @@ from typing import Any
 import ipywidgets as w
 from pydantic import SecretStr
 
-from sora2_widgets import ServiceError
-from sora2_widgets.panel import CSS_CLASSES, PanelController, Sora2Panel
+from sora2_widgets import ServiceError, get_model
+from sora2_widgets.panel import CSS_CLASSES, JobState, PanelController, Sora2Panel
+from sora2_widgets.panel._cards import JobCard
 from sora2_widgets.panel._tab_compose import ModelPicker
 from sora2_widgets.panel._widgets import panel_tree
 from tests._secrets import FAL_KEY
@@ -101,6 +102,10 @@ def test_every_required_css_class_is_on_a_widget(panel: Any, history: FakeHistor
         panel.tabs.selected_index = tab
         for node in panel_tree(panel):
             seen |= set(getattr(node, "_dom_classes", ()))
+    # A running job's card: its Cancel goes when the job ends.
+    running = JobCard(JobState(get_model(TEXT_PRO), {"prompt": "x"}), on_cancel=lambda _j: None)
+    for node in panel_tree(running):
+        seen |= set(getattr(node, "_dom_classes", ()))
     required = {
         "sw-panel",
         "sw-tabs",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import ipywidgets as w
-
+from sora2_widgets.panel._player import MediaPlayer
 from sora2_widgets.panel._tab_history import HISTORY_PAGE
 from sora2_widgets.panel._widgets import panel_tree
 
@@ -26,7 +25,7 @@ def test_history_tab_newest_first_filter_and_delete(panel: Any, history: FakeHis
     panel.tabs.selected_index = 3
     rows = panel.history_rows.children
     assert len(rows) == 2 and "second" in text(rows[0])  # newest first
-    assert any(isinstance(c, w.Image) for c in panel_tree(rows[0]))  # thumbnail
+    assert any(isinstance(c, MediaPlayer) and c.kind == "image" for c in panel_tree(rows[0]))  # thumbnail
     panel.history_model.value = TEXT_SORA
     assert len(panel.history_rows.children) == 1 and "first" in text(panel.history_rows.children[0])
     panel.history_model.value = ""

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as w
 
 from sora2_widgets.panel import PanelController, Sora2Panel
+from sora2_widgets.panel._player import MediaPlayer
 
 from ._fakes import PNG, FakeGenerator, FakeHistory
 from ._helpers import TEXT_SORA, classes, find, run
@@ -31,7 +32,7 @@ def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeG
     assert panel.remix_empty.layout.display == "none" and panel.remix_picker.layout.display != "none"
     (row,) = find(panel.remix_picker, "sw-remix-option")
     (thumb,) = find(row, "sw-remix-option-thumb")
-    assert isinstance(thumb, w.Image) and bytes(thumb.value) == PNG  # the video's own thumbnail
+    assert isinstance(thumb, MediaPlayer) and thumb.read() == PNG  # the video's own thumbnail
     (text,) = find(row, "sw-remix-option-text")
     assert "<div>kept one</div>" in text.value and "8 s · 720p" in text.value
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", text.value)  # its date
@@ -49,7 +50,7 @@ def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeG
     assert ctl.remix_source is not None and ctl.remix_source.video_id == kept.job.video_id
     (row,) = find(panel.remix_picker, "sw-remix-option")
     assert find(row, "sw-remix-option-choose")[0].value and "sw-remix-option-selected" in classes(row)
-    assert any(isinstance(c, w.Image) and bytes(c.value) == PNG for c in panel.remix_preview.children)
+    assert any(isinstance(c, MediaPlayer) and c.read() == PNG for c in panel.remix_preview.children)
     panel.prompt.value = "make it night"
     assert ctl.cost_lines()[0] == "Total: $0.80"  # 8 s source × $0.10
     panel.generate.click()
@@ -83,7 +84,7 @@ def test_the_remix_picker_pages_its_rows_and_keeps_a_chosen_one_in_view(
     ctl.set_tab("remix")
     rows = panel.remix_picker.children
     assert len(rows) == 20 and "kept 24" in rows[0].children[1].value  # newest first
-    assert all(isinstance(r.children[0], w.Image) for r in rows)
+    assert all(isinstance(r.children[0], MediaPlayer) for r in rows)
     assert panel.remix_more.layout.display != "none" and panel.remix_more.description == "Show 5 more"
     panel.remix_more.click()
     assert len(panel.remix_picker.children) == 25 and panel.remix_more.layout.display == "none"

@@ -1,0 +1,202 @@
+"""A notebook saved with widget state stays small, holds no video, reopens cleanly, and leaks no models.
+
+JupyterLab and Notebook 7 (the same widget manager), each with its "Save widget state automatically"
+setting on (``saveState``), the panel on the built-in emulator (fast timings), driven through
+Debian's Chromium. What is asserted is what a user would see: the file's size on disk, no base64
+video in it, a video that plays, no "Error displaying widget" after reopening, and as many widget
+models in the saved state after ten generations and a Clear as before the first one. Voila runs
+the same player in ``test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from tests.browser.test_browser import (  # noqa: F401  (fixtures, found by pytest through this import)
+    KERNEL_IDLE,
+    SHOTS,
+    Page,
+    _free_port,
+    _serve,
+    _stop,
+    _wait_for_video,
+    browser,
+    expect,
+    page,
+    pytestmark,
+)
+
+NOTEBOOK = "state.ipynb"
+FAST = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "0.2", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "0.5"}
+# The first bytes of an MP4 ("....ftyp") in base64, at each of the three alignments a file can start at.
+MP4_BASE64 = ("AAAAGGZ0eXA", "ZnR5cA", "Z0eXA", "dHlw")
+
+
+def _notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sora2_widgets as sw\n\npanel = sw.Sora2Panel()\npanel")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
+def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it:
+    (the server's URL, its root folder, the URL path a notebook opens at)."""
+    app: str = request.param
+    if app == "notebook":
+        pytest.importorskip("notebook", minversion="7")
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    _notebook(root / NOTEBOOK)
+    settings = tmp_path / "app-settings"
+    settings.mkdir()
+    overrides = {
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
+        "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Light"},
+        # "Save widget state automatically": the setting that made notebooks bloat (issue 18).
+        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
+    }
+    (settings / "overrides.json").write_text(json.dumps(overrides))
+    # Notebook 7 does not read overrides.json from its app_settings_dir; both read the user's settings
+    # under the server's JUPYTER_CONFIG_DIR (which _serve points at tmp_path / ".jupyter-config").
+    user = tmp_path / ".jupyter-config" / "lab" / "user-settings"
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        (user / package).mkdir(parents=True, exist_ok=True)
+        (user / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
+    port = _free_port()
+    settings_flag = "--LabApp" if app == "lab" else "--JupyterNotebookApp"
+    cmd = [
+        *(sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser", "--allow-root"),
+        *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password="),
+        *(f"{settings_flag}.app_settings_dir={settings}", "--expose-app-in-browser", f"--ServerApp.root_dir={root}"),
+    ]
+    if app == "lab":
+        cmd.append("--LabApp.news_url=None")
+    proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path, FAST)
+    yield f"http://127.0.0.1:{port}", root, "lab/tree" if app == "lab" else "notebooks"
+    _stop(proc)
+
+
+def _open(pg: Any, url: str, where: str, name: str) -> None:
+    pg.goto(f"{url}/{where}/{name}?reset")
+    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
+
+
+def _save(pg: Any, path: Path) -> dict[str, Any]:
+    """Save from Lab (as Ctrl-S does) and return the notebook as written to disk."""
+    pg.evaluate(
+        """() => { window.__swSaved = false;
+        window.jupyterapp.commands.execute('docmanager:save').then(() => { window.__swSaved = true; }); }"""
+    )  # no await in evaluate: a promise that never settles would hang it; wait_for_function has a timeout
+    pg.wait_for_function("() => window.__swSaved === true", timeout=120_000)
+    saved: dict[str, Any] = json.loads(path.read_text())
+    return saved
+
+
+def _widget_state(nb: dict[str, Any]) -> dict[str, Any]:
+    state: dict[str, Any] = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    return state
+
+
+def _generate(pg: Any, count: int) -> None:
+    """Click Generate and wait until that job's card is done (cards are newest first)."""
+    cards = pg.locator(".sw-panel .sw-card")
+    before = cards.count()
+    pg.locator("button.sw-generate").click()
+    expect(cards).to_have_count(before + 1, timeout=60_000)
+    expect(cards.first).to_have_class(re.compile(r"\bsw-card-done\b"), timeout=180_000)
+    expect(pg.locator(".sw-panel .sw-card.sw-card-done")).to_have_count(count, timeout=60_000)
+
+
+def _shut_down_kernels(pg: Any) -> None:
+    """As closing Lab does: the reopened notebook gets a new kernel, which never saw these widgets."""
+    pg.evaluate(
+        """() => { window.__swDown = false;
+        window.jupyterapp.serviceManager.sessions.shutdownAll().then(() => { window.__swDown = true; }); }"""
+    )
+    pg.wait_for_function("() => window.__swDown === true", timeout=60_000)
+
+
+def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
+    page: Page,  # noqa: F811  (the fixture imported above)
+    saving_state: tuple[str, Path, str],
+    request: pytest.FixtureRequest,
+) -> None:
+    url, root, where = saving_state
+    app = request.node.callspec.id
+    path = root / NOTEBOOK
+    pg = page.page
+    _open(pg, url, where, NOTEBOOK)
+    pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    panel = pg.locator(".jp-OutputArea .sw-panel")
+    expect(panel).to_be_visible(timeout=120_000)
+    baseline = len(_widget_state(_save(pg, path)))
+
+    # -- three generations: the video plays, the saved notebook stays small ------------------------
+    pg.locator(".sw-prompt textarea").fill("A paper boat on a rainy street, close-up")
+    for done in range(1, 4):
+        _generate(pg, done)
+    _wait_for_video(pg, 4.0)
+    video = panel.locator(".sw-card").first.locator(".sw-video video")
+    assert video.evaluate("v => v.readyState") >= 2 and video.evaluate("v => v.src").startswith("blob:")
+    # Sized to the output: no wider than the panel, no taller than a few hundred pixels.
+    box, outer = video.bounding_box(), panel.bounding_box()
+    assert box is not None and outer is not None
+    assert box["width"] <= outer["width"] and box["height"] <= 400, box
+    # Collapsing the older cards keeps the output short.
+    for card in panel.locator(".sw-card").all()[1:]:
+        card.locator("button.sw-card-collapse").click()
+        expect(card.locator(".sw-card-body")).to_be_hidden()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(SHOTS / f"{app}_state_three_generations.png"))
+
+    saved = _save(pg, path)
+    text = path.read_text()
+    size = len(text.encode())
+    print(f"{app}: saved after 3 generations: {size} bytes, {len(_widget_state(saved))} widget models")
+    assert size < 100_000, f"the saved notebook is {size} bytes"
+    assert "data:video" not in text and not [m for m in MP4_BASE64 if m in text], "base64 video in the notebook"
+    assert "ftyp" not in text
+    state = _widget_state(saved)
+    (view,) = [
+        o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for o in saved["cells"][0]["outputs"]
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert view in state  # the panel can be drawn from the saved state
+    (plain,) = ["".join(o["data"]["text/plain"]) for o in saved["cells"][0]["outputs"] if "text/plain" in o["data"]]
+    assert plain.startswith("Sora 2 panel") and "\n" not in plain, plain
+    shutil.copy(path, root / "reopen.ipynb")
+
+    # -- seven more and a Clear: the saved state has as many models as before the first job --------
+    for done in range(4, 11):
+        _generate(pg, done)
+    pg.locator("button.sw-clear-finished").click()
+    expect(panel.locator(".sw-card")).to_have_count(0)
+    after = len(_widget_state(_save(pg, path)))
+    assert after == baseline, f"{after - baseline} widget models outlived their cards"
+
+    # -- reopened with a new kernel: drawn from the saved state, no widget error ---------------------
+    _shut_down_kernels(pg)
+    _open(pg, url, where, "reopen.ipynb")
+    reopened = pg.locator(".jp-OutputArea .sw-panel")
+    expect(reopened).to_be_visible(timeout=60_000)
+    expect(reopened.locator(".sw-card")).to_have_count(3)
+    expect(reopened.locator(".sw-card").first.locator(".sw-media-note")).to_contain_text(
+        "run the notebook", timeout=60_000
+    )
+    assert pg.get_by_text("Error displaying widget").count() == 0
+    assert pg.get_by_text("model not found").count() == 0
+    reopened.screenshot(path=str(SHOTS / f"{app}_state_reopened.png"))
