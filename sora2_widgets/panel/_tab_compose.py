@@ -51,7 +51,13 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
             self._sets[key] = {model_id: self._checkbox(label, model_id) for label, model_id in key}
         self._boxes = self._sets[key]
         self._on_value({"new": self.value})
-        self.children = tuple(self._boxes.values())
+        # Every tab's checkboxes stay children, the other tabs' hidden: a model the panel holds
+        # but no box shows would still be saved with the notebook, where nothing could reach it.
+        current = {id(box) for box in self._boxes.values()}
+        everyone = [box for boxes in self._sets.values() for box in boxes.values()]
+        for box in everyone:
+            box.layout.display = "" if id(box) in current else "none"
+        self.children = tuple(everyone)
 
     def _checkbox(self, label: str, model_id: str) -> w.Checkbox:
         # A description is typeset by MathJax in JupyterLab: "$0.30/s … $0.50/s" became LaTeX.

@@ -243,7 +243,7 @@ class HistoryTab:
                 )
             )
         for name, button in buttons.items():
-            button.layout = w.Layout(width="auto")
+            button.layout.width = "auto"  # a new Layout would orphan the default one, per row drawn
             cls(button, "sw-action", f"sw-history-{name}")
         self.actions[row_id] = buttons
         return cls(w.HBox(list(buttons.values())), "sw-history-actions")

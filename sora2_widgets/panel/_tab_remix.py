@@ -47,6 +47,8 @@ class RemixPicker:
             "sw-action",
         )
         self.remix_change.on_click(lambda _b: self._event(ctl.set_remix_source, None))
+        self.remix_preview.children = (self.remix_change,)
+        show(self.remix_preview, False)
         self.remix_empty = cls(
             w.HTML(esc("No Sora videos available yet — generate one with 'keep for remix' first.")),
             "sw-remix-empty",
@@ -97,7 +99,9 @@ class RemixPicker:
             return
         old = [c for c in self.remix_preview.children if c is not self.remix_change]
         self._previewed = chosen
-        self.remix_preview.children = [*self._preview(chosen), self.remix_change] if chosen else []
+        # "Choose another" stays a child (the box is hidden when nothing is chosen): a widget the
+        # panel holds but no box shows would still be saved with the notebook, out of reach.
+        self.remix_preview.children = [*self._preview(chosen), self.remix_change] if chosen else [self.remix_change]
         show(self.remix_preview, chosen is not None)
         for widget in old:
             close_tree(widget)  # with its layout and style models

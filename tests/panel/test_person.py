@@ -14,6 +14,7 @@ import pytest
 from sora2_widgets import Generation
 from sora2_widgets.panel import PanelController, Sora2Panel
 from sora2_widgets.panel._jobs import JobStatus
+from sora2_widgets.panel._player import MediaPlayer
 from sora2_widgets.panel._widgets import panel_tree
 
 from ._fakes import FakeGenerator, FakeHistory
@@ -203,10 +204,12 @@ def test_switching_tabs_reuses_each_tabs_checkboxes(panel: Any) -> None:
     ctl = panel.controller
     text_boxes = list(panel.models.children)
     ctl.set_tab("image")
-    image_boxes = list(panel.models.children)
+    image_boxes = [b for b in panel.models.children if b.layout.display != "none"]
     assert not set(map(id, image_boxes)) & set(map(id, text_boxes))
     ctl.set_tab("text")
-    assert list(panel.models.children) == text_boxes  # the same widgets, not new ones
+    # The same widgets, not new ones; the other tab's are kept as hidden children (in reach).
+    assert [b for b in panel.models.children if b.layout.display != "none"] == text_boxes
+    assert set(map(id, panel.models.children)) == set(map(id, text_boxes)) | set(map(id, image_boxes))
     assert [b.value for b in text_boxes] == [m.id in ctl.selections["text"] for m in ctl.models]
     panel.models.close()  # the image tab's boxes are not on screen, and are closed too
     assert all(b.comm is None for b in (*text_boxes, *image_boxes))
@@ -242,7 +245,8 @@ def test_history_actions_play_remix_and_file(panel: Any) -> None:
     assert set(actions) == {"play", "remix", "file"}
     actions["play"].click()
     (video,) = find(panel.history_rows, "sw-history-video")
-    assert isinstance(video, w.Video) and bytes(video.value) == card.job.local_path.read_bytes()
+    # Streamed from the saved file on demand, as on the cards: no bytes in widget state.
+    assert isinstance(video, MediaPlayer) and video.source == card.job.local_path and video.kind == "video"
     actions["play"].click()  # again: the player goes, and is closed
     assert find(panel.history_rows, "sw-history-video") == [] and video.comm is None
     actions["file"].click()
