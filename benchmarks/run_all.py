@@ -16,6 +16,7 @@ import bench_client
 import bench_download
 import bench_history
 import bench_panel
+import bench_startup
 import bench_upload
 from _common import ROOT, machine, table
 
@@ -28,6 +29,9 @@ def main() -> None:
 
     facts = machine()
     print("machine:", facts, flush=True)
+    # First, while nothing else of this run is warm in the OS cache or the interpreter's memory.
+    startup = bench_startup.run(7 if args.quick else 15)
+    print(bench_startup.render(startup), flush=True)
     client = bench_client.run(jobs)
     print(bench_client.render(client), flush=True)
     hist = bench_history.run(rows)
@@ -74,6 +78,7 @@ def main() -> None:
     dl_ratio = float(ours_dl["MB/s"]) / float(raw["MB/s"]) if "MB/s" in ours_dl else float("nan")
 
     targets = [
+        *bench_startup.targets(startup),
         *cpu_targets,
         ["requests/job ≤ fal-client's (sync, shortest job)", f"{ours_req:.1f} vs {fal_req:.1f}",
          mark(ours_req <= fal_req)],
@@ -106,6 +111,10 @@ def main() -> None:
             "## Targets",
             "",
             table(["target", "measured", "status"], targets),
+            "",
+            f"## Start-up: import and --help against fal-client ({startup['repeat']} fresh processes each)",
+            "",
+            bench_startup.render(startup),
             "",
             "## Client vs fal-client, fan-out, concurrency",
             "",

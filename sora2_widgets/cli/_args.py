@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -13,18 +14,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .._catalog import MODELS
-from .._config import parse_usd
-from .._errors import (
-    ConfigError,
-)
+from .._errors import ConfigError
 from ._exits import one_line
 
 #: Where ``--param api_key=`` can come from instead of the command line (which ``ps`` and shell
 #: history see): this variable, or a ``--param-file``.
 OPENAI_KEY_ENV = "SORA2_WIDGETS_OPENAI_API_KEY"
-#: Inputs whose values are secrets in any model: never JSON-typed, never echoed in a message.
-_SECRET_INPUTS = frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
+
+
+@functools.cache
+def _secret_inputs() -> frozenset[str]:
+    """Inputs whose values are secrets in any model: never JSON-typed, never echoed in a message.
+
+    Asked when a ``--param`` is read, not at import: the catalog is not needed for ``--help``.
+    """
+    from .._catalog import MODELS
+
+    return frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
 
 
 # A secret typed where argparse echoes the raw argument is shown as <hidden>: the value of any
@@ -109,7 +115,7 @@ def _param_value(key: str, raw: str) -> Any:
     NaN/Infinity, and text that starts like JSON but is not. A secret (``api_key``) is always text
     and never shown in a message.
     """
-    if key in _SECRET_INPUTS:
+    if key in _secret_inputs():
         return raw
     looks_like_json = raw.lstrip()[:1] in ('"', "[", "{")
     try:
@@ -179,6 +185,8 @@ def _param_file(text: str) -> dict[str, Any]:
 
 def _usd(text: str) -> Decimal:
     # The package's one amount parser: what SORA2_WIDGETS_BUDGET and budget= accept, --budget accepts.
+    from .._config import parse_usd  # pydantic: only when --budget is given
+
     try:
         return parse_usd(text, field="--budget")
     except ConfigError as exc:

@@ -48,6 +48,20 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_SERVICE
 
 
+def error_line(error: Sora2Error) -> str:
+    """The one line ``main`` prints for a package error: its title, then what it says.
+
+    A refused input names each field once ("Invalid input: duration must be …"), not the title
+    and then the error's own "model: invalid input:" prefix again.
+    """
+    if isinstance(error, ValidationError) and error.errors:
+        detail = "; ".join(str(e) for e in error.errors)
+        if error.from_service:
+            return f"{error.title}: the service refused the input of {error.model_id}: {detail}"
+        return f"{error.title}: {detail} ({error.model_id}; nothing was sent)"
+    return f"{error.title}: {error}"
+
+
 def one_line(text: str) -> str:
     """``text`` with every unprintable character escaped (``\\n``, ``\\x00``, ``\\ud800``): one printable line."""
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
