@@ -127,10 +127,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         for rec in shown
     ]
     print_table(columns, table)
+    # Notes go to stderr: standard output stays the table alone, for sort, grep or awk.
     if any(rec.provider == "emulator" and rec.cost is not None for rec in shown):
-        print("* simulated on the built-in emulator: nothing was charged")
+        print("* simulated on the built-in emulator: nothing was charged", file=sys.stderr)
     if len(rows) > len(shown):
-        print(f"{len(shown)} newest of {len(rows)}; --limit N shows more, --json or --csv FILE for all of it")
+        print(f"{len(shown)} newest of {len(rows)}; --limit N shows more, --json or --csv FILE all", file=sys.stderr)
     return EXIT_OK
 
 

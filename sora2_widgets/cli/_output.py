@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
+#: Stages of a job that has started (a first update with any other stage is an early refusal).
+_UNDER_WAY = frozenset({"submitted", "in_queue", "in_progress", "downloading"})
 #: Shown where a value is missing (never "None" or "NaN").
 BLANK = "—"
 
@@ -78,14 +80,21 @@ def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, str
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters, cut at a word with "…" when it is longer."""
+    """``text`` on one line, at most ``limit`` terminal cells, cut at a word with "…" when it is longer.
+
+    Cells, not characters: a CJK character or an emoji takes two, so a column of prompts lines up.
+    """
+    from rich.cells import cell_len
+
     flat = one_line(" ".join(text.split()))  # line breaks and tabs are spaces; anything else unprintable is shown
-    if len(flat) <= limit:
+    if cell_len(flat) <= limit:
         return flat
-    head = flat[: limit - 1]
+    head = flat[:limit]
+    while cell_len(head) > limit - 1:
+        head = head[:-1]
     space = head.rfind(" ")
     # Back to the last whole word when the cut falls inside one (and that word is not most of the line).
-    if flat[limit - 1] != " " and space >= limit // 2:
+    if flat[len(head)] != " " and space >= len(head) // 2:
         head = head[:space]
     return head.rstrip(" ,;:.-") + "…"
 
@@ -116,20 +125,22 @@ class JobProgress:
         self._task: TaskID | None = None
 
     def __enter__(self) -> JobProgress:
-        if self._tty and not self._quiet:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._live = Progress(
-                SpinnerColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.description}"),
-                console=console(self._stream),
-                transient=False,
-                refresh_per_second=4,
-            )
-            self._live.start()
-            self._task = self._live.add_task("starting", total=None)
         return self
+
+    def _start_live(self) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._live = Progress(
+            SpinnerColumn(),
+            TimeElapsedColumn(),
+            # Service text (logs) is shown as written: never read as Rich markup.
+            TextColumn("{task.description}", markup=False),
+            console=console(self._stream),
+            transient=False,
+            refresh_per_second=4,
+        )
+        self._live.start()
+        self._task = self._live.add_task("starting", total=None)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._live is not None:
@@ -139,13 +150,17 @@ class JobProgress:
         if self._quiet:
             return
         if self._start is None:
+            if stage not in _UNDER_WAY:
+                return  # refused before it started (a bad --source): the error line says it all
             self._start = time.monotonic()
+            if self._tty:
+                self._start_live()
         label = stage.replace("_", " ")
         if stage == "in_queue" and position is not None:
             label += f" (position {position})"
         if self._live is not None and self._task is not None:
             detail = f" · {cut(log, 70)}" if log else ""
-            self._live.update(self._task, description=label + detail)
+            self._live.update(self._task, description=label + detail, refresh=True)  # drawn now, not at the next tick
         elif stage != self._last:  # plain: one line per stage, not one per log, poll or queue move
             elapsed = time.monotonic() - self._start
             print(f"[{elapsed:5.1f}s] {label}", file=self._stream, flush=True)
@@ -153,7 +168,8 @@ class JobProgress:
 
     def finish(self, stage: str) -> None:
         """The final stage: the live line stops on it (its clock frozen), or one last plain line."""
-        self.update(stage)
+        if self._start is not None:
+            self.update(stage)
         if self._live is not None:
             self._live.stop()
             self._live = None

@@ -156,7 +156,11 @@ def configure_lab(lab: argparse.ArgumentParser) -> None:
     lab.epilog = f"exit codes: JupyterLab's own; 2 bad usage or JupyterLab not installed\n\n{_examples('lab')}"
     # A JupyterLab option that starts like one of ours (--d...) must reach JupyterLab.
     lab.allow_abbrev = False
-    lab.add_argument("--dir", default=None, help="folder to copy the notebooks into and open (default: see above)")
+    lab.add_argument(
+        "--dir",
+        default=None,
+        help="folder to copy the notebooks into and open (default: notebooks/ in the data directory)",
+    )
     lab.set_defaults(func=cmd_lab, lab_args=[])
 
 

@@ -114,6 +114,7 @@ def test_cut_keeps_words_and_marks_the_cut() -> None:
     assert cut("a b", 10) == "a b"
     assert cut("one two three four five six", 14) == "one two three…"
     assert cut("x" * 30, 10) == "x" * 9 + "…"
+    assert cut("漢字" * 20, 10) == "漢字漢字…"  # terminal cells: each of these takes two
     assert cut("line\nbreak\x00", 40) == "line break\\x00"  # one printable line, nothing hidden
 
 
@@ -225,3 +226,23 @@ def test_in_a_terminal_a_slow_job_shows_one_live_line_with_a_running_clock(home:
     # One live line, not one printed line per update: the lines that end are few.
     assert screen.count("\n") <= 4, screen
     assert "#1 Sora 2: completed" in out.decode()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_live_line_shows_service_text_as_written_and_nothing_for_an_early_refusal() -> None:
+    screen = _Terminal()
+    with JobProgress(quiet=False, stream=screen) as progress:
+        progress.update("in_progress", log="[simulated] frames [bold]25%[/bold]")
+        progress.finish("completed")
+    shown = ANSI.sub("", screen.getvalue())
+    assert "[simulated] frames [bold]25%[/bold]" in shown  # not taken for Rich markup
+    assert "completed" in shown
+    refused = _Terminal()
+    with JobProgress(quiet=False, stream=refused) as progress:
+        progress.update("failed")  # a bad --source: refused before anything started
+        progress.finish("failed")
+    assert refused.getvalue() == ""
