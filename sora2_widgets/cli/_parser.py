@@ -49,8 +49,12 @@ EXAMPLES_HELP = {
         'sora2-widgets generate sora2_video_to_video_remix "Now at night" --source 1',
         'sora2-widgets generate kling25_turbo_pro_text_to_video "Waves at dusk" --param duration=10 --json',
     ],
-    "history": ["sora2-widgets history --status completed", "sora2-widgets history --csv history.csv"],
-    "spend": ["sora2-widgets spend --by day", "sora2-widgets spend --by model --since 2026-01-01"],
+    "history": [
+        "sora2-widgets history --status completed",
+        "sora2-widgets history --limit 5 --json",
+        "sora2-widgets history --csv history.csv",
+    ],
+    "spend": ["sora2-widgets spend --by day", "sora2-widgets spend --by model --since 2026-01-01 --json"],
     "emulator": ["sora2-widgets emulator --port 8765"],
     "lab": ["sora2-widgets lab", "sora2-widgets lab --dir work --no-browser --port 8888"],
 }

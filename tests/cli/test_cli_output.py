@@ -246,3 +246,43 @@ def test_the_live_line_shows_service_text_as_written_and_nothing_for_an_early_re
         progress.update("failed")  # a bad --source: refused before anything started
         progress.finish("failed")
     assert refused.getvalue() == ""
+
+
+def test_in_process_generate_then_remix_from_the_id_history_gives(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "sora2_text_to_video", "A red kite", "--duration", "4", "--keep", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#1 Sora 2: completed, $0.40 (simulated, not charged)\n")
+    assert main(["history", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["remixable"] is True
+    assert main(["generate", "sora2_video_to_video_remix", "Now at night", "--source", str(row["id"]), "--json"]) == 0
+    remix = json.loads(capsys.readouterr().out)
+    assert remix["status"] == "completed" and remix["history_id"] == row["id"] + 1
+
+
+def test_in_process_lab_opens_the_data_folder_copy_and_leaves_the_current_folder_alone(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("jupyterlab")
+    started: list[list[str]] = []
+
+    def fake_exec(path: str, cmd: list[str]) -> None:
+        started.append(cmd)
+        raise SystemExit(0)
+
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(os, "execv", fake_exec)
+    with pytest.raises(SystemExit):
+        main(["lab", "--no-browser"])
+    (cmd,) = started
+    work = home / "notebooks"
+    assert f"--ServerApp.root_dir={work}" in cmd
+    assert "--LabApp.default_url=/lab/tree/01_quickstart.ipynb" in cmd and cmd[-1] == str(work / "01_quickstart.ipynb")
+    assert sorted(p.name for p in work.iterdir()) == ["01_quickstart.ipynb", "02_prompt_experiments.ipynb",
+                                                      "03_spend_report.ipynb"]  # fmt: skip
+    assert list(here.iterdir()) == []
+    assert f"Notebooks in {work}" in capsys.readouterr().err
