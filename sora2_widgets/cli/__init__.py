@@ -17,14 +17,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._errors import Sora2Error
 from ._args import OPENAI_KEY_ENV, OneLineArgumentParser
 from ._exits import EXIT_CODES_HELP, EXIT_INTERRUPTED, error_line, exit_code_for, one_line
-from ._lab import lab_command
 from ._parser import build_parser, parse_args
 
 if TYPE_CHECKING:
     from ._generate import checked_request, cmd_generate
+    from ._lab import lab_command
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -42,11 +41,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The generate command's helpers need the catalog: loaded when asked for (PEP 562).
+    # Commands' helpers load what they need (the catalog, subprocess): only when asked for (PEP 562).
     if name in ("checked_request", "cmd_generate"):
         from . import _generate
 
         return getattr(_generate, name)
+    if name == "lab_command":
+        from ._lab import lab_command
+
+        return lab_command
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -67,7 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    except Sora2Error as exc:
+    except Exception as exc:
+        # The package's errors are one line and an exit code; anything else is a bug and a traceback.
+        # (Imported here: a raised Sora2Error has loaded _errors already, and --help never needs it.)
+        from .._errors import Sora2Error
+
+        if not isinstance(exc, Sora2Error):
+            raise
         print(error_line(exc), file=sys.stderr)
         return exit_code_for(exc)
     return code

@@ -27,7 +27,6 @@ from ._args import (
     _usd,
 )
 from ._exits import EXIT_CODES_HELP
-from ._lab import _jupyter_args
 
 INPUTS_HELP = f"""\
 inputs:
@@ -238,6 +237,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     # other subcommand still refuses them, exactly as parse_args() would.
     args, extra = parser.parse_known_args(argv)
     if args.command == "lab":
+        from ._lab import _jupyter_args
+
         args.lab_args = _jupyter_args(extra)
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
