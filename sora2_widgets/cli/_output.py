@@ -127,7 +127,7 @@ class JobProgress:
     def __enter__(self) -> JobProgress:
         return self
 
-    def _start_live(self) -> None:
+    def _start_live(self, first: str) -> None:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._live = Progress(
@@ -140,7 +140,7 @@ class JobProgress:
             refresh_per_second=4,
         )
         self._live.start()
-        self._task = self._live.add_task("starting", total=None)
+        self._task = self._live.add_task(first, total=None)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._live is not None:
@@ -154,7 +154,7 @@ class JobProgress:
                 return  # refused before it started (a bad --source): the error line says it all
             self._start = time.monotonic()
             if self._tty:
-                self._start_live()
+                self._start_live(stage.replace("_", " "))
         label = stage.replace("_", " ")
         if stage == "in_queue" and position is not None:
             label += f" (position {position})"

@@ -240,7 +240,7 @@ def test_the_live_line_shows_service_text_as_written_and_nothing_for_an_early_re
         progress.finish("completed")
     shown = ANSI.sub("", screen.getvalue())
     assert "[simulated] frames [bold]25%[/bold]" in shown  # not taken for Rich markup
-    assert "completed" in shown
+    assert "completed" in shown and "starting" not in shown  # the first line is the job's first stage
     refused = _Terminal()
     with JobProgress(quiet=False, stream=refused) as progress:
         progress.update("failed")  # a bad --source: refused before anything started
