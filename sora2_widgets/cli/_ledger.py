@@ -104,12 +104,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         return EXIT_OK
     columns = [
         Column("id", "right"),
-        Column(f"created ({local_zone()})"),
+        Column(f"created ({local_zone()})", optional=True),
         Column("model"),
         Column("status"),
         Column("cost", "right"),
-        Column("length", "right"),
-        Column("remix"),
+        Column("length", "right", optional=True),
+        Column("remix", optional=True),
         Column("prompt", flexible=True),
     ]
     table = [

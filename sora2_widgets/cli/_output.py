@@ -45,31 +45,47 @@ class Column:
     justify: Literal["left", "right"] = "left"
     #: The one column that gives way (cut with "…") when the terminal is narrow.
     flexible: bool = False
+    #: Left out, right to left, when the terminal is too narrow for every column to stay whole.
+    optional: bool = False
+
+
+#: The least a flexible column (a prompt) keeps before optional columns make way for it.
+_FLEXIBLE_MIN = 16
 
 
 def print_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, stream: IO[str] | None = None) -> None:
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
     con = console(stream)
     cells = [[one_line(cell) for cell in row] for row in rows]
-    fixed = sum(
-        max(len(col.header), *(len(row[i]) for row in cells)) + 3  # +3: padding and the rule between columns
-        for i, col in enumerate(columns)
-        if not col.flexible
-    )
+    # Whole width of each column, +3 for its padding and the rule between columns.
+    widths = [max([cell_len(col.header), *(cell_len(row[i]) for row in cells)]) + 3 for i, col in enumerate(columns)]
+    shown = list(range(len(columns)))
+
+    def fixed() -> int:
+        return sum(widths[i] for i in shown if not columns[i].flexible)
+
+    if con.is_terminal:
+        for i in reversed(range(len(columns))):
+            if fixed() + _FLEXIBLE_MIN <= con.width:
+                break
+            if columns[i].optional:
+                shown.remove(i)
     table = Table(box=box.SIMPLE_HEAD if con.is_terminal else None, show_edge=False, pad_edge=False)
-    for col in columns:
+    for i in shown:
+        col = columns[i]
         table.add_column(
             col.header,
             justify=col.justify,
             no_wrap=True,
             overflow="ellipsis",
             # What the terminal has left once the other columns are whole (they never shrink).
-            max_width=max(12, con.width - fixed) if col.flexible and con.is_terminal else None,
+            max_width=max(12, con.width - fixed()) if col.flexible and con.is_terminal else None,
         )
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*(row[i] for i in shown))
     if con.is_terminal:
         con.print(table)
         return

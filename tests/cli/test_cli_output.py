@@ -286,3 +286,23 @@ def test_in_process_lab_opens_the_data_folder_copy_and_leaves_the_current_folder
                                                       "03_spend_report.ipynb"]  # fmt: skip
     assert list(here.iterdir()) == []
     assert f"Notebooks in {work}" in capsys.readouterr().err
+
+
+def test_a_narrow_terminal_drops_minor_columns_before_squeezing_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sora2_widgets.cli._output import Column, print_table
+
+    monkeypatch.setenv("COLUMNS", "60")
+    screen = _Terminal()
+    columns = [
+        Column("id", "right"),
+        Column("created (UTC)", optional=True),
+        Column("status"),
+        Column("length", "right", optional=True),
+        Column("prompt", flexible=True),
+    ]
+    row = ["12", "2026-12-02 02:49", "completed", "4 s", "A red kite over a grey sea at dawn"]
+    print_table(columns, [row], stream=screen)
+    shown = ANSI.sub("", screen.getvalue())
+    assert "completed" in shown and "12" in shown  # the columns that stay are whole
+    assert "length" not in shown and "created" in shown  # the right-most minor column went first
+    assert max(len(line) for line in shown.splitlines()) <= 60
