@@ -17,6 +17,7 @@ import bench_download
 import bench_history
 import bench_panel
 import bench_panel_render
+import bench_startup
 import bench_upload
 from _common import ROOT, machine, table
 
@@ -29,6 +30,9 @@ def main() -> None:
 
     facts = machine()
     print("machine:", facts, flush=True)
+    # First, while nothing else of this run is warm in the OS cache or the interpreter's memory.
+    startup = bench_startup.run(7 if args.quick else 15)
+    print(bench_startup.render(startup), flush=True)
     client = bench_client.run(jobs)
     print(bench_client.render(client), flush=True)
     hist = bench_history.run(rows)
@@ -78,6 +82,7 @@ def main() -> None:
 
     render_target = bench_panel_render.TARGET_S
     targets = [
+        *bench_startup.targets(startup),
         *cpu_targets,
         ["requests/job ≤ fal-client's (sync, shortest job)", f"{ours_req:.1f} vs {fal_req:.1f}",
          mark(ours_req <= fal_req)],
@@ -113,6 +118,10 @@ def main() -> None:
             "## Targets",
             "",
             table(["target", "measured", "status"], targets),
+            "",
+            f"## Start-up: import and --help against fal-client ({startup['repeat']} fresh processes each)",
+            "",
+            bench_startup.render(startup),
             "",
             "## Client vs fal-client, fan-out, concurrency",
             "",

@@ -4,38 +4,45 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import re
 import stat
 import sys
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .._catalog import MODELS
-from .._config import parse_usd
-from .._errors import (
-    ConfigError,
-)
+if TYPE_CHECKING:
+    from decimal import Decimal
+
 from ._exits import one_line
 
 #: Where ``--param api_key=`` can come from instead of the command line (which ``ps`` and shell
 #: history see): this variable, or a ``--param-file``.
 OPENAI_KEY_ENV = "SORA2_WIDGETS_OPENAI_API_KEY"
-#: Inputs whose values are secrets in any model: never JSON-typed, never echoed in a message.
-_SECRET_INPUTS = frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
+
+
+@functools.cache
+def _secret_inputs() -> frozenset[str]:
+    """Inputs whose values are secrets in any model: never JSON-typed, never echoed in a message.
+
+    Asked when a ``--param`` is read, not at import: the catalog is not needed for ``--help``.
+    """
+    from .._catalog import MODELS
+
+    return frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
 
 
 # A secret typed where argparse echoes the raw argument is shown as <hidden>: the value of any
 # "ambiguous option: --re=…" (an abbreviated option's value is never needed to explain the error),
 # and of any token naming a key ("unrecognized arguments: api_key=sk-…"), in any case, with - or _.
-_AMBIGUOUS_VALUE = re.compile(r"(ambiguous option: [^=\s]+)=\S+")
-_SECRET_ARG = re.compile(r"((?:api[-_]?key|require[-_]k)[^=\s'\"]*)=[^\s'\"]+", re.IGNORECASE)
+# Patterns as text, compiled by re on first use (and cached there): --help compiles none of them.
+_AMBIGUOUS_VALUE = r"(ambiguous option: [^=\s]+)=\S+"
+_KEYED_ARG = r"(?i)((?:api[-_]?key|require[-_]k)[^=\s'\"]*)=[^\s'\"]+"
 
 
 def _without_secrets(message: str) -> str:
-    return _SECRET_ARG.sub(r"\1=<hidden>", _AMBIGUOUS_VALUE.sub(r"\1=<hidden>", message))
+    return re.sub(_KEYED_ARG, r"\1=<hidden>", re.sub(_AMBIGUOUS_VALUE, r"\1=<hidden>", message))
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -52,8 +59,8 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
 # argparse types: a bad value is a usage error (exit 2, one line naming the option), never a traceback.
 # Strict decimal literals: no "nan"/"inf", no "1_0", no "0x10", no exponent, ASCII digits only.
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_NUMBER = r"(?a)[+-]?(\d+(\.\d*)?|\.\d+)"
+_PLAIN_KEY = r"(?a)[A-Za-z_][A-Za-z0-9_]*"
 #: A parameter file holds a few inputs (a key, a negative prompt): anything larger is the wrong file.
 _MAX_PARAM_FILE = 256 * 1024
 
@@ -64,7 +71,7 @@ def _shown(text: str) -> str:
 
 
 def _number(text: str, what: str) -> int | float:
-    if not _NUMBER.fullmatch(text.strip()):
+    if not re.fullmatch(_NUMBER, text.strip()):
         raise argparse.ArgumentTypeError(f"takes {what}, got {_shown(text)}")
     literal = text.strip()
     return float(literal) if "." in literal else int(literal)
@@ -109,7 +116,7 @@ def _param_value(key: str, raw: str) -> Any:
     NaN/Infinity, and text that starts like JSON but is not. A secret (``api_key``) is always text
     and never shown in a message.
     """
-    if key in _SECRET_INPUTS:
+    if key in _secret_inputs():
         return raw
     looks_like_json = raw.lstrip()[:1] in ('"', "[", "{")
     try:
@@ -129,9 +136,9 @@ def _key_value(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         # Not echoed unless it is a plain name: a key pasted without "api_key=" is still a key.
-        got = _shown(text) if _PLAIN_KEY.fullmatch(text) else "text without a KEY= in front"
+        got = _shown(text) if re.fullmatch(_PLAIN_KEY, text) else "text without a KEY= in front"
         raise argparse.ArgumentTypeError(f"takes KEY=VALUE such as duration=8, got {got}")
-    if not _PLAIN_KEY.fullmatch(key):
+    if not re.fullmatch(_PLAIN_KEY, key):
         raise argparse.ArgumentTypeError(f"takes KEY=VALUE with KEY an input name such as duration, got {_shown(key)}")
     return key, _param_value(key, value)
 
@@ -152,6 +159,8 @@ def _param_file(text: str) -> dict[str, Any]:
             info = os.stat(text)
             if not stat.S_ISREG(info.st_mode):
                 problem = f"{where} is not a regular file (use - to read a pipe)"
+            from pathlib import Path  # not loaded for --help
+
             raw = "" if problem else Path(text).read_text(encoding="utf-8")
     except OSError as exc:
         problem = f"cannot read {where}: {exc.strerror or type(exc).__name__}"
@@ -179,6 +188,9 @@ def _param_file(text: str) -> dict[str, Any]:
 
 def _usd(text: str) -> Decimal:
     # The package's one amount parser: what SORA2_WIDGETS_BUDGET and budget= accept, --budget accepts.
+    from .._config import parse_usd  # pydantic: only when --budget is given
+    from .._errors import ConfigError
+
     try:
         return parse_usd(text, field="--budget")
     except ConfigError as exc:

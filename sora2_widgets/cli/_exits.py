@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from .._errors import (
-    AuthError,
-    BudgetExceededError,
-    ConfigError,
-    JobCancelledError,
-    JobTimeoutError,
-    LedgerError,
-    ModelUnavailableError,
-    RateLimitError,
-    ServiceError,
-    Sora2Error,
-    SubmitUncertainError,
-    UnknownModelError,
-    ValidationError,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .._errors import Sora2Error
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_BUDGET, EXIT_UNAVAILABLE, EXIT_SERVICE, EXIT_CANCELLED = 0, 2, 3, 4, 5, 6, 7
 EXIT_NOT_SAVED = 8
@@ -24,28 +13,64 @@ EXIT_CONFIG = 9
 EXIT_LEDGER = 10
 EXIT_INTERRUPTED = 130
 
-#: Every error class of the package and its exit code (the first match wins: subclasses first).
-_EXIT_FOR: tuple[tuple[type[Sora2Error], int], ...] = (
-    (ValidationError, EXIT_USAGE),
-    (UnknownModelError, EXIT_USAGE),
-    (ConfigError, EXIT_CONFIG),
-    (LedgerError, EXIT_LEDGER),
-    (AuthError, EXIT_AUTH),
-    (BudgetExceededError, EXIT_BUDGET),
-    (ModelUnavailableError, EXIT_UNAVAILABLE),
-    (RateLimitError, EXIT_SERVICE),
-    (SubmitUncertainError, EXIT_SERVICE),
-    (ServiceError, EXIT_SERVICE),
-    (JobCancelledError, EXIT_CANCELLED),
-    (JobTimeoutError, EXIT_CANCELLED),
-)
+
+def _exit_for() -> tuple[tuple[type[Sora2Error], int], ...]:
+    """Every error class of the package and its exit code (the first match wins: subclasses first).
+
+    Built when an error is reported, not at import: ``--help`` needs none of the error classes.
+    """
+    from .._errors import (
+        AuthError,
+        BudgetExceededError,
+        ConfigError,
+        JobCancelledError,
+        JobTimeoutError,
+        LedgerError,
+        ModelUnavailableError,
+        RateLimitError,
+        ServiceError,
+        SubmitUncertainError,
+        UnknownModelError,
+        ValidationError,
+    )
+
+    return (
+        (ValidationError, EXIT_USAGE),
+        (UnknownModelError, EXIT_USAGE),
+        (ConfigError, EXIT_CONFIG),
+        (LedgerError, EXIT_LEDGER),
+        (AuthError, EXIT_AUTH),
+        (BudgetExceededError, EXIT_BUDGET),
+        (ModelUnavailableError, EXIT_UNAVAILABLE),
+        (RateLimitError, EXIT_SERVICE),
+        (SubmitUncertainError, EXIT_SERVICE),
+        (ServiceError, EXIT_SERVICE),
+        (JobCancelledError, EXIT_CANCELLED),
+        (JobTimeoutError, EXIT_CANCELLED),
+    )
 
 
 def exit_code_for(error: BaseException) -> int:
-    for kind, code in _EXIT_FOR:
+    for kind, code in _exit_for():
         if isinstance(error, kind):
             return code
     return EXIT_SERVICE
+
+
+def error_line(error: Sora2Error) -> str:
+    """The one line ``main`` prints for a package error: its title, then what it says.
+
+    A refused input names each field once ("Invalid input: duration must be …"), not the title
+    and then the error's own "model: invalid input:" prefix again.
+    """
+    from .._errors import ValidationError
+
+    if isinstance(error, ValidationError) and error.errors:
+        detail = "; ".join(str(e) for e in error.errors)
+        if error.from_service:
+            return f"{error.title}: the service refused the input of {error.model_id}: {detail}"
+        return f"{error.title}: {detail} ({error.model_id}; nothing was sent)"
+    return f"{error.title}: {error}"
 
 
 def one_line(text: str) -> str:

@@ -8,12 +8,11 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..generator import Progress
+    from ..generator import Generation, Generator, Progress
 
 from .._catalog import ModelSpec, get_model
 from .._config import budget_from_env, resolve_key
@@ -24,6 +23,7 @@ from .._images import with_image_data_uris
 from .._pricing import CostEstimate, format_usd
 from ._args import OPENAI_KEY_ENV
 from ._exits import EXIT_INTERRUPTED, EXIT_NOT_SAVED, EXIT_OK, EXIT_USAGE
+from ._output import BLANK, JobProgress
 
 _NAMED_INPUTS = (
     ("duration", "duration", "--duration"),
@@ -83,24 +83,6 @@ class _Conflict(Exception):
     """Two places gave the same input (a usage error: reported by argparse, exit 2)."""
 
 
-def _progress_printer(quiet: bool) -> Callable[[Progress], None]:
-    last = [""]
-
-    def on_update(update: Progress) -> None:
-        if quiet:
-            return
-        line = update.stage.replace("_", " ")
-        if update.queue_position is not None and update.stage == "in_queue":
-            line += f" (position {update.queue_position})"
-        if update.logs:
-            line += f" · {getattr(update.logs[-1], 'message', update.logs[-1])}"
-        if line != last[0]:  # one line per change, not one per poll
-            print(f"[{update.elapsed:5.1f}s] {line}", file=sys.stderr, flush=True)
-            last[0] = line
-
-    return on_update
-
-
 def _out_problem(out: Path) -> str | None:
     """Why the video could not be copied to ``out``, found before anything is sent (None: looks fine)."""
     if out.is_dir():
@@ -147,7 +129,57 @@ def checked_request(args: argparse.Namespace) -> tuple[ModelSpec, dict[str, Any]
     return spec, params, estimate
 
 
+def _summary_lines(gen: Generation, name: str, path: Path | None, simulated: bool, *, kept: bool) -> list[str]:
+    """What a person reads after a job: which row, what it cost, where the file is, how to remix it."""
+    cost = BLANK if gen.cost is None else format_usd(gen.cost) + (" (simulated, not charged)" if simulated else "")
+    lines = [f"#{gen.history_id} {name}: {gen.status.replace('_', ' ')}, {cost}"]
+    if path is not None:
+        lines.append(f"saved to {path}")
+    if kept:
+        lines.append(
+            f'remix it: sora2-widgets generate sora2_video_to_video_remix "NEW PROMPT" --source {gen.history_id}'
+        )
+    return lines
+
+
+def _run_job(
+    generator: Generator, model_id: str, params: dict[str, Any], progress: JobProgress
+) -> tuple[Generation, bool] | int:
+    """The one job with its progress shown: its outcome and whether it can be remixed, or the exit code of Ctrl-C."""
+    rows: list[int] = []
+
+    def on_update(update: Progress) -> None:
+        if update.history_id is not None and not rows:
+            rows.append(update.history_id)
+        log = update.logs[-1] if update.logs else None
+        progress.update(
+            update.stage, position=update.queue_position, log=None if log is None else str(getattr(log, "message", log))
+        )
+
+    try:
+        gen = generator.generate(model_id, on_update=on_update, **params)
+    except KeyboardInterrupt:
+        progress.finish("interrupted")
+        if not rows:
+            raise
+        # The generator has already tried to cancel the job on the service: say how it ended.
+        rec = generator.history.get(rows[0])
+        if rec.status == "cancelled":
+            print(f"interrupted: generation #{rec.id} was cancelled on the service.", file=sys.stderr)
+        else:
+            print(
+                f"interrupted: generation #{rec.id} stays in the history ({rec.status}); the panel or "
+                "sw.Generator().resume() finishes it.",
+                file=sys.stderr,
+            )
+        return EXIT_INTERRUPTED
+    progress.finish(gen.status)
+    kept = generator.history.get(gen.history_id).remixable if gen.history_id is not None else False
+    return gen, kept
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    from ..client._target import mark_emulator_announced
     from ..generator import Generator
 
     out = Path(args.out) if args.out else None
@@ -162,36 +194,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     spec, params, estimate = checked_request(args)
     if estimate is not None:
         print(f"{spec.name}: {estimate}", file=sys.stderr)
-    printer = _progress_printer(args.quiet)
-    rows: list[int] = []
-
-    def on_update(update: Progress) -> None:
-        if update.history_id is not None and not rows:
-            rows.append(update.history_id)
-        printer(update)
+    # The provider line below is the one notice: not the client's own "no fal key" warning as well.
+    mark_emulator_announced()
 
     with Generator(budget=args.budget, resume=False) as generator:
         # The ledger next (exit 10): a broken or read-only one is named before a client is made.
         generator.history.require_writable()
-        provider = generator.client.provider
-        label = "fal.ai" if provider == "fal" else "built-in emulator (offline, simulated: nothing is charged)"
+        simulated = generator.client.provider != "fal"
+        label = "built-in emulator (offline, simulated: nothing is charged)" if simulated else "fal.ai"
         print(f"provider: {label}", file=sys.stderr)
-        try:
-            gen = generator.generate(spec.id, on_update=on_update, **params)
-        except KeyboardInterrupt:
-            # The generator has already tried to cancel the job on the service: say how it ended.
-            if rows:
-                rec = generator.history.get(rows[0])
-                if rec.status == "cancelled":
-                    print(f"interrupted: generation #{rec.id} was cancelled on the service.", file=sys.stderr)
-                else:
-                    print(
-                        f"interrupted: generation #{rec.id} stays in the history ({rec.status}); the panel or "
-                        "sw.Generator().resume() finishes it.",
-                        file=sys.stderr,
-                    )
-                return EXIT_INTERRUPTED
-            raise
+        with JobProgress(quiet=args.quiet) as progress:
+            outcome = _run_job(generator, spec.id, params, progress)
+    if isinstance(outcome, int):
+        return outcome
+    gen, kept = outcome
+
     path = gen.local_path
     # A completed job is paid for even when its file is missing: say so and exit non-zero, so a
     # script never takes "no video" for success; the row keeps the URL for a later download.
@@ -202,17 +219,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
         error = _copy_out(path, out)
         if error is None:
             path = out
-    summary = {
-        "history_id": gen.history_id,
-        "model_id": spec.id,
-        "status": gen.status,
-        "cost_usd": f"{gen.cost:.2f}" if gen.cost is not None else None,
-        "video_id": gen.video_id,
-        "local_path": str(path) if path else None,
-        "url": gen.url,
-        "error": error,
-    }
-    print(json.dumps(summary, indent=None if args.json else 2))
+    if args.json:
+        summary = {
+            "history_id": gen.history_id,
+            "model_id": spec.id,
+            "status": gen.status,
+            "cost_usd": f"{gen.cost:.2f}" if gen.cost is not None else None,
+            "simulated": simulated,
+            "video_id": gen.video_id,
+            "remixable": kept,
+            "local_path": str(path) if path else None,
+            "url": gen.url,
+            "error": error,
+        }
+        print(json.dumps(summary))
+    else:
+        for line in _summary_lines(gen, spec.name, path, simulated, kept=kept):
+            print(line)
     if error is None:
         return EXIT_OK
     where = f"the saved copy is {path}" if path is not None else "in Python, sw.Generator().resume() downloads it again"

@@ -1,12 +1,18 @@
-"""The subcommands, their options and their help (inputs, secrets, exit codes, examples)."""
+"""The subcommands, their options and their help (inputs, secrets, exit codes, examples).
+
+``sora2-widgets --help`` must answer at once, so a subcommand's options (which need the catalog,
+pydantic and the history's names) are set up only when that subcommand is on the command line:
+:data:`COMMANDS` names each one and the function that sets it up, imported then. A new command is
+one line there (its ``configure`` in its own module).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import importlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .._catalog import MODELS
-from ..history import STATUSES
 from ._args import (
     OPENAI_KEY_ENV,
     OneLineArgumentParser,
@@ -21,9 +27,6 @@ from ._args import (
     _usd,
 )
 from ._exits import EXIT_CODES_HELP
-from ._generate import _Conflict, _generate_params, cmd_generate
-from ._lab import _jupyter_args, cmd_lab
-from ._ledger import cmd_history, cmd_spend
 
 INPUTS_HELP = f"""\
 inputs:
@@ -45,8 +48,12 @@ EXAMPLES_HELP = {
         'sora2-widgets generate sora2_video_to_video_remix "Now at night" --source 1',
         'sora2-widgets generate kling25_turbo_pro_text_to_video "Waves at dusk" --param duration=10 --json',
     ],
-    "history": ["sora2-widgets history --status completed", "sora2-widgets history --csv history.csv"],
-    "spend": ["sora2-widgets spend --by day", "sora2-widgets spend --by model --since 2026-01-01"],
+    "history": [
+        "sora2-widgets history --status completed",
+        "sora2-widgets history --limit 5 --json",
+        "sora2-widgets history --csv history.csv",
+    ],
+    "spend": ["sora2-widgets spend --by day", "sora2-widgets spend --by model --since 2026-01-01 --json"],
     "emulator": ["sora2-widgets emulator --port 8765"],
     "lab": ["sora2-widgets lab", "sora2-widgets lab --dir work --no-browser --port 8888"],
 }
@@ -56,24 +63,19 @@ def _examples(*commands: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for name in commands for line in EXAMPLES_HELP[name])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    raw = argparse.RawDescriptionHelpFormatter
-    parser = OneLineArgumentParser(
-        prog="sora2-widgets",
-        description="Generate Sora 2 videos through fal.ai (or the built-in offline emulator when FAL_KEY is unset).",
-        epilog=f"{EXIT_CODES_HELP}\n\n{_examples(*EXAMPLES_HELP)}",
-        formatter_class=raw,
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+RAW = argparse.RawDescriptionHelpFormatter
+CODES = "exit codes: 0 success, 2 bad usage"
 
-    gen = sub.add_parser(
-        "generate",
-        help="generate one video and save it",
-        description="Generate one video, print progress and its cost, save it to the data folder (and --out), "
-        "then print a summary (history_id, status, cost_usd, local_path, error).",
-        epilog=f"{INPUTS_HELP}\n\n{EXIT_CODES_HELP}\n\n{_examples('generate')}",
-        formatter_class=raw,
+
+def configure_generate(gen: argparse.ArgumentParser) -> None:
+    from .._catalog import MODELS
+    from ._generate import cmd_generate
+
+    gen.description = (
+        "Generate one video, show its price and progress, save it to the data folder (and --out), then "
+        "print where it is (with --json: one JSON line with history_id, status, cost_usd, local_path, error)."
     )
+    gen.epilog = f"{INPUTS_HELP}\n\n{EXIT_CODES_HELP}\n\n{_examples('generate')}"
     gen.add_argument("model", help=f"model id: {', '.join(m.id for m in MODELS)}")
     gen.add_argument("prompt", help="what the video shows")
     gen.add_argument("--duration", type=_seconds, help="seconds: 4/8/12/16/20 for Sora, 5/10 for Kling")
@@ -82,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--image", type=_not_empty, help="image-to-video start frame: an http(s) URL, data: URI or local file"
     )
-    gen.add_argument("--source", type=_history_id, help="remix: the history id of an earlier Sora video kept for remix")
+    gen.add_argument(
+        "--source", type=_history_id, help="remix: the id (from sora2-widgets history) of a video kept for remix"
+    )
     gen.add_argument("--video-id", dest="video_id", help="remix: the video_id of an earlier Sora video")
     gen.add_argument("--keep", action="store_true", help="keep the video on the service so it can be remixed")
     gen.add_argument("--negative-prompt", dest="negative_prompt", help="Kling: what to avoid")
@@ -106,50 +110,123 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--budget", type=_usd, default=None, help="refuse if spending would pass this many USD")
     gen.add_argument("--out", help="also copy the MP4 to this file (checked before anything is sent)")
-    gen.add_argument("--json", action="store_true", help="print the summary as one JSON line")
-    gen.add_argument("--quiet", action="store_true", help="no progress lines")
+    gen.add_argument("--json", action="store_true", help="print the result as one JSON line (for scripts)")
+    gen.add_argument("--quiet", action="store_true", help="no progress line")
     gen.set_defaults(func=cmd_generate, subparser=gen)
 
-    codes = "exit codes: 0 success, 2 bad usage"
-    hist = sub.add_parser(
-        "history",
-        help="show the history of generations",
-        epilog=f"{codes}, 8 the CSV could not be written\n\n{_examples('history')}",
-        formatter_class=raw,
-    )
+
+def configure_history(hist: argparse.ArgumentParser) -> None:
+    from .._catalog import MODELS
+    from ..history._columns import STATUSES
+    from ._ledger import cmd_history
+
+    hist.description = "The generations, newest first, with the id that generate --source takes."
+    hist.epilog = f"{CODES}, 8 the CSV could not be written\n\n{_examples('history')}"
     hist.add_argument("--model", choices=[m.id for m in MODELS], metavar="MODEL_ID", help="only this model id")
     hist.add_argument("--status", choices=STATUSES, metavar="STATUS", help=f"only this status: {', '.join(STATUSES)}")
     hist.add_argument("--limit", type=_positive_int, default=20, help="rows to show, newest first (default 20)")
-    hist.add_argument("--csv", help="write the whole (filtered) history to this CSV file instead")
+    hist.add_argument("--csv", help="write the whole (filtered) history, id first, to this CSV file instead")
+    hist.add_argument("--json", action="store_true", help="print the rows as one JSON array (for scripts)")
     hist.set_defaults(func=cmd_history)
 
-    spend = sub.add_parser(
-        "spend",
-        help="spend by model, day, mode or provider",
-        epilog=f"{codes}\n\n{_examples('spend')}",
-        formatter_class=raw,
-    )
+
+def configure_spend(spend: argparse.ArgumentParser) -> None:
+    from ._ledger import cmd_spend
+
+    spend.epilog = f"{CODES}\n\n{_examples('spend')}"
     spend.add_argument("--by", choices=("model", "day", "mode", "provider"), default="model")
     spend.add_argument("--since", type=_iso_date, help="only from this date (YYYY-MM-DD)")
+    spend.add_argument("--json", action="store_true", help="print the report as one JSON object (for scripts)")
     spend.set_defaults(func=cmd_spend)
 
-    # Listed for --help only: main() hands "emulator ..." to the emulator's own parser.
-    sub.add_parser("emulator", help="serve the fal emulator on loopback (see: sora2-widgets emulator --help)")
 
-    lab = sub.add_parser(
-        "lab",
-        help="start JupyterLab on the quickstart notebook",
-        usage="sora2-widgets lab [-h] [--dir DIR] [JUPYTERLAB OPTIONS ...]",
-        description="Copy the quickstart notebook into --dir (an edited copy is kept) and start JupyterLab on it.\n"
+def configure_emulator(emulator: argparse.ArgumentParser) -> None:
+    """Listed for --help only: main() hands ``emulator ...`` to the emulator's own parser."""
+
+
+def configure_lab(lab: argparse.ArgumentParser) -> None:
+    from ._lab import cmd_lab
+
+    lab.usage = "sora2-widgets lab [-h] [--dir DIR] [JUPYTERLAB OPTIONS ...]"
+    lab.description = (
+        "Start JupyterLab on the quickstart notebook. The three notebooks are copied once into a work folder,\n"
+        "notebooks/ in the data directory ($SORA2_WIDGETS_HOME, default ~/.sora2_widgets), or --dir; an edited\n"
+        "copy is never replaced, and nothing is written to the current folder. The URL JupyterLab prints\n"
+        "opens the quickstart itself (handy with --no-browser).\n"
         "Every other option goes to JupyterLab; everything after -- goes there even when it is ours\n"
-        "(sora2-widgets lab -- --help shows JupyterLab's help). As root, --allow-root is added.",
-        epilog=f"exit codes: JupyterLab's own; 2 bad usage or JupyterLab not installed\n\n{_examples('lab')}",
-        formatter_class=raw,
-        # A JupyterLab option that starts like one of ours (--d...) must reach JupyterLab.
-        allow_abbrev=False,
+        "(sora2-widgets lab -- --help shows JupyterLab's help). As root, --allow-root is added."
     )
-    lab.add_argument("--dir", default=".", help="folder to work in (default: the current one)")
+    lab.epilog = f"exit codes: JupyterLab's own; 2 bad usage or JupyterLab not installed\n\n{_examples('lab')}"
+    # A JupyterLab option that starts like one of ours (--d...) must reach JupyterLab.
+    lab.allow_abbrev = False
+    lab.add_argument(
+        "--dir",
+        default=None,
+        help="folder to copy the notebooks into and open (default: notebooks/ in the data directory)",
+    )
     lab.set_defaults(func=cmd_lab, lab_args=[])
+
+
+#: Every subcommand: its name, its line in --help, and the function ("module:name", relative to this
+#: package) that adds its options when it is used. One line per command.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("generate", "generate one video and save it", "._parser:configure_generate"),
+    ("history", "the generations, newest first, with their ids", "._parser:configure_history"),
+    ("spend", "spend by model, day, mode or provider", "._parser:configure_spend"),
+    (
+        "emulator",
+        "serve the fal emulator on loopback (see: sora2-widgets emulator --help)",
+        "._parser:configure_emulator",
+    ),
+    ("lab", "start JupyterLab on the quickstart notebook", "._parser:configure_lab"),
+)
+
+
+def _configurer(where: str) -> Callable[[argparse.ArgumentParser], None]:
+    module, _, name = where.partition(":")
+    found: Callable[[argparse.ArgumentParser], None] = getattr(importlib.import_module(module, __package__), name)
+    return found
+
+
+class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose options are added when the command is chosen, not when --help is built."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, str] = {}
+
+    def configure(self, name: str) -> None:
+        where = self.pending.pop(name, None)
+        if where is not None:
+            _configurer(where)(self.choices[name])
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if isinstance(values, Sequence) and values and isinstance(values[0], str):
+            self.configure(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser(*, complete: bool = False) -> argparse.ArgumentParser:
+    """The parser; ``complete`` sets up every subcommand now (otherwise only the one that is used)."""
+    parser = OneLineArgumentParser(
+        prog="sora2-widgets",
+        description="Generate Sora 2 videos through fal.ai (or the built-in offline emulator when FAL_KEY is unset).",
+        epilog=f"{EXIT_CODES_HELP}\n\n{_examples(*EXAMPLES_HELP)}",
+        formatter_class=RAW,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, action=_LazySubcommands)
+    assert isinstance(sub, _LazySubcommands)
+    for name, line, where in COMMANDS:
+        sub.add_parser(name, help=line, formatter_class=RAW)
+        sub.pending[name] = where
+        if complete:
+            sub.configure(name)
     return parser
 
 
@@ -160,10 +237,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     # other subcommand still refuses them, exactly as parse_args() would.
     args, extra = parser.parse_known_args(argv)
     if args.command == "lab":
+        from ._lab import _jupyter_args
+
         args.lab_args = _jupyter_args(extra)
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "generate":
+        from ._generate import _Conflict, _generate_params
+
         try:
             args.params = _generate_params(args)
         except _Conflict as exc:

@@ -136,7 +136,7 @@ def test_generate_then_history_and_spend(home: Path, tmp_path: Path) -> None:
         assert (stream.codec_context.width, stream.codec_context.height) == (720, 1280)
     hist = run(home, "history")
     assert hist.returncode == 0, hist.stderr
-    assert "sora2_text_to_video" in hist.stdout and "completed" in hist.stdout
+    assert "Sora 2" in hist.stdout and "completed" in hist.stdout  # the model's name, not its id
     csv_path = tmp_path / "h.csv"
     assert run(home, "history", "--csv", str(csv_path)).returncode == 0
     assert "A red kite over a grey sea" in csv_path.read_text()
@@ -144,7 +144,9 @@ def test_generate_then_history_and_spend(home: Path, tmp_path: Path) -> None:
     assert spend.returncode == 0, spend.stderr
     assert "total spent: $0.40" in spend.stdout
 
-    remix = run(home, "generate", "sora2_video_to_video_remix", "Now at night", "--source", str(summary["history_id"]))
+    remix = run(
+        home, "generate", "sora2_video_to_video_remix", "Now at night", "--source", str(summary["history_id"]), "--json"
+    )
     assert remix.returncode == 0, remix.stderr
     assert json.loads(remix.stdout)["cost_usd"] == "0.40"  # priced from the 4 s source
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,52 +36,82 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=30)
 
 
-def test_lab_serves_the_quickstart_with_the_users_jupyterlab_options(tmp_path: Path) -> None:
-    work, runtime = tmp_path / "work", tmp_path / "jupyter-runtime"
+def _served(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> httpx.Response:
+    """``url``'s answer once JupyterLab is up (it can take minutes on two busy cores)."""
+    deadline = time.monotonic() + 240
+    answer: httpx.Response | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"sora2-widgets lab exited {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            answer = httpx.get(url, timeout=10)
+            if answer.status_code == 200:
+                return answer
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url} never answered 200 ({answer}):\n{log_path.read_text()[-4000:]}")
+
+
+def test_lab_opens_the_quickstart_in_the_data_folder_and_prints_its_url(tmp_path: Path) -> None:
+    home, runtime, cwd = tmp_path / "home", tmp_path / "jupyter-runtime", tmp_path / "checkout"
+    cwd.mkdir()
     port = _free_port()
-    env = cli_env(
-        tmp_path / "home", {"JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
-    )
-    # The --help example's options, then one after "--" (no token, so this test can read the API).
-    cmd = [sys.executable, "-m", "sora2_widgets.cli", "lab", "--dir", str(work), "--no-browser", "--port", str(port)]
+    env = cli_env(home, {"JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")})
+    # The user's JupyterLab options, then one after "--" (no token, so this test can read the API).
+    cmd = [sys.executable, "-m", "sora2_widgets.cli", "lab", "--no-browser", "--port", str(port)]
     cmd += ["--ServerApp.port_retries=0", "--", "--IdentityProvider.token="]
     log_path = tmp_path / "lab.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        url = f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb"
-        deadline = time.monotonic() + 240  # two busy cores: JupyterLab can take a while to start
-        answer: httpx.Response | None = None
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"sora2-widgets lab exited {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                answer = httpx.get(url, timeout=10)
-                if answer.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        assert answer is not None and answer.status_code == 200, log_path.read_text()[-4000:]
-        model = answer.json()
-        assert model["type"] == "notebook" and model["path"] == "01_quickstart.ipynb"
+        _served(f"http://127.0.0.1:{port}/api/status", proc, log_path)
+        # The URL a person is told to open (with --no-browser) is the quickstart's, not the Launcher's.
+        deadline = time.monotonic() + 60
+        printed: list[str] = []
+        while not printed and time.monotonic() < deadline:
+            printed = re.findall(rf"http://127\.0\.0\.1:{port}/\S+", log_path.read_text())
+            time.sleep(0.2)
+        assert printed, log_path.read_text()[-4000:]
+        page = httpx.URL(printed[0])
+        assert page.path == "/lab/tree/01_quickstart.ipynb", printed
+        assert httpx.get(page, timeout=30).status_code == 200
+        # That path's notebook is the shipped quickstart, and the "Next" links' targets are beside it.
+        model = _served(f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb", proc, log_path).json()
         shipped = json.loads((REPO / "notebooks" / "01_quickstart.ipynb").read_text())
         assert [c["source"] for c in model["content"]["cells"]] == [
             "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in shipped["cells"]
         ]
-        # What a browser is sent to (jupyter_server writes it even with --no-browser): the quickstart.
-        opener = runtime / f"jpserver-file-to-run-{proc.pid}-open.html"
-        assert "/lab/tree/01_quickstart.ipynb" in opener.read_text()
+        text = "".join(c["source"] for c in model["content"]["cells"])
+        links = re.findall(r"\]\((0[23]_[a-z_]+\.ipynb)\)", text)
+        assert sorted(set(links)) == ["02_prompt_experiments.ipynb", "03_spend_report.ipynb"]
+        for link in links:
+            assert httpx.get(f"http://127.0.0.1:{port}/api/contents/{link}", timeout=30).status_code == 200
+        # The copies live in the data folder; the folder the command ran in gains nothing.
+        assert sorted(p.name for p in (home / "notebooks").iterdir()) == sorted(NOTEBOOKS)
+        assert list(cwd.iterdir()) == []
+        assert f"Notebooks in {home / 'notebooks'}" in log_path.read_text()
 
         # SIGTERM to the process we started stops the server itself: no orphan keeps the port.
         proc.terminate()
         proc.wait(timeout=60)
         with pytest.raises(httpx.TransportError):
-            httpx.get(url, timeout=5)
+            httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=5)
     finally:
         _stop(proc)
+
+
+def test_lab_keeps_an_edited_copy_and_copies_only_what_is_missing(tmp_path: Path) -> None:
+    from sora2_widgets.cli._lab import _shipped, copy_notebooks
+
+    source = _shipped()
+    assert source is not None
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "01_quickstart.ipynb").write_text("my edits")
+    assert copy_notebooks(source, work) == ["02_prompt_experiments.ipynb", "03_spend_report.ipynb"]
+    assert (work / "01_quickstart.ipynb").read_text() == "my edits"
+    assert copy_notebooks(source, work) == []
 
 
 def test_lab_hands_jupyterlab_the_options_it_does_not_know() -> None:
@@ -94,6 +125,7 @@ def test_lab_hands_jupyterlab_the_options_it_does_not_know() -> None:
         "jupyterlab",
         "--ServerApp.root_dir=/w",
         "--allow-root",
+        "--LabApp.default_url=/lab/tree/01_quickstart.ipynb",
         "--no-browser",
         "--port",
         "8888",
@@ -101,6 +133,9 @@ def test_lab_hands_jupyterlab_the_options_it_does_not_know() -> None:
         "x",
         "/w/01_quickstart.ipynb",
     ]
+    assert "--LabApp.default_url=/lab/tree/01_quickstart.ipynb" in lab_command(Path("/w"), nb, [], as_root=False)
+    own = ["--LabApp.default_url=/lab/tree/mine.ipynb"]
+    assert lab_command(Path("/w"), nb, own, as_root=False).count("--LabApp.default_url=/lab/tree/mine.ipynb") == 1
     assert "--allow-root" not in lab_command(Path("/w"), nb, [], as_root=False)
     # The user's own choice either way is kept, never doubled or overridden.
     assert lab_command(Path("/w"), nb, ["--allow-root"], as_root=True).count("--allow-root") == 1
