@@ -56,10 +56,10 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
 
     for name, dest, option in _NAMED_INPUTS:
         value = getattr(args, dest)
-        if value is None or value is False:  # not given (--keep is a flag: False when absent)
+        if value is None or (value is False and name != "delete_video"):  # not given
             continue
         if name == "delete_video":
-            value = False
+            value = not value  # --keep → delete_video=False, --no-keep → True
         elif name == "image_url" and "://" not in value and not value.startswith("data:"):
             value = Path(value)  # a local file: converted (and checked) by the generator
         put(name, value, option)
@@ -68,6 +68,10 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
             put(key, value, f"--param-file {path}")
     for key, value in args.param or []:
         put(key, value, "--param")
+    if "delete_video" not in params and _takes(args.model, "delete_video"):
+        # Kept by default, as in the panel: fal deletes a delivered video unless told otherwise,
+        # and then it can never be remixed; keeping it costs nothing (--no-keep opts out).
+        params["delete_video"] = False
     env_key = os.environ.get(OPENAI_KEY_ENV, "").strip()
     if env_key and "api_key" not in params:
         try:
@@ -77,6 +81,14 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
         if takes_key:
             params["api_key"] = env_key
     return params
+
+
+def _takes(model: str, name: str) -> bool:
+    """Whether ``model`` has the input ``name`` (an unknown model is reported by the command itself)."""
+    try:
+        return name in get_model(model).input_model.model_fields
+    except UnknownModelError:
+        return False
 
 
 class _Conflict(Exception):

@@ -88,7 +88,13 @@ def configure_generate(gen: argparse.ArgumentParser) -> None:
         "--source", type=_history_id, help="remix: the id (from sora2-widgets history) of a video kept for remix"
     )
     gen.add_argument("--video-id", dest="video_id", help="remix: the video_id of an earlier Sora video")
-    gen.add_argument("--keep", action="store_true", help="keep the video on the service so it can be remixed")
+    gen.add_argument(
+        "--keep",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Sora: keep the video on the service so it can be remixed (the default, as in the panel); "
+        "--no-keep lets fal delete it after delivery",
+    )
     gen.add_argument("--negative-prompt", dest="negative_prompt", help="Kling: what to avoid")
     gen.add_argument(
         "--cfg-scale", dest="cfg_scale", type=_cfg_scale, help="Kling: 0..1, how closely to follow the prompt"

@@ -207,3 +207,25 @@ def test_the_emulator_takes_the_key_to_require_from_a_file_or_the_environment(
         proc.terminate()
         out, err = proc.communicate(timeout=60)
     assert key not in out + err and key not in " ".join(argv)
+
+
+def _kept(home: Path, history_id: int) -> bool:
+    hist = History(home)
+    try:
+        record = hist.get(history_id)
+        return record.params.get("delete_video") is False
+    finally:
+        hist.close()
+
+
+def test_a_sora_video_is_kept_for_remix_by_default_as_in_the_panel(home: Path) -> None:
+    default = run(home, "generate", "sora2_text_to_video", "A kite", "--duration", "4", "--json")
+    assert default.returncode == 0, default.stderr
+    assert _kept(home, json.loads(default.stdout)["history_id"]), "kept unless the user says --no-keep"
+    opted_out = run(home, "generate", "sora2_text_to_video", "A kite", "--duration", "4", "--no-keep", "--json")
+    assert opted_out.returncode == 0, opted_out.stderr
+    assert not _kept(home, json.loads(opted_out.stdout)["history_id"])
+    both = run(home, "generate", "sora2_text_to_video", "A kite", "--keep", "--param", "delete_video=true")
+    assert both.returncode == 2 and "delete_video is given twice" in both.stderr
+    kling = run(home, "generate", "kling25_turbo_pro_text_to_video", "A kite", "--json")
+    assert kling.returncode == 0, kling.stderr  # Kling has no delete_video: nothing is added
