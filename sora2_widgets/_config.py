@@ -20,7 +20,17 @@ from pydantic import SecretStr
 
 from ._errors import ConfigError
 
-__all__ = ["MAX_USD", "ResolvedKey", "budget_from_env", "data_dir", "parse_usd", "resolve_key"]
+__all__ = [
+    "MAX_USD",
+    "ResolvedKey",
+    "budget_from_env",
+    "current_user",
+    "data_dir",
+    "database_url",
+    "machine_name",
+    "parse_usd",
+    "resolve_key",
+]
 
 HOME_ENV = "SORA2_WIDGETS_HOME"
 BUDGET_ENV = "SORA2_WIDGETS_BUDGET"
@@ -163,3 +173,45 @@ def budget_from_env() -> Decimal | None:
     if not raw.strip():
         return None
     return parse_usd(raw, field=BUDGET_ENV)
+
+
+DATABASE_ENV = "SORA2_WIDGETS_DATABASE_URL"
+USER_ENV = "SORA2_WIDGETS_USER"
+_USER_MAX = 100
+
+
+def database_url() -> str | None:
+    """``SORA2_WIDGETS_DATABASE_URL`` (a ``postgresql://`` team ledger); unset or blank → the SQLite file.
+
+    Returned as given and never shown: it may hold the server's password (messages use
+    ``history._postgres.redact_url``)."""
+    raw = os.environ.get(DATABASE_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.lower().startswith(("postgresql://", "postgres://")):
+        # Only the scheme is named: the rest may be a password.
+        raise ConfigError(DATABASE_ENV, "must be a URL starting postgresql:// (or be unset, for the SQLite file)")
+    return raw
+
+
+def current_user() -> str:
+    """Who is generating, for the ledger's ``user`` column: ``SORA2_WIDGETS_USER``, else the OS login."""
+    raw = os.environ.get(USER_ENV)
+    if raw is not None and raw.strip():
+        name = raw.strip()
+        if len(name) > _USER_MAX or not name.isprintable():
+            raise ConfigError(USER_ENV, f"must be a name of at most {_USER_MAX} printable characters")
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container's uid with no passwd entry)
+        return f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def machine_name() -> str:
+    """This machine, for the ledger's ``machine`` column: its host name."""
+    import socket
+
+    return socket.gethostname()

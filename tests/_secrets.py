@@ -14,6 +14,10 @@ WRONG_FAL_KEY = "falkey-5ecret-7f3a9c1e:WRONGwr0ngWRONG00000"
 #: The user's own OpenAI key, passed as ``api_key=`` and billed by OpenAI.
 OPENAI_KEY = "sk-proj-0penai5ecretKEYdoNotLeak1234567890"
 
+#: The team ledger's PostgreSQL password: the throwaway test server (tests/team/_server.py) requires
+#: it, so every team test's database URL carries it.
+DB_PASSWORD = "pg-5ecret-Passw0rd-9b2e4d71"
+
 #: What the leak check searches for, by the name it reports (it never prints a value).
 SECRETS: dict[str, str] = {
     "FAL_KEY": FAL_KEY,
@@ -21,4 +25,5 @@ SECRETS: dict[str, str] = {
     "WRONG_FAL_KEY": WRONG_FAL_KEY,
     "the secret half of WRONG_FAL_KEY": WRONG_FAL_KEY.split(":", 1)[1],
     "OPENAI_KEY": OPENAI_KEY,
+    "DB_PASSWORD": DB_PASSWORD,
 }
