@@ -85,3 +85,12 @@ def table_columns(h: sw.History) -> tuple[str, ...]:
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'generations' ORDER BY ordinal_position"
     )
     return tuple(r[0] for r in raw(h).execute(sql))
+
+
+def dump(h: sw.History) -> str:
+    """Every value the ledger's database holds, as text (to search for what must not be there)."""
+    if h.backend == "sqlite":
+        return "\n".join(sqlite3.connect(h.path).iterdump())
+    conn = raw(h)
+    tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return "\n".join(str(tuple(r)) for t in tables for r in conn.execute(f"SELECT * FROM {t}"))
