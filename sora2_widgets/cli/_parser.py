@@ -10,6 +10,7 @@ from ..history import STATUSES
 from ._args import (
     OPENAI_KEY_ENV,
     OneLineArgumentParser,
+    UseDatabase,
     _cfg_scale,
     _history_id,
     _iso_date,
@@ -20,6 +21,7 @@ from ._args import (
     _seconds,
     _usd,
 )
+from ._budget import add_budget_parser
 from ._exits import EXIT_CODES_HELP
 from ._generate import _Conflict, _generate_params, cmd_generate
 from ._lab import _jupyter_args, cmd_lab
@@ -63,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate Sora 2 videos through fal.ai (or the built-in offline emulator when FAL_KEY is unset).",
         epilog=f"{EXIT_CODES_HELP}\n\n{_examples(*EXAMPLES_HELP)}",
         formatter_class=raw,
+    )
+    parser.add_argument(
+        "--database",
+        action=UseDatabase,
+        metavar="URL",
+        help="a team ledger on PostgreSQL, postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or "
+        "~/.pgpass, never an option); default: SORA2_WIDGETS_DATABASE_URL, else the SQLite file",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -129,9 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"{codes}\n\n{_examples('spend')}",
         formatter_class=raw,
     )
-    spend.add_argument("--by", choices=("model", "day", "mode", "provider"), default="model")
+    spend.add_argument("--by", choices=("model", "day", "mode", "provider", "user", "machine"), default="model")
     spend.add_argument("--since", type=_iso_date, help="only from this date (YYYY-MM-DD)")
     spend.set_defaults(func=cmd_spend)
+
+    add_budget_parser(sub, _usd)
 
     # Listed for --help only: main() hands "emulator ..." to the emulator's own parser.
     sub.add_parser("emulator", help="serve the fal emulator on loopback (see: sora2-widgets emulator --help)")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -158,7 +159,8 @@ class PgLedger:
                 'A team ledger on PostgreSQL needs psycopg: pip install "sora2-widgets[team]".',
             ) from None
         self.label = redact_url(url)
-        self._secret = _parts(url).get("password", "")
+        # Whatever password libpq may use: the URL's, or PGPASSWORD's (scrubbed from any message).
+        self._secrets = [p for p in (_parts(url).get("password", ""), os.environ.get("PGPASSWORD", "")) if p]
         self.path = stand_in
         #: How long a repeatable write keeps trying while the server is away (a restart takes seconds).
         self.retry_seconds = retry_seconds
@@ -191,7 +193,9 @@ class PgLedger:
     # -- errors ---------------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
         text = " ".join(text.split())
-        return text.replace(self._secret, "***") if self._secret else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     @contextlib.contextmanager
     def _translated(self) -> Iterator[None]:

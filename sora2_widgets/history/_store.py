@@ -26,6 +26,8 @@ from ._columns import STATUSES, WRITABLE_COLUMNS
 from ._connection import LedgerConnection
 from ._frame import FrameCache, build_frame, copy_on_write, fetch
 from ._open import not_writable, preflight
+from ._pending import PendingWrites
+from ._postgres import LedgerUnreachable
 from ._records import HistoryRecord, load_path, now_iso, record_from_row
 from ._schema import migrate
 
@@ -78,6 +80,7 @@ class History:
             home.mkdir(parents=True, exist_ok=True)
             self._db = PgLedger(url.strip(), home.resolve() / PG_STAND_IN, timeout=min(busy_timeout, 10.0))
             self.path: Path = self._db.path
+            self._pending: PendingWrites | None = PendingWrites(home.resolve(), self._db.label)
         else:
             if path is None:
                 db = data_dir() / DB_NAME
@@ -96,12 +99,15 @@ class History:
                 sqlite.close()
                 raise
             self._db = sqlite
+            self._pending = None  # a local file is never away
         self.media_dir: Path = self.path.parent / MEDIA_DIR
         self._frames = FrameCache(self._db, self.path)
         self.cache_path: Path = self._frames.path
         #: Who and where this client records on its rows.
         self.user: str = current_user()
         self.machine: str = machine_name()
+        # Updates an earlier process on this machine kept while the team ledger was away.
+        self._replay_pending()
 
     @property
     def backend(self) -> str:
@@ -257,14 +263,43 @@ class History:
 
     def update(self, history_id: int, *, only_if_status: Sequence[str] | None = None, **fields: Any) -> bool:
         """Set columns of one row (and ``updated_at``). With ``only_if_status`` the write happens only
-        if the row is still in one of those states (a compare-and-set); returns whether it happened."""
+        if the row is still in one of those states (a compare-and-set); returns whether it happened.
+
+        On a team ledger that stays unreachable through its retries, the update is kept on local
+        disk and written, in order, when the server is back (``_pending``); it then counts as done:
+        the rows updated this way are the caller's own, under its lease."""
         bad = set(fields) - WRITABLE_COLUMNS
         if bad:
             raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
         if "status" in fields and fields["status"] not in STATUSES:
             raise ValueError(f"unknown status {fields['status']!r}")
+        stamp = now_iso()
+        pending = self._pending
+        if pending is not None and pending:
+            self._replay_pending()
+        if pending is not None and pending:  # still away: keep this one behind the others
+            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            return True
+        try:
+            return self._write_update(history_id, fields, stamp, only_if_status)
+        except LedgerUnreachable:
+            if pending is None:
+                raise
+            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            log.warning(
+                "history: the team ledger %s is unreachable; the update of row #%s is kept in %s and will be "
+                "written when it is back",
+                self._db.label,
+                history_id,
+                pending.path,
+            )
+            return True
+
+    def _write_update(
+        self, history_id: int, fields: Mapping[str, Any], stamp: str, only_if_status: Sequence[str] | None
+    ) -> bool:
         sets = ", ".join(f"{_q(k)} = ?" for k in fields)
-        args: list[Any] = [*fields.values(), now_iso(), history_id]
+        args: list[Any] = [*fields.values(), stamp, history_id]
         where = "id = ?"
         if only_if_status is not None:
             where += f" AND status IN ({', '.join('?' for _ in only_if_status)})"
@@ -272,6 +307,17 @@ class History:
         sql = f"UPDATE generations SET {sets}{', ' if sets else ''}updated_at = ? WHERE {where}"  # noqa: S608
         # Repeated while a team server restarts: setting the same values twice means the same.
         return self._db.retrying(lambda conn: bool(conn.execute(sql, args).rowcount == 1))
+
+    def _replay_pending(self) -> int:
+        """Write the updates kept while the team ledger was away (oldest first); how many went."""
+        if self._pending is None or not self._pending:
+            return 0
+
+        def apply(hid: int, fields: Mapping[str, Any], stamp: str, only_if: Sequence[str] | None) -> None:
+            if not self._write_update(hid, fields, stamp, only_if):
+                log.warning("history: a kept update of row #%d no longer applied (the row moved on)", hid)
+
+        return self._pending.replay(apply)
 
     def remove_row(self, history_id: int) -> None:
         """Hard-delete a row. Only for a row whose job certainly never reached the service."""
