@@ -28,6 +28,7 @@ __all__ = [
     "data_dir",
     "database_url",
     "machine_name",
+    "media_dir_override",
     "parse_usd",
     "resolve_key",
 ]
@@ -215,3 +216,13 @@ def machine_name() -> str:
     import socket
 
     return socket.gethostname()
+
+
+MEDIA_ENV = "SORA2_WIDGETS_MEDIA"
+
+
+def media_dir_override() -> Path | None:
+    """``SORA2_WIDGETS_MEDIA``: one folder for the videos of every machine of a team (a shared
+    mount); unset or blank → ``media/`` beside the ledger (SQLite) or in the data directory."""
+    raw = os.environ.get(MEDIA_ENV, "").strip()
+    return Path(raw).expanduser() if raw else None

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .._config import current_user, data_dir, database_url, machine_name
+from .._config import current_user, data_dir, database_url, machine_name, media_dir_override
 from . import _budget, _leases, _reports
 from ._backend import Ledger, SqlConn
 from ._columns import STATUSES, WRITABLE_COLUMNS
@@ -100,7 +100,7 @@ class History:
                 raise
             self._db = sqlite
             self._pending = None  # a local file is never away
-        self.media_dir: Path = self.path.parent / MEDIA_DIR
+        self.media_dir: Path = media_dir_override() or self.path.parent / MEDIA_DIR
         self._frames = FrameCache(self._db, self.path)
         self.cache_path: Path = self._frames.path
         #: Who and where this client records on its rows.
