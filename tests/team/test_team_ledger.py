@@ -116,7 +116,8 @@ def test_a_job_killed_on_machine_a_is_resumed_once_on_machine_b(url: str, tmp_pa
 def test_a_server_restart_with_ten_jobs_in_flight_loses_and_repeats_nothing(
     url: str, server: PgServer, tmp_path: Path
 ) -> None:
-    emu = Emulator(state_dir=tmp_path / "fal", queue_delay=0.2, progress_time=4.0)
+    # Long enough that all ten are still running when the server restarts, even on a loaded box.
+    emu = Emulator(state_dir=tmp_path / "fal", queue_delay=0.2, progress_time=8.0)
     seen_running = threading.Event()
     running: set[int] = set()
 
