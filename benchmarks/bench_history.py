@@ -1,6 +1,8 @@
 """The ledger at 100 000 rows: open, DataFrame, durable append, spend group-bys.
 
-    python benchmarks/bench_history.py [--rows 100000]
+    python benchmarks/bench_history.py [--rows 100000] [--team]
+
+``--team`` adds the team-ledger figures, PostgreSQL beside SQLite (see :func:`run_team`).
 
 Rows are bulk-loaded once (realistic mix of models, statuses, costs, 60 days). Then, each
 best/median of several runs: open = ``History(path)`` in a fresh subprocess (schema check,
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -155,11 +158,118 @@ def render(out: dict[str, Any]) -> str:
     )
 
 
+_WRITER = """
+import sys, time
+sys.path.insert(0, {root!r})
+import sora2_widgets as sw
+h = sw.History({target!r})
+end = time.monotonic() + {seconds}
+while time.monotonic() < end:
+    h.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="fal", status="completed",
+          cost_micros=1)
+"""
+
+
+def _bulk(hist: sw.History, rows: int) -> None:
+    """``rows`` completed rows from four users, written in one transaction through the ledger's own
+    connection (the same SQL on both backends)."""
+    rng = random.Random(1)
+    start = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    cols = "created_at, updated_at, model_id, endpoint, mode, prompt, provider, status, cost_micros, est_high_micros"
+    sql = f'INSERT INTO generations ({cols}, "user", machine) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)'
+    with hist._db.write() as conn:
+        for i in range(rows):
+            m = rng.choice(MODELS)
+            created = (start + dt.timedelta(seconds=i * 50)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            conn.execute(
+                sql,
+                (created, created, m.id, m.endpoint, m.mode.value, f"prompt {i}", "fal", "completed", 400_000,
+                 400_000, f"user{i % 4}", "bench"),
+            )  # fmt: skip
+
+
+def _quantiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return 1000 * statistics.median(ordered), 1000 * ordered[int(0.95 * len(ordered))]
+
+
+def _team_figures(target: str, rows: int, appends: int) -> dict[str, float]:
+    """The team figures on one ledger (a folder for SQLite, a URL for PostgreSQL)."""
+    out: dict[str, float] = {}
+    hist = sw.History(target)
+    _bulk(hist, rows)
+    times = []
+    for i in range(appends):
+        t = time.perf_counter()
+        hist.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="fal", prompt=f"a {i}")
+        times.append(time.perf_counter() - t)
+    out["append_median_ms"], out["append_p95_ms"] = _quantiles(times)
+    hist.close()
+    fresh = sw.History(target)
+    if fresh.cache_path.exists():
+        fresh.cache_path.unlink()  # the figure is the build from the database, not the snapshot
+    t = time.perf_counter()
+    assert len(fresh.df) == rows + appends
+    out["df_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fresh.spend(by="user")
+    out["spend_user_ms"] = 1000 * (time.perf_counter() - t)
+    fresh.set_budget(1_000_000)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER.format(root=str(ROOT), target=target, seconds=8)])
+        for _ in range(8)
+    ]
+    time.sleep(1.5)  # the writers are connected and writing
+    checks = []
+    fields = {"model_id": "sora2_text_to_video", "endpoint": "e", "mode": "text", "provider": "fal"}
+    for _ in range(100):
+        t = time.perf_counter()
+        fresh.add_with_budget(fields, budget=None, high=Decimal("0.4"))
+        checks.append(time.perf_counter() - t)
+    for w in writers:
+        w.wait(timeout=120)
+    out["budget_median_ms"], out["budget_p95_ms"] = _quantiles(checks)
+    fresh.close()
+    return out
+
+
+def run_team(rows: int = 100_000, appends: int = 200) -> dict[str, Any]:
+    """Append latency, ``.df`` at ``rows`` rows, ``spend(by="user")`` and the budget check (insert
+    with the team budget, in one transaction) while 8 other processes write — on SQLite, and on a
+    throwaway PostgreSQL server on loopback with default durability (fsync on)."""
+    import pandas  # noqa: F401 - imported before the clocks start, as in a notebook
+
+    from tests.team._server import running_server
+
+    out: dict[str, Any] = {"rows": rows}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["sqlite"] = _team_figures(tmp, rows, appends)
+    with running_server(durable=True) as server:
+        out["postgresql"] = _team_figures(server.new_database(), rows, appends)
+    return out
+
+
+def render_team(out: dict[str, Any]) -> str:
+    sq, pg = out["sqlite"], out["postgresql"]
+    rows = [
+        ("append, median (ms)", "append_median_ms", "{:.2f}"),
+        ("append, p95 (ms)", "append_p95_ms", "{:.2f}"),
+        (f".df at {out['rows']:,} rows, built from the database (s)", "df_s", "{:.2f}"),
+        ("spend(by='user') (ms)", "spend_user_ms", "{:.1f}"),
+        ("budget check + row, 8 writers, median (ms)", "budget_median_ms", "{:.2f}"),
+        ("budget check + row, 8 writers, p95 (ms)", "budget_p95_ms", "{:.2f}"),
+    ]
+    return table(["measure", "SQLite", "PostgreSQL"], [[n, f.format(sq[k]), f.format(pg[k])] for n, k, f in rows])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--team", action="store_true", help="also the team figures: PostgreSQL beside SQLite")
     args = parser.parse_args()
     print(render(run(args.rows)))
+    if args.team:
+        print(render_team(run_team(args.rows)))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ __all__ = [
     "MAX_USD",
     "ResolvedKey",
     "budget_from_env",
+    "current_user",
     "data_dir",
+    "database_url",
+    "machine_name",
+    "media_dir_override",
     "parse_usd",
     "resolve_admin_key",
     "resolve_key",
@@ -194,3 +198,55 @@ def budget_from_env() -> Decimal | None:
     if not raw.strip():
         return None
     return parse_usd(raw, field=BUDGET_ENV)
+
+
+DATABASE_ENV = "SORA2_WIDGETS_DATABASE_URL"
+USER_ENV = "SORA2_WIDGETS_USER"
+_USER_MAX = 100
+
+
+def database_url() -> str | None:
+    """``SORA2_WIDGETS_DATABASE_URL`` (a ``postgresql://`` team ledger); unset or blank → the SQLite file.
+
+    Returned as given and never shown: it may hold the server's password (messages use
+    ``history._postgres.redact_url``)."""
+    raw = os.environ.get(DATABASE_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.lower().startswith(("postgresql://", "postgres://")):
+        # Only the scheme is named: the rest may be a password.
+        raise ConfigError(DATABASE_ENV, "must be a URL starting postgresql:// (or be unset, for the SQLite file)")
+    return raw
+
+
+def current_user() -> str:
+    """Who is generating, for the ledger's ``user`` column: ``SORA2_WIDGETS_USER``, else the OS login."""
+    raw = os.environ.get(USER_ENV)
+    if raw is not None and raw.strip():
+        name = raw.strip()
+        if len(name) > _USER_MAX or not name.isprintable():
+            raise ConfigError(USER_ENV, f"must be a name of at most {_USER_MAX} printable characters")
+        return name
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container's uid with no passwd entry)
+        return f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def machine_name() -> str:
+    """This machine, for the ledger's ``machine`` column: its host name."""
+    import socket
+
+    return socket.gethostname()
+
+
+MEDIA_ENV = "SORA2_WIDGETS_MEDIA"
+
+
+def media_dir_override() -> Path | None:
+    """``SORA2_WIDGETS_MEDIA``: one folder for the videos of every machine of a team (a shared
+    mount); unset or blank → ``media/`` beside the ledger (SQLite) or in the data directory."""
+    raw = os.environ.get(MEDIA_ENV, "").strip()
+    return Path(raw).expanduser() if raw else None

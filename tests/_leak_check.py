@@ -2,7 +2,8 @@
 
 Loaded for every run by ``tests/conftest.py``. For each test phase (setup, call, teardown) it
 searches what came *out* of the code under test for the fake secrets of ``tests/_secrets.py``
-and for the fal keys in force in the environment (``FAL_KEY``, ``FAL_KEY_SECRET``, ``FAL_ADMIN_KEY``):
+and for the fal keys in force in the environment (``FAL_KEY``, ``FAL_KEY_SECRET``, ``FAL_ADMIN_KEY``) and
+the password in ``SORA2_WIDGETS_DATABASE_URL``:
 
 * the exception raised out of the test, and every exception a ``pytest.raises`` block caught —
   message, ``repr``, ``args``, attributes and notes, through every chained cause / context and
@@ -25,6 +26,7 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -39,6 +41,8 @@ else:  # pytest depends on the backport there
 DEBUG_LOGGERS = ("sora2_widgets", "httpx", "httpcore")
 #: Environment variables that hold a fal key (or its secret half) when a test sets one.
 KEY_ENV_VARS = ("FAL_KEY", "FAL_KEY_SECRET", "FAL_ADMIN_KEY")
+#: The team ledger's URL: its password must never come back out either.
+DATABASE_URL_ENV = "SORA2_WIDGETS_DATABASE_URL"
 #: Shorter environment values are placeholders ("x", "any"): searching for them finds noise.
 MIN_ENV_SECRET = 8
 
@@ -52,7 +56,8 @@ _warning_leaks = pytest.StashKey[list[str]]()
 
 
 def env_secrets() -> dict[str, str]:
-    """The fal key in force in the environment (and its secret half), by name."""
+    """The fal key in force in the environment (and its secret half), and the team ledger's
+    password, by name."""
     found: dict[str, str] = {}
     for name in KEY_ENV_VARS:
         value = os.environ.get(name, "").strip()
@@ -61,6 +66,10 @@ def env_secrets() -> dict[str, str]:
             half = value.split(":", 1)[1] if ":" in value else ""
             if len(half) >= MIN_ENV_SECRET:
                 found[f"the secret half of ${name}"] = half
+    url = os.environ.get(DATABASE_URL_ENV, "")
+    password = urlsplit(url).password if "://" in url else None
+    if password and len(password) >= MIN_ENV_SECRET:
+        found[f"the password in ${DATABASE_URL_ENV}"] = password
     return found
 
 

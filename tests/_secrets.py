@@ -16,6 +16,10 @@ FAL_ADMIN_KEY = "faladmin-5ecret-0b1c2d3e:9e107d9d372bb6826bd8"
 #: The user's own OpenAI key, passed as ``api_key=`` and billed by OpenAI.
 OPENAI_KEY = "sk-proj-0penai5ecretKEYdoNotLeak1234567890"
 
+#: The team ledger's PostgreSQL password: the throwaway test server (tests/team/_server.py) requires
+#: it, so every team test's database URL carries it.
+DB_PASSWORD = "pg-5ecret-Passw0rd-9b2e4d71"
+
 #: What the leak check searches for, by the name it reports (it never prints a value).
 SECRETS: dict[str, str] = {
     "FAL_KEY": FAL_KEY,
@@ -25,4 +29,5 @@ SECRETS: dict[str, str] = {
     "FAL_ADMIN_KEY": FAL_ADMIN_KEY,
     "the secret half of FAL_ADMIN_KEY": FAL_ADMIN_KEY.split(":", 1)[1],
     "OPENAI_KEY": OPENAI_KEY,
+    "DB_PASSWORD": DB_PASSWORD,
 }

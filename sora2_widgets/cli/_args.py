@@ -198,6 +198,30 @@ def _usd(text: str) -> Decimal:
     raise argparse.ArgumentTypeError(reason)
 
 
+class UseDatabase(argparse.Action):
+    """``--database URL``: the team ledger for this command (as ``SORA2_WIDGETS_DATABASE_URL``).
+
+    A URL holding a password is refused: options show in ``ps`` and the shell history."""
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: Any = None) -> None:
+        from urllib.parse import urlsplit
+
+        text = str(value).strip()
+        if not text.lower().startswith(("postgresql://", "postgres://")):
+            parser.error("--database must be a URL starting postgresql://")
+        try:
+            has_password = urlsplit(text).password is not None
+        except ValueError:
+            parser.error("--database must be a URL such as postgresql://USER@HOST:PORT/DATABASE")
+        if has_password or "password=" in text.lower():
+            parser.error(
+                "--database must not hold a password (options show in ps and the shell history); "
+                "set PGPASSWORD or ~/.pgpass, or put the URL in SORA2_WIDGETS_DATABASE_URL"
+            )
+        os.environ["SORA2_WIDGETS_DATABASE_URL"] = text
+        setattr(ns, self.dest, text)
+
+
 def _iso_date(text: str) -> str:
     try:
         dt.date.fromisoformat(text)

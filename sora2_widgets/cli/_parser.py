@@ -16,6 +16,7 @@ from typing import Any
 from ._args import (
     OPENAI_KEY_ENV,
     OneLineArgumentParser,
+    UseDatabase,
     _cfg_scale,
     _history_id,
     _iso_date,
@@ -140,7 +141,7 @@ def configure_spend(spend: argparse.ArgumentParser) -> None:
     from ._ledger import cmd_spend
 
     spend.epilog = f"{CODES}\n\n{_examples('spend')}"
-    spend.add_argument("--by", choices=("model", "day", "mode", "provider"), default="model")
+    spend.add_argument("--by", choices=("model", "day", "mode", "provider", "user", "machine"), default="model")
     spend.add_argument("--since", type=_iso_date, help="only from this date (YYYY-MM-DD)")
     spend.add_argument("--json", action="store_true", help="print the report as one JSON object (for scripts)")
     spend.set_defaults(func=cmd_spend)
@@ -178,7 +179,8 @@ def configure_lab(lab: argparse.ArgumentParser) -> None:
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("generate", "generate one video and save it", "._parser:configure_generate"),
     ("history", "the generations, newest first, with their ids", "._parser:configure_history"),
-    ("spend", "spend by model, day, mode or provider", "._parser:configure_spend"),
+    ("spend", "spend by model, day, mode, provider, user or machine", "._parser:configure_spend"),
+    ("budget", "show, set or clear the ledger's budget (shared by everyone using it)", "._budget:configure"),
     (
         "emulator",
         "serve the fal emulator on loopback (see: sora2-widgets emulator --help)",
@@ -225,6 +227,13 @@ def build_parser(*, complete: bool = False) -> argparse.ArgumentParser:
         description="Generate Sora 2 videos through fal.ai (or the built-in offline emulator when FAL_KEY is unset).",
         epilog=f"{EXIT_CODES_HELP}\n\n{_examples(*EXAMPLES_HELP)}",
         formatter_class=RAW,
+    )
+    parser.add_argument(
+        "--database",
+        action=UseDatabase,
+        metavar="URL",
+        help="a team ledger on PostgreSQL, postgresql://USER@HOST:PORT/DB (password from PGPASSWORD or "
+        "~/.pgpass, never an option); default: SORA2_WIDGETS_DATABASE_URL, else the SQLite file",
     )
     sub = parser.add_subparsers(dest="command", required=True, action=_LazySubcommands)
     assert isinstance(sub, _LazySubcommands)

@@ -28,6 +28,7 @@ from .._errors import (
     AuthError,
     BudgetExceededError,
     JobCancelledError,
+    LedgerError,
     ModelUnavailableError,
     RateLimitError,
     ServiceError,
@@ -86,7 +87,12 @@ async def _budget_submit_follow(
     on_update: OnUpdate | None,
 ) -> Generation:
     budget = state.budget_now()
-    hid, committed = await asyncio.to_thread(state.add_live, fields, budget, est.high)
+    try:
+        hid, committed = await asyncio.to_thread(state.add_live, fields, budget, est.high)
+    except (BudgetExceededError, LedgerError) as exc:
+        # The ledger's own (team) budget refused, or the ledger cannot record the row (a team
+        # server that is down): no row, and nothing sent.
+        return not_recorded(index, on_update, spec.id, exc, est=est)
     if hid is None:
         assert budget is not None
         refusal = BudgetExceededError(budget=budget, spent=committed, requested=est.high)

@@ -78,6 +78,8 @@ LedgerColumn = Literal[
     "lease_owner",
     "lease_until",
     "rev",
+    "user",
+    "machine",
 ]
 LEDGER_COLUMNS: Final[tuple[LedgerColumn, ...]] = get_args(LedgerColumn)
 
@@ -125,6 +127,8 @@ FrameColumn = Literal[
     "fps",
     "kept_for_remix",
     "deleted",
+    "user",
+    "machine",
 ]
 FRAME_COLUMNS: Final[tuple[FrameColumn, ...]] = get_args(FrameColumn)
 

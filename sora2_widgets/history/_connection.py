@@ -18,22 +18,51 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._open import connect_uri, not_writable, translated
 
-__all__ = ["LedgerConnection"]
+__all__ = ["LedgerConnection", "SqliteConn"]
 
 log = logging.getLogger("sora2_widgets.history")
+
+T = TypeVar("T")
+
+
+class SqliteConn:
+    """:class:`~._backend.SqlConn` on SQLite: the statements run as written."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.raw.execute(sql, args)
+
+    def insert(self, sql: str, args: Sequence[Any]) -> int:
+        rowid = self.raw.execute(sql, args).lastrowid
+        assert rowid is not None
+        return int(rowid)
+
+    def tuples(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.raw.cursor()
+        cur.row_factory = None
+        cur.execute(sql, args)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def lock_budget(self) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already holds the file's one write lock."""
 
 
 class LedgerConnection:
     """The connection to one ledger file, its lock, and answers remembered for one revision."""
 
+    kind = "sqlite"
+
     def __init__(self, path: Path, busy_timeout: float, *, read_only: bool = False) -> None:
         self.path = path
+        self.label = str(path)
         #: Opened with ``mode=ro`` (the file or its folder cannot be written): reads work, writes
         #: raise :class:`LedgerError` before SQLite is asked.
         self.read_only = read_only
@@ -89,22 +118,27 @@ class LedgerConnection:
             pause = min(pause * 2, 0.2)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[SqliteConn]:
         """One write transaction: BEGIN IMMEDIATE takes the write lock up front (no upgrade deadlocks)."""
         if self.read_only:
             raise not_writable(self.path)
         with self.lock, translated(self.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield SqliteConn(self.conn)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             else:
                 self.conn.execute("COMMIT")
 
+    def retrying(self, fn: Callable[[SqliteConn], T]) -> T:
+        """``fn`` in one write transaction (a local file is never "away": nothing to retry)."""
+        with self.write() as conn:
+            return fn(conn)
+
     @contextlib.contextmanager
-    def reading(self) -> Iterator[tuple[sqlite3.Connection, str, int]]:
+    def reading(self) -> Iterator[tuple[SqliteConn, str, int]]:
         """One read transaction (in WAL mode: one consistent snapshot of the file) and the
         ledger id + revision it sees. Every write by anyone moves the revision (triggers), and
         with it the memo is forgotten."""
@@ -115,9 +149,14 @@ class LedgerConnection:
                 if self.memo_rev != (ledger, rev):
                     self.memo.clear()
                     self.memo_rev = (ledger, rev)
-                yield self.conn, str(ledger), int(rev)
+                yield SqliteConn(self.conn), str(ledger), int(rev)
             finally:
                 self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[SqliteConn]:
+        with self.lock, translated(self.path):
+            yield SqliteConn(self.conn)
 
     def remember(self, memo_rev: tuple[str, int], key: tuple[Any, ...], value: Any) -> None:
         """Keep ``value`` computed outside the lock, unless the ledger moved on since ``memo_rev``."""

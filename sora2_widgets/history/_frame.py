@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from ._schema import schema_version
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._connection import LedgerConnection
+    from ._backend import Ledger, SqlConn
 
 __all__ = ["CACHE_SUFFIX", "FrameCache", "View", "build_frame", "copy_on_write", "fetch"]
 
@@ -39,6 +38,8 @@ CACHE_SUFFIX = ".df-cache"
 SNAPSHOT_MIN_ROWS = 2_000
 #: … or when this many rows changed since the snapshot on disk (what a fresh process replays).
 SNAPSHOT_EVERY = 1_000
+#: Categorical columns whose categories are the values present (not a fixed list).
+_OPEN_CATEGORIES = ("model_id", "user", "machine")
 
 
 def copy_on_write() -> bool:
@@ -67,14 +68,11 @@ class View:
     unsaved: int
 
 
-def fetch(conn: sqlite3.Connection, where: str = "", args: Sequence[Any] = ()) -> dict[str, list[Any]]:
+def fetch(conn: SqlConn, where: str = "", args: Sequence[Any] = ()) -> dict[str, list[Any]]:
     """Columns of the matching rows, fetched as plain tuples and transposed once
-    (sqlite3.Row objects and per-cell lookups cost ~1 s at 100 000 rows)."""
-    cur = conn.cursor()
-    cur.row_factory = None
-    cur.execute("SELECT * FROM generations" + (f" WHERE {where}" if where else "") + " ORDER BY id", args)  # noqa: S608
-    names = [d[0] for d in cur.description]
-    rows = cur.fetchall()
+    (row objects and per-cell lookups cost ~1 s at 100 000 rows)."""
+    sql = "SELECT * FROM generations" + (f" WHERE {where}" if where else "") + " ORDER BY id"  # noqa: S608
+    names, rows = conn.tuples(sql, args)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return {n: list(c) for n, c in zip(names, columns, strict=True)}
 
@@ -123,6 +121,8 @@ def build_frame(raw: Mapping[str, Sequence[Any]], folder: Path) -> pd.DataFrame:
         out[c] = pd.array([float("nan") if v is None else float(v) for v in raw[c]], dtype="float64")
     for c in ("kept_for_remix", "deleted"):
         out[c] = pd.array([bool(v) for v in raw[c]], dtype="bool")
+    out["user"] = pd.Categorical(raw["user"])
+    out["machine"] = pd.Categorical(raw["machine"])
     return out
 
 
@@ -145,11 +145,12 @@ def _upsert(
         new_revs = pd.Series(pd.array(raw["rev"], dtype="int64"), index=new.index, name="rev")
         if len(frame) == 0:
             return new, new_revs
-        # model_id's categories are the sorted distinct ids (as pd.Categorical makes them):
-        # give both parts the union, so concat keeps the categorical.
-        cats = sorted(set(frame["model_id"].cat.categories) | set(new["model_id"].cat.categories))
-        frame = frame.assign(model_id=frame["model_id"].cat.set_categories(cats))
-        new = new.assign(model_id=new["model_id"].cat.set_categories(cats))
+        # model_id's (user's, machine's) categories are the sorted distinct values (as
+        # pd.Categorical makes them): give both parts the union, so concat keeps the categorical.
+        for col in _OPEN_CATEGORIES:
+            cats = sorted(set(frame[col].cat.categories) | set(new[col].cat.categories))
+            frame = frame.assign(**{col: frame[col].cat.set_categories(cats)})
+            new = new.assign(**{col: new[col].cat.set_categories(cats)})
         dtypes = frame.dtypes
         frame, revs = pd.concat([frame, new]), pd.concat([revs, new_revs])
         if not frame.index.is_monotonic_increasing:
@@ -158,14 +159,14 @@ def _upsert(
         if not frame.dtypes.equals(dtypes):
             return None
     if len(gone):
-        frame = frame.assign(model_id=frame["model_id"].cat.remove_unused_categories())
+        frame = frame.assign(**{col: frame[col].cat.remove_unused_categories() for col in _OPEN_CATEGORIES})
     return frame, revs
 
 
 class FrameCache:
     """The current :class:`View` of one ledger, caught up on demand, snapshotted in the background."""
 
-    def __init__(self, db: LedgerConnection, ledger_path: Path) -> None:
+    def __init__(self, db: Ledger, ledger_path: Path) -> None:
         self._db = db
         self.folder = ledger_path.parent
         self.path = ledger_path.with_name(ledger_path.name + CACHE_SUFFIX)
@@ -229,7 +230,7 @@ class FrameCache:
         if saver is not None:
             saver.join(timeout)
 
-    def _build(self, conn: sqlite3.Connection, ledger: str, rev: int) -> View:
+    def _build(self, conn: SqlConn, ledger: str, rev: int) -> View:
         import pandas as pd
 
         raw = fetch(conn)
@@ -237,7 +238,7 @@ class FrameCache:
         revs = pd.Series(pd.array(raw["rev"], dtype="int64"), index=frame.index, name="rev")
         return View(ledger, rev, frame, revs, saved_rev=-1, unsaved=0)
 
-    def _catch_up(self, conn: sqlite3.Connection, view: View, rev: int) -> View | None:
+    def _catch_up(self, conn: SqlConn, view: View, rev: int) -> View | None:
         """``view`` plus the rows changed after ``view.rev``; None if the result disagrees with
         the database (then the caller rebuilds: a cache can be slow, never wrong)."""
         raw = fetch(conn, "rev > ?", (view.rev,))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Collection
 
+from ._backend import SqlConn
 from ._columns import ACTIVE_STATUSES
 
 __all__ = ["claim_rows", "lease_is_dead", "new_owner_token", "release_row", "renew"]
@@ -54,7 +54,7 @@ def lease_is_dead(owner: str | None, until: float | None, now: float, me: str) -
 
 
 def claim_rows(
-    conn: sqlite3.Connection,
+    conn: SqlConn,
     owner: str,
     lease_seconds: float,
     *,
@@ -79,22 +79,25 @@ def claim_rows(
             continue
         if not lease_is_dead(r["lease_owner"], r["lease_until"], now, owner):
             continue
-        conn.execute(
-            "UPDATE generations SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner IS ?",
-            (owner, now + lease_seconds, r["id"], r["lease_owner"]),
-        )
-        claimed.append(int(r["id"]))
+        # Compare-and-set on the owner seen: on PostgreSQL another client may have claimed the row
+        # since the SELECT (a concurrent UPDATE is waited for, then this one re-checks and misses).
+        won = conn.execute(
+            "UPDATE generations SET lease_owner = ?, lease_until = ? WHERE id = ? AND COALESCE(lease_owner, '') = ?",
+            (owner, now + lease_seconds, r["id"], r["lease_owner"] or ""),
+        ).rowcount
+        if won == 1:
+            claimed.append(int(r["id"]))
     return claimed
 
 
-def renew(conn: sqlite3.Connection, owner: str, lease_seconds: float) -> int:
+def renew(conn: SqlConn, owner: str, lease_seconds: float) -> int:
     """Extend every lease ``owner`` holds; returns how many."""
     return conn.execute(
         "UPDATE generations SET lease_until = ? WHERE lease_owner = ?", (time.time() + lease_seconds, owner)
     ).rowcount
 
 
-def release_row(conn: sqlite3.Connection, history_id: int, owner: str) -> None:
+def release_row(conn: SqlConn, history_id: int, owner: str) -> None:
     """Give up ``owner``'s lease on one row (a lease someone else holds is left alone)."""
     conn.execute(
         "UPDATE generations SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",

@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -123,6 +122,9 @@ class HistoryRecord:
     remixed_from: int | None
     kept_for_remix: bool
     deleted: bool
+    #: Who generated it (``SORA2_WIDGETS_USER`` or the login) and on which machine ('' before 0.2).
+    user: str = ""
+    machine: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -141,7 +143,7 @@ class HistoryRecord:
         return sora and self.status == "completed" and self.kept_for_remix and not self.deleted and bool(self.video_id)
 
 
-def record_from_row(r: sqlite3.Row, folder: Path) -> HistoryRecord:
+def record_from_row(r: Any, folder: Path) -> HistoryRecord:
     """The record of one ``SELECT * FROM generations`` row of the ledger in ``folder``."""
     return HistoryRecord(
         id=int(r["id"]),
@@ -174,4 +176,6 @@ def record_from_row(r: sqlite3.Row, folder: Path) -> HistoryRecord:
         remixed_from=r["remixed_from"],
         kept_for_remix=bool(r["kept_for_remix"]),
         deleted=bool(r["deleted"]),
+        user=r["user"],
+        machine=r["machine"],
     )

@@ -18,7 +18,6 @@ Answers are remembered until the ledger's revision moves (the panel redraws ofte
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -29,13 +28,13 @@ from ._records import ISO_FORMAT, from_micros
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._connection import LedgerConnection
+    from ._backend import Ledger, SqlConn
 
 __all__ = ["Since", "SpendBy", "committed", "possibly_charged", "since_iso", "spend", "total_spent"]
 
 #: A report's start: a datetime/date (naive = UTC), an ISO string, or a timedelta back from now.
 Since: TypeAlias = dt.datetime | dt.date | dt.timedelta | str | None
-SpendBy: TypeAlias = Literal["model", "day", "mode", "provider"]
+SpendBy: TypeAlias = Literal["model", "day", "mode", "provider", "user", "machine"]
 
 #: What an ``unknown`` row may have cost: its high estimate (the low one if that is all we have).
 _UNKNOWN_UP_TO = "COALESCE(est_high_micros, est_low_micros, 0)"
@@ -46,6 +45,9 @@ _SPEND_KEYS: Mapping[str, str] = {
     "day": "substr(created_at, 1, 10)",
     "mode": "mode",
     "provider": "provider",
+    # Quoted: USER alone is PostgreSQL's current role, not the column.
+    "user": '"user"',
+    "machine": "machine",
 }
 
 
@@ -66,33 +68,34 @@ def since_iso(since: Since) -> str | None:
     return when.astimezone(dt.timezone.utc).strftime(ISO_FORMAT)
 
 
-def committed(conn: sqlite3.Connection, exclude_owners: Sequence[str] = ()) -> Decimal:
-    """Spent plus the high estimate of every running job, leaving out jobs leased by ``exclude_owners``.
-    Runs on ``conn`` as it is (inside the caller's transaction, if any)."""
+def committed(conn: SqlConn, exclude_owners: Sequence[str] = (), *, since: str | None = None) -> Decimal:
+    """Spent plus the high estimate of every running job, leaving out jobs leased by ``exclude_owners``
+    (and rows created before ``since``, ledger time text). Runs on ``conn`` as it is (inside the
+    caller's transaction, if any)."""
     active = ", ".join("?" for _ in ACTIVE_STATUSES)
     mine = ", ".join("?" for _ in exclude_owners)
     others = f" AND (lease_owner IS NULL OR lease_owner NOT IN ({mine}))" if exclude_owners else ""
     row = conn.execute(
         "SELECT COALESCE(SUM(cost_micros), 0), "  # noqa: S608 - only placeholders are interpolated
         f"COALESCE(SUM(CASE WHEN status IN ({active}){others} THEN est_high_micros ELSE 0 END), 0) "
-        "FROM generations",
-        (*ACTIVE_STATUSES, *exclude_owners),
+        "FROM generations" + (" WHERE created_at >= ?" if since else ""),
+        (*ACTIVE_STATUSES, *exclude_owners, *((since,) if since else ())),
     ).fetchone()
     return from_micros(int(row[0]) + int(row[1]))
 
 
-def total_spent(db: LedgerConnection, since: Since = None) -> Decimal:
+def total_spent(db: Ledger, since: Since = None) -> Decimal:
     """Exact USD spent: the sum of recorded actual costs."""
-    return _memo_sum(db, "total_spent", "SELECT COALESCE(SUM(cost_micros), 0) FROM generations WHERE 1", since)
+    return _memo_sum(db, "total_spent", "SELECT COALESCE(SUM(cost_micros), 0) FROM generations WHERE 1 = 1", since)
 
 
-def possibly_charged(db: LedgerConnection, since: Since = None) -> Decimal:
+def possibly_charged(db: Ledger, since: Since = None) -> Decimal:
     """Upper bound of what jobs in status ``unknown`` may have cost (their high estimates)."""
     sql = f"SELECT {_POSSIBLY_CHARGED} FROM generations WHERE status = 'unknown'"  # noqa: S608
     return _memo_sum(db, "possibly_charged", sql, since)
 
 
-def _memo_sum(db: LedgerConnection, name: str, sql: str, since: Since) -> Decimal:
+def _memo_sum(db: Ledger, name: str, sql: str, since: Since) -> Decimal:
     """One money sum (``sql`` selects micro-dollars and ends in a WHERE clause), remembered
     until the ledger changes."""
     start = since_iso(since)
@@ -105,8 +108,8 @@ def _memo_sum(db: LedgerConnection, name: str, sql: str, since: Since) -> Decima
     return total
 
 
-def spend(db: LedgerConnection, by: SpendBy = "model", since: Since = None) -> pd.DataFrame:
-    """Spend per model, UTC day, mode or provider (see :meth:`History.spend`)."""
+def spend(db: Ledger, by: SpendBy = "model", since: Since = None) -> pd.DataFrame:
+    """Spend per model, UTC day, mode, provider, user or machine (see :meth:`History.spend`)."""
     import pandas as pd
 
     if by not in _SPEND_KEYS:
@@ -114,8 +117,8 @@ def spend(db: LedgerConnection, by: SpendBy = "model", since: Since = None) -> p
     key = _SPEND_KEYS[by]
     start = since_iso(since)
     sql = (
-        f"SELECT {key} AS k, COUNT(*) AS n, SUM(status = 'completed') AS done, "  # noqa: S608
-        "COALESCE(SUM(cost_micros), 0) AS micros, SUM(status = 'unknown') AS unknown, "
+        f"SELECT {key} AS k, COUNT(*) AS n, SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS done, "  # noqa: S608
+        "COALESCE(SUM(cost_micros), 0) AS micros, SUM(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END) AS unknown, "
         f"COALESCE(SUM(CASE WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} END), 0) AS maybe FROM generations"
         + (" WHERE created_at >= ?" if start else "")
         + " GROUP BY k ORDER BY k"

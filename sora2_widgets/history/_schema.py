@@ -147,6 +147,23 @@ MIGRATIONS: list[list[str]] = [
         "UPDATE generations SET status = 'unknown' "
         "WHERE status = 'failed' AND cost_micros IS NULL AND error LIKE 'submit outcome unknown%'",
     ],
+    # 4: who and where (a team ledger's rows come from many people and machines; rows from before
+    # say '' — nobody recorded it), and the one budget the ledger itself enforces (``set_budget``).
+    # The same step as PostgreSQL's first-after-base one, so both backends hold the same facts.
+    [
+        """ALTER TABLE generations ADD COLUMN "user" TEXT NOT NULL DEFAULT ''""",
+        "ALTER TABLE generations ADD COLUMN machine TEXT NOT NULL DEFAULT ''",
+        'CREATE INDEX generations_user ON generations("user")',
+        """
+        CREATE TABLE ledger_budget (
+            id            INTEGER PRIMARY KEY CHECK (id = 1),
+            amount_micros INTEGER NOT NULL CHECK (amount_micros >= 0),
+            period        TEXT    NOT NULL CHECK (period IN ('total', 'month', 'week', 'day')),
+            set_at        TEXT    NOT NULL,
+            set_by        TEXT    NOT NULL DEFAULT ''
+        )
+        """,
+    ],
 ]
 
 

@@ -13,19 +13,21 @@ import json
 import logging
 import numbers
 import os
-import sqlite3
 import time
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .._config import data_dir
-from . import _leases, _reports
+from .._config import current_user, data_dir, database_url, machine_name, media_dir_override
+from . import _budget, _leases, _reports
+from ._backend import Ledger, SqlConn
 from ._columns import STATUSES, WRITABLE_COLUMNS
 from ._connection import LedgerConnection
 from ._frame import FrameCache, build_frame, copy_on_write, fetch
-from ._open import not_writable, preflight, translated
+from ._open import not_writable, preflight
+from ._pending import PendingWrites
+from ._postgres import LedgerUnreachable
 from ._records import HistoryRecord, load_path, now_iso, record_from_row
 from ._schema import migrate
 
@@ -38,6 +40,8 @@ log = logging.getLogger("sora2_widgets.history")
 
 DB_NAME = "history.sqlite3"
 MEDIA_DIR = "media"
+#: A team ledger's local stand-in under the data directory: its DataFrame snapshot's name.
+PG_STAND_IN = "history.postgresql"
 
 
 def _row_id(value: object) -> int:
@@ -48,34 +52,72 @@ def _row_id(value: object) -> int:
     raise ValueError(f"history_id must be a whole number (the id column of the history), got {value!r:.60}")
 
 
-class History:
-    """The ledger of every generation, in ``history.sqlite3`` under the data directory.
+def _q(column: str) -> str:
+    """A column name quoted: ``user`` is a reserved word in PostgreSQL."""
+    return f'"{column}"'
 
-    ``History()`` opens (and creates or migrates) ``$SORA2_WIDGETS_HOME/history.sqlite3``;
-    ``History(path)`` takes a file, or a directory to hold ``history.sqlite3``. Media files go to
-    ``media/`` beside the database. Safe to use from several threads and several processes.
+
+class History:
+    """The ledger of every generation: ``history.sqlite3`` under the data directory, or a team's
+    PostgreSQL server.
+
+    ``History()`` opens (and creates or migrates) ``$SORA2_WIDGETS_HOME/history.sqlite3``, or the
+    server in ``$SORA2_WIDGETS_DATABASE_URL`` when that is set; ``History(path)`` takes a file, or a
+    directory to hold ``history.sqlite3``; ``History("postgresql://user:password@host/db")`` a
+    server (needs ``pip install "sora2-widgets[team]"``). Media files go to ``media/`` beside the
+    SQLite file, or under the data directory for a team ledger. Safe to use from several threads,
+    processes and (on PostgreSQL) machines; the API, the frame and the reports are the same.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 30.0) -> None:
-        if path is None:
-            db = data_dir() / DB_NAME
+        from ._postgres import PgLedger, is_database_url
+
+        url = path if is_database_url(path) else (database_url() if path is None else None)
+        self._db: Ledger
+        if url is not None:
+            assert isinstance(url, str)
+            home = data_dir()
+            home.mkdir(parents=True, exist_ok=True)
+            self._db = PgLedger(url.strip(), home.resolve() / PG_STAND_IN, timeout=min(busy_timeout, 10.0))
+            self.path: Path = self._db.path
+            self._pending: PendingWrites | None = PendingWrites(home.resolve(), self._db.label)
         else:
-            db = Path(path).expanduser()
-            # is_file, not exists: another kernel may create the folder between our two checks.
-            if db.is_dir() or (not db.suffix and not db.is_file()):
-                db = db / DB_NAME
-        # Checked before SQLite touches the file: a broken ledger is named, never re-created.
-        read_only = preflight(db)
-        self.path: Path = db.resolve()
-        self.media_dir: Path = self.path.parent / MEDIA_DIR
-        self._db = LedgerConnection(self.path, busy_timeout, read_only=read_only)
-        try:
-            migrate(self._db)
-        except BaseException:
-            self._db.close()
-            raise
+            if path is None:
+                db = data_dir() / DB_NAME
+            else:
+                db = Path(path).expanduser()
+                # is_file, not exists: another kernel may create the folder between our two checks.
+                if db.is_dir() or (not db.suffix and not db.is_file()):
+                    db = db / DB_NAME
+            # Checked before SQLite touches the file: a broken ledger is named, never re-created.
+            read_only = preflight(db)
+            self.path = db.resolve()
+            sqlite = LedgerConnection(self.path, busy_timeout, read_only=read_only)
+            try:
+                migrate(sqlite)
+            except BaseException:
+                sqlite.close()
+                raise
+            self._db = sqlite
+            self._pending = None  # a local file is never away
+        self.media_dir: Path = media_dir_override() or self.path.parent / MEDIA_DIR
         self._frames = FrameCache(self._db, self.path)
         self.cache_path: Path = self._frames.path
+        #: Who and where this client records on its rows.
+        self.user: str = current_user()
+        self.machine: str = machine_name()
+        # Updates an earlier process on this machine kept while the team ledger was away.
+        self._replay_pending()
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.kind
+
+    @property
+    def location(self) -> str:
+        """Where the ledger is, safe to show: the SQLite file, or the server's URL without its password."""
+        return self._db.label
 
     @property
     def read_only(self) -> bool:
@@ -87,6 +129,9 @@ class History:
         """Raise :class:`~sora2_widgets.LedgerError` unless generations can be recorded here."""
         if self._db.read_only:
             raise not_writable(self.path)
+        if self._db.kind == "postgresql":
+            with self._db.session() as conn:  # reachable now, or one sentence saying it is not
+                conn.execute("SELECT 1")
 
     def close(self) -> None:
         self.wait_snapshot()
@@ -99,7 +144,7 @@ class History:
         self.close()
 
     def __repr__(self) -> str:
-        return f"History({str(self.path)!r})"
+        return f"History({self._db.label!r})"
 
     # -- paths --------------------------------------------------------------------------------
     def _store_path(self, path: Path | str | None) -> str | None:
@@ -148,37 +193,41 @@ class History:
         """Insert one row; returns its id. Unknown column names raise ``TypeError``."""
         return self._insert(fields)
 
-    def _insert(self, fields: Mapping[str, Any], *, conn: sqlite3.Connection | None = None) -> int:
+    def _insert(self, fields: Mapping[str, Any], *, conn: SqlConn | None = None) -> int:
         # created_at may be given (imports, tests); everything else must be a writable column.
         bad = set(fields) - WRITABLE_COLUMNS - {"created_at"}
         if bad:
             raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
         now = now_iso()
-        row = {"created_at": now, "updated_at": now, "status": "submitted", **fields}
-        cols = ", ".join(row)
+        row = {"created_at": now, "updated_at": now, "status": "submitted", "user": self.user, "machine": self.machine}
+        row.update(fields)
+        cols = ", ".join(_q(c) for c in row)
         marks = ", ".join("?" for _ in row)
         sql = f"INSERT INTO generations ({cols}) VALUES ({marks})"  # noqa: S608 - names checked above
         if conn is not None:
-            cur = conn.execute(sql, list(row.values()))
-        else:
-            with self._db.write() as c:
-                cur = c.execute(sql, list(row.values()))
-        assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+            return conn.insert(sql, list(row.values()))
+        with self._db.write() as c:
+            return c.insert(sql, list(row.values()))
 
     def add_with_budget(
         self, fields: Mapping[str, Any], *, budget: Decimal | None, high: Decimal
     ) -> tuple[int | None, Decimal]:
         """Insert a row only if ``spent + reserved + high <= budget``, atomically across processes.
 
-        ``reserved`` is the high estimate of every job still running (other kernels included), so
-        ten concurrent jobs cannot each pass a check that only one of them fits. Returns ``(id,
-        committed)``; ``id`` is ``None`` when refused (nothing inserted).
+        ``reserved`` is the high estimate of every job still running (other kernels and machines
+        included), so ten concurrent jobs cannot each pass a check that only one of them fits.
+        Returns ``(id, committed)``; ``id`` is ``None`` when ``budget`` refused (nothing inserted).
+        The ledger's own budget (:meth:`set_budget`) is checked in the same transaction; when it
+        refuses, :class:`~._budget.TeamBudgetExceededError` is raised (nothing inserted).
         """
         with self._db.write() as conn:
+            conn.lock_budget()
             committed = _reports.committed(conn)
             if budget is not None and committed + high > budget:
                 return None, committed
+            team = _budget.read(conn)
+            if team is not None and team.committed + high > team.amount:
+                raise _budget.TeamBudgetExceededError(team, high)
             return self._insert(fields, conn=conn), committed
 
     def committed(self, *, exclude_owners: Sequence[str] = ()) -> Decimal:
@@ -187,26 +236,88 @@ class History:
         ``exclude_owners`` leaves out the running jobs leased by those generators, for a caller
         that counts its own running jobs itself (the panel: a job whose row is being written must
         be counted once, not by both)."""
-        with self._db.lock, translated(self.path):
-            return _reports.committed(self._db.conn, tuple(exclude_owners))
+        with self._db.session() as conn:
+            return _reports.committed(conn, tuple(exclude_owners))
+
+    # -- the ledger's own (team) budget -----------------------------------------------------------
+    def set_budget(self, amount: Decimal | int | float | str, period: _budget.BudgetPeriod = "total") -> None:
+        """Set the budget every client of this ledger enforces, atomically with each job's row.
+
+        ``amount`` in USD (as ``SORA2_WIDGETS_BUDGET`` reads it); ``period``: ``"total"`` (since the
+        beginning), ``"month"``, ``"week"`` or ``"day"`` (calendar periods in UTC). Bad input is
+        refused with one sentence before anything is written."""
+        from .._config import parse_usd
+
+        parse_usd(amount, field="amount")
+        _budget.check_period(period)
+        self._db.retrying(lambda conn: _budget.write(conn, amount, period, self.user))
+
+    def clear_budget(self) -> None:
+        """Remove the ledger's budget (a local ``SORA2_WIDGETS_BUDGET`` still applies)."""
+        self._db.retrying(lambda conn: _budget.write(conn, None, "total", self.user))
+
+    def budget(self) -> _budget.TeamBudget | None:
+        """The ledger's budget with what its current period has committed; ``None`` when none is set."""
+        with self._db.session() as conn:
+            return _budget.read(conn)
 
     def update(self, history_id: int, *, only_if_status: Sequence[str] | None = None, **fields: Any) -> bool:
         """Set columns of one row (and ``updated_at``). With ``only_if_status`` the write happens only
-        if the row is still in one of those states (a compare-and-set); returns whether it happened."""
+        if the row is still in one of those states (a compare-and-set); returns whether it happened.
+
+        On a team ledger that stays unreachable through its retries, the update is kept on local
+        disk and written, in order, when the server is back (``_pending``); it then counts as done:
+        the rows updated this way are the caller's own, under its lease."""
         bad = set(fields) - WRITABLE_COLUMNS
         if bad:
             raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
         if "status" in fields and fields["status"] not in STATUSES:
             raise ValueError(f"unknown status {fields['status']!r}")
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        args: list[Any] = [*fields.values(), now_iso(), history_id]
+        stamp = now_iso()
+        pending = self._pending
+        if pending is not None and pending:
+            self._replay_pending()
+        if pending is not None and pending:  # still away: keep this one behind the others
+            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            return True
+        try:
+            return self._write_update(history_id, fields, stamp, only_if_status)
+        except LedgerUnreachable:
+            if pending is None:
+                raise
+            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            log.warning(
+                "history: the team ledger %s is unreachable; the update of row #%s is kept in %s and will be "
+                "written when it is back",
+                self._db.label,
+                history_id,
+                pending.path,
+            )
+            return True
+
+    def _write_update(
+        self, history_id: int, fields: Mapping[str, Any], stamp: str, only_if_status: Sequence[str] | None
+    ) -> bool:
+        sets = ", ".join(f"{_q(k)} = ?" for k in fields)
+        args: list[Any] = [*fields.values(), stamp, history_id]
         where = "id = ?"
         if only_if_status is not None:
             where += f" AND status IN ({', '.join('?' for _ in only_if_status)})"
             args.extend(only_if_status)
         sql = f"UPDATE generations SET {sets}{', ' if sets else ''}updated_at = ? WHERE {where}"  # noqa: S608
-        with self._db.write() as conn:
-            return conn.execute(sql, args).rowcount == 1
+        # Repeated while a team server restarts: setting the same values twice means the same.
+        return self._db.retrying(lambda conn: bool(conn.execute(sql, args).rowcount == 1))
+
+    def _replay_pending(self) -> int:
+        """Write the updates kept while the team ledger was away (oldest first); how many went."""
+        if self._pending is None or not self._pending:
+            return 0
+
+        def apply(hid: int, fields: Mapping[str, Any], stamp: str, only_if: Sequence[str] | None) -> None:
+            if not self._write_update(hid, fields, stamp, only_if):
+                log.warning("history: a kept update of row #%d no longer applied (the row moved on)", hid)
+
+        return self._pending.replay(apply)
 
     def remove_row(self, history_id: int) -> None:
         """Hard-delete a row. Only for a row whose job certainly never reached the service."""
@@ -226,25 +337,23 @@ class History:
         return [rec for rec in (self.get(i) for i in claimed)]
 
     def renew_leases(self, owner: str, lease_seconds: float) -> int:
-        with self._db.write() as conn:
-            return _leases.renew(conn, owner, lease_seconds)
+        return self._db.retrying(lambda conn: _leases.renew(conn, owner, lease_seconds))
 
     def release(self, history_id: int, owner: str) -> None:
-        with self._db.write() as conn:
-            _leases.release_row(conn, history_id, owner)
+        self._db.retrying(lambda conn: _leases.release_row(conn, history_id, owner))
 
     # -- reads ----------------------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self._db.query("SELECT COUNT(*) FROM generations")[0][0])
 
-    def _record(self, r: sqlite3.Row) -> HistoryRecord:
+    def _record(self, r: Any) -> HistoryRecord:
         return record_from_row(r, self.path.parent)
 
     def get(self, history_id: int) -> HistoryRecord:
         """The row ``history_id``; ``KeyError`` if there is none."""
         rows = self._db.query("SELECT * FROM generations WHERE id = ?", (_row_id(history_id),))
         if not rows:
-            raise KeyError(f"no generation #{history_id} in {self.path}")
+            raise KeyError(f"no generation #{history_id} in {self._db.label}")
         return self._record(rows[0])
 
     def find_video_id(self, video_id: str) -> HistoryRecord | None:
@@ -345,10 +454,10 @@ class History:
 
     def spend(
         self,
-        by: Literal["model", "day", "mode", "provider"] = "model",
+        by: Literal["model", "day", "mode", "provider", "user", "machine"] = "model",
         since: dt.datetime | dt.date | dt.timedelta | str | None = None,
     ) -> pd.DataFrame:
-        """Spend per model, UTC day, mode or provider, summed exactly in SQL.
+        """Spend per model, UTC day, mode, provider, user or machine, summed exactly in SQL.
 
         Columns: ``count`` (generations in the group, any status), ``completed``, ``total``
         (exact ``Decimal`` USD) and ``total_usd`` (float64, for charts), then ``unknown`` (jobs

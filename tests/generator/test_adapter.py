@@ -9,8 +9,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sora2_widgets import History, HistoryRecord
+from sora2_widgets import HistoryRecord
 from sora2_widgets.generator._adapter import ClientAdapter
+from tests.team.backends import open_history
 
 
 class _SyncClient:
@@ -57,7 +58,7 @@ class _AsyncClient:
 
 
 def _record(home: Path) -> HistoryRecord:
-    with History(home) as history:
+    with open_history(home) as history:
         hid = history.add(
             model_id="sora2_text_to_video",
             endpoint="fal-ai/sora-2/text-to-video",

@@ -8,6 +8,7 @@ import pytest
 
 import sora2_widgets as sw
 from tests.history.conftest import FakeClient
+from tests.team.backends import open_history
 
 
 def test_module_level_generate_uses_default_generator(
@@ -18,5 +19,5 @@ def test_module_level_generate_uses_default_generator(
     monkeypatch.setattr(g_mod, "_default", sw.Generator(client=fake, resume=False))
     g = sw.generate("sora2_text_to_video", prompt="default")
     outs = sw.generate_many([("sora2_text_to_video", {"prompt": "a"})])
-    assert g.ok and outs[0].ok and len(sw.History()) == 2
+    assert g.ok and outs[0].ok and len(open_history()) == 2
     g_mod._default.close()  # type: ignore[union-attr]

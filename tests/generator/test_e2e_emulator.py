@@ -19,6 +19,9 @@ import pytest
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
 
+#: Child processes open the ledger by path (SQLite); tests/team runs these scenarios on PostgreSQL.
+SQLITE_ONLY = True
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -133,6 +136,7 @@ def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Pa
 APPENDER = """
 import sys
 from sora2_widgets import History
+
 h = History(sys.argv[1])
 for i in range({n}):
     h.add(model_id="sora2_text_to_video", endpoint="fal-ai/sora-2/text-to-video", mode="text",

@@ -13,6 +13,7 @@ import pytest
 
 import sora2_widgets as sw
 from tests.history.conftest import FakeClient
+from tests.team.backends import open_history
 
 from .gen_helpers import make
 
@@ -71,7 +72,7 @@ def test_closing_leaves_a_lent_clients_loop_open_and_closes_its_own(home: Path, 
     loop = lent._loop().loop
     lent.close()
     assert not loop.is_running() and not loop.is_closed()
-    own = sw.Generator(history=sw.History(home), resume=False)
+    own = sw.Generator(history=open_history(home), resume=False)
     loop = own._loop().loop
     own.close()
     assert loop.is_closed()

@@ -7,6 +7,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+#: Child processes open the ledger by path (SQLite); tests/team runs these scenarios on PostgreSQL.
+SQLITE_ONLY = True
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # SIGINT sent to the *loop thread*, not the main thread: the OS may pick any thread for a

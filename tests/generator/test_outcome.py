@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,11 +18,13 @@ from sora2_widgets.generator._outcome import (
     not_recorded,
     settle_failure,
 )
+from tests.history.ledger_rows import raw
+from tests.team.backends import open_history
 
 
 @pytest.fixture
 def history(tmp_path: Path) -> Iterator[sw.History]:
-    with sw.History(tmp_path / "home") as h:
+    with open_history(tmp_path / "home") as h:
         yield h
 
 
@@ -66,8 +67,7 @@ def test_settle_failure_follows_the_rules(
     assert gen.exception is exc and gen.estimate == sw.CostEstimate(Decimal("0.4"), Decimal("0.4"))
     assert [(p.index, p.stage, p.generation) for p in seen] == [(2, status, gen)]
     # Settled or left for resume(), the row's lease is free either way.
-    with sqlite3.connect(tmp_path / "home" / "history.sqlite3") as conn:
-        owner = conn.execute("SELECT lease_owner FROM generations WHERE id = ?", (hid,)).fetchone()[0]
+    owner = raw(history).execute("SELECT lease_owner FROM generations WHERE id = ?", (hid,)).fetchone()[0]
     assert owner is None
 
 

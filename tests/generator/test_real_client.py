@@ -11,6 +11,7 @@ import pytest
 import sora2_widgets as sw
 from tests.client.fakefal import KEY, QUEUE, FakeFal
 from tests.history.conftest import make_mp4
+from tests.team.backends import open_history
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def test_generator_batches_never_exceed_max_concurrency(fake: FakeFal, tmp_path:
     client: Any = sw.FalClient(KEY, **opts) if sync_client else sw.AsyncFalClient(KEY, **opts)
     jobs = [{"model_id": "sora2_text_to_video", "prompt": f"shot {i}", "duration": 4} for i in range(50)]
     try:
-        with sw.Generator(client=client, history=sw.History(tmp_path / "home"), resume=False) as gen:
+        with sw.Generator(client=client, history=open_history(tmp_path / "home"), resume=False) as gen:
             gens = gen.generate_many(jobs)
     finally:
         if sync_client:
@@ -64,7 +65,7 @@ def test_a_job_that_failed_on_fal_is_recorded_failed_not_left_resumable(fake: Fa
     # The status said COMPLETED; the result URL says why it failed (fal's 5xx with a detail).
     fake.result_error = (500, {"detail": "Sora could not render this prompt", "error_type": "internal_error"}, {})
     client = sw.AsyncFalClient(KEY, **options(fake))
-    with sw.Generator(client=client, history=sw.History(tmp_path / "home"), resume=False) as gen:
+    with sw.Generator(client=client, history=open_history(tmp_path / "home"), resume=False) as gen:
         (g,) = gen.generate_many([{"model_id": "sora2_text_to_video", "prompt": "hello", "duration": 4}])
         rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
     assert g.status == "failed" and isinstance(g.exception, sw.ServiceError)
@@ -79,7 +80,7 @@ def test_an_echoed_openai_key_reaches_neither_the_history_nor_progress(fake: Fak
     fake.reject_api_key = "job"
     seen: list[sw.Progress] = []
     client = sw.AsyncFalClient(KEY, **options(fake))
-    with sw.Generator(client=client, history=sw.History(tmp_path / "home"), resume=False) as gen:
+    with sw.Generator(client=client, history=open_history(tmp_path / "home"), resume=False) as gen:
         (g,) = gen.generate_many(
             [{"model_id": "sora2_text_to_video", "prompt": "hello", "api_key": secret}], on_update=seen.append
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 import sora2_widgets as sw
 from sora2_widgets.generator import UNKNOWN_SUBMIT
 from tests.history.conftest import FakeClient
+from tests.team.backends import open_history
 
 from .gen_helpers import make
 
@@ -22,13 +23,13 @@ def test_partial_download_never_appears_and_resume_retries_it(home: Path, fake: 
         assert rec.local_path is None and "download failed" in (rec.error or "")
         assert sorted(p.name for p in (home / "media").iterdir()) == []  # no half file, no temp left
         (again,) = gen.resume()
-    rec = sw.History(home).get(g.history_id)  # type: ignore[arg-type]
+    rec = open_history(home).get(g.history_id)  # type: ignore[arg-type]
     assert again.ok and rec.local_path is not None and rec.local_path.is_file() and rec.error is None
     assert rec.cost == Decimal("0.4") and fake.calls["result"] == 1  # costed once, result fetched once
 
 
 def test_resume_finishes_left_rows_exactly_once_with_two_generators(home: Path, fake: FakeClient) -> None:
-    hist = sw.History(home)
+    hist = open_history(home)
     rids = []
     for i in range(4):
         job = asyncio.run(fake.submit("sora2_text_to_video", prompt=f"left {i}"))

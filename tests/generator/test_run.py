@@ -4,7 +4,6 @@ budget, ledger row, submit, follow, cancel, and what each failure leaves behind.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import sora2_widgets as sw
 from sora2_widgets.generator import UNKNOWN_SUBMIT
 from tests._secrets import FAL_KEY, OPENAI_KEY
 from tests.history.conftest import FakeClient
+from tests.history.ledger_rows import dump
+from tests.team.backends import open_history
 
 from .gen_helpers import make
 
@@ -105,7 +106,7 @@ def test_auth_refusal_leaves_no_row_and_uncertain_submit_is_marked(home: Path, f
     # Not an ordinary failure: its own status, and the money it may have cost is reported apart.
     assert rec.status == "unknown" and rec.error and rec.error.startswith(UNKNOWN_SUBMIT)
     assert rec.cost is None and rec.estimate_high == Decimal("4") and rec.params["duration"] == 8
-    hist = sw.History(home)
+    hist = open_history(home)
     assert hist.total_spent() == 0 and hist.possibly_charged() == Decimal("4")
     assert list(hist.df["status"]) == ["unknown"]
     hist.close()
@@ -130,7 +131,7 @@ def test_cancel_by_history_id(home: Path, fake: FakeClient) -> None:
 def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatch: pytest.MonkeyPatch) -> None:
     fal_key, openai_key = FAL_KEY, OPENAI_KEY
     monkeypatch.setenv("FAL_KEY", fal_key)
-    hist = sw.History(home)
+    hist = open_history(home)
     with make(fake, home) as gen:
         g = gen.generate("sora2_text_to_video", prompt="p", api_key=openai_key, delete_video=False)
         _ = gen.history.df  # builds the view too
@@ -138,11 +139,10 @@ def test_secrets_never_reach_the_ledger(home: Path, fake: FakeClient, monkeypatc
     rec = hist.get(g.history_id)  # type: ignore[arg-type]
     assert rec.params.get("api_key_set") is True and "api_key" not in rec.params
     blobs = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
-    assert (home / "history.sqlite3-wal").exists()
+    assert hist.backend == "postgresql" or (home / "history.sqlite3-wal").exists()
     for secret in (fal_key, openai_key):
         assert secret.encode() not in blobs
         assert secret not in repr(g) and secret not in g._repr_html_()
+    text = dump(hist)
     hist.close()
-    conn = sqlite3.connect(home / "history.sqlite3")
-    dump = "\n".join(conn.iterdump())
-    assert openai_key not in dump and fal_key not in dump
+    assert openai_key not in text and fal_key not in text

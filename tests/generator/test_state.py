@@ -11,6 +11,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.generator._state import RunState
+from tests.team.backends import open_history
 
 
 def test_the_default_client_and_history_are_made_on_first_use_and_owned(home: Path) -> None:
@@ -26,7 +27,7 @@ def test_the_default_client_and_history_are_made_on_first_use_and_owned(home: Pa
 
 
 def test_the_budget_falls_back_to_the_environment_at_each_check(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    state = RunState(None, sw.History(home), None, lease_seconds=120)
+    state = RunState(None, open_history(home), None, lease_seconds=120)
     assert state.budget_now() is None
     monkeypatch.setenv("SORA2_WIDGETS_BUDGET", "2.50")
     assert state.budget_now() == Decimal("2.50")
@@ -36,7 +37,7 @@ def test_the_budget_falls_back_to_the_environment_at_each_check(home: Path, monk
 
 
 def test_a_row_in_hand_is_never_claimed_by_its_own_generator(home: Path) -> None:
-    history = sw.History(home)
+    history = open_history(home)
     state = RunState(object(), history, None, lease_seconds=120)
     fields = {"model_id": "sora2_text_to_video", "endpoint": "e", "mode": "text", "provider": "emulator"}
     hid, committed = state.add_live(

@@ -21,8 +21,20 @@ from sora2_widgets import get_model
 from sora2_widgets._errors import AuthError, ModelUnavailableError, ServiceError, SubmitUncertainError
 from sora2_widgets._results import VideoResult
 from sora2_widgets.history import _frame
+from tests.team.backends import ledger_backend, open_history, parametrise_backends, pg_server  # noqa: F401
 
 from .ledger_rows import KLING, PRO, T2T, row
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrise_backends(metafunc)
+
+
+@pytest.fixture(autouse=True)
+def _on_each_backend(ledger_backend: object) -> None:  # noqa: F811 - the imported fixture, requested
+    """Every history test runs on SQLite and on PostgreSQL (modules about the SQLite file itself
+    say ``SQLITE_ONLY = True``)."""
+
 
 # The fake client answers with the client's own value types, so it cannot drift from them.
 Job, QueueUpdate, Downloaded = sw.Job, sw.QueueUpdate, sw.Downloaded
@@ -186,7 +198,7 @@ def fake(mp4_bytes: bytes) -> FakeClient:
 @pytest.fixture()
 def filled(tmp_path: Path) -> sw.History:
     """Seven rows over three days: completed, failed, unavailable and one of unknown outcome."""
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     row(h, T2T, "completed", "0.40", "2026-01-01")
     row(h, T2T, "completed", "0.80", "2026-01-02")
     row(h, PRO, "completed", "6.00", "2026-01-02", provider="emulator")

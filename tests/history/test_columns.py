@@ -15,26 +15,27 @@ from sora2_widgets.history import (
     STATUSES,
     WRITABLE_COLUMNS,
 )
+from tests.team.backends import open_history
 
-from .ledger_rows import T2T, add, raw
+from .ledger_rows import T2T, add, table_columns
 
 
 def test_ledger_columns_are_the_tables_in_order(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
-    assert tuple(r[1] for r in raw(h).execute("PRAGMA table_info(generations)")) == LEDGER_COLUMNS
+    h = open_history(tmp_path)
+    assert table_columns(h) == LEDGER_COLUMNS
 
 
 def test_frame_and_spend_columns_are_what_history_returns(filled: sw.History, tmp_path: Path) -> None:
     df = filled.df
     assert df.index.name == FRAME_INDEX and tuple(df.columns) == FRAME_COLUMNS
     assert tuple(filled.remix_candidates().columns) == FRAME_COLUMNS
-    assert tuple(sw.History(tmp_path / "empty").df.columns) == FRAME_COLUMNS
+    assert tuple(open_history(tmp_path / "empty").df.columns) == FRAME_COLUMNS
     for by in ("model", "day", "mode", "provider"):
         assert tuple(filled.spend(by=by).columns) == SPEND_COLUMNS  # type: ignore[arg-type]
 
 
 def test_only_writable_columns_can_be_written(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     hid = add(h)
     assert {"id", "created_at", "updated_at", "rev"}.isdisjoint(WRITABLE_COLUMNS)
     assert WRITABLE_COLUMNS < set(LEDGER_COLUMNS)
@@ -46,7 +47,7 @@ def test_only_writable_columns_can_be_written(tmp_path: Path) -> None:
 
 
 def test_every_status_is_one_the_table_accepts(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     ids = [add(h, status=s, cost=None) for s in STATUSES]
     assert [r.status for r in h.records()] == list(STATUSES) and len(ids) == len(STATUSES)
     with pytest.raises(ValueError, match="unknown status"):

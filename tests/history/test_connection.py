@@ -11,6 +11,9 @@ import sora2_widgets as sw
 
 from .ledger_rows import PRO, T2T, add, raw
 
+#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
+SQLITE_ONLY = True
+
 
 @pytest.mark.slow
 def test_kernels_opening_a_new_ledger_together_all_get_in(tmp_path: Path) -> None:

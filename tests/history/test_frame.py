@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 import sora2_widgets as sw
+from tests.team.backends import open_history
 
 from .ledger_rows import I2V, KLING, PRO, T2T, add, raw, row, same
 
@@ -24,7 +25,7 @@ def test_df_types_and_cache(filled: sw.History) -> None:
     assert pd.isna(df.loc[7, "cost_usd"]) and df.loc[3, "cost_usd"] == 6.0
     assert df.index.name == "id" and list(df.index) == list(range(1, 8))
     assert filled.df is not filled.df  # copies: editing one never corrupts the cache
-    other = sw.History(filled.path)  # another connection writes: the view must notice
+    other = open_history(filled.path)  # another connection writes: the view must notice
     row(other, T2T, "completed", "0.40", "2026-01-04")
     assert len(filled.df) == 8
     filled.update(8, status="failed")
@@ -32,7 +33,7 @@ def test_df_types_and_cache(filled: sw.History) -> None:
 
 
 def test_incremental_refresh_equals_a_full_build(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     ids = [add(h, m) for m in (T2T, T2T, PRO)]
     same(h.df, tmp_path)
     # Appends, including a model the frame has never seen (its categories grow).
@@ -57,10 +58,10 @@ def test_incremental_refresh_equals_a_full_build(tmp_path: Path) -> None:
 
 
 def test_writes_by_other_connections_are_seen(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     hid = add(h)
     assert h.df.loc[hid, "status"] == "completed"
-    other = sw.History(tmp_path)
+    other = open_history(tmp_path)
     new = add(other, I2V, status="in_progress", cost=None)
     raw(h).execute("UPDATE generations SET status = 'failed', cost_micros = 0 WHERE id = ?", (hid,))
     df = h.df

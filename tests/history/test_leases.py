@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import sora2_widgets as sw
 from sora2_widgets.history import _leases, new_owner_token
+from tests.team.backends import open_history
 
 from .ledger_rows import add
 
@@ -43,7 +43,7 @@ def test_a_lease_of_a_process_that_is_gone_is_dead_at_once() -> None:
 
 
 def test_each_unfinished_row_is_claimed_by_one_owner_until_released(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     running = add(h, status="in_progress", cost=None)
     unsaved = add(h, video_url="https://media.invalid/v.mp4")  # completed, the video never saved here
     add(h)  # completed, nothing to download

@@ -9,6 +9,9 @@ from decimal import Decimal
 import sora2_widgets as sw
 from sora2_widgets.history import _records
 
+#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
+SQLITE_ONLY = True
+
 
 def test_money_is_exact_integers_in_the_file(filled: sw.History) -> None:
     conn = sqlite3.connect(filled.path)

@@ -10,6 +10,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.history import _records, _reports
+from tests.team.backends import open_history
 
 from .ledger_rows import KLING, PRO, T2T, add
 
@@ -39,7 +40,7 @@ def test_spend_groupings_match_hand_computed_decimals(filled: sw.History) -> Non
 
 
 def test_committed_is_spent_plus_running_jobs_high_estimates(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     add(h, cost="1")
     add(h, status="in_progress", cost=None, est_high_micros=2_000_000, lease_owner="mine")
     add(h, status="submitted", cost=None, est_high_micros=500_000)

@@ -13,6 +13,9 @@ from sora2_widgets.history import _schema
 
 from .ledger_rows import KLING, PRO, T2T, add, raw, row, same
 
+#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
+SQLITE_ONLY = True
+
 
 def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     h = sw.History(tmp_path / "a")

@@ -17,6 +17,9 @@ from sora2_widgets.history import _snapshot as snapshot_file
 
 from .ledger_rows import I2V, KLING, T2T, add, raw, same
 
+#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
+SQLITE_ONLY = True
+
 
 @pytest.mark.usefixtures("snapshots")
 def test_a_new_process_starts_from_the_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 import sora2_widgets as sw
+from tests.team.backends import open_history
 
 from .ledger_rows import KLING, PRO, T2T, row
 
 
 def test_remix_candidates_rules(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     good_old = row(h, T2T, "completed", "0.4", "2026-01-01", video_id="v1", kept_for_remix=1)
     row(h, T2T, "completed", "0.4", "2026-01-01", video_id="v2", kept_for_remix=0)  # deleted on service
     row(h, KLING, "completed", "0.35", "2026-01-01", video_id="k", kept_for_remix=1)  # not Sora
@@ -29,7 +30,7 @@ def test_remix_candidates_rules(tmp_path: Path) -> None:
 
 
 def test_delete_is_soft_keeps_money_removes_files(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     video = h.media_path(1, T2T, ".mp4")
     video.parent.mkdir(parents=True)
     video.write_bytes(b"mp4")
@@ -49,7 +50,7 @@ def test_export_csv_and_parquet(filled: sw.History, tmp_path: Path) -> None:
 
 
 def test_media_paths_are_stored_relative_to_the_ledger_folder(tmp_path: Path) -> None:
-    h = sw.History(tmp_path / "ledger")
+    h = open_history(tmp_path / "ledger")
     inside = h.media_path(3, T2T, ".mp4")
     assert h._store_path(inside) == "media/000003_sora2_text_to_video.mp4"
     assert h._load_path("media/000003_sora2_text_to_video.mp4") == inside
