@@ -283,7 +283,9 @@ class ModelSpec:
         source_resolution: str | None = None,
     ) -> CostEstimate:
         self._check_source(source_duration, source_resolution)
-        values = dict(self.check_params(dict(params or {})))  # no model_dump: this runs on every panel change
+        # The prompt and the images never set a price (and an image may still be a local path here).
+        settings = {k: v for k, v in (params or {}).items() if k not in ("prompt", "video_id", *self.image_fields)}
+        values = dict(self.check_params(settings))  # no model_dump: this runs on every panel change
         if self.inherits_from_source:
             secs = [self.source_seconds(source_duration)] if source_duration is not None else list(SORA_DURATIONS)
             values["resolution"] = source_resolution
