@@ -186,12 +186,16 @@ class PerSecond:
         return self.rate(billed.resolution, billed.audio) * billed.seconds
 
     def describe(self) -> str:
+        # "$0.20/s ($0.40/s with audio), @4k $0.40/s ($0.60/s with audio)": one part per resolution.
         parts = []
-        for r in self.rates:
-            where = [] if r.resolution == "*" else [f"@{r.resolution}"]
-            if r.audio is not None:
-                where.append("audio" if r.audio else "no audio")
-            parts.append(f"{format_usd(r.usd)}/s" + (f" {' '.join(where)}" if where else ""))
+        for resolution in dict.fromkeys(r.resolution for r in self.rates):
+            rows = {r.audio: r.usd for r in self.rates if r.resolution == resolution}
+            plain = rows.get(None, rows.get(False))
+            text = f"{format_usd(plain)}/s" if plain is not None else ""
+            if True in rows:
+                with_audio = f"{format_usd(rows[True])}/s with audio"
+                text = f"{text} ({with_audio})" if text else with_audio
+            parts.append(text if resolution == "*" else f"{text} @{resolution}")
         return ", ".join(parts)
 
 

@@ -24,6 +24,7 @@ from ._exits import EXIT_CODES_HELP
 from ._generate import _Conflict, _generate_params, cmd_generate
 from ._lab import _jupyter_args, cmd_lab
 from ._ledger import cmd_history, cmd_spend
+from ._models import add_models_parser
 
 INPUTS_HELP = f"""\
 inputs:
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     spend.add_argument("--by", choices=("model", "day", "mode", "provider"), default="model")
     spend.add_argument("--since", type=_iso_date, help="only from this date (YYYY-MM-DD)")
     spend.set_defaults(func=cmd_spend)
+
+    add_models_parser(sub)
 
     # Listed for --help only: main() hands "emulator ..." to the emulator's own parser.
     sub.add_parser("emulator", help="serve the fal emulator on loopback (see: sora2-widgets emulator --help)")
