@@ -192,10 +192,17 @@ class ModelSpec:
             for n in params
             if n not in fields
         ]
+        known = {n: v for n, v in params.items() if n in fields}
         try:
-            validated = self.input_model.model_validate({n: v for n, v in params.items() if n in fields})
+            validated = self.input_model.model_validate(known)
         except pydantic.ValidationError as exc:
             errors += _field_errors(self, exc)
+            # Other fields failed, so the rules across fields did not run: said too, unless said already.
+            named = {e.field for e in errors}
+            for problem in self.input_model.together_problems(known, set(known)):
+                field_name = str((problem.context or {}).get("field", ""))
+                if not any(n == field_name or n.startswith(field_name + ".") for n in named):
+                    errors.append(FieldError(field_name, problem.message()))
         else:
             if not errors:
                 return validated

@@ -276,33 +276,49 @@ class ModelInput(BaseModel):
     @model_validator(mode="after")
     def _check_together(self) -> ModelInput:
         """The rules that span fields: exclusive fields, one of a group, a total length of shots."""
-        cls = type(self)
-        given = {n for n in cls.model_fields if getattr(self, n) is not None}
+        problems = type(self).together_problems(
+            {n: getattr(self, n) for n in type(self).model_fields}, set(self.model_fields_set)
+        )
+        if problems:
+            raise problems[0]
+        return self
+
+    @classmethod
+    def together_problems(cls, values: Mapping[str, Any], given_names: set[str]) -> list[PydanticCustomError]:
+        """The cross-field rules ``values`` break (validated values, or the raw request: a request
+        refused for one field is still told about these, so one reply names every problem)."""
+        given = {n for n, v in values.items() if v is not None and n in cls.model_fields}
+        out: list[PydanticCustomError] = []
         for group in cls.EXCLUSIVE:
-            both = [n for n in group if n in given and n in self.model_fields_set]
+            both = [n for n in group if n in given and n in given_names]
             if len(both) > 1:
-                raise PydanticCustomError(
-                    "fields_exclusive",
-                    "{field} cannot be given together with {others} for {model}; give one of them",
-                    {"field": both[-1], "others": format_choices(tuple(both[:-1])), "model": cls.MODEL_NAME},
+                out.append(
+                    PydanticCustomError(
+                        "fields_exclusive",
+                        "{field} cannot be given together with {others} for {model}; give one of them",
+                        {"field": both[-1], "others": format_choices(tuple(both[:-1])), "model": cls.MODEL_NAME},
+                    )
                 )
         for group in cls.ONE_REQUIRED:
             if not given & set(group):
-                raise PydanticCustomError(
-                    "fields_one_required",
-                    "{field} is required by {model} (or {others})",
-                    {"field": group[0], "others": format_choices(group[1:]), "model": cls.MODEL_NAME},
+                out.append(
+                    PydanticCustomError(
+                        "fields_one_required",
+                        "{field} is required by {model} (or {others})",
+                        {"field": group[0], "others": format_choices(group[1:]), "model": cls.MODEL_NAME},
+                    )
                 )
         for name, most in cls.MAX_TOTAL_SECONDS.items():
-            items = getattr(self, name) or []
-            seconds = sum(int(str(getattr(item, "duration", 0))) for item in items)
-            if seconds > most:
-                raise PydanticCustomError(
-                    "total_seconds",
-                    "{field} adds up to {n} seconds; {model} makes at most {most}",
-                    {"field": name, "n": seconds, "model": cls.MODEL_NAME, "most": most},
+            seconds = _total_seconds(values.get(name))
+            if seconds is not None and seconds > most:
+                out.append(
+                    PydanticCustomError(
+                        "total_seconds",
+                        "{field} adds up to {n} seconds; {model} makes at most {most}",
+                        {"field": name, "n": seconds, "model": cls.MODEL_NAME, "most": most},
+                    )
                 )
-        return self
+        return out
 
     @model_serializer(mode="wrap")
     def _hide_secrets(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
@@ -444,6 +460,20 @@ class ModelInput(BaseModel):
             if getattr(self, name, None) is not None:
                 body[f"{name}_set"] = True
         return body
+
+
+def _total_seconds(items: Any) -> int | None:
+    """The seconds a list of shots adds up to (validated shots or raw dicts); None when unreadable."""
+    if not isinstance(items, (list, tuple)):
+        return None
+    total = 0
+    for item in items:
+        duration = item.get("duration") if isinstance(item, Mapping) else getattr(item, "duration", None)
+        whole = _whole(duration) if not isinstance(duration, str) else (int(duration) if duration.isdigit() else None)
+        if whole is None:
+            return None
+        total += whole
+    return total
 
 
 def _shown(value: Any) -> str:
