@@ -109,6 +109,12 @@ class ModelSpec:
         return self.input_model.ALLOWED
 
     @property
+    def secret_fields(self) -> frozenset[str]:
+        """Inputs that hold a secret (Sora's ``api_key``), read from the schema without building the model."""
+        props = self.entry.input_schema["properties"]
+        return frozenset(n for n, p in props.items() if p.get("x-sw-secret"))
+
+    @property
     def image_fields(self) -> tuple[str, ...]:
         """The inputs that name an image, the start frame first (``image_url``, ``start_image_url``, …)."""
         return tuple(n for n in self.entry.ui.get("image_fields", ()) if n in self.entry.input_schema["properties"])

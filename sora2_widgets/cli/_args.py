@@ -24,7 +24,7 @@ from ._exits import one_line
 #: history see): this variable, or a ``--param-file``.
 OPENAI_KEY_ENV = "SORA2_WIDGETS_OPENAI_API_KEY"
 #: Inputs whose values are secrets in any model: never JSON-typed, never echoed in a message.
-_SECRET_INPUTS = frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
+_SECRET_INPUTS = frozenset().union(*(m.secret_fields for m in MODELS))
 
 
 # A secret typed where argparse echoes the raw argument is shown as <hidden>: the value of any

@@ -162,3 +162,17 @@ def test_models_command_lists_every_model_with_its_price_status_and_date(tmp_pat
     assert facts["kling3_pro_text_to_video"]["price_unconfirmed"] is True
     assert facts["seedance2_text_to_video"]["endpoint"] == "bytedance/seedance-2.0/text-to-video"
     assert facts["sora2_text_to_video"]["status"] == "retired 2026-09-24"
+
+
+def test_importing_the_package_and_its_cli_builds_no_input_model(tmp_path: Path) -> None:
+    # The pydantic models are built from the schemas on first use: an import (the CLI's start
+    # included) reads the data files only.
+    code = (
+        "import sora2_widgets, sora2_widgets.cli; from sora2_widgets.catalog import _build; print(len(_build._BUILT))"
+    )
+    env = {"SORA2_WIDGETS_HOME": str(tmp_path), "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
+    for spec in sw.MODELS:  # what the CLI reads without building agrees with the built model
+        assert spec.secret_fields == spec.input_model.SECRET_FIELDS
