@@ -49,11 +49,11 @@ def _scenarios(ctl: PanelController) -> dict[str, tuple[Callable[[], None], Call
 
     def text() -> None:
         ctl.set_tab("text")
-        ctl.select([m.id for m in ctl.models])  # all 3 text models (2 Sora + Kling)
+        ctl.select(["sora2_text_to_video", "sora2_text_to_video_pro", "kling25_turbo_pro_text_to_video"])
 
     def image() -> None:
         ctl.set_tab("image")
-        ctl.select([m.id for m in ctl.models])
+        ctl.select(["sora2_image_to_video", "sora2_image_to_video_pro", "kling25_turbo_pro_image_to_video"])
         ctl.set_resolution("auto")  # the Pro model's "auto": a price range
 
     def remix() -> None:
@@ -61,10 +61,26 @@ def _scenarios(ctl: PanelController) -> dict[str, tuple[Callable[[], None], Call
         ctl.select([m.id for m in ctl.models])
         ctl.set_remix_source(ctl.remix_candidates()[0].key)
 
+    def text_all() -> None:
+        ctl.set_tab("text")
+        ctl.select([m.id for m in ctl.models])  # every text model of the catalog (Sora, Kling, Veo, Seedance)
+
+    def image_all() -> None:
+        ctl.set_tab("image")
+        ctl.select([m.id for m in ctl.models])
+        ctl.set_resolution("auto")
+
     durations = itertools.cycle((4, 8, 12))
     aspects = itertools.cycle(("16:9", "9:16"))
     keeps = itertools.cycle((True, False))
+    n_text = len(sw.models_for("text"))
+    n_image = len(sw.models_for("image"))
     return {
+        f"text, all {n_text} models, change duration": (text_all, lambda i: ctl.set_duration(next(durations))),
+        f"image, all {n_image} models, auto resolution, change aspect": (
+            image_all,
+            lambda i: ctl.set_aspect_ratio(next(aspects)),
+        ),
         "text, 3 models, change duration": (text, lambda i: ctl.set_duration(next(durations))),
         "image, auto resolution, change aspect": (image, lambda i: ctl.set_aspect_ratio(next(aspects))),
         "remix with a source, toggle keep": (remix, lambda i: ctl.set_keep_for_remix(next(keeps))),

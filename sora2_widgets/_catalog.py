@@ -1,8 +1,8 @@
-"""The model catalog: every model the toolkit knows, as data.
+"""The model catalog: every model the toolkit knows, built from the data files of :mod:`.catalog`.
 
-Pure: no I/O. The panel, the client's validation, the emulator and pricing all
-read from here, so adding a model is adding one :class:`ModelSpec` (its input
-schema and price rule) and nothing else.
+The panel, the client's validation, the emulator and pricing all read from here, so adding a
+model is adding one data file (its input schema, output shape and price rule) and nothing else.
+The only I/O is reading those files once, at import; the input models are built on first use.
 """
 
 from __future__ import annotations
@@ -17,20 +17,11 @@ from typing import Any
 import pydantic
 
 from ._errors import FieldError, UnknownModelError, ValidationError
-from ._pricing import BasePlusPerSecond, CostEstimate, PerSecond, PriceRule, seconds_of
+from ._pricing import Billed, CostEstimate, PriceRule, rule_from_data, seconds_of
 from ._results import VideoResult
-from ._schemas import (
-    SORA_DURATIONS,
-    KlingImageToVideoInput,
-    KlingTextToVideoInput,
-    ModelInput,
-    SoraImageToVideoInput,
-    SoraImageToVideoProInput,
-    SoraRemixInput,
-    SoraTextToVideoInput,
-    SoraTextToVideoProInput,
-    format_choices,
-)
+from ._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, ModelInput, format_choices
+from .catalog import CatalogEntry, input_model_for, load_entries
+from .catalog._billing import AUDIO_FIELD, audio_of, options, requested_seconds
 
 __all__ = ["MODELS", "Mode", "ModelSpec", "estimate_cost", "get_model", "models_for", "validate_input"]
 
@@ -48,7 +39,7 @@ class Mode(str, enum.Enum):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model: where it lives, what it accepts, what it costs."""
+    """One model: where it lives, what it accepts, what it costs. Built from one catalog entry."""
 
     id: str
     name: str
@@ -56,15 +47,42 @@ class ModelSpec:
     endpoint: str
     mode: Mode
     family: str
-    input_model: type[ModelInput]
     price: PriceRule
     price_source: str
     pro: bool = False
     #: Remix jobs inherit duration/resolution from the source video.
     inherits_from_source: bool = False
     tags: tuple[str, ...] = field(default=())
+    #: The data file this model comes from (its schema, output shape, sources, dates).
+    entry: CatalogEntry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
-    # -- derived facts (single source: the input schema) ---------------------------------
+    @classmethod
+    def from_entry(cls, entry: CatalogEntry) -> ModelSpec:
+        try:
+            price = rule_from_data(entry.price)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"{entry.path}: price: {exc}") from None
+        return cls(
+            id=entry.id,
+            name=entry.name,
+            description=entry.description,
+            endpoint=entry.endpoint,
+            mode=Mode(entry.mode),
+            family=entry.family,
+            price=price,
+            price_source=entry.price_source,
+            pro=entry.tier == "pro",
+            inherits_from_source=entry.inherits_from_source,
+            tags=tuple(t for t, on in (("new", entry.ui.get("new")), ("retired", entry.retired)) if on),
+            entry=entry,
+        )
+
+    # -- derived facts (single source: the entry) -----------------------------------------
+    @property
+    def input_model(self) -> type[ModelInput]:
+        """The pydantic model of this endpoint's input, built from its JSON Schema on first use."""
+        return input_model_for(self.entry)
+
     @property
     def is_sora(self) -> bool:
         return self.family == "sora"
@@ -75,12 +93,61 @@ class ModelSpec:
         return "/".join(self.endpoint.split("/")[:2])
 
     @property
+    def declared_prompt_limit(self) -> int | None:
+        """The prompt limit the service (or the model's maker) states; ``None`` where none is stated."""
+        prompt = self.entry.input_schema["properties"].get("prompt", {})
+        return int(prompt["maxLength"]) if "maxLength" in prompt else None
+
+    @property
     def prompt_limit(self) -> int:
-        return self.input_model.PROMPT_LIMIT
+        """The limit the prompt counter shows: the declared one, else the panel's 5,000 (not enforced)."""
+        declared = self.declared_prompt_limit
+        return SORA_PROMPT_LIMIT if declared is None else declared
 
     @property
     def allowed(self) -> Mapping[str, tuple[Any, ...]]:
         return self.input_model.ALLOWED
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """Inputs that hold a secret (Sora's ``api_key``), read from the schema without building the model."""
+        props = self.entry.input_schema["properties"]
+        return frozenset(n for n, p in props.items() if p.get("x-sw-secret"))
+
+    @property
+    def image_fields(self) -> tuple[str, ...]:
+        """The inputs that name an image, the start frame first (``image_url``, ``start_image_url``, …)."""
+        return tuple(n for n in self.entry.ui.get("image_fields", ()) if n in self.entry.input_schema["properties"])
+
+    @property
+    def has_audio_toggle(self) -> bool:
+        return AUDIO_FIELD in self.entry.input_schema["properties"]
+
+    @property
+    def retired(self) -> str | None:
+        """The date the model was removed upstream (Sora 2: 2026-09-24), if it was."""
+        return self.entry.retired
+
+    @property
+    def price_unconfirmed(self) -> bool:
+        """The entry marks the price *to confirm* (sources disagree): shown as unconfirmed."""
+        return self.entry.price_unconfirmed
+
+    @property
+    def checked(self) -> str:
+        """The date this model's facts were last checked against fal."""
+        return self.entry.checked
+
+    @property
+    def to_confirm(self) -> Mapping[str, str]:
+        return self.entry.to_confirm
+
+    @property
+    def status(self) -> str:
+        """``"retired 2026-09-24"``, ``"new"`` or ``"live"``."""
+        if self.retired:
+            return f"retired {self.retired}"
+        return "new" if self.entry.ui.get("new") else "live"
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -99,7 +166,7 @@ class ModelSpec:
     def durations(self) -> tuple[int, ...]:
         if self.inherits_from_source:
             return SORA_DURATIONS
-        return tuple(seconds_of(d) for d in self.allowed.get("duration", ()))
+        return tuple(seconds_of(d) for d in self.allowed.get("duration", ()) if d != "auto")
 
     @property
     def max_duration(self) -> int:
@@ -116,7 +183,9 @@ class ModelSpec:
     @property
     def price_hint(self) -> str:
         hint = self.price.describe()
-        return f"{hint} × source length" if self.inherits_from_source else hint
+        if self.inherits_from_source:
+            hint = f"{hint} × source length"
+        return f"{hint} (unconfirmed)" if self.price_unconfirmed else hint
 
     # -- behaviour ------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> ModelInput:
@@ -129,10 +198,17 @@ class ModelSpec:
             for n in params
             if n not in fields
         ]
+        known = {n: v for n, v in params.items() if n in fields}
         try:
-            validated = self.input_model.model_validate({n: v for n, v in params.items() if n in fields})
+            validated = self.input_model.model_validate(known)
         except pydantic.ValidationError as exc:
             errors += _field_errors(self, exc)
+            # Other fields failed, so the rules across fields did not run: said too, unless said already.
+            named = {e.field for e in errors}
+            for problem in self.input_model.together_problems(known, set(known)):
+                field_name = str((problem.context or {}).get("field", ""))
+                if not any(n == field_name or n.startswith(field_name + ".") for n in named):
+                    errors.append(FieldError(field_name, problem.message()))
         else:
             if not errors:
                 return validated
@@ -157,17 +233,21 @@ class ModelSpec:
         known = {n: v for n, v in params.items() if n in fields}
         validated: ModelInput | None = None
         try:
-            validated = self.input_model.model_validate({**self._minimal(), **known})
+            validated = self.input_model.model_validate({**self._minimal(known), **known})
         except pydantic.ValidationError as exc:
             errors.extend(_field_errors(self, exc))
         if errors or validated is None:
             raise ValidationError(self.id, errors)
         return validated
 
-    def _minimal(self) -> dict[str, Any]:
+    def _minimal(self, given: Mapping[str, Any]) -> dict[str, Any]:
         # Just enough to build an input, so that one setting can be checked with the schema's own words.
-        filler = {"prompt": "x", "image_url": "https://example.invalid/x.png", "video_id": "x"}
-        return {n: filler[n] for n in self.required if n in filler}
+        image = "https://example.invalid/x.png"
+        out = {n: image if n in self.input_model.IMAGE_FIELDS else "x" for n in self.required if n not in given}
+        for group in self.input_model.ONE_REQUIRED:
+            if not set(group) & set(given):
+                out[group[0]] = "x"
+        return out
 
     def source_seconds(self, source_duration: object) -> int:
         """The billed length of a remix: the Sora duration (4, 8, … 20 s) the source video has.
@@ -192,28 +272,7 @@ class ModelSpec:
         msg = f"must be the length of a Sora 2 video ({choices} seconds, as measured), got {value!r}"
         return ValidationError(self.id, [FieldError("source_duration", msg)])
 
-    def _seconds_and_resolutions(
-        self, inp: ModelInput, source_duration: float | None, source_resolution: str | None
-    ) -> tuple[list[int], list[str]]:
-        if self.inherits_from_source:
-            secs = [self.source_seconds(source_duration)] if source_duration is not None else list(SORA_DURATIONS)
-            return secs, [source_resolution or "*"]
-        values = dict(inp)  # the validated fields (no model_dump: this runs on every panel change)
-        secs = [seconds_of(values["duration"])]
-        resolution = values.get("resolution")
-        if resolution is None:
-            return secs, ["*"]
-        if resolution == "auto":
-            return secs, [r for r in self.resolutions if r != "auto"]
-        return secs, [resolution]
-
-    def estimate(
-        self,
-        params: Mapping[str, Any] | None = None,
-        *,
-        source_duration: float | None = None,
-        source_resolution: str | None = None,
-    ) -> CostEstimate:
+    def _check_source(self, source_duration: float | None, source_resolution: str | None) -> None:
         source_errors: list[FieldError] = []
         if not self.inherits_from_source:
             # Ignoring them would price something other than what the caller described.
@@ -228,42 +287,68 @@ class ModelSpec:
             source_errors.append(FieldError("source_resolution", f"must be {choices} (or None), got {shown}"))
         if source_errors:
             raise ValidationError(self.id, source_errors)
-        inp = self.check_params(dict(params or {}))
-        secs, resolutions = self._seconds_and_resolutions(inp, source_duration, source_resolution)
-        est = self.price.estimate(secs, resolutions)
-        if not est.is_exact:
-            why = (
-                "depends on the source video's length"
-                if self.inherits_from_source and source_duration is None
-                else "the service picks the resolution (auto)"
-            )
-            est = CostEstimate(est.low, est.high, note=why)
-        return est
+
+    def estimate(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        source_duration: float | None = None,
+        source_resolution: str | None = None,
+    ) -> CostEstimate:
+        self._check_source(source_duration, source_resolution)
+        # The prompt and the images never set a price (and an image may still be a local path here).
+        settings = {k: v for k, v in (params or {}).items() if k not in ("prompt", "video_id", *self.image_fields)}
+        values = dict(self.check_params(settings))  # no model_dump: this runs on every panel change
+        if self.inherits_from_source:
+            secs = [self.source_seconds(source_duration)] if source_duration is not None else list(SORA_DURATIONS)
+            values["resolution"] = source_resolution
+            why = ["depends on the source video's length"] if source_duration is None else []
+        else:
+            secs = requested_seconds(self.entry, values)
+            why = []
+        billed, open_parts = options(self.entry, self.price, values, secs)
+        costs = [self.price.cost(b) for b in billed]
+        notes = [*why, *open_parts] if min(costs) != max(costs) else []
+        if self.price_unconfirmed:
+            notes.append("price unconfirmed (sources disagree; see sora2-widgets models --json)")
+        return CostEstimate(min(costs), max(costs), note="; ".join(notes), unconfirmed=self.price_unconfirmed)
 
     def actual_cost(
         self, params: Mapping[str, Any], result: VideoResult, *, source_duration: float | None = None
     ) -> Decimal:
-        """What the finished job cost: the requested length, at the resolution actually delivered.
+        """What the finished job cost: the requested settings, settled by the video actually delivered.
 
-        ``params`` may be a stored row's parameters (with bookkeeping such as ``source_duration``):
-        only the settings that set the price are read, and they are validated like an estimate's.
+        What the request left open is read from the result: the resolution (``"auto"``), the length
+        (``"auto"`` duration, a remix without its source's length) and, for a token price, the real
+        width and height. ``params`` may be a stored row's parameters (with bookkeeping such as
+        ``source_duration``): only the settings that set the price are read, validated like an
+        estimate's. A fact the price needs that the result does not state raises ``ValueError``.
         """
-        priced = {n: params[n] for n in _PRICED_SETTINGS if n in params and n in self.input_model.model_fields}
-        inp = self.check_params(priced)
+        fields = self.input_model.model_fields
+        priced = {n: params[n] for n in _PRICED_SETTINGS if n in params and n in fields}
+        values = dict(self.check_params(priced))
         if self.inherits_from_source:
             length = source_duration if source_duration is not None else result.duration
             if not length:
                 raise ValueError(f"{self.id}: the cost needs the source video's duration")
-            return self.price.actual(self.source_seconds(length), result.resolution)
-        values = dict(inp)
+            seconds = self.source_seconds(length)
+        elif values.get("duration") == "auto" and not values.get("multi_prompt"):
+            if not result.duration:
+                raise ValueError(f"{self.id}: the cost of an auto duration needs the delivered video's length")
+            seconds = round(result.duration)
+        else:
+            (seconds,) = requested_seconds(self.entry, values)
         resolution = values.get("resolution")
-        if resolution == "auto" or resolution is None:
+        if resolution in ("auto", None) and "resolution" in fields:
             resolution = result.resolution
-        return self.price.actual(seconds_of(values["duration"]), resolution)
+        elif resolution is None:
+            resolution = self.entry.output.resolution
+        billed = Billed(Decimal(seconds), resolution, audio_of(self.entry, values), result.width, result.height)
+        return self.price.cost(billed)
 
 
 #: The settings a price depends on (everything else in a request leaves the price alone).
-_PRICED_SETTINGS = ("duration", "resolution")
+_PRICED_SETTINGS = ("duration", "resolution", "aspect_ratio", "generate_audio", "multi_prompt")
 #: What a source video's resolution can be (``resolution_of`` a delivered Sora video).
 _SOURCE_RESOLUTIONS = ("720p", "1080p")
 #: How far (exclusive) a measured source length may be from a Sora duration: real files are off by a
@@ -292,108 +377,15 @@ def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldE
     # Only the location, type and message are kept: never "input" (it would be the refused value,
     # an api_key included). Unknown names never get here: validate() and check_params() report them.
     for err in exc.errors(include_url=False):
-        where = _field_name(".".join(str(p) for p in err["loc"]))
+        loc = err["loc"] or (str((err.get("ctx") or {}).get("field", "")),)  # a rule across fields names one
+        where = _field_name(".".join(str(p) for p in loc))
         msg = f"is required by {spec.name}" if err["type"] == "missing" else err["msg"]
         out.append(FieldError(where, msg))
     return out
 
 
-_FAL = "https://fal.ai/models/"
-_SORA_STD = PerSecond({"*": Decimal("0.10")})
-_SORA_PRO = PerSecond({"720p": Decimal("0.30"), "1080p": Decimal("0.50")})
-# fal publishes Kling 2.5 Turbo Pro as $0.35 for the first 5 s plus $0.07 per extra second, on each
-# endpoint's own page, which each model cites (price_source): .../pro/image-to-video and
-# .../pro/text-to-video under https://fal.ai/models/fal-ai/kling-video/v2.5-turbo/. Text-to-video's
-# schema: duration "5"/"10", aspect_ratio 16:9/9:16/1:1, negative_prompt, cfg_scale 0–1, no image.
-# (Checked against fal's image-to-video llms.txt and, for text-to-video, copies of fal's text-to-video
-# schema and price kept by resellers of that endpoint, e.g. eachlabs.ai's
-# kling-v2-5-turbo-pro-text-to-video/llms.txt.) The seed app's flat "0.18" was wrong.
-_KLING = BasePlusPerSecond(base=Decimal("0.35"), base_seconds=5, per_extra_second=Decimal("0.07"))
-_KLING_T2V = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
-_KLING_I2V = "fal-ai/kling-video/v2.5-turbo/pro/image-to-video"
-
-MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        id="sora2_text_to_video",
-        name="Sora 2",
-        description="OpenAI Sora 2 from a text prompt, 720p, with audio.",
-        endpoint="fal-ai/sora-2/text-to-video",
-        mode=Mode.TEXT,
-        family="sora",
-        input_model=SoraTextToVideoInput,
-        price=_SORA_STD,
-        price_source=_FAL + "fal-ai/sora-2/text-to-video",
-    ),
-    ModelSpec(
-        id="sora2_text_to_video_pro",
-        name="Sora 2 Pro",
-        description="Sora 2 Pro from a text prompt, up to 1080p.",
-        endpoint="fal-ai/sora-2/text-to-video/pro",
-        mode=Mode.TEXT,
-        family="sora",
-        input_model=SoraTextToVideoProInput,
-        price=_SORA_PRO,
-        price_source=_FAL + "fal-ai/sora-2/text-to-video/pro",
-        pro=True,
-    ),
-    ModelSpec(
-        id="sora2_image_to_video",
-        name="Sora 2 (image)",
-        description="Sora 2 animating a start image, 720p.",
-        endpoint="fal-ai/sora-2/image-to-video",
-        mode=Mode.IMAGE,
-        family="sora",
-        input_model=SoraImageToVideoInput,
-        price=_SORA_STD,
-        price_source=_FAL + "fal-ai/sora-2/image-to-video",
-    ),
-    ModelSpec(
-        id="sora2_image_to_video_pro",
-        name="Sora 2 Pro (image)",
-        description="Sora 2 Pro animating a start image, up to 1080p.",
-        endpoint="fal-ai/sora-2/image-to-video/pro",
-        mode=Mode.IMAGE,
-        family="sora",
-        input_model=SoraImageToVideoProInput,
-        price=_SORA_PRO,
-        price_source=_FAL + "fal-ai/sora-2/image-to-video/pro",
-        pro=True,
-    ),
-    ModelSpec(
-        id="sora2_video_to_video_remix",
-        name="Sora 2 Remix",
-        description="Change an earlier Sora 2 video with a new prompt; keeps its length and size.",
-        endpoint="fal-ai/sora-2/video-to-video/remix",
-        mode=Mode.REMIX,
-        family="sora",
-        input_model=SoraRemixInput,
-        price=_SORA_STD,
-        price_source=_FAL + "fal-ai/sora-2/video-to-video/remix",
-        inherits_from_source=True,
-    ),
-    ModelSpec(
-        id="kling25_turbo_pro_text_to_video",
-        name="Kling 2.5 Turbo Pro",
-        description="Kling v2.5 Turbo Pro from a text prompt, 5 or 10 s.",
-        endpoint=_KLING_T2V,
-        mode=Mode.TEXT,
-        family="kling",
-        input_model=KlingTextToVideoInput,
-        price=_KLING,
-        price_source=_FAL + _KLING_T2V,
-    ),
-    ModelSpec(
-        id="kling25_turbo_pro_image_to_video",
-        name="Kling 2.5 Turbo Pro (image)",
-        description="Kling v2.5 Turbo Pro animating a start image, 5 or 10 s.",
-        endpoint=_KLING_I2V,
-        mode=Mode.IMAGE,
-        family="kling",
-        input_model=KlingImageToVideoInput,
-        price=_KLING,
-        price_source=_FAL + _KLING_I2V,
-    ),
-)
+#: Every model: the shipped data files, then those of ``$SORA2_WIDGETS_CATALOG_DIR``, in catalog order.
+MODELS: tuple[ModelSpec, ...] = tuple(ModelSpec.from_entry(e) for e in load_entries())
 
 _BY_ID: dict[str, ModelSpec] = {m.id: m for m in MODELS}
 _BY_ENDPOINT: dict[str, ModelSpec] = {m.endpoint: m for m in MODELS}
@@ -434,7 +426,7 @@ def estimate_cost(
     **params: Any,
 ) -> CostEstimate:
     """The price of one job before it runs. Ignores the prompt; remix needs ``source_duration``."""
-    params.pop("prompt", None)
-    params.pop("image_url", None)
-    params.pop("video_id", None)
+    spec = get_model(model_id)
+    for name in ("prompt", "video_id", "image_url", "tail_image_url", *spec.image_fields):
+        params.pop(name, None)
     return get_model(model_id).estimate(params, source_duration=source_duration, source_resolution=source_resolution)

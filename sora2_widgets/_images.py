@@ -59,8 +59,8 @@ _UNREADABLE = f"is not a readable image (damaged, cut short, or not an image at 
 
 ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image]
 
-#: Input fields that hold an image (Sora/Kling image-to-video, Kling's last frame).
-IMAGE_FIELDS = ("image_url", "tail_image_url")
+#: Input fields that hold an image (start frames, and the last frames of Kling and Seedance).
+IMAGE_FIELDS = ("image_url", "tail_image_url", "start_image_url", "end_image_url")
 
 # RFC 2397: data:[<mediatype>][;base64],<data>. The media type's parameters (;charset=…) are kept
 # apart from the ";base64" flag, which must come last.

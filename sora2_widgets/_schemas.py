@@ -1,12 +1,13 @@
-"""Input schemas, one pydantic model per endpoint, mirroring fal's published rules.
+"""The base of every endpoint's input model: strict types, fal's rules, one-sentence refusals.
 
-Pure: no I/O. The same classes validate in the client (before any money is
-spent), in the emulator (to answer 422 exactly like the service) and drive the
-panel's choices, so a rule lives in one place only.
+Pure: no I/O. The per-endpoint models are built from the catalog's data (each entry's JSON
+Schema, :mod:`sora2_widgets.catalog._build`) on top of :class:`ModelInput`, and validate in the
+client (before any money is spent), in the emulator (to answer 422 exactly like the service) and
+drive the panel's choices, so a rule lives in one place only.
 
-Allowed values are class data (``ALLOWED``) rather than ``Literal`` types so that
-a refusal reads like a sentence a person understands ("duration must be 4, 8,
-12, 16 or 20 seconds for Sora 2, got 5") instead of pydantic's generic wording.
+Allowed values are class data (``ALLOWED``) rather than ``Literal`` types so that a refusal reads
+like a sentence a person understands ("duration must be 4, 8, 12, 16 or 20 seconds for Sora 2,
+got 5") instead of pydantic's generic wording.
 """
 
 from __future__ import annotations
@@ -20,31 +21,26 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ._images import check_data_uri
 
-__all__ = [
-    "KlingImageToVideoInput",
-    "KlingTextToVideoInput",
-    "ModelInput",
-    "SoraImageToVideoInput",
-    "SoraImageToVideoProInput",
-    "SoraRemixInput",
-    "SoraTextToVideoInput",
-    "SoraTextToVideoProInput",
-    "format_choices",
-]
+__all__ = ["SORA_DURATIONS", "SORA_PROMPT_LIMIT", "SORA_SNAPSHOTS", "ModelInput", "format_choices"]
 
 SORA_PROMPT_LIMIT = 5000
 SORA_DURATIONS = (4, 8, 12, 16, 20)
 SORA_SNAPSHOTS = ("sora-2", "sora-2-2025-12-08", "sora-2-2025-10-06")
-SORA_MAX_CHARACTERS = 2
-# fal's own Kling schema allows 2500 characters; the product (DESIGN §2, the seed app) caps Kling
-# prompts at 500 so the panel's counter is one simple rule: 500 whenever Kling is selected.
-KLING_PROMPT_LIMIT = 500
-KLING_DURATIONS = ("5", "10")
 
 _T = TypeVar("_T")
 _UNITS = {"duration": " seconds"}
@@ -91,7 +87,7 @@ def _is_visible(ch: str) -> bool:
 class _Kind(NamedTuple):
     """What a field takes, read from its annotation: the base of the type check before pydantic runs."""
 
-    base: str  # "bool", "whole", "number", "text", "secret" or "list"
+    base: str  # "bool", "whole", "number", "text", "secret", "list" (of text) or "objects"
     optional: bool
 
     @property
@@ -103,6 +99,7 @@ class _Kind(NamedTuple):
             "text": "text",
             "secret": "text",
             "list": "a list of text",
+            "objects": "a list of objects",
         }[self.base]
 
 
@@ -117,7 +114,8 @@ def _kind_of(model: type[BaseModel], name: str) -> _Kind:
     elif SecretStr in types:
         base = "secret"
     elif any(typing.get_origin(t) is list for t in types):
-        base = "list"
+        (item,) = typing.get_args(next(t for t in types if typing.get_origin(t) is list))
+        base = "objects" if isinstance(item, type) and issubclass(item, BaseModel) else "list"
     elif float in types:
         base = "number"
     elif int in types:
@@ -162,13 +160,24 @@ class ModelInput(BaseModel):
     MODEL_NAME: ClassVar[str] = ""
     #: Field name → the values the service accepts, in the order the panel offers them.
     ALLOWED: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
-    PROMPT_LIMIT: ClassVar[int] = SORA_PROMPT_LIMIT
+    #: The most characters a prompt may have; ``None`` where the service declares no limit.
+    PROMPT_LIMIT: ClassVar[int | None] = None
     #: Fields that hold secrets: never stored, logged or shown.
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
     #: Text fields whose values are whole numbers of seconds ("5", "10"): the number 10 is accepted too.
     SECONDS_AS_TEXT: ClassVar[frozenset[str]] = frozenset()
+    #: Fields that name an image: an http(s) URL or a ``data:`` URI, checked and decoded.
+    IMAGE_FIELDS: ClassVar[frozenset[str]] = frozenset()
     #: Text fields that may hold tabs and line breaks (prose, and base64 wrapped in lines).
-    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "negative_prompt", "image_url", "tail_image_url"})
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"prompt", "negative_prompt"})
+    #: Fields that must not be given together (``prompt`` vs ``multi_prompt``), group by group.
+    EXCLUSIVE: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Groups of which at least one field must be given.
+    ONE_REQUIRED: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: List fields → (fewest, most) items.
+    ITEM_COUNTS: ClassVar[Mapping[str, tuple[int, int]]] = {}
+    #: List fields → the most seconds their items' ``duration`` may add up to.
+    MAX_TOTAL_SECONDS: ClassVar[Mapping[str, int]] = {}
 
     @field_validator("*", mode="before")
     @classmethod
@@ -210,6 +219,18 @@ class ModelInput(BaseModel):
             if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
                 return cls._sendable(name, list(value))
             raise cls._wrong_type(name, value, kind)
+        if kind.base == "objects":
+            # Each item is checked by its own model (a nested ModelInput); only the shape is ours.
+            if not (isinstance(value, (list, tuple)) and all(isinstance(v, (dict, BaseModel)) for v in value)):
+                raise cls._wrong_type(name, value, kind)
+            low, high = cls.ITEM_COUNTS.get(name, (0, len(value)))
+            if not low <= len(value) <= high:
+                raise PydanticCustomError(
+                    "item_count",
+                    "{field} takes {low} to {high} items for {model}, got {n}",
+                    {"field": name, "low": low, "high": high, "model": cls.MODEL_NAME, "n": len(value)},
+                )
+            return list(value)
         if isinstance(value, str):
             return cls._sendable(name, value)
         if name in cls.SECONDS_AS_TEXT and (whole := _whole(value)) is not None:
@@ -240,10 +261,74 @@ class ModelInput(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _check_allowed(cls, value: Any, info: ValidationInfo) -> Any:
-        allowed = cls.ALLOWED.get(info.field_name or "")
-        if allowed is not None and value is not None and value not in allowed:
-            raise cls._not_allowed(info.field_name or "", value)
+        name = info.field_name or ""
+        if value is None:
+            return None
+        allowed = cls.ALLOWED.get(name)
+        if allowed is not None and value not in allowed:
+            raise cls._not_allowed(name, value)
+        if name == "prompt":
+            return cls._check_prompt(value)
+        if name in cls.IMAGE_FIELDS:
+            return cls._check_image_url(value)
         return value
+
+    @model_validator(mode="after")
+    def _check_together(self) -> ModelInput:
+        """The rules that span fields: exclusive fields, one of a group, a total length of shots."""
+        problems = type(self).together_problems(
+            {n: getattr(self, n) for n in type(self).model_fields}, set(self.model_fields_set)
+        )
+        if problems:
+            raise problems[0]
+        return self
+
+    @classmethod
+    def together_problems(cls, values: Mapping[str, Any], given_names: set[str]) -> list[PydanticCustomError]:
+        """The cross-field rules ``values`` break (validated values, or the raw request: a request
+        refused for one field is still told about these, so one reply names every problem)."""
+        given = {n for n, v in values.items() if v is not None and n in cls.model_fields}
+        out: list[PydanticCustomError] = []
+        for group in cls.EXCLUSIVE:
+            both = [n for n in group if n in given and n in given_names]
+            if len(both) > 1:
+                out.append(
+                    PydanticCustomError(
+                        "fields_exclusive",
+                        "{field} cannot be given together with {others} for {model}; give one of them",
+                        {"field": both[-1], "others": format_choices(tuple(both[:-1])), "model": cls.MODEL_NAME},
+                    )
+                )
+        for group in cls.ONE_REQUIRED:
+            if not given & set(group):
+                out.append(
+                    PydanticCustomError(
+                        "fields_one_required",
+                        "{field} is required by {model} (or {others})",
+                        {"field": group[0], "others": format_choices(group[1:]), "model": cls.MODEL_NAME},
+                    )
+                )
+        for name, most in cls.MAX_TOTAL_SECONDS.items():
+            seconds = _total_seconds(values.get(name))
+            if seconds is not None and seconds > most:
+                out.append(
+                    PydanticCustomError(
+                        "total_seconds",
+                        "{field} adds up to {n} seconds; {model} makes at most {most}",
+                        {"field": name, "n": seconds, "model": cls.MODEL_NAME, "most": most},
+                    )
+                )
+        return out
+
+    @model_serializer(mode="wrap")
+    def _hide_secrets(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        # model_dump/JSON never carry a secret; to_payload() reveals it for the request only.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in type(self).SECRET_FIELDS:
+                if data.get(name) is not None:
+                    data[name] = "**********"
+        return data
 
     @classmethod
     def _sendable(cls, name: str, value: _T) -> _T:
@@ -262,7 +347,7 @@ class ModelInput(BaseModel):
         for text in texts:
             for found in _UNSENDABLE.finditer(text):
                 ch = found.group()
-                if ch in _LAYOUT and name in cls.MULTILINE_FIELDS:
+                if ch in _LAYOUT and (name in cls.MULTILINE_FIELDS or name in cls.IMAGE_FIELDS):
                     continue
                 raise cls._unsendable(name, ch, found.start())
         if name in cls.SECRET_FIELDS:
@@ -305,13 +390,22 @@ class ModelInput(BaseModel):
             {
                 "field": name,
                 "choices": format_choices(cls.ALLOWED[name]),
-                "unit": _UNITS.get(name, ""),
+                "unit": cls._unit(name, value),
                 "model": cls.MODEL_NAME,
                 "got": _shown(value),
             },
         )
 
-    @field_validator("prompt", mode="after", check_fields=False)
+    @classmethod
+    def _unit(cls, name: str, value: Any) -> str:
+        """The unit after a list of plain numbers of seconds; a hint where text is wanted, not a number."""
+        allowed = cls.ALLOWED[name]
+        if name in _UNITS and all(_whole(v) is not None or str(v).isdigit() for v in allowed):
+            return _UNITS[name]
+        if _is_number(value) and all(isinstance(v, str) for v in allowed) and name not in cls.SECONDS_AS_TEXT:
+            return " (text, with the quotes)"
+        return ""
+
     @classmethod
     def _check_prompt(cls, value: str) -> str:
         if not value.strip():
@@ -322,7 +416,7 @@ class ModelInput(BaseModel):
                 "prompt must not be empty: it holds only invisible characters (such as {code})",
                 {"code": f"U+{ord(next(ch for ch in value if not ch.isspace())):04X}"},
             )
-        if len(value) > cls.PROMPT_LIMIT:
+        if cls.PROMPT_LIMIT is not None and len(value) > cls.PROMPT_LIMIT:
             raise PydanticCustomError(
                 "prompt_too_long",
                 "prompt is {n} characters; {model} accepts at most {limit}",
@@ -330,11 +424,8 @@ class ModelInput(BaseModel):
             )
         return value
 
-    @field_validator("image_url", "tail_image_url", mode="after", check_fields=False)
     @classmethod
-    def _check_image_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _check_image_url(cls, value: str) -> str:
         if value[:5].lower() == "data:":
             # Decoded, whatever made it: an image of a type fal takes, whole, within the size limit.
             try:
@@ -371,140 +462,21 @@ class ModelInput(BaseModel):
         return body
 
 
+def _total_seconds(items: Any) -> int | None:
+    """The seconds a list of shots adds up to (validated shots or raw dicts); None when unreadable."""
+    if not isinstance(items, (list, tuple)):
+        return None
+    total = 0
+    for item in items:
+        duration = item.get("duration") if isinstance(item, Mapping) else getattr(item, "duration", None)
+        whole = _whole(duration) if not isinstance(duration, str) else (int(duration) if duration.isdigit() else None)
+        if whole is None:
+            return None
+        total += whole
+    return total
+
+
 def _shown(value: Any) -> str:
     """A value as a message shows it: its repr (quoted text, escaped line breaks: one line), cut short."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-class _SoraBase(ModelInput):
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"api_key"})
-
-    prompt: str = Field(description="What the video shows (1–5000 characters).")
-    delete_video: bool = Field(
-        default=True,
-        description="Delete the video on the service after delivery. Keep False to remix it later.",
-    )
-    api_key: SecretStr | None = Field(
-        default=None, description="Your own OpenAI key (billed by OpenAI). Treated as a secret."
-    )
-
-    @field_serializer("api_key", when_used="always")
-    def _hide_key(self, value: SecretStr | None) -> str | None:
-        # model_dump/JSON never carry the key; to_payload() reveals it for the request only.
-        return None if value is None else "**********"
-
-
-class _SoraGenerate(_SoraBase):
-    duration: int = Field(default=4, description="Length in seconds.")
-    model: str = Field(default="sora-2", description="Model snapshot: 'sora-2' is the latest.")
-    detect_and_block_ip: bool | None = Field(
-        default=None, description="Refuse prompts that name protected intellectual property."
-    )
-    character_ids: list[str] | None = Field(
-        default=None, description="Up to two character ids (from fal-ai/sora-2/characters) named in the prompt."
-    )
-
-    @field_validator("character_ids", mode="after")
-    @classmethod
-    def _check_characters(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        if len(value) > SORA_MAX_CHARACTERS:
-            raise PydanticCustomError(
-                "too_many_characters",
-                "character_ids takes at most {limit} ids, got {n}",
-                {"limit": SORA_MAX_CHARACTERS, "n": len(value)},
-            )
-        if any(not c.strip() for c in value):
-            raise PydanticCustomError("character_id_empty", "character_ids must not contain empty ids")
-        return value
-
-
-class SoraTextToVideoInput(_SoraGenerate):
-    MODEL_NAME = "Sora 2"
-    ALLOWED = {
-        "duration": SORA_DURATIONS,
-        "aspect_ratio": ("16:9", "9:16"),
-        "resolution": ("720p",),
-        "model": SORA_SNAPSHOTS,
-    }
-    aspect_ratio: str = "16:9"
-    resolution: str = "720p"
-
-
-class SoraTextToVideoProInput(_SoraGenerate):
-    MODEL_NAME = "Sora 2 Pro"
-    ALLOWED = {
-        "duration": SORA_DURATIONS,
-        "aspect_ratio": ("16:9", "9:16"),
-        "resolution": ("720p", "1080p"),
-        "model": SORA_SNAPSHOTS,
-    }
-    aspect_ratio: str = "16:9"
-    resolution: str = "1080p"
-
-
-class SoraImageToVideoInput(_SoraGenerate):
-    MODEL_NAME = "Sora 2 (image)"
-    ALLOWED = {
-        "duration": SORA_DURATIONS,
-        "aspect_ratio": ("auto", "16:9", "9:16"),
-        "resolution": ("auto", "720p"),
-        "model": SORA_SNAPSHOTS,
-    }
-    image_url: str = Field(description="The first frame: an http(s) URL or a data: URI.")
-    aspect_ratio: str = "auto"
-    resolution: str = "auto"
-
-
-class SoraImageToVideoProInput(_SoraGenerate):
-    MODEL_NAME = "Sora 2 Pro (image)"
-    ALLOWED = {
-        "duration": SORA_DURATIONS,
-        "aspect_ratio": ("auto", "16:9", "9:16"),
-        "resolution": ("auto", "720p", "1080p"),
-        "model": SORA_SNAPSHOTS,
-    }
-    image_url: str = Field(description="The first frame: an http(s) URL or a data: URI.")
-    aspect_ratio: str = "auto"
-    resolution: str = "auto"
-
-
-class SoraRemixInput(_SoraBase):
-    MODEL_NAME = "Sora 2 Remix"
-    video_id: str = Field(min_length=1, description="The video_id of an earlier Sora 2 video that was kept.")
-
-    @field_validator("video_id", mode="after")
-    @classmethod
-    def _check_video_id(cls, value: str) -> str:
-        if not value.strip():
-            raise PydanticCustomError("video_id_empty", "video_id must not be empty")
-        return value
-
-
-class _KlingBase(ModelInput):
-    PROMPT_LIMIT = KLING_PROMPT_LIMIT
-    # fal's Kling schema takes "5"/"10" as strings; the number 10 (or 10.0, as Sora's duration
-    # takes) is the same ten seconds. "8" is not turned into 8 anywhere: text never becomes a number.
-    SECONDS_AS_TEXT = frozenset({"duration"})
-
-    prompt: str = Field(description="What the video shows (1–500 characters).")
-    duration: str = Field(default="5", description='Length in seconds, as a string: "5" or "10".')
-    negative_prompt: str = Field(default="blur, distort, and low quality", max_length=2500)
-    cfg_scale: float = Field(default=0.5, ge=0.0, le=1.0, description="How closely to follow the prompt.")
-
-
-class KlingTextToVideoInput(_KlingBase):
-    MODEL_NAME = "Kling 2.5 Turbo Pro"
-    ALLOWED = {"duration": KLING_DURATIONS, "aspect_ratio": ("16:9", "9:16", "1:1")}
-
-    aspect_ratio: str = "16:9"
-
-
-class KlingImageToVideoInput(_KlingBase):
-    MODEL_NAME = "Kling 2.5 Turbo Pro (image)"
-    ALLOWED = {"duration": KLING_DURATIONS}
-
-    image_url: str = Field(description="The first frame: an http(s) URL or a data: URI.")
-    tail_image_url: str | None = Field(default=None, description="Optional last frame.")

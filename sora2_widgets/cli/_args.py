@@ -30,7 +30,7 @@ def _secret_inputs() -> frozenset[str]:
     """
     from .._catalog import MODELS
 
-    return frozenset().union(*(m.input_model.SECRET_FIELDS for m in MODELS))
+    return frozenset().union(*(m.secret_fields for m in MODELS))
 
 
 # A secret typed where argparse echoes the raw argument is shown as <hidden>: the value of any

@@ -180,6 +180,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("generate", "generate one video and save it", "._parser:configure_generate"),
     ("history", "the generations, newest first, with their ids", "._parser:configure_history"),
     ("spend", "spend by model, day, mode, provider, user or machine", "._parser:configure_spend"),
+    ("models", "the models: id, endpoint, mode, price, status, date checked", "._models:configure"),
     ("budget", "show, set or clear the ledger's budget (shared by everyone using it)", "._budget:configure"),
     (
         "emulator",

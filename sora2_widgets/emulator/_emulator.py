@@ -30,6 +30,7 @@ from PIL import Image
 from .._catalog import MODELS, ModelSpec
 from .._config import data_dir
 from .._schemas import ModelInput
+from ..catalog._billing import audio_of
 from . import _intake
 from ._jobs import JobError, JobRecord, JobStore, Retention, Snapshot, snapshot
 from ._options import (
@@ -416,7 +417,7 @@ def has_audio(record: JobRecord) -> bool:
     other model's exactly when its validated input says ``generate_audio`` is true. A rule, not a
     list, so a model added to the catalog gets its sound from its own schema."""
     spec = _ENDPOINTS.get(record.endpoint)
-    return (spec is not None and spec.is_sora) or record.params.get("generate_audio") is True
+    return spec is not None and audio_of(spec.entry, record.params)  # the rule prices use too
 
 
 _RENDER_FAILED = JobError(

@@ -7,6 +7,7 @@ import base64
 import binascii
 import io
 import logging
+import math
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -16,9 +17,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .._catalog import ModelSpec
 from .._schemas import ModelInput
+from ..catalog._billing import requested_seconds
 from ._jobs import JobError, JobRecord
-from ._options import KLING_FPS
-from ._render import dimensions
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
@@ -48,7 +48,7 @@ def create_job(
     params = inp.public_params()
     request_id, video_id = emu.new_ids(video=spec.is_sora)
     prompt = str(params.get("prompt", ""))
-    error: JobError | None = _check_inputs(emu, params)
+    error: JobError | None = _check_inputs(emu, spec, params)
     dims: tuple[int, int]
     if error is not None:
         size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, emu.fps
@@ -63,9 +63,11 @@ def create_job(
             size, dims, duration, fps = _Size("720p", "16:9"), (1280, 720), 4, emu.fps
     else:
         size = _size_for(emu, spec, params)
-        dims = dimensions(size.resolution, size.aspect_ratio)
-        duration = int(params["duration"])
-        fps = emu.fps if spec.is_sora else KLING_FPS
+        dims = spec.entry.output.size(size.resolution, size.aspect_ratio)
+        duration, picked = _duration_for(spec, params)
+        if picked:
+            size = _Size(size.resolution, size.aspect_ratio, (*size.notes, picked))
+        fps = emu.fps if spec.is_sora else spec.entry.output.fps
     width, height = dims
     if video_id is not None:
         video_file, thumb = f"{video_id}.mp4", f"{video_id}.jpg"
@@ -154,10 +156,10 @@ def create_failed_job(
     return record
 
 
-def _check_inputs(emu: Emulator, params: dict[str, Any]) -> JobError | None:
+def _check_inputs(emu: Emulator, spec: ModelSpec, params: dict[str, Any]) -> JobError | None:
     """What fal's runner says when it cannot fetch or read an image input (a file on this
     emulator's storage that is missing, expired or not an image); other URLs are not fetched."""
-    for name in _IMAGE_FIELDS:
+    for name in spec.image_fields:
         url = params.get(name)
         if not isinstance(url, str):
             continue
@@ -200,29 +202,51 @@ def _remix_source(emu: Emulator, video_id: str) -> tuple[JobRecord | None, JobEr
     return source, None
 
 
+def _duration_for(spec: ModelSpec, params: dict[str, Any]) -> tuple[int, str]:
+    """The length to render, and a note when the service picked it (``"auto"``)."""
+    if params.get("duration") == "auto" and not params.get("multi_prompt"):
+        seconds = int(str(spec.entry.output.auto.get("duration", 5)))
+        return seconds, f"duration auto: using {seconds} s"
+    (seconds,) = requested_seconds(spec.entry, params)
+    return seconds, ""
+
+
 def _size_for(emu: Emulator, spec: ModelSpec, params: dict[str, Any]) -> _Size:
-    resolution = str(params.get("resolution", "720p"))
+    """The resolution and aspect ratio to render: as asked, or what the service picks for "auto"
+    (from the start image where there is one: its nearest aspect ratio the model makes)."""
+    output = spec.entry.output
+    resolution = str(params.get("resolution") or output.resolution or next(iter(output.sizes)))
     aspect = params.get("aspect_ratio")
-    image_url = params.get("image_url")
+    image_url = next((params[n] for n in spec.image_fields if params.get(n) is not None), None)
     needs_image = aspect in (None, "auto") or resolution == "auto"
-    if image_url is None or not needs_image:
-        return _Size(resolution, str(aspect or "16:9"))
     notes: list[str] = []
-    size = _input_image_size(emu, str(image_url), notes)
-    if aspect in (None, "auto"):
-        if size is None:
-            aspect = "16:9"
-            notes.append("aspect_ratio auto: image size unknown, using 16:9")
-        else:
-            w, h = size
-            square = not spec.is_sora and abs(w - h) <= 0.05 * max(w, h)  # only Kling renders 1:1
-            aspect = "1:1" if square else ("9:16" if h > w else "16:9")
-            notes.append(f"aspect_ratio auto: the image is {w}x{h}, using {aspect}")
+    size = _input_image_size(emu, str(image_url), notes) if image_url is not None and needs_image else None
     if resolution == "auto":
         # Sora picks the resolution from the image: standard always 720p, Pro 1080p for large images.
         resolution = "1080p" if spec.pro and size is not None and min(size) >= 1080 else "720p"
         notes.append(f"resolution auto: using {resolution}")
+    made = [a for a in spec.aspect_ratios if a != "auto" and a in output.sizes[resolution]] or list(
+        output.sizes[resolution]
+    )
+    if aspect in (None, "auto"):
+        if size is not None:
+            w, h = size
+            ratio = math.log(w / h)
+            # The nearest the model makes; a tie goes to the one listed first (16:9 before 1:1).
+            aspect = min(made, key=lambda a: abs(math.log(_ratio(a)) - ratio))
+            notes.append(f"aspect_ratio auto: the image is {w}x{h}, using {aspect}")
+        else:
+            aspect = str(output.auto.get("aspect_ratio", made[0]))
+            if image_url is not None:
+                notes.append(f"aspect_ratio auto: image size unknown, using {aspect}")
+            elif "aspect_ratio" in params:
+                notes.append(f"aspect_ratio auto: using {aspect}")
     return _Size(resolution, str(aspect), tuple(notes))
+
+
+def _ratio(aspect: str) -> float:
+    w, _, h = aspect.partition(":")
+    return float(w) / float(h)
 
 
 def _input_image_size(emu: Emulator, url: str, notes: list[str]) -> tuple[int, int] | None:
@@ -236,10 +260,6 @@ def _input_image_size(emu: Emulator, url: str, notes: list[str]) -> tuple[int, i
             notes.append("image_url could not be read as an image; its size is unknown")
             return None
     return _image_size(url, notes)
-
-
-#: Input fields that name an image the runner downloads.
-_IMAGE_FIELDS = ("image_url", "tail_image_url")
 
 
 def _input_error(field_name: str, kind: str, msg: str) -> JobError:

@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .._catalog import MODELS, ModelSpec
+from .._pricing import Billed
+from ..catalog._billing import audio_of
 from ._jobs import JobRecord, Snapshot
 
 if TYPE_CHECKING:
@@ -50,15 +52,20 @@ _UNITS_PLACES = Decimal("0.000001")
 
 
 def base_unit_price(spec: ModelSpec) -> Decimal:
-    """The cheapest price of one second of this model's output, from its catalog price rule."""
+    """The cheapest price of one second of this model's output, from its catalog price rule.
+
+    Silent, at each duration and resolution it offers; a token-metered rule at 1280x720 (the one
+    size fal publishes for it). A choice the service resolves ("auto") has no price of its own.
+    """
     resolutions: tuple[str | None, ...] = spec.resolutions or (None,)
     rates = []
     for seconds in spec.durations:
         for res in resolutions:
             try:
-                rates.append(spec.price.actual(seconds, res) / seconds)
-            except ValueError:  # a choice the service resolves ("auto") has no price of its own
+                cost = spec.price.cost(Billed(Decimal(seconds), res, False, 1280, 720))
+            except ValueError:
                 continue
+            rates.append(cost / seconds)
     return min(rates)
 
 
@@ -73,8 +80,10 @@ def listed_price(emu: Emulator, spec: ModelSpec) -> Decimal:
 
 
 def _job_cost(spec: ModelSpec, record: JobRecord) -> Decimal:
-    # The delivered length and resolution (a remix inherits its source's): what fal bills.
-    return spec.price.actual(record.duration, record.resolution)
+    # The delivered length, resolution, size and sound (a remix inherits its source's): what fal bills.
+    audio = audio_of(spec.entry, record.params)
+    billed = Billed(Decimal(record.duration), record.resolution, audio, record.width, record.height)
+    return spec.price.cost(billed)
 
 
 def billable_units(spec: ModelSpec, record: JobRecord) -> Decimal:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._catalog import get_model
 from ._jobs import JobRecord, LogEntry, Snapshot
 
 __all__ = ["error_headers", "request_urls", "result_body", "status_body", "webhook_body"]
@@ -50,8 +51,8 @@ def result_body(record: JobRecord, base: str) -> dict[str, Any]:
         "file_name": record.video_file,
         "file_size": facts.get("file_size"),
     }
-    if record.video_id is None:  # Kling answers the plain file object
-        return {"video": video}
+    if record.video_id is None:  # Kling, Veo and Seedance answer a file object, in their entry's shape
+        return _file_result(record, video, facts)
     video.update(
         width=record.width,
         height=record.height,
@@ -69,6 +70,27 @@ def result_body(record: JobRecord, base: str) -> dict[str, Any]:
             "width": facts.get("thumbnail_width"),
             "height": facts.get("thumbnail_height"),
         }
+    return out
+
+
+def _file_result(record: JobRecord, video: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """``{"video": file}``, with what the entry says the model reports: the size and length it
+    picked (Seedance's "auto"), and extra keys such as the ``seed``."""
+    try:
+        output = get_model(record.model_id).entry.output
+    except KeyError:  # a job kept on disk for a model no longer in the catalog
+        return {"video": video}
+    if output.reports_size:
+        video.update(
+            width=record.width,
+            height=record.height,
+            fps=facts.get("fps", record.fps),
+            duration=facts.get("duration", float(record.duration)),
+            num_frames=facts.get("num_frames"),
+        )
+    out: dict[str, Any] = {"video": video}
+    if "seed" in output.extra:
+        out["seed"] = record.seed
     return out
 
 

@@ -65,6 +65,19 @@ async def record_result(
     return await save_media(state, index, hid, spec, result, on_update, est=est)
 
 
+def _settled_from_file(
+    spec: ModelSpec, params: dict[str, Any], result: VideoResult | None, facts: dict[str, Any]
+) -> int | None:
+    known = {k: facts[k] for k in ("width", "height", "duration", "fps") if facts.get(k) is not None}
+    base = result or VideoResult(model_id=spec.id, url="", raw={})
+    try:
+        source = params.get("source_duration")
+        return to_micros(spec.actual_cost(params, base.model_copy(update=known), source_duration=source))
+    except ValueError as exc:
+        log.warning("cost unknown (%s)", exc)
+        return None
+
+
 async def save_media(
     state: RunState,
     index: int,
@@ -118,6 +131,9 @@ async def save_media(
         for key in ("width", "height", "duration", "fps"):
             if getattr(rec, key) is None and facts.get(key) is not None:
                 fields[key] = facts[key]
+        if rec.cost is None and rec.status == "completed" and facts:
+            # The result did not state what the price needs (a token price's frame size): the saved file does.
+            fields["cost_micros"] = _settled_from_file(spec, rec.params, result, facts)
     except Exception as dexc:
         exc = dexc
         fields["error"] = f"download failed: {error_text(dexc)} (resume() retries it)"

@@ -18,6 +18,18 @@ PARAMS: dict[str, dict[str, Any]] = {
     "sora2_video_to_video_remix": {"prompt": "make it night", "video_id": "video_123"},
     "kling25_turbo_pro_text_to_video": {"prompt": "a red fox in snow", "duration": "10"},
     "kling25_turbo_pro_image_to_video": {"prompt": "it starts to rain", "image_url": "https://example.com/a.png"},
+    "veo31_text_to_video": {"prompt": "a red fox in snow", "duration": "4s"},
+    "veo31_fast_text_to_video": {"prompt": "a red fox in snow", "generate_audio": False},
+    "veo31_image_to_video": {"prompt": "it starts to rain", "image_url": "https://example.com/a.png"},
+    "veo31_fast_image_to_video": {"prompt": "it starts to rain", "image_url": "https://example.com/a.png"},
+    "kling3_standard_text_to_video": {"prompt": "a red fox in snow", "duration": "3"},
+    "kling3_pro_text_to_video": {"multi_prompt": [{"prompt": "a fox", "duration": "3"}]},
+    "kling3_standard_image_to_video": {"prompt": "it rains", "start_image_url": "https://example.com/a.png"},
+    "kling3_pro_image_to_video": {"prompt": "it rains", "start_image_url": "https://example.com/a.png"},
+    "seedance2_text_to_video": {"prompt": "a red fox in snow", "duration": "4"},
+    "seedance2_fast_text_to_video": {"prompt": "a red fox in snow", "resolution": "480p"},
+    "seedance2_image_to_video": {"prompt": "it starts to rain", "image_url": "https://example.com/a.png"},
+    "seedance2_fast_image_to_video": {"prompt": "it starts to rain", "image_url": "https://example.com/a.png"},
 }
 
 

@@ -19,7 +19,7 @@ def run(coro: Any) -> Any:
 
 def test_params_cover_the_whole_catalog() -> None:
     assert set(PARAMS) == {m.id for m in sw.MODELS}
-    assert len(sw.MODELS) == 7
+    assert len(sw.MODELS) == 19
 
 
 @pytest.mark.parametrize("use_stream", [True, False], ids=["stream", "poll"])

@@ -19,8 +19,9 @@ from tests._secrets import FAL_KEY, OPENAI_KEY, WRONG_FAL_KEY
 
 def minimal_body(spec: sw.ModelSpec) -> dict[str, Any]:
     body: dict[str, Any] = {"prompt": f"a test clip for {spec.name}"}
-    if "image_url" in spec.required:
-        body["image_url"] = png_data_uri(64, 36)
+    for name in spec.required:
+        if name in spec.image_fields:
+            body[name] = png_data_uri(64, 36)
     if "video_id" in spec.required:
         body["video_id"] = "video_" + "0" * 32
     if "resolution" in spec.allowed:
@@ -63,9 +64,11 @@ async def test_every_catalog_model_submits_and_completes_under_its_app_id(spec, 
             assert out["video_id"].startswith("video_")
             assert {"width", "height", "fps", "duration", "num_frames", "file_name"} <= set(video)
             assert out["thumbnail"]["content_type"] == "image/jpeg"
-        else:
-            assert set(out) == {"video"}
-            assert set(video) == {"url", "content_type", "file_name", "file_size"}
+        else:  # each family's shape, from its catalog entry
+            output = spec.entry.output
+            assert set(out) == {"video", *output.extra}
+            size = {"width", "height", "fps", "duration", "num_frames"} if output.reports_size else set()
+            assert set(video) == {"url", "content_type", "file_name", "file_size", *size}
 
 
 async def test_polling_walks_queue_progress_completed_with_falling_position_and_logs(make_emu, api_for) -> None:

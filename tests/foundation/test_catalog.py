@@ -21,7 +21,7 @@ def test_catalog_has_the_five_sora_endpoints_and_kling() -> None:
     for model_id, endpoint in SORA_ENDPOINTS.items():
         assert by_id[model_id].endpoint == endpoint
         assert by_id[model_id].family == "sora"
-    kling = {m.endpoint for m in sw.MODELS if m.family == "kling"}
+    kling = {m.endpoint for m in sw.MODELS if m.family == "kling" and "v2.5" in m.endpoint}
     assert kling == {
         "fal-ai/kling-video/v2.5-turbo/pro/text-to-video",
         "fal-ai/kling-video/v2.5-turbo/pro/image-to-video",
@@ -36,8 +36,13 @@ def test_ids_are_unique_and_use_underscores() -> None:
 
 @pytest.mark.parametrize("spec", sw.MODELS, ids=lambda m: m.id)
 def test_every_model_defaults_validate_against_its_own_schema(spec: sw.ModelSpec) -> None:
-    required = {"prompt": "a red kite over the sea", "image_url": "https://example.com/a.png", "video_id": "video_1"}
-    params = {**spec.defaults, **{k: v for k, v in required.items() if k in spec.required}}
+    required = {
+        "prompt": "a red kite over the sea",
+        "image_url": "https://example.com/a.png",
+        "start_image_url": "https://example.com/a.png",
+        "video_id": "video_1",
+    }
+    params = {**spec.defaults, **{k: v for k, v in required.items() if k in spec.required or k == "prompt"}}
     validated = spec.validate(params)
     assert validated.public_params()["prompt"] == "a red kite over the sea"
     # every default that has a list of allowed values is one of them
@@ -64,11 +69,23 @@ def test_models_for_filters_by_mode_in_catalog_order() -> None:
         "sora2_text_to_video",
         "sora2_text_to_video_pro",
         "kling25_turbo_pro_text_to_video",
+        "veo31_text_to_video",
+        "veo31_fast_text_to_video",
+        "kling3_standard_text_to_video",
+        "kling3_pro_text_to_video",
+        "seedance2_text_to_video",
+        "seedance2_fast_text_to_video",
     ]
     assert [m.id for m in sw.models_for(Mode.IMAGE)] == [
         "sora2_image_to_video",
         "sora2_image_to_video_pro",
         "kling25_turbo_pro_image_to_video",
+        "veo31_image_to_video",
+        "veo31_fast_image_to_video",
+        "kling3_standard_image_to_video",
+        "kling3_pro_image_to_video",
+        "seedance2_image_to_video",
+        "seedance2_fast_image_to_video",
     ]
     assert [m.id for m in sw.models_for("remix")] == ["sora2_video_to_video_remix"]
     with pytest.raises(ValueError):
@@ -85,9 +102,15 @@ def test_prompt_limits_and_durations_per_family() -> None:
         if m.is_sora:
             assert m.prompt_limit == 5000
             assert m.durations == (4, 8, 12, 16, 20)
+        elif m.family == "kling":
+            # Kling's documented limit (DESIGN §2b's correction of the seed's 500).
+            assert m.prompt_limit == m.declared_prompt_limit == 2500
         else:
-            assert m.prompt_limit == 500
-            assert m.durations == (5, 10)
+            assert m.declared_prompt_limit is None  # fal declares none, and none is invented
+    assert sw.get_model("kling25_turbo_pro_text_to_video").durations == (5, 10)
+    assert sw.get_model("kling3_pro_text_to_video").durations == tuple(range(3, 16))
+    assert sw.get_model("veo31_text_to_video").durations == (4, 6, 8)
+    assert sw.get_model("seedance2_text_to_video").durations == tuple(range(4, 16))
     assert sw.get_model("sora2_text_to_video").resolutions == ("720p",)
     assert sw.get_model("sora2_image_to_video_pro").resolutions == ("auto", "720p", "1080p")
     assert sw.get_model("sora2_image_to_video").aspect_ratios == ("auto", "16:9", "9:16")

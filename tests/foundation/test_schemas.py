@@ -65,7 +65,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
         for d in ("5", "10", 5, 10)
     ],
     *[("kling25_turbo_pro_text_to_video", {"aspect_ratio": a}) for a in ("16:9", "9:16", "1:1")],
-    ("kling25_turbo_pro_text_to_video", {"prompt": "x" * 500, "cfg_scale": 0.0, "negative_prompt": "blur"}),
+    ("kling25_turbo_pro_text_to_video", {"prompt": "x" * 2500, "cfg_scale": 0.0, "negative_prompt": "blur"}),
     ("kling25_turbo_pro_image_to_video", {"tail_image_url": IMG, "cfg_scale": 1.0}),
 ]
 
@@ -109,11 +109,11 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("kling25_turbo_pro_text_to_video", {"cfg_scale": -0.1}, "cfg_scale", "greater than or equal to 0"),
     (
         "kling25_turbo_pro_text_to_video",
-        {"prompt": "x" * 501},
+        {"prompt": "x" * 2501},
         "prompt",
-        "prompt is 501 characters; Kling 2.5 Turbo Pro accepts at most 500",
+        "prompt is 2501 characters; Kling 2.5 Turbo Pro accepts at most 2500",
     ),
-    ("kling25_turbo_pro_image_to_video", {"prompt": "x" * 501}, "prompt", "at most 500"),
+    ("kling25_turbo_pro_image_to_video", {"prompt": "x" * 2501}, "prompt", "at most 2500"),
     *[(m, {"prompt": "x" * 5001}, "prompt", "prompt is 5001 characters") for m in BASE if m.startswith("sora2")],
     *[(m, {"prompt": ""}, "prompt", "prompt must not be empty") for m in BASE],
     ("sora2_text_to_video", {"prompt": "   \n"}, "prompt", "must not be empty"),

@@ -138,7 +138,14 @@ def valid_values(spec: sw.ModelSpec, name: str) -> list[Any]:
     return {
         "prompt": ["A paper boat on a rainy street", "x"],
         "image_url": [GOOD_DATA_URI, "https://example.com/frame.png", FILES / "good.png", PNG],
+        "start_image_url": [GOOD_DATA_URI, "https://example.com/frame.png", FILES / "good.png"],
         "tail_image_url": [None, GOOD_DATA_URI],
+        "end_image_url": [None, GOOD_DATA_URI],
+        "generate_audio": [True, False],
+        "auto_fix": [True, False],
+        "seed": [None, 0, 42],
+        "end_user_id": [None, "user-1"],
+        "multi_prompt": [None, [{"prompt": "a fox", "duration": "4"}]],
         "video_id": ["video_123"],
         "delete_video": [True, False],
         "detect_and_block_ip": [None, True, False],
@@ -154,9 +161,13 @@ def _value_for(spec: sw.ModelSpec, name: str) -> st.SearchStrategy[Any]:
     strategies = [garbage, tricky_text]
     if options:
         strategies.insert(0, st.sampled_from(options))
-    if name in ("image_url", "tail_image_url"):
+    if name in IMAGE_INPUTS:
         strategies.append(st.sampled_from(BAD_IMAGES))
     return st.one_of(*strategies)
+
+
+#: Inputs that name an image, across the catalog (start and end frames).
+IMAGE_INPUTS = ("image_url", "tail_image_url", "start_image_url", "end_image_url")
 
 
 #: Names that are not inputs of any model (misspelt secrets among them: their values must never show).
@@ -204,21 +215,47 @@ def _not_in(allowed: tuple[Any, ...]) -> st.SearchStrategy[Any]:
 
 def bad_values(spec: sw.ModelSpec, name: str) -> st.SearchStrategy[Any]:
     """Values ``name`` must refuse for ``spec`` (from DESIGN §2 and fal's schemas)."""
-    limit = spec.prompt_limit
+    limit = spec.declared_prompt_limit  # None: the service states none, so no length is too long
     not_text = st.one_of(st.none(), st.booleans(), numbers, st.binary(max_size=5), st.lists(text, max_size=2))
     if name in spec.allowed:
         return _not_in(tuple(spec.allowed[name]))
     if name == "prompt":
+        # Where multi_prompt may stand in for it (Kling 3.0), leaving the prompt out is no error.
+        optional = name not in spec.required
         return st.one_of(
-            not_text,
+            not_text.filter(lambda v: not (optional and v is None)),
             st.sampled_from(["", "   ", "\u200b\u200b", "\u200d\ufeff \n", "\u3164"]),
-            st.just("x" * (limit + 1)),
+            st.just("x" * (limit + 1)) if limit is not None else st.nothing(),
             st.builds(lambda a, b: a + "\x00" + b, text, text),
             st.builds(lambda a, b: a + "\ud800" + b, text, text),
         )
-    if name in ("delete_video", "detect_and_block_ip"):
+    if name in ("delete_video", "detect_and_block_ip", "generate_audio", "auto_fix"):
         not_bool = st.one_of(numbers, text, st.binary(max_size=3), st.lists(st.booleans(), max_size=2))
         return not_bool if name == "detect_and_block_ip" else st.one_of(not_bool, st.none())
+    if name == "seed":  # a whole number or left out
+        return st.one_of(
+            st.booleans(),
+            text,
+            st.binary(max_size=3),
+            st.floats().filter(lambda f: not f.is_integer()),
+            st.lists(numbers),
+        )
+    if name == "end_user_id":
+        return st.one_of(st.booleans(), numbers, st.binary(max_size=5), st.lists(text, max_size=2), st.just("a\x00b"))
+    if name == "multi_prompt":  # 1–6 shots {prompt, duration "1"…"15"}, at most 15 s in all
+        shot = {"prompt": "a shot", "duration": "5"}
+        return st.one_of(
+            text,
+            numbers,
+            st.booleans(),
+            st.just([]),
+            st.just([shot] * 7),
+            st.just([shot, shot, {"prompt": "c", "duration": "6"}]),
+            st.just([{"prompt": "a", "duration": "20"}]),
+            st.just([{"duration": "5"}]),
+            st.just([{"prompt": "", "duration": "5"}]),
+            st.just(["a shot"]),
+        )
     if name == "character_ids":
         return st.one_of(
             text,
@@ -245,8 +282,13 @@ def bad_values(spec: sw.ModelSpec, name: str) -> st.SearchStrategy[Any]:
             text,
         )
     if name == "negative_prompt":
-        return st.one_of(not_text, st.just("x" * 2501), st.just("blur\x00"))
-    if name in ("image_url", "tail_image_url"):
+        # Left out (None) is fine where the service has no default; too long only where it has a limit.
+        prop = spec.entry.input_schema["properties"][name]
+        bad = [not_text.filter(lambda v: v is not None or "default" in prop), st.just("blur\x00")]
+        if "maxLength" in prop:
+            bad.append(st.just("x" * (prop["maxLength"] + 1)))
+        return st.one_of(*bad)
+    if name in IMAGE_INPUTS:
         return st.sampled_from(BAD_IMAGES)
     if name == "video_id":
         return st.one_of(not_text, st.sampled_from(["", "  ", "v\n1", "v\ud800"]))

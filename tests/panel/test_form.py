@@ -36,8 +36,8 @@ def test_resolution_goes_to_pro_models_only(panel: Any) -> None:
     [
         ((TEXT_SORA,), 5000),
         ((TEXT_SORA, TEXT_PRO), 5000),
-        ((TEXT_KLING,), 500),
-        ((TEXT_SORA, TEXT_KLING), 500),
+        ((TEXT_KLING,), 2500),  # Kling's documented limit (DESIGN §2b)
+        ((TEXT_SORA, TEXT_KLING), 2500),
         ((), 5000),
     ],
 )
@@ -49,13 +49,13 @@ def test_counter_uses_the_smallest_limit(panel: Any, selection: tuple[str, ...],
 
 def test_over_the_limit_disables_generate_and_says_why(panel: Any) -> None:
     panel.controller.select((TEXT_SORA, TEXT_KLING))
-    panel.prompt.value = "x" * 501
+    panel.prompt.value = "x" * 2501
     assert panel.generate.disabled
-    assert "1 characters over the 500-character limit for Kling 2.5 Turbo Pro" in panel.counter.value
+    assert "1 characters over the 2500-character limit for Kling 2.5 Turbo Pro" in panel.counter.value
     assert "too long" in panel.status.value
     panel.models.value = (TEXT_SORA,)  # dropping Kling lifts the limit to 5000
     assert not panel.generate.disabled
-    assert panel.counter.value == "4499 characters remaining"
+    assert panel.counter.value == "2499 characters remaining"
 
 
 def test_model_labels_name_a_resolution_only_when_the_model_has_one() -> None:

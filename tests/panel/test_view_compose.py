@@ -57,7 +57,8 @@ VISIBILITY = [
 
 def test_visibility_table_covers_every_combination_on_both_tabs() -> None:
     for tab in ("text", "image"):
-        ids = [m.id for m in models_for(Mode(tab))]
+        # The table covers Sora and Kling 2.5; the live families' settings come with the schema-built panel.
+        ids = [m.id for m in models_for(Mode(tab)) if m.is_sora or m.id.startswith("kling25")]
         wanted = {frozenset(c) for n in range(len(ids) + 1) for c in itertools.combinations(ids, n)}
         assert {frozenset(row[1]) for row in VISIBILITY if row[0] == tab} == wanted, tab
 
