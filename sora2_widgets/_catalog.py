@@ -310,7 +310,7 @@ class ModelSpec:
         costs = [self.price.cost(b) for b in billed]
         notes = [*why, *open_parts] if min(costs) != max(costs) else []
         if self.price_unconfirmed:
-            notes.append("price unconfirmed (sources disagree; see sora2-widgets models --json)")
+            notes.append("sources disagree on it; see sora2-widgets models --json")
         return CostEstimate(min(costs), max(costs), note="; ".join(notes), unconfirmed=self.price_unconfirmed)
 
     def actual_cost(

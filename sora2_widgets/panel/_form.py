@@ -431,8 +431,8 @@ class PanelForm:
         """The full request for ``spec``: settings plus prompt and the mode's source."""
         out = {"prompt": self.prompt, **self.settings_for(spec)}
         fields = spec.input_model.model_fields
-        if "image_url" in fields and self.image is not None:
-            out["image_url"] = self.image.image_url
+        if spec.image_fields and self.image is not None:  # the start frame: image_url, start_image_url, …
+            out[spec.image_fields[0]] = self.image.image_url
         source = self.remix_source
         if "video_id" in fields and source is not None:
             out["video_id"] = source.video_id

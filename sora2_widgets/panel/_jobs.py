@@ -43,6 +43,16 @@ _STAGES = {
     "downloading": "Saving",
 }
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
+
+
+def _guess_seconds(duration: object) -> float:
+    """A job's length for the progress guess: 8, "10" and "8s" alike; "auto" or none count as 8 s."""
+    try:
+        return float(str(duration).removesuffix("s"))
+    except ValueError:
+        return 8.0
+
+
 _ids = itertools.count(1)
 
 
@@ -145,7 +155,7 @@ class JobState:
         elif self.status in (JobStatus.QUEUED, JobStatus.STARTING, JobStatus.SUBMITTING):
             self.progress = max(self.progress, 0.03)
         elif self.status == JobStatus.RUNNING:
-            expected = 30.0 + 6.0 * float(self.params.get("duration") or 8)
+            expected = 30.0 + 6.0 * _guess_seconds(self.params.get("duration"))
             self.progress = max(self.progress, min(0.1 + 0.85 * self.elapsed / expected, 0.95))
         elif self.status == JobStatus.SAVING:
             self.progress = max(self.progress, 0.97)

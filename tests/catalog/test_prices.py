@@ -70,7 +70,7 @@ def test_sora_pro_auto_is_still_a_range_and_sora_and_kling_25_prices_do_not_chan
 def test_a_price_marked_to_confirm_is_shown_as_unconfirmed() -> None:
     est = sw.estimate_cost("kling3_pro_text_to_video", duration="5")
     assert (est.low, est.high) == (D("0.84"), D("0.84"))  # 5 s × $0.168
-    assert est.unconfirmed and "price unconfirmed" in est.note
+    assert est.unconfirmed and "(unconfirmed price)" in str(est) and "sources disagree" in est.note
     assert str(est) == "$0.84 (unconfirmed price)"
     spec = sw.get_model("kling3_pro_image_to_video")
     assert spec.price_unconfirmed and "unconfirmed" in spec.price_hint
