@@ -51,6 +51,13 @@ def format_usd(amount: Decimal) -> str:
     return f"${amount.normalize():,f}"
 
 
+def plain_usd(amount: Decimal) -> str:
+    """For machines (JSON, CSV): ``"0.40"``, and sub-cent digits kept (``"1.2096"``), never rounded away."""
+    if amount == amount.quantize(CENT):
+        return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+    return f"{amount.normalize():f}"
+
+
 @dataclass(frozen=True)
 class CostEstimate:
     """What a job will cost: ``low == high`` when exact, a range when the service decides.

@@ -77,10 +77,14 @@ def _number(text: str, what: str) -> int | float:
     return float(literal) if "." in literal else int(literal)
 
 
-def _seconds(text: str) -> int | float:
-    # A number, and only a number: "null" or "" must never fall back to the model's default.
-    # Which numbers a model takes is the schema's to say (8.0 is 8; 8.5 is refused there).
-    return _number(text, "a number of seconds (4, 8, 12, 16 or 20 for Sora; 5 or 10 for Kling)")
+def _seconds(text: str) -> int | float | str:
+    # A number ("8", "8.0"), a number with its unit ("8s", as Veo writes it) or "auto": never
+    # "null" or "", which must not fall back to the model's default. Which of these a model takes,
+    # and in which form, is its schema's to say (see _generate.model_duration).
+    literal = text.strip()
+    if literal == "auto" or re.fullmatch(r"[0-9]+s", literal, re.ASCII):
+        return literal
+    return _number(text, "a number of seconds (4, 8, 12, 16 or 20 for Sora; 4s/6s/8s for Veo; auto where allowed)")
 
 
 def _cfg_scale(text: str) -> float:

@@ -20,7 +20,7 @@ from .._errors import (
     UnknownModelError,
 )
 from .._images import with_image_data_uris
-from .._pricing import CostEstimate, format_usd
+from .._pricing import CostEstimate, format_usd, plain_usd
 from ._args import OPENAI_KEY_ENV
 from ._exits import EXIT_INTERRUPTED, EXIT_NOT_SAVED, EXIT_OK, EXIT_USAGE
 from ._output import BLANK, JobProgress
@@ -60,8 +60,12 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
             continue
         if name == "delete_video":
             value = not value  # --keep → delete_video=False, --no-keep → True
-        elif name == "image_url" and "://" not in value and not value.startswith("data:"):
-            value = Path(value)  # a local file: converted (and checked) by the generator
+        elif name == "duration":
+            value = model_duration(args.model, value)
+        elif name == "image_url":
+            if "://" not in value and not value.startswith("data:"):
+                value = Path(value)  # a local file: uploaded (and checked) by the generator
+            name = _start_frame_field(args.model)  # start_image_url for Kling 3.0
         put(name, value, option)
     for path, contents in args.param_file or []:
         for key, value in contents.items():
@@ -81,6 +85,36 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
         if takes_key:
             params["api_key"] = env_key
     return params
+
+
+def model_duration(model: str, given: int | float | str) -> int | float | str:
+    """``--duration`` in the form the model's schema uses: 8 is ``"8s"`` for Veo, ``"8"`` for Kling.
+
+    The command line gives text; which spelling of the same length the model takes is its schema's
+    to say. Anything that is not one of its lengths is passed on unchanged, for the schema to refuse
+    in its own words.
+    """
+    try:
+        choices: tuple[int | str, ...] = tuple(get_model(model).allowed.get("duration", ()))
+    except UnknownModelError:
+        return given
+    for choice in choices:
+        if str(choice) == str(given):
+            return choice
+    if isinstance(given, (int, float)):
+        for choice in choices:
+            if str(choice).removesuffix("s").isdigit() and int(str(choice).removesuffix("s")) == given:
+                return choice
+    return given
+
+
+def _start_frame_field(model: str) -> str:
+    """The input that takes ``--image``: the model's start frame (``image_url`` where unknown)."""
+    try:
+        fields = get_model(model).image_fields
+    except UnknownModelError:
+        return "image_url"
+    return fields[0] if fields else "image_url"
 
 
 def _takes(model: str, name: str) -> bool:
@@ -236,7 +270,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "history_id": gen.history_id,
             "model_id": spec.id,
             "status": gen.status,
-            "cost_usd": f"{gen.cost:.2f}" if gen.cost is not None else None,
+            "cost_usd": plain_usd(gen.cost) if gen.cost is not None else None,
             "simulated": simulated,
             "video_id": gen.video_id,
             "remixable": kept,

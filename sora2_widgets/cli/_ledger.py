@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._pricing import format_usd, plain_usd
 from ._exits import EXIT_NOT_SAVED, EXIT_OK
 from ._output import BLANK, Column, cut, local_time, local_zone, print_table
 
@@ -27,11 +28,11 @@ def _model_names() -> dict[str, str]:
 
 
 def _usd(amount: Decimal | None) -> str | None:
-    return None if amount is None else f"{amount:.2f}"
+    return None if amount is None else plain_usd(amount)
 
 
 def _money(amount: Decimal | None) -> str:
-    return BLANK if amount is None else f"${amount:.2f}"
+    return BLANK if amount is None else format_usd(amount)
 
 
 def _seconds(value: float | None) -> str:

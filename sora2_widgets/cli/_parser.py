@@ -79,7 +79,9 @@ def configure_generate(gen: argparse.ArgumentParser) -> None:
     gen.epilog = f"{INPUTS_HELP}\n\n{EXIT_CODES_HELP}\n\n{_examples('generate')}"
     gen.add_argument("model", help=f"model id: {', '.join(m.id for m in MODELS)}")
     gen.add_argument("prompt", help="what the video shows")
-    gen.add_argument("--duration", type=_seconds, help="seconds: 4/8/12/16/20 for Sora, 5/10 for Kling")
+    gen.add_argument(
+        "--duration", type=_seconds, help="seconds: 4/8/12/16/20 for Sora, 3–15 for Kling 3.0, 8 or 8s for Veo, auto"
+    )
     gen.add_argument("--aspect-ratio", dest="aspect_ratio", help="16:9, 9:16 (auto for image models, 1:1 for Kling)")
     gen.add_argument("--resolution", help="720p or 1080p (Pro models), auto (image models)")
     gen.add_argument(

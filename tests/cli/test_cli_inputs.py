@@ -229,3 +229,32 @@ def test_a_sora_video_is_kept_for_remix_by_default_as_in_the_panel(home: Path) -
     assert both.returncode == 2 and "delete_video is given twice" in both.stderr
     kling = run(home, "generate", "kling25_turbo_pro_text_to_video", "A kite", "--json")
     assert kling.returncode == 0, kling.stderr  # Kling has no delete_video: nothing is added
+
+
+def _params(home: Path, history_id: int) -> dict[str, object]:
+    hist = History(home)
+    try:
+        return dict(hist.get(history_id).params)
+    finally:
+        hist.close()
+
+
+def test_live_models_from_the_shell_take_their_own_spelling_of_a_length(home: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    veo = run(home, "generate", "veo31_text_to_video", "A kite", "--duration", "8", "--json")
+    assert veo.returncode == 0, veo.stderr
+    out = json.loads(veo.stdout)
+    assert _params(home, out["history_id"])["duration"] == "8s" and out["cost_usd"] == "3.20"
+    wrong = run(home, "generate", "veo31_text_to_video", "A kite", "--duration", "5")
+    assert wrong.returncode == 2 and "duration must be 4s, 6s or 8s" in wrong.stderr
+    still = tmp_path / "start.png"
+    Image.new("RGB", (1280, 720), (10, 120, 200)).save(still)
+    kling = run(home, "generate", "kling3_standard_image_to_video", "A kite", "--image", str(still), "--json")
+    assert kling.returncode == 0, kling.stderr
+    sent = _params(home, json.loads(kling.stdout)["history_id"])
+    assert "start_image_url" in sent and "image_url" not in sent, sent
+    seed = run(home, "generate", "seedance2_fast_text_to_video", "A kite", "--duration", "5", "--aspect-ratio", "16:9")
+    assert seed.returncode == 0, seed.stderr
+    as_json = run(home, "history", "--limit", "1", "--json")
+    assert json.loads(as_json.stdout)[0]["cost_usd"] == "1.2096", "sub-cent money is kept for reports"
