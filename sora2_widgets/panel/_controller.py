@@ -33,7 +33,7 @@ from .._sync import LoopThread
 from ._budget import LedgerMoney, budget_blocker, cost_lines
 from ._form import GENERATION_TABS, PanelForm
 from ._jobs import JobRunner, JobState, JobStatus
-from ._ledger import delete_rows, history_frame, simulated_spend, spend_frames
+from ._ledger import delete_rows, history_frame, simulated_spend, spend_by_user, spend_frames
 from ._protocols import GeneratorLike, HistoryLike
 from ._provider import GeneratorFactory, GeneratorSlot
 from ._remix import RemixCandidate, RemixSources
@@ -445,3 +445,7 @@ class PanelController(PanelForm):
 
     def spend_frames(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         return (None, None) if self.history is None else spend_frames(self.history)
+
+    def spend_by_user(self) -> pd.DataFrame | None:
+        """Spend per person on a shared (team) ledger; ``None`` while one person is all there is."""
+        return None if self.history is None else spend_by_user(self.history)

@@ -27,6 +27,7 @@ __all__ = [
     "history_frame",
     "model_name",
     "simulated_spend",
+    "spend_by_user",
     "spend_frames",
     "status_word",
 ]
@@ -48,6 +49,7 @@ STATUS_WORDS = {
 #: Spend frames' index and column names → table headers.
 COLUMN_HEADERS = {
     "model_id": "Model",
+    "user": "Who",
     "day": "Day",
     "mode": "Mode",
     "provider": "Provider",
@@ -106,6 +108,16 @@ def spend_frames(history: HistoryLike) -> tuple[pd.DataFrame | None, pd.DataFram
     except Exception:
         log.exception("could not compute spend")
         return None, None
+
+
+def spend_by_user(history: HistoryLike) -> pd.DataFrame | None:
+    """Spend per person, when more than one spends from this ledger (a team's); else ``None``."""
+    try:
+        frame = history.spend(by="user")
+    except Exception:
+        log.exception("could not compute spend by user")
+        return None
+    return frame if len(frame) > 1 else None
 
 
 def simulated_spend(history: HistoryLike) -> Decimal:

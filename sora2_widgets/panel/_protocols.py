@@ -36,7 +36,9 @@ class HistoryLike(Protocol):
         """Sora videos that can still be remixed, newest first."""
         ...
 
-    def spend(self, by: Literal["model", "day", "mode", "provider"] = ..., since: Since = ...) -> pd.DataFrame:
+    def spend(
+        self, by: Literal["model", "day", "mode", "provider", "user", "machine"] = ..., since: Since = ...
+    ) -> pd.DataFrame:
         """Spend per group: ``count``, ``completed``, ``total`` (exact), ``unknown``, ``possibly_charged``."""
         ...
 

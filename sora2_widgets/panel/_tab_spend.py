@@ -130,9 +130,11 @@ class SpendTab:
         ctl = self._ctl
         by_model, by_day = ctl.spend_frames()
         self.spend_summary.value = f"<b>{esc(self._summary(by_model))}</b>"
+        by_user = ctl.spend_by_user()
         self.spend_tables.value = (
             f"<div class='sw-box-title'>By model</div>{_table(by_model)}"
             f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
+            + ("" if by_user is None else f"<div class='sw-box-title'>By person</div>{_table(by_user)}")
         )
         png = spend_chart(by_model, by_day)
         if png and self.spend_chart.source != png:

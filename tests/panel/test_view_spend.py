@@ -32,3 +32,28 @@ def test_spend_chart_stays_hidden_until_it_has_a_png(panel: Any) -> None:
     run(panel)
     panel.controller.set_tab("spend")
     assert (chart.read() or b"").startswith(b"\x89PNG") and chart.layout.display != "none"
+
+
+def test_a_shared_ledger_shows_spend_by_person(tmp_path: Any, monkeypatch: Any) -> None:
+    from sora2_widgets import History
+    from sora2_widgets.panel import PanelController, Sora2Panel
+
+    common = {"model_id": TEXT_KLING, "endpoint": "fal-ai/x", "mode": "text", "provider": "emulator"}
+    for who, cents in (("ada", 400_000), ("<b>grace</b>", 700_000)):  # two people, one ledger
+        monkeypatch.setenv("SORA2_WIDGETS_USER", who)
+        with History(tmp_path / "team.sqlite3") as theirs:
+            theirs.add(**common, prompt="p", status="completed", cost_micros=cents)
+    ledger = History(tmp_path / "team.sqlite3")
+    ctl = PanelController(None, ledger, generator_factory=lambda key: None)
+    panel = Sora2Panel(ctl)
+    ctl.set_tab("spend")
+    html = panel.spend_tables.value
+    assert "By person" in html and "ada" in html and "&lt;b&gt;grace&lt;/b&gt;" in html and "<b>grace" not in html
+    panel.close()
+    ctl.close()
+    ledger.close()
+
+
+def test_one_person_sees_no_by_person_table(panel: Any) -> None:
+    panel.controller.set_tab("spend")
+    assert "By person" not in panel.spend_tables.value
