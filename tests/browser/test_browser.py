@@ -216,7 +216,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
 
 def _select_models(page: Any, *model_ids: str) -> None:
     """Tick exactly these models' checkboxes, found by their catalog names (labels add price and resolution)."""
-    options = page.locator(".sw-models .sw-model-option")
+    # Only this tab's: the other tabs' checkboxes are kept in the picker, hidden (no leaked models).
+    options = page.locator(".sw-models .sw-model-option:visible")
     # ipywidgets shows spaces as no-break spaces in labels
     names = [label.replace("\xa0", " ").split(" · ")[0].strip() for label in options.all_inner_texts()]
     wanted = {sw.get_model(model_id).name for model_id in model_ids}
