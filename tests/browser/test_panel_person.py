@@ -230,8 +230,8 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         expect(spend).to_contain_text("simulated on the emulator")
         expect(spend.locator("th", has_text="Possibly charged").first).to_be_visible()
         expect(spend).not_to_contain_text("possibly_charged")
-        chart = pg.locator(".sw-spend-chart")
-        expect(chart).to_be_visible()
+        chart = pg.locator(".sw-spend-chart img")  # the streamed player's <img>
+        expect(chart).to_be_visible(timeout=30_000)
         pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
         panel.screenshot(path=str(SHOTS / "person_voila_spend_tab.png"))
         assert _overflowing(pg) == []
