@@ -50,7 +50,7 @@ Enter (the field is cleared at once; the key is kept in memory only, never in th
 ## Making a video
 
 1. **Pick a tab**: *Text → video*, *Image → video* or *Remix*. Each lists only the models of that
-   mode; tick one or several (Ctrl/⌘-click) to compare them on the same prompt.
+   mode; tick one or several to compare them on the same prompt.
 2. **Write the prompt.** The counter shows the limit of your selection: 5000 characters for Sora,
    500 as soon as a non-Sora model (Kling) is ticked.
 3. **Settings** follow the selection: Sora's duration (4, 8, 12, 16, 20 s) and aspect ratio

@@ -24,8 +24,9 @@ AUDIO_FIELD = "generate_audio"
 
 def audio_of(entry: CatalogEntry, values: Mapping[str, Any]) -> bool:
     """Whether the video has sound: Sora always does; others when ``generate_audio`` is on."""
-    if AUDIO_FIELD in entry.input_schema["properties"]:
-        return bool(values.get(AUDIO_FIELD))
+    props = entry.input_schema["properties"]
+    if AUDIO_FIELD in props:  # omitted: fal's default; only a real True is a yes
+        return values.get(AUDIO_FIELD, props[AUDIO_FIELD].get("default", False)) is True
     return entry.family == "sora"
 
 

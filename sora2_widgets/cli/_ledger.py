@@ -121,8 +121,13 @@ def cmd_history(args: argparse.Namespace) -> int:
             rec.status.replace("_", " "),
             _money(rec.cost) + ("*" if rec.provider == "emulator" and rec.cost is not None else ""),
             _seconds(rec.duration),
-            # "source": generate --source takes this row; "from #N": this row is a remix of N.
-            "source" if rec.remixable else (f"from #{rec.remixed_from}" if rec.remixed_from else ""),
+            # "from #N": this row is a remix of N; "source": generate --source takes this row (both
+            # for a remix kept for remix, the default).
+            ", ".join(
+                part
+                for part in (f"from #{rec.remixed_from}" if rec.remixed_from else "", "source" if rec.remixable else "")
+                if part
+            ),
             cut(rec.prompt, PROMPT_CHARS),
         ]
         for rec in shown

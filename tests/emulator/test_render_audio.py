@@ -20,6 +20,7 @@ from sora2_widgets.emulator._render import render_video
 from sora2_widgets.emulator._sound import SAMPLE_RATE
 from sora2_widgets.generator._media import probe
 
+VEO = "fal-ai/veo3.1"
 PROMPT = "A brass band marching through a rainy street at night, neon reflections, handheld"
 #: One AAC frame: the most by which the decoded sound may differ from the picture's length.
 AAC_FRAME = 1024 / SAMPLE_RATE
@@ -178,18 +179,18 @@ async def test_a_kling_25_job_is_silent(make_emu, api_for, tmp_path: Path) -> No
 
 
 async def test_other_models_sound_follows_generate_audio(make_emu, api_for, tmp_path: Path) -> None:
-    """The rule is the input's ``generate_audio``, whatever the model, so a catalog entry needs no code."""
+    """The rule is the entry's ``generate_audio`` (fal's default when omitted), so a catalog entry needs no code."""
     emu = make_emu()
     async with api_for(emu) as api:
-        job, _ = await _generate(api, KLING, {"duration": "5"}, tmp_path / "v.mp4")
-    kling = emu.load(job["request_id"])
-    assert kling is not None and "generate_audio" not in kling.params
-    assert has_audio(kling) is False
-    assert has_audio(replace(kling, params={**kling.params, "generate_audio": True})) is True
-    assert has_audio(replace(kling, params={**kling.params, "generate_audio": False})) is False
-    # Only a real True: the emulator never reads "true" or 1 as a yes.
-    assert has_audio(replace(kling, params={**kling.params, "generate_audio": "true"})) is False
-    assert has_audio(replace(kling, params={**kling.params, "generate_audio": 1})) is False
-    # A Sora job has sound whatever its input says.
-    sora = replace(kling, endpoint=SORA, params={"prompt": PROMPT, "generate_audio": False})
-    assert has_audio(sora) is True
+        silent, quiet_path = await _generate(api, VEO, {"duration": "4s", "generate_audio": False}, tmp_path / "q.mp4")
+        loud, loud_path = await _generate(api, VEO, {"duration": "4s"}, tmp_path / "l.mp4")  # default: with sound
+    assert _tracks(quiet_path)["audio_streams"] == 0 and _tracks(loud_path)["audio_streams"] == 1
+    quiet_record, loud_record = emu.load(silent["request_id"]), emu.load(loud["request_id"])
+    assert quiet_record is not None and loud_record is not None
+    assert has_audio(quiet_record) is False and has_audio(loud_record) is True
+    # Only a real True: "true" or 1 (which the schema refuses anyway) never count as a yes.
+    assert has_audio(replace(quiet_record, params={**quiet_record.params, "generate_audio": "true"})) is False
+    assert has_audio(replace(quiet_record, params={**quiet_record.params, "generate_audio": 1})) is False
+    # A Sora job has sound whatever its input says; Kling 2.5 has no such input and no sound.
+    assert has_audio(replace(quiet_record, endpoint=SORA, params={"prompt": PROMPT, "generate_audio": False}))
+    assert not has_audio(replace(quiet_record, endpoint=KLING, params={"prompt": PROMPT, "generate_audio": True}))
