@@ -225,12 +225,19 @@ class PgLedger:
     def retrying(self, fn: Callable[[PgConn], T]) -> T:
         """``fn`` in one write transaction, tried again while the server is unreachable (for up to
         :attr:`retry_seconds`): only for writes that mean the same when repeated."""
+
+        def once() -> T:
+            with self.write() as conn:
+                return fn(conn)
+
+        return self._again(once)
+
+    def _again(self, once: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.retry_seconds
         pause = 0.1
         while True:
             try:
-                with self.write() as conn:
-                    return fn(conn)
+                return once()
             except LedgerUnreachable:
                 if time.monotonic() >= deadline:
                     raise
@@ -261,8 +268,14 @@ class PgLedger:
                 self.memo[key] = value
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        with self.session() as conn:
-            return list(conn.execute(sql, args).fetchall())
+        """Rows of one read, which rides out a server restart like a repeatable write: a job that
+        finishes while the server restarts still reads its row to record its result."""
+
+        def once() -> list[Any]:
+            with self.session() as conn:
+                return list(conn.execute(sql, args).fetchall())
+
+        return self._again(once)
 
     def close(self) -> None:
         self._pool.close()

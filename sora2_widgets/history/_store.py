@@ -276,7 +276,8 @@ class History:
         stamp = now_iso()
         pending = self._pending
         if pending is not None and pending:
-            self._replay_pending()
+            with contextlib.suppress(LedgerUnreachable):  # still away: this one waits behind them
+                self._replay_pending()
         if pending is not None and pending:  # still away: keep this one behind the others
             pending.add(_row_id(history_id), fields, stamp, only_if_status)
             return True

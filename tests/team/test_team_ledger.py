@@ -141,7 +141,7 @@ def test_a_server_restart_with_ten_jobs_in_flight_loses_and_repeats_nothing(
     finally:
         emu.close()
     outs = box["outs"]
-    assert [g.ok for g in outs] == [True] * 10
+    assert [g.ok for g in outs] == [True] * 10, [(g.status, g.error) for g in outs if not g.ok]
     assert emu.stats["submits"] == 10
     with sw.History() as hist:
         recs = hist.records()
