@@ -432,7 +432,7 @@ class PanelForm:
         out = {"prompt": self.prompt, **self.settings_for(spec)}
         fields = spec.input_model.model_fields
         if spec.image_fields and self.image is not None:  # the start frame: image_url, start_image_url, …
-            out[spec.image_fields[0]] = self.image.image_url
+            out[spec.image_fields[0]] = self.image.to_send
         source = self.remix_source
         if "video_id" in fields and source is not None:
             out["video_id"] = source.video_id

@@ -59,6 +59,13 @@ class ImageChoice:
     def is_data_uri(self) -> bool:
         return self.image_url.startswith("data:")
 
+    @property
+    def to_send(self) -> str | bytes:
+        """What the request's image field gets: a file's or an upload's bytes, which the generator
+        uploads through fal's storage (the request then carries that URL, never a ``data:`` URI the
+        user did not give); a URL, or a ``data:`` URI pasted by hand, as it was given."""
+        return self.preview if self.source in ("upload", "path") else self.image_url
+
 
 def image_from_bytes(data: bytes, name: str, *, source: str = "upload") -> ImageChoice:
     """An uploaded (or read) image; raises ``ValueError`` with a plain sentence if it is not one."""

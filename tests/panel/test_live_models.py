@@ -61,6 +61,9 @@ def test_each_live_model_generates_from_the_panel(live_panel: Any, mode: str) ->
         assert job.status == "Done", (spec.id, job.status, job.error_message)
         if mode == "image":
             assert spec.image_fields[0] in job.params and "image_url" not in set(job.params) - set(spec.image_fields)
+            # Uploaded through the emulator's storage: the ledger keeps that URL, not the bytes.
+            stored = live_panel.controller.history.get(job.history_id).params[spec.image_fields[0]]
+            assert stored.startswith("http") and "/files/" in stored, stored[:60]
         assert job.cost is not None and job.cost > 0
         assert job.local_path is not None
         with av.open(str(job.local_path)) as container:
