@@ -31,6 +31,12 @@ function render({ model, el }) {
       media.style.maxHeight = model.get("max_height") || "none";
     } else {
       media.alt = model.get("label");
+      const box = model.get("max_height");
+      if (box) {  // fit a box (the start-image preview): the whole image, its shape kept
+        media.style.maxHeight = box;
+        media.style.width = "auto";
+        media.style.maxWidth = model.get("width") || "100%";
+      }
     }
     media.src = url;
     el.replaceChildren(media);

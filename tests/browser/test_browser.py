@@ -464,8 +464,8 @@ def test_image_upload_and_cancel_in_voila(
     with pg.expect_file_chooser() as chooser:
         pg.locator("button.sw-upload").click()
     chooser.value.set_files(str(image))
-    preview = pg.locator("img.sw-image-preview")
-    expect(preview).to_be_visible()
+    preview = pg.locator(".sw-image-player img")  # streamed from the kernel: no bytes in widget state
+    expect(preview).to_be_visible(timeout=30_000)
     pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle(), timeout=30_000)
     assert preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [360, 640]
     expect(pg.locator(".sw-image-error")).to_have_text("Start image: portrait.png")
@@ -485,9 +485,10 @@ def test_image_upload_and_cancel_in_voila(
     row = _ledger_once(home, "completed")
     assert (row["mode"], row["model_id"]) == ("image", "sora2_image_to_video")
     assert (row["width"], row["height"], row["duration"]) == (width, height, 4.0)
-    # The 360x640 PNG went to the service as a data: URI; the ledger keeps only its description.
+    # The 360x640 PNG was uploaded through the emulator's storage; the request and the ledger carry
+    # that URL, never a data: URI the user did not give.
     stored = row["params"]["image_url"]
-    assert stored.startswith("data:image/png;base64,") and "sha256" in stored and len(stored) < 300, stored[:120]
+    assert stored.startswith("http") and "/files/" in stored and len(stored) < 300, stored[:120]
     png = base64.b64encode(image.read_bytes()).decode()
     assert png[:64] not in json.dumps(row["params"]) and len(json.dumps(row["params"])) < 2000
 
