@@ -197,6 +197,8 @@ def test_generate_arguments_parse_into_a_checked_request_or_a_one_line_refusal(a
     assert args.params["prompt"] == argv[2]
     # Every option given is in the request: none was read as "not given" (--duration null → 4 s).
     for option, name in NAMED.items():
+        if option == "--image":
+            name = _start_frame(argv[1]) if argv[1] in MODEL_IDS else "image_url"
         if any(t == option or t.startswith(option + "=") for t in argv):
             assert name in args.params and args.params[name] is not None, (option, args.params)
     try:
@@ -212,6 +214,12 @@ def test_generate_arguments_parse_into_a_checked_request_or_a_one_line_refusal(a
         assert 0 <= estimate.low <= estimate.high
     if "duration" in params:
         assert params["duration"] is not None and not isinstance(params["duration"], bool)
+
+
+def _start_frame(model: str) -> str:
+    """The input ``--image`` fills: the model's start frame (``start_image_url`` for Kling 3.0)."""
+    fields = sw.get_model(model).image_fields
+    return fields[0] if fields else "image_url"
 
 
 TYPED = ["--duration", "--cfg-scale", "--source", "--budget", "--image", "--param"]
@@ -235,7 +243,7 @@ def test_a_typed_option_is_read_as_given_or_refused_never_dropped(
     if args is None:
         assert_one_line_usage_error(code, printed)
         return
-    name = key if option == "--param" else {"--image": "image_url"}.get(option, option[2:].replace("-", "_"))
+    name = key if option == "--param" else {"--image": _start_frame(model)}.get(option, option[2:].replace("-", "_"))
     if option == "--budget":
         assert args.budget is not None and args.budget >= 0  # a Decimal from the one amount parser
         return
