@@ -12,6 +12,7 @@ from typing import Final, Literal, get_args
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "BILLING_STATUSES",
     "FRAME_COLUMNS",
     "FRAME_INDEX",
     "LEDGER_COLUMNS",
@@ -37,7 +38,11 @@ STATUSES: tuple[str, ...] = (
     # The service may or may not have created (and charged) the job: the submit's answer was lost,
     # so there is no request id to follow. Never resubmitted, never resumed; see possibly_charged().
     "unknown",
+    # An "unknown" submit that fal's request list shows it never created: nothing was charged.
+    "not_created",
 )
+#: What a billing check found: an event is awaited, the event's cost is stored, or none came in time.
+BILLING_STATUSES: tuple[str, ...] = ("pending", "billed", "no_event")
 #: Rows in these states have (or may have) a job running on the service: resume them.
 ACTIVE_STATUSES: tuple[str, ...] = ("submitted", "in_queue", "in_progress")
 PROVIDERS: tuple[str, ...] = ("fal", "emulator")
@@ -80,11 +85,25 @@ LedgerColumn = Literal[
     "rev",
     "user",
     "machine",
+    "sweep",
+    "sweep_key",
+    "rating",
+    "notes",
+    "tags",
+    "submit_marker",
+    "billable_units",
+    "provisional_micros",
+    "billed_nanos",
+    "billed_units",
+    "unit_price",
+    "discount_percent",
+    "billing_status",
+    "billing_checked_at",
 ]
 LEDGER_COLUMNS: Final[tuple[LedgerColumn, ...]] = get_args(LedgerColumn)
 
 #: Bookkeeping a DataFrame leaves out: who looks after a row, and its revision.
-_BOOKKEEPING: Final = frozenset({"lease_owner", "lease_until", "rev"})
+_BOOKKEEPING: Final = frozenset({"lease_owner", "lease_until", "rev", "submit_marker"})
 #: The ledger columns a DataFrame is built from, in table order.
 SHOWN_COLUMNS: Final[tuple[LedgerColumn, ...]] = tuple(c for c in LEDGER_COLUMNS if c not in _BOOKKEEPING)
 #: Columns a caller may set through ``History.add`` / ``History.update`` (the rest are the ledger's).
@@ -129,6 +148,21 @@ FrameColumn = Literal[
     "deleted",
     "user",
     "machine",
+    "sweep",
+    "sweep_key",
+    "rating",
+    "notes",
+    "tags",
+    "billable_units",
+    "provisional_micros",
+    "provisional_usd",
+    "billed_nanos",
+    "billed_usd",
+    "billed_units",
+    "unit_price",
+    "discount_percent",
+    "billing_status",
+    "billing_checked_at",
 ]
 FRAME_COLUMNS: Final[tuple[FrameColumn, ...]] = get_args(FrameColumn)
 

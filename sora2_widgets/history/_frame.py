@@ -15,11 +15,12 @@ import logging
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _snapshot
-from ._columns import FRAME_INDEX, MODES, PROVIDERS, SHOWN_COLUMNS, STATUSES
+from ._columns import BILLING_STATUSES, FRAME_INDEX, MODES, PROVIDERS, SHOWN_COLUMNS, STATUSES
 from ._schema import schema_version
 
 if TYPE_CHECKING:
@@ -118,12 +119,39 @@ def build_frame(raw: Mapping[str, Sequence[Any]], folder: Path) -> pd.DataFrame:
     for c in ("width", "height", "remixed_from"):
         out[c] = pd.array(raw[c], dtype="Int64")
     for c in ("duration", "fps"):
-        out[c] = pd.array([float("nan") if v is None else float(v) for v in raw[c]], dtype="float64")
+        out[c] = _floats(raw[c])
     for c in ("kept_for_remix", "deleted"):
         out[c] = pd.array([bool(v) for v in raw[c]], dtype="bool")
     out["user"] = pd.Categorical(raw["user"])
     out["machine"] = pd.Categorical(raw["machine"])
+    for c in ("sweep", "sweep_key"):
+        out[c] = pd.Series(raw[c], index=out.index, dtype=object)
+    out["rating"] = pd.array(raw["rating"], dtype="Int64")
+    out["notes"] = pd.Series(raw["notes"], index=out.index, dtype=object)
+    parsed_tags = {t: tuple(json.loads(t or "[]")) for t in set(raw["tags"])}
+    out["tags"] = pd.Series([parsed_tags[t] for t in raw["tags"]], index=out.index, dtype=object)
+    out["billable_units"] = _floats(raw["billable_units"])
+    micros = pd.array(raw["provisional_micros"], dtype="Int64")
+    out["provisional_micros"] = micros
+    out["provisional_usd"] = micros.to_numpy(dtype="float64", na_value=float("nan")) / 1e6
+    nanos = pd.array(raw["billed_nanos"], dtype="Int64")
+    out["billed_nanos"] = nanos
+    out["billed_usd"] = nanos.to_numpy(dtype="float64", na_value=float("nan")) / 1e9
+    out["billed_units"] = _floats(raw["billed_units"])
+    # Unit prices can be a millionth of a dollar per token: exact text in the ledger, Decimal here.
+    out["unit_price"] = pd.Series(
+        [None if p is None else Decimal(p) for p in raw["unit_price"]], index=out.index, dtype=object
+    )
+    out["discount_percent"] = _floats(raw["discount_percent"])
+    out["billing_status"] = pd.Categorical(raw["billing_status"], categories=list(BILLING_STATUSES))
+    out["billing_checked_at"] = pd.DatetimeIndex(pd.to_datetime(raw["billing_checked_at"], format="ISO8601", utc=True))
     return out
+
+
+def _floats(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    return pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
 
 
 def _upsert(

@@ -112,6 +112,29 @@ MIGRATIONS: list[list[str]] = [
         )
         """,
     ],
+    # 3 (SQLite's 5): experiments, the lost-submit marker and "not_created", and what fal billed.
+    [
+        "ALTER TABLE generations DROP CONSTRAINT generations_status_check",
+        "ALTER TABLE generations ADD CONSTRAINT generations_status_check "
+        f"CHECK (status IN ({_STATUSES}, 'not_created'))",
+        "ALTER TABLE generations ADD COLUMN sweep TEXT",
+        "ALTER TABLE generations ADD COLUMN sweep_key TEXT",
+        "ALTER TABLE generations ADD COLUMN rating INTEGER CHECK (rating BETWEEN 1 AND 5)",
+        "ALTER TABLE generations ADD COLUMN notes TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE generations ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE generations ADD COLUMN submit_marker TEXT",
+        "ALTER TABLE generations ADD COLUMN billable_units DOUBLE PRECISION",
+        "ALTER TABLE generations ADD COLUMN provisional_micros BIGINT",
+        "ALTER TABLE generations ADD COLUMN billed_nanos BIGINT",
+        "ALTER TABLE generations ADD COLUMN billed_units DOUBLE PRECISION",
+        "ALTER TABLE generations ADD COLUMN unit_price TEXT",
+        "ALTER TABLE generations ADD COLUMN discount_percent DOUBLE PRECISION",
+        "ALTER TABLE generations ADD COLUMN billing_status TEXT "
+        "CHECK (billing_status IN ('pending', 'billed', 'no_event'))",
+        "ALTER TABLE generations ADD COLUMN billing_checked_at TEXT",
+        "CREATE INDEX generations_sweep ON generations(sweep, sweep_key) WHERE sweep IS NOT NULL",
+        "CREATE INDEX generations_marker ON generations(submit_marker) WHERE submit_marker IS NOT NULL",
+    ],
 ]
 
 

@@ -23,8 +23,10 @@ from ._columns import ACTIVE_STATUSES
 
 __all__ = [
     "ISO_FORMAT",
+    "NANOS_PER_USD",
     "HistoryRecord",
     "from_micros",
+    "from_nanos",
     "load_path",
     "now_iso",
     "opt_money",
@@ -57,6 +59,16 @@ def from_micros(micros: int) -> Decimal:
 
 def opt_money(micros: int | None) -> Decimal | None:
     return None if micros is None else from_micros(micros)
+
+
+#: fal's billing events carry their exact cost in nano-USD (``cost_estimate_nano_usd``).
+NANOS_PER_USD: Final = Decimal(1_000_000_000)
+
+
+def from_nanos(nanos: int) -> Decimal:
+    """Integer nano-dollars → exact USD ``Decimal`` (``45000000`` → ``Decimal("0.045")``)."""
+    value = Decimal(nanos) / NANOS_PER_USD
+    return value.normalize() if value != 0 else Decimal(0)
 
 
 def now_iso() -> str:
@@ -125,6 +137,27 @@ class HistoryRecord:
     #: Who generated it (``SORA2_WIDGETS_USER`` or the login) and on which machine ('' before 0.2).
     user: str = ""
     machine: str = ""
+    #: The sweep this generation belongs to and its combination's key (``None`` outside a sweep).
+    sweep: str | None = None
+    sweep_key: str | None = None
+    #: The user's 1–5 stars (``None`` = not rated), notes and tags (``History.rate`` / ``History.tag``).
+    rating: int | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    #: A unique value sent with the submit, so a submit whose answer was lost can be found in fal's
+    #: request list (``None`` where the model has no free field to carry it).
+    submit_marker: str | None = None
+    #: ``x-fal-billable-units`` from the result fetch, and the provisional cost it gives (units × unit price).
+    billable_units: float | None = None
+    provisional_cost: Decimal | None = None
+    #: What fal's billing event says: the exact cost (from nano-USD), units, unit price and discount.
+    billed_cost: Decimal | None = None
+    billed_units: float | None = None
+    unit_price: Decimal | None = None
+    discount_percent: float | None = None
+    #: ``None`` (not checked), "pending", "billed" or "no_event"; and when it was last checked.
+    billing_status: str | None = None
+    billing_checked_at: dt.datetime | None = None
 
     @property
     def is_active(self) -> bool:
@@ -178,4 +211,18 @@ def record_from_row(r: Any, folder: Path) -> HistoryRecord:
         deleted=bool(r["deleted"]),
         user=r["user"],
         machine=r["machine"],
+        sweep=r["sweep"],
+        sweep_key=r["sweep_key"],
+        rating=r["rating"],
+        notes=r["notes"],
+        tags=tuple(json.loads(r["tags"] or "[]")),
+        submit_marker=r["submit_marker"],
+        billable_units=r["billable_units"],
+        provisional_cost=opt_money(r["provisional_micros"]),
+        billed_cost=None if r["billed_nanos"] is None else from_nanos(int(r["billed_nanos"])),
+        billed_units=r["billed_units"],
+        unit_price=None if r["unit_price"] is None else Decimal(r["unit_price"]),
+        discount_percent=r["discount_percent"],
+        billing_status=r["billing_status"],
+        billing_checked_at=None if r["billing_checked_at"] is None else parse_iso(r["billing_checked_at"]),
     )

@@ -98,12 +98,39 @@ _REV_TRIGGERS = [
 # The status lists each step's CHECK allowed, frozen: a step must mean the same forever.
 _STATUSES_V1 = ("submitted", "in_queue", "in_progress", "completed", "failed", "cancelled", "unavailable")
 _STATUSES_V3 = (*_STATUSES_V1, "unknown")
+_STATUSES_V5 = (*_STATUSES_V3, "not_created")
 _COLUMNS_V2 = (
     "id, created_at, updated_at, model_id, endpoint, mode, prompt, params_json, provider, request_id, "
     "status_url, response_url, cancel_url, status, error, est_low_micros, est_high_micros, cost_micros, "
     "video_url, local_path, sha256, thumbnail_path, width, height, duration, fps, video_id, remixed_from, "
     "kept_for_remix, deleted, lease_owner, lease_until, rev"
 )
+_COLUMNS_V4 = _COLUMNS_V2 + ', "user", machine'
+#: What steps 2, 4 and 5 added after ``lease_until``, as table text (step 5 rebuilds the table).
+_EXTRA_V5 = """,
+            rev                INTEGER NOT NULL DEFAULT 0,
+            "user"             TEXT    NOT NULL DEFAULT '',
+            machine            TEXT    NOT NULL DEFAULT '',
+            sweep              TEXT,
+            sweep_key          TEXT,
+            rating             INTEGER CHECK (rating BETWEEN 1 AND 5),
+            notes              TEXT    NOT NULL DEFAULT '',
+            tags               TEXT    NOT NULL DEFAULT '[]',
+            submit_marker      TEXT,
+            billable_units     REAL,
+            provisional_micros INTEGER,
+            billed_nanos       INTEGER,
+            billed_units       REAL,
+            unit_price         TEXT,
+            discount_percent   REAL,
+            billing_status     TEXT CHECK (billing_status IN ('pending', 'billed', 'no_event')),
+            billing_checked_at TEXT"""
+#: Step 5's indexes beside the old ones: a sweep's done combinations, and an unknown submit's marker.
+_INDEXES_V5 = [
+    'CREATE INDEX generations_user ON generations("user")',
+    "CREATE INDEX generations_sweep ON generations(sweep, sweep_key) WHERE sweep IS NOT NULL",
+    "CREATE INDEX generations_marker ON generations(submit_marker) WHERE submit_marker IS NOT NULL",
+]
 
 MIGRATIONS: list[list[str]] = [
     [_generations_table("generations", _STATUSES_V1), *_INDEXES],
@@ -163,6 +190,25 @@ MIGRATIONS: list[list[str]] = [
             set_by        TEXT    NOT NULL DEFAULT ''
         )
         """,
+    ],
+    # 5: experiments and cost truth. A sweep's name and combination key (a re-run skips what is
+    # done), a rating, notes and tags; the marker that finds a submit whose answer was lost
+    # (``submit_marker``, and the status "not_created" once fal says it never made the job); what
+    # fal billed (``billable_units`` from the result's header, the provisional cost from it, and the
+    # billing event's exact nano-USD, units, unit price and discount). The CHECK on status changes,
+    # so the table is rebuilt as in step 3.
+    [
+        _generations_table("generations_v5", _STATUSES_V5, _EXTRA_V5),
+        f"INSERT INTO generations_v5 ({_COLUMNS_V4}) SELECT {_COLUMNS_V4} FROM generations",  # noqa: S608
+        "DELETE FROM sqlite_sequence WHERE name = 'generations_v5'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'generations_v5', seq FROM sqlite_sequence "
+        "WHERE name = 'generations'",
+        "DROP TABLE generations",
+        "ALTER TABLE generations_v5 RENAME TO generations",
+        *_INDEXES,
+        _REV_INDEX,
+        *_REV_TRIGGERS,
+        *_INDEXES_V5,
     ],
 ]
 

@@ -40,7 +40,7 @@ log = logging.getLogger("sora2_widgets.history")
 
 MAGIC = b"SORA2-WIDGETS-DF-CACHE\n"
 #: Bump when ``_frame.build_frame`` changes what it builds (columns, dtypes): old snapshots are then ignored.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)

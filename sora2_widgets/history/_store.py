@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._config import current_user, data_dir, database_url, machine_name, media_dir_override
-from . import _budget, _leases, _reports
+from . import _budget, _leases, _notes, _reports
 from ._backend import Ledger, SqlConn
 from ._columns import STATUSES, WRITABLE_COLUMNS
 from ._connection import LedgerConnection
@@ -342,6 +342,29 @@ class History:
 
     def release(self, history_id: int, owner: str) -> None:
         self._db.retrying(lambda conn: _leases.release_row(conn, history_id, owner))
+
+    # -- what a person says about a row ----------------------------------------------------------
+    def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None:
+        """Give row ``history_id`` 1–5 ``stars`` (``None`` clears them) and, if given, replace its notes.
+
+        Saved at once, so a rating survives a kernel restart and shows in other processes' ``df``."""
+        fields: dict[str, Any] = {"rating": _notes.check_stars(stars)}
+        if notes is not None:
+            fields["notes"] = _notes.check_notes(notes)
+        self.require_writable()
+        if not self.update(_row_id(history_id), **fields):
+            raise KeyError(f"no generation #{history_id} in {self._db.label}")
+
+    def tag(self, history_id: int, *tags: str, remove: bool = False) -> tuple[str, ...]:
+        """Add ``tags`` to row ``history_id`` (or take them off with ``remove=True``); its tags after."""
+        clean = _notes.check_tags(tags)
+        hid = _row_id(history_id)
+        self.require_writable()
+        change = _notes.remove_tags if remove else _notes.add_tags
+        after = self._db.retrying(lambda conn: change(conn, hid, clean))
+        if after is None:
+            raise KeyError(f"no generation #{history_id} in {self._db.label}")
+        return after
 
     # -- reads ----------------------------------------------------------------------------------
     def __len__(self) -> int:

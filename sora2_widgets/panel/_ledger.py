@@ -44,6 +44,7 @@ STATUS_WORDS = {
     "cancelled": "Cancelled",
     "unavailable": "Model unavailable",
     "unknown": "Outcome unknown",
+    "not_created": "Not created (not charged)",
 }
 
 #: Spend frames' index and column names → table headers.
@@ -57,6 +58,7 @@ COLUMN_HEADERS = {
     "completed": "Completed",
     "total": "Spent",
     "unknown": "Outcome unknown",
+    "not_created": "Not created (not charged)",
     "possibly_charged": "Possibly charged",
 }
 

@@ -122,3 +122,49 @@ def test_every_write_moves_the_revision_even_from_a_plain_connection(tmp_path: P
     before = clock()
     h.remove_row(b)
     assert conn.execute("SELECT rev FROM generations_removed WHERE id = ?", (b,)).fetchone()[0] == before + 1
+
+
+def test_migrating_a_version_4_ledger_keeps_rows_people_and_budget(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    for step in _schema.MIGRATIONS[:4]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    insert = (
+        "INSERT INTO generations (created_at, updated_at, model_id, endpoint, mode, provider, status, cost_micros,"
+        " \"user\", machine, remixed_from) VALUES ('2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z',"
+        " ?, 'e', ?, 'fal', ?, ?, 'ana', 'box-1', ?)"
+    )
+    conn.execute(insert, (T2T, "text", "completed", 400_000, None))
+    conn.execute(insert, (T2T, "remix", "unknown", None, 1))
+    conn.execute(
+        "INSERT INTO ledger_budget (id, amount_micros, period, set_at) VALUES (1, 5000000, 'month', '2026-01-01')"
+    )
+    conn.execute("DELETE FROM generations WHERE id = 2")  # AUTOINCREMENT must not reuse 2 after the rebuild
+    conn.execute(insert, (T2T, "remix", "unknown", None, 1))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (T2T, "text", "not_created", None, None))  # schema 4 cannot hold the status
+    conn.close()
+
+    h = sw.History(tmp_path)
+    assert raw(h).execute("PRAGMA user_version").fetchone()[0] == len(_schema.MIGRATIONS)
+    recs = h.records()
+    assert [(r.id, r.status, r.user, r.machine, r.remixed_from) for r in recs] == [
+        (1, "completed", "ana", "box-1", None),
+        (3, "unknown", "ana", "box-1", 1),
+    ]
+    assert (recs[0].rating, recs[0].notes, recs[0].tags, recs[0].billed_cost, recs[0].billing_status) == (
+        None,
+        "",
+        (),
+        None,
+        None,
+    )
+    budget = h.budget()
+    assert budget is not None and budget.amount == Decimal(5) and budget.period == "month"
+    assert h.update(3, status="not_created", cost_micros=0)
+    assert h.add(model_id=T2T, endpoint="e", mode="text", provider="fal") == 4
+    assert list(h.df["status"]) == ["completed", "not_created", "submitted"]
+    assert h.possibly_charged() == 0 and h.total_spent() == Decimal("0.4")
+    h.close()

@@ -1,0 +1,71 @@
+"""What a person says about a generation: 1–5 stars, notes and tags (``History.rate`` / ``History.tag``).
+
+Checked here, once, before anything is written, with one sentence naming the field and what it
+accepts; written in one transaction so two kernels tagging the same row at once keep both tags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._backend import SqlConn
+from ._records import now_iso
+
+__all__ = ["MAX_NOTES", "MAX_TAG", "add_tags", "check_notes", "check_stars", "check_tags", "remove_tags"]
+
+#: Notes are for a person to read beside a video, not documents.
+MAX_NOTES = 10_000
+MAX_TAG = 64
+
+
+def check_stars(stars: object) -> int | None:
+    """``stars`` as stored: an int from 1 to 5, or ``None`` to clear the rating."""
+    if stars is None:
+        return None
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise ValueError(f"stars must be a whole number from 1 to 5 (or None to clear the rating), not {stars!r}.")
+    return stars
+
+
+def check_notes(notes: object) -> str:
+    if not isinstance(notes, str):
+        raise ValueError(f"notes must be text (a str of at most {MAX_NOTES:,} characters), not {type(notes).__name__}.")
+    if len(notes) > MAX_NOTES:
+        raise ValueError(f"notes must be at most {MAX_NOTES:,} characters; these are {len(notes):,}.")
+    return notes
+
+
+def check_tags(tags: Sequence[object]) -> list[str]:
+    """Tags as stored: trimmed, non-empty text of at most 64 characters, each once, in order."""
+    out: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag.strip()) > MAX_TAG:
+            raise ValueError(f"each tag must be non-empty text of at most {MAX_TAG} characters, not {tag!r}.")
+        if tag.strip() not in out:
+            out.append(tag.strip())
+    return out
+
+
+def _merge(conn: SqlConn, history_id: int, change: Any) -> tuple[str, ...] | None:
+    row = conn.execute("SELECT tags FROM generations WHERE id = ?", (history_id,)).fetchone()
+    if row is None:
+        return None
+    tags: list[str] = change(list(json.loads(row[0] or "[]")))
+    conn.execute(
+        "UPDATE generations SET tags = ?, updated_at = ? WHERE id = ?",
+        (json.dumps(tags, ensure_ascii=False), now_iso(), history_id),
+    )
+    return tuple(tags)
+
+
+def add_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[str, ...] | None:
+    """Add ``tags`` to a row's (keeping its order, each once); its tags after, or ``None`` if no row."""
+    new = list(tags)
+    return _merge(conn, history_id, lambda have: have + [t for t in new if t not in have])
+
+
+def remove_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[str, ...] | None:
+    gone = set(tags)
+    return _merge(conn, history_id, lambda have: [t for t in have if t not in gone])
