@@ -24,17 +24,25 @@ SCRIPT = textwrap.dedent(
     gen._loop().loop  # starts the generator's loop thread
     loop_thread = next(t for t in threading.enumerate() if t.name == "sora2-widgets-generator")
 
-    def interrupt_later():
-        time.sleep(1.0)
+    queued = threading.Event()  # the job is in fal's queue and its row says so
+    sent = []
+
+    def interrupt_when_queued():
+        # Not after a fixed time: on a loaded box that may land mid-submit, a different case.
+        queued.wait()
+        sent.append(time.monotonic())
         signal.pthread_kill(loop_thread.ident, signal.SIGINT)
 
-    threading.Thread(target=interrupt_later, daemon=True).start()
-    t0 = time.monotonic()
+    threading.Thread(target=interrupt_when_queued, daemon=True).start()
     try:
-        gen.generate("sora2_text_to_video", prompt="a kite that takes its time")
+        gen.generate(
+            "sora2_text_to_video",
+            prompt="a kite that takes its time",
+            on_update=lambda u: u.stage == "in_queue" and queued.set(),
+        )
     except KeyboardInterrupt:
         rec = gen.history.records()[0]
-        print("interrupted after", round(time.monotonic() - t0, 1), "s; row", rec.status, flush=True)
+        print("interrupted after", round(time.monotonic() - sent[0], 1), "s; row", rec.status, flush=True)
         gen.close()
         sys.exit(0)
     print("not interrupted", flush=True)
