@@ -8,6 +8,11 @@ URLs exist only inside the kernel. Without a local file, a URL a browser can rea
 loopback emulator; see ``browser_video_url``) plays as an ``ipywidgets.Video`` with
 ``format="url"``: only the URL is state. Nothing is ever embedded as base64.
 
+Where a finished video is watched from (:func:`video_where`, shared with the History tab's rows):
+its file when this kernel can read it (its own, or a shared ``SORA2_WIDGETS_MEDIA`` folder); else
+fal's URL while fal still keeps the file (at least ``FAL_URL_DAYS`` days); else a sentence naming the
+machine that saved it (a team ledger holds other machines' rows), never a player that cannot play.
+
 A card can be collapsed (its body hidden, the header kept) and, once its job ended, dismissed:
 the view then closes every widget of the card, so no model outlives it in the kernel or in a
 saved notebook. The video is as wide as the output allows, up to ``VIDEO_WIDTH``, and never
@@ -16,25 +21,85 @@ taller than ``VIDEO_MAX_HEIGHT``: a card no longer takes three screens.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from .._config import machine_name
 from .._pricing import format_usd
 from ._jobs import JobState, JobStatus
 from ._media import browser_video_url
-from ._widgets import close_tree
+from ._widgets import close_tree, local_file
 
-__all__ = ["CARD_CSS", "VIDEO_MAX_HEIGHT", "VIDEO_WIDTH", "JobCard", "human_size"]
+__all__ = [
+    "CARD_CSS",
+    "FAL_URL_DAYS",
+    "VIDEO_MAX_HEIGHT",
+    "VIDEO_WIDTH",
+    "JobCard",
+    "VideoWhere",
+    "human_size",
+    "video_where",
+]
 
 #: The player's widest size: wide enough to judge a 720p clip, narrow enough for two cards a screen.
 VIDEO_WIDTH = "480px"
 #: A portrait clip at full width would be taller than the screen; this keeps its card in view.
 VIDEO_MAX_HEIGHT = "360px"
+
+#: fal keeps a generated file for at least this many days and may delete it any time after (fal's
+#: FAQ, "retention policy"): past that, its URL is not offered as a player.
+FAL_URL_DAYS = 7
+
+
+@dataclass(frozen=True)
+class VideoWhere:
+    """Where this kernel can show a finished video from: ``path`` (a file it can read), else ``url``
+    (one the browser can play and fal still keeps), else ``note`` (plain text: where it is)."""
+
+    path: Path | None = None
+    url: str | None = None
+    note: str = ""
+
+    @property
+    def playable(self) -> bool:
+        return self.path is not None or self.url is not None
+
+
+def video_where(
+    local_path: str | None,
+    video_url: str | None,
+    *,
+    machine: str | None = None,
+    made_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> VideoWhere:
+    """Where to show a video saved as ``local_path`` by ``machine`` (None: this one), whose job was
+    made at ``made_at`` (timezone-aware; None or NaT: unknown, so the URL is not judged expired)."""
+    path = local_file(local_path)
+    if path is not None:
+        return VideoWhere(path=path)
+    url = browser_video_url(video_url)
+    expired = False
+    if url is not None and made_at is not None:
+        # A NaT made_at compares False: an unknown age does not hide a link.
+        expired = bool((now or dt.datetime.now(dt.timezone.utc)) - made_at > dt.timedelta(days=FAL_URL_DAYS))
+    if url is not None and not expired:
+        return VideoWhere(url=url)
+    gone = "fal's copy has expired" if expired else "fal's link cannot be played here"
+    if machine and machine != machine_name():
+        name = f" as {Path(local_path).name}" if local_path else ""
+        return VideoWhere(note=f"The video is on machine {machine} (saved there{name}); {gone}.")
+    if local_path:
+        return VideoWhere(note=f"The video file is no longer on disk here; {gone}.")
+    return VideoWhere(note=f"No file was saved for this generation; {gone}.")
+
 
 #: The card's own rules (the panel's stylesheet is ``_style.py``): small header buttons on the right,
 #: a player no wider than the output, a collapsed card reduced to its header.
@@ -209,14 +274,14 @@ class JobCard(w.VBox):  # type: ignore[misc]
     def _player(job: JobState) -> w.Widget:
         from ._player import MediaPlayer  # anywidget loads with the first video, not with the panel
 
-        path: Path | None = job.local_path
-        if path is not None and path.is_file():
+        where = video_where(None if job.local_path is None else str(job.local_path), job.url)
+        if where.path is not None:
             # Streamed from the kernel on demand: the file's name is the only widget state.
             video: w.Widget = MediaPlayer(
-                path, "video/mp4", kind="video", width=VIDEO_WIDTH, max_height=VIDEO_MAX_HEIGHT
+                where.path, "video/mp4", kind="video", width=VIDEO_WIDTH, max_height=VIDEO_MAX_HEIGHT
             )
         else:
-            src = browser_video_url(job.url)
+            src = where.url
             if src is None:
                 why = "The local file is gone and the service's URL is not reachable from the browser"
                 return w.HTML(html.escape(f"{why}; see the path below."))

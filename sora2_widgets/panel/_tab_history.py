@@ -21,11 +21,12 @@ import ipywidgets as w
 
 from .._pricing import format_usd
 from ..history import from_micros
+from ._cards import VideoWhere, video_where
 from ._controller import PanelController
 from ._ledger import model_name, status_word
 from ._media import browser_video_url
 from ._remix import when_text
-from ._widgets import EventGuard, cls, esc, local_file, replace_children, set_options, set_status, show, thumb
+from ._widgets import EventGuard, cls, esc, replace_children, set_options, set_status, show, thumb
 
 __all__ = ["HISTORY_PAGE", "HistoryTab", "history_video"]
 
@@ -57,34 +58,37 @@ def unknown_note(record: Mapping[Hashable, Any]) -> str:
     )
 
 
-def history_video(local_path: str | None, video_url: str | None) -> w.Widget:
+def history_video(where: VideoWhere) -> w.Widget:
     """A player for a History row's video, made when the user clicks Play (not per row drawn).
 
     A local file streams from the kernel on demand, as on the cards (only its name is widget
     state); without one, the browser fetches the result URL when it can reach it.
     """
-    path = local_file(local_path)
+    path = where.path
     if path is not None:
         from ._player import MediaPlayer  # anywidget loads with the first video, not with the panel
 
         video: w.Widget = MediaPlayer(path, "video/mp4", kind="video", width="480px", max_height="360px")
         return cls(video, "sw-video", "sw-history-video")
-    src = browser_video_url(video_url)
+    src = where.url
     if src is None:
-        return cls(w.HTML(esc("The video file is gone; see its file below.")), "sw-muted")
+        return cls(w.HTML(esc(where.note)), "sw-muted")
     video = w.Video(value=src.encode("utf-8"), format="url", autoplay=True, loop=False, controls=True)
     video.layout.max_width = "480px"
     return cls(video, "sw-video", "sw-history-video")
 
 
-def file_line(local_path: str | None, video_url: str | None) -> str:
+def file_line(local_path: str | None, video_url: str | None, where: VideoWhere | None = None) -> str:
     """Where the row's video is, as HTML: the local path (copyable) and a link the browser can open."""
     parts = []
     if local_path:
         full = html.escape(local_path, quote=True)
         state = "" if Path(local_path).is_file() else " (no longer on disk)"
-        parts.append(f'File: <code class="sw-path" title="{full}">{full}</code>{esc(state)}')
-    link = browser_video_url(video_url)
+        if where is not None and not where.playable:
+            parts.append(esc(where.note))  # which machine has it, when it is not here
+        else:
+            parts.append(f'File: <code class="sw-path" title="{full}">{full}</code>{esc(state)}')
+    link = browser_video_url(video_url) if where is None or where.url is not None else None
     if link is not None:
         href = html.escape(link, quote=True)
         parts.append(f'<a href="{href}" target="_blank" rel="noopener noreferrer">open the video in a new tab</a>')
@@ -224,12 +228,13 @@ class HistoryTab:
         """Play (a player below the row), Remix (when the video can be remixed), File (where it is)."""
         row_id = record["id"]
         local_path, video_url = _text(record["local_path"]), _text(record["video_url"])
+        # A team ledger's row may come from another machine: its file is there, fal's URL expires.
+        made_at = record["created_at"].to_pydatetime()
+        where = video_where(local_path, video_url, machine=_text(record.get("machine")), made_at=made_at)
         buttons: dict[str, w.Button] = {}
-        if record["status"] == "completed" and (local_file(local_path) or browser_video_url(video_url)):
+        if record["status"] == "completed" and where.playable:
             buttons["play"] = w.Button(description="Play", icon="play", tooltip="Play this video here")
-            buttons["play"].on_click(
-                lambda _b: self._toggle(detail, "play", lambda: history_video(local_path, video_url))
-            )
+            buttons["play"].on_click(lambda _b: self._toggle(detail, "play", lambda: history_video(where)))
         if remixable:
             buttons["remix"] = w.Button(
                 description="Remix", icon="random", tooltip="Open the Remix tab with this video chosen"
@@ -239,7 +244,7 @@ class HistoryTab:
             buttons["file"] = w.Button(description="File", icon="folder-open", tooltip="Where this video is saved")
             buttons["file"].on_click(
                 lambda _b: self._toggle(
-                    detail, "file", lambda: cls(w.HTML(file_line(local_path, video_url)), "sw-history-where")
+                    detail, "file", lambda: cls(w.HTML(file_line(local_path, video_url, where)), "sw-history-where")
                 )
             )
         for name, button in buttons.items():

@@ -18,9 +18,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
-
-#: Child processes open the ledger by path (SQLite); tests/team runs these scenarios on PostgreSQL.
-SQLITE_ONLY = True
+from tests.team.backends import Backend, open_history
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +32,7 @@ def emulator(home: Path, **kw: float) -> Emulator:
 def test_generation_against_the_emulator(home: Path) -> None:
     emu = emulator(home)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
             g = gen.generate("sora2_text_to_video", prompt="a lighthouse at dusk", duration=4, delete_video=False)
             rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
             remix = gen.generate("sora2_video_to_video_remix", prompt="in winter", source=g.history_id)
@@ -56,13 +54,13 @@ def test_budget_refusal_sends_no_request(home: Path) -> None:
     emu = emulator(home)
     try:
         client = sw.AsyncFalClient(emulator=emu)
-        with sw.Generator(client=client, history=sw.History(home), budget=1, resume=False) as gen:
+        with sw.Generator(client=client, history=open_history(home), budget=1, resume=False) as gen:
             with pytest.raises(sw.BudgetExceededError):
                 gen.generate("sora2_text_to_video", prompt="too long", duration=12)
             outs = None
             with pytest.raises(sw.BudgetExceededError):
                 outs = gen.generate_many([("sora2_text_to_video", {"prompt": "x", "duration": 8})] * 2)
-        assert outs is None and sum(emu.stats.values()) == 0 and len(sw.History(home)) == 0
+        assert outs is None and sum(emu.stats.values()) == 0 and len(open_history(home)) == 0
     finally:
         emu.close()
 
@@ -73,35 +71,46 @@ import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
 home = sys.argv[1]
 emu = Emulator(state_dir=home + "/emulator", queue_delay=1.0, progress_time=5.0)
-gen = sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False)
+gen = sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(), resume=False)
 gen.generate("sora2_text_to_video", prompt="slow job", duration=8)
 print("finished?!")
 """
 
 
-def _status(db: Path) -> tuple[str, str | None] | None:
+def _status(backend: Backend, home: Path) -> tuple[str, str | None] | None:
+    """Row 1's status and request id as another reader sees them (None before the child made it)."""
+    query = "SELECT status, request_id FROM generations WHERE id = 1"
+    if backend.name == "postgresql":
+        import psycopg
+
+        with psycopg.connect(backend.url_for(home)) as pg:
+            try:
+                found = pg.execute(query).fetchone()
+            except psycopg.errors.UndefinedTable:
+                return None
+        return None if found is None else (str(found[0]), found[1])
+    db = home / "history.sqlite3"
     if not db.exists():
         return None
     with sqlite3.connect(db, timeout=5) as conn:
         try:
-            row = conn.execute("SELECT status, request_id FROM generations WHERE id = 1").fetchone()
+            row = conn.execute(query).fetchone()
         except sqlite3.OperationalError:
             return None
     return row
 
 
 @pytest.mark.slow
-def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Path) -> None:
+def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Path, ledger_backend: Backend) -> None:
     home.mkdir(parents=True, exist_ok=True)
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(CHILD))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SORA2_WIDGETS_HOME": str(home)}
-    env.pop("FAL_KEY", None)
+    env = {**ledger_backend.env_for(home), "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, str(script), str(home)], env=env, cwd=ROOT)
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
-            row = _status(home / "history.sqlite3")
+            row = _status(ledger_backend, home)
             if row and row[1] and row[0] in ("submitted", "in_queue", "in_progress"):
                 break
             assert child.poll() is None, "the child ended before it could be killed"
@@ -114,7 +123,7 @@ def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Pa
         if child.poll() is None:
             child.kill()
             child.wait()
-    hist = sw.History(home)
+    hist = open_history(home)
     left = hist.get(1)
     assert left.status in ("submitted", "in_queue", "in_progress") and left.request_id
     # The job must finish quickly now: a new emulator with short timings on the same state.
@@ -137,22 +146,22 @@ APPENDER = """
 import sys
 from sora2_widgets import History
 
-h = History(sys.argv[1])
+h = History()  # the test's ledger, on either backend
 for i in range({n}):
     h.add(model_id="sora2_text_to_video", endpoint="fal-ai/sora-2/text-to-video", mode="text",
-          prompt=f"{{sys.argv[2]}} {{i}}", provider="emulator", status="completed", cost_micros=100000)
+          prompt=f"{{sys.argv[1]}} {{i}}", provider="emulator", status="completed", cost_micros=100000)
 """
 
 
 @pytest.mark.slow
-def test_two_processes_append_concurrently_and_lose_nothing(tmp_path: Path) -> None:
+def test_two_processes_append_concurrently_and_lose_nothing(tmp_path: Path, ledger_backend: Backend) -> None:
     script = tmp_path / "append.py"
     script.write_text(textwrap.dedent(APPENDER.format(n=2000)))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     db = tmp_path / "h"
-    procs = [subprocess.Popen([sys.executable, str(script), str(db), name], env=env) for name in ("a", "b")]
+    env = {**ledger_backend.env_for(db), "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, str(script), name], env=env) for name in ("a", "b")]
     assert [p.wait(timeout=240) for p in procs] == [0, 0]
-    hist = sw.History(db)
+    hist = open_history(db)
     assert len(hist) == 4000
     df = hist.df
     assert df["prompt"].str.startswith("a ").sum() == 2000 and df["prompt"].str.startswith("b ").sum() == 2000
@@ -163,7 +172,7 @@ def test_cancel_while_the_submit_is_in_flight_ends_cancelled(home: Path) -> None
     # The emulator answers every request slowly, so the Cancel lands while the submit is on the wire.
     emu = emulator(home, latency=0.6, queue_delay=2.0)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
             pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "slow"}, None))
             deadline = time.monotonic() + 10
             while not gen.history.records() and time.monotonic() < deadline:
@@ -187,7 +196,7 @@ def test_resume_never_takes_over_a_job_this_generator_is_still_submitting(home: 
     # row, decide "the process ended while submitting" and mark a paid job failed, with no cost.
     emu = emulator(home, latency=0.5)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
             pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "busy machine"}, None))
             deadline = time.monotonic() + 10
             while not gen.history.records() and time.monotonic() < deadline:
@@ -210,7 +219,7 @@ def test_a_job_that_completes_is_recorded_with_its_cost_whatever_the_row_was_tol
     # running (the bug above did), the result that arrives afterwards still lands in the ledger.
     emu = emulator(home, queue_delay=1.0)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
             pending = gen._loop().submit(gen._one(0, "sora2_text_to_video", {"prompt": "paid anyway"}, None))
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -232,7 +241,7 @@ def test_a_job_that_completes_is_recorded_with_its_cost_whatever_the_row_was_tol
 def test_resume_sweeps_downloads_a_killed_process_left_half_written(home: Path) -> None:
     emu = emulator(home)
     try:
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
             g = gen.generate("sora2_text_to_video", prompt="a harbour at night", duration=4)
         video = gen.history.get(g.history_id).local_path  # type: ignore[arg-type]
         assert video is not None
@@ -247,7 +256,7 @@ def test_resume_sweeps_downloads_a_killed_process_left_half_written(home: Path) 
         two_hours_ago = time.time() - 7200
         os.utime(stale, (two_hours_ago, two_hours_ago))
         os.utime(stale_thumb, (two_hours_ago, two_hours_ago))
-        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home)) as gen2:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home)) as gen2:
             assert gen2.resume() == []
     finally:
         emu.close()

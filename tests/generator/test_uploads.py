@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from PIL import Image
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
+from tests.history.ledger_rows import raw
+from tests.team.backends import open_history
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -35,7 +36,7 @@ def emu(home: Path) -> Any:
 def test_a_local_png_is_uploaded_as_a_stage_and_its_url_recorded(home: Path, emu: Emulator, tmp_path: Path) -> None:
     still = _png(tmp_path / "still.png")
     seen: list[sw.Progress] = []
-    with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+    with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
         g = gen.generate(I2V, prompt="it starts to rain", image_url=still, duration=4, on_update=seen.append)
         rec = gen.history.get(g.history_id)  # type: ignore[arg-type]
     stages = [p.stage for p in seen]
@@ -44,15 +45,15 @@ def test_a_local_png_is_uploaded_as_a_stage_and_its_url_recorded(home: Path, emu
     assert uploading.logs and "still.png" in uploading.logs[-1].message and "KB" in uploading.logs[-1].message
     sent = rec.params["image_url"]
     assert sent.startswith(emu.base_url + "/files/") and sent.endswith("/still.png"), sent
-    with sqlite3.connect(home / "history.sqlite3") as db:
-        stored = [json.loads(row[0]) for row in db.execute("SELECT params_json FROM generations")]
+    db = raw(gen.history)  # what the database itself holds, SQLite or PostgreSQL
+    stored = [json.loads(row[0]) for row in db.execute("SELECT params_json FROM generations")]
     assert [row["image_url"] for row in stored] == [sent], "the ledger holds the URL, never the bytes"
     assert emu.stats["upload"] >= 1 and g.ok
 
 
 def test_a_url_input_has_no_uploading_stage(home: Path, emu: Emulator, tmp_path: Path) -> None:
     seen: list[sw.Progress] = []
-    with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=sw.History(home), resume=False) as gen:
+    with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=open_history(home), resume=False) as gen:
         client = gen.client
         url = asyncio.run(_upload(client, _png(tmp_path / "given.png")))
         gen.generate(I2V, prompt="rain", image_url=url, duration=4, on_update=seen.append)
@@ -99,7 +100,7 @@ def test_a_batch_uploads_at_most_max_concurrency_files_at_once(
 ) -> None:
     stills = [_png(tmp_path / f"still{i}.png", color=(40 * i, 90, 90)) for i in range(4)]
     client = CountingClient(len(stills), emulator=emu, max_concurrency=limit)
-    with sw.Generator(client=client, history=sw.History(home), resume=False) as gen:
+    with sw.Generator(client=client, history=open_history(home), resume=False) as gen:
         out = gen.generate_many(
             [(I2V, {"prompt": f"rain {i}", "image_url": s, "duration": 4}) for i, s in enumerate(stills)]
         )

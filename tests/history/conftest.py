@@ -21,19 +21,15 @@ from sora2_widgets import get_model
 from sora2_widgets._errors import AuthError, ModelUnavailableError, ServiceError, SubmitUncertainError
 from sora2_widgets._results import VideoResult
 from sora2_widgets.history import _frame
-from tests.team.backends import ledger_backend, open_history, parametrise_backends, pg_server  # noqa: F401
+from tests.team.backends import open_history
 
 from .ledger_rows import KLING, PRO, T2T, row
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrise_backends(metafunc)
-
-
 @pytest.fixture(autouse=True)
-def _on_each_backend(ledger_backend: object) -> None:  # noqa: F811 - the imported fixture, requested
-    """Every history test runs on SQLite and on PostgreSQL (modules about the SQLite file itself
-    say ``SQLITE_ONLY = True``)."""
+def _on_each_backend(ledger_backend: object) -> None:
+    """Every history test runs on SQLite and on PostgreSQL (tests of the SQLite file itself are
+    marked ``sqlite_only`` with their reason)."""
 
 
 # The fake client answers with the client's own value types, so it cannot drift from them.

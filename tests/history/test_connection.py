@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 
 import sora2_widgets as sw
+from tests.team.backends import open_history
 
 from .ledger_rows import PRO, T2T, add, raw
 
-#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
-SQLITE_ONLY = True
-
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("the race is SQLite's own: switching a brand-new file to WAL mode")
 def test_kernels_opening_a_new_ledger_together_all_get_in(tmp_path: Path) -> None:
     # Two notebooks started at once on a fresh data directory race to switch the new file to WAL;
     # SQLite refuses the loser at once ("database is locked") instead of making it wait. Threads
@@ -52,7 +51,7 @@ def test_kernels_opening_a_new_ledger_together_all_get_in(tmp_path: Path) -> Non
 
 
 def test_memoised_reads_follow_every_write(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     add(h, cost="0.40", video_id="v1", kept_for_remix=1)
     assert h.total_spent() == Decimal("0.4")
     by_model = h.spend(by="model")

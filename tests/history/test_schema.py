@@ -10,13 +10,16 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.history import _schema
+from tests.team.backends import open_history
 
 from .ledger_rows import KLING, PRO, T2T, add, raw, row, same
 
-#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
-SQLITE_ONLY = True
+#: SQLite's own migrations (PRAGMA user_version, table rebuilds); tests/team/test_backend.py
+#: migrates PostgreSQL forward.
+SQLITE_SCHEMA = pytest.mark.sqlite_only("SQLite's migration steps and PRAGMA user_version")
 
 
+@SQLITE_SCHEMA
 def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     h = sw.History(tmp_path / "a")
     version = sqlite3.connect(h.path).execute("PRAGMA user_version").fetchone()[0]
@@ -36,6 +39,7 @@ def test_migrations_from_scratch_and_refuse_newer(tmp_path: Path, monkeypatch: p
     assert info.value.path == h2.path
 
 
+@SQLITE_SCHEMA
 def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) -> None:
     """Step 3 rebuilds the table for the new status: rows, ids, revisions, remix links and the
     never-reuse-an-id promise survive; old "failed + submit outcome unknown" rows become unknown."""
@@ -76,6 +80,7 @@ def test_migrating_a_version_2_ledger_marks_old_unknown_submits(tmp_path: Path) 
     h.close()
 
 
+@SQLITE_SCHEMA
 def test_migrating_a_version_1_ledger_with_rows(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)
@@ -103,7 +108,7 @@ def test_migrating_a_version_1_ledger_with_rows(tmp_path: Path) -> None:
 
 
 def test_every_write_moves_the_revision_even_from_a_plain_connection(tmp_path: Path) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     a, b = add(h), add(h)
     conn = raw(h)
 

@@ -1,6 +1,7 @@
 """The DataFrame snapshot file beside the ledger: used when it is ours and current, else rebuilt.
 
-A snapshot may save a new process a full build; it must never make it see other rows than SQLite's.
+A snapshot may save a new process a full build; it must never make it see other rows than the
+database's (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -14,21 +15,20 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.history import _snapshot as snapshot_file
+from tests.team.backends import open_history
 
 from .ledger_rows import I2V, KLING, T2T, add, raw, same
-
-#: About the SQLite file itself (pragmas, header, its snapshot file): PostgreSQL has its own tests.
-SQLITE_ONLY = True
 
 
 @pytest.mark.usefixtures("snapshots")
 def test_a_new_process_starts_from_the_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     for i in range(5):
         add(h, (T2T, KLING)[i % 2], prompt=f"p{i}")
     _ = h.df
     h.close()  # waits for the snapshot
-    assert h.cache_path.exists() and h.cache_path.name == "history.sqlite3.df-cache"
+    beside = {"sqlite": "history.sqlite3", "postgresql": "history.postgresql"}[h.backend]
+    assert h.cache_path.exists() and h.cache_path.name == beside + ".df-cache"
     if os.name == "posix":
         assert h.cache_path.stat().st_mode & 0o077 == 0
     # Rows changed after the snapshot, by a plain connection (no History involved).
@@ -39,7 +39,7 @@ def test_a_new_process_starts_from_the_snapshot(tmp_path: Path, monkeypatch: pyt
         "('2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', ?, 'e', 'image', 'fal', 'submitted')",
         (I2V,),
     )
-    fresh = sw.History(tmp_path)
+    fresh = open_history(tmp_path)
 
     def no_full_build(*a: Any, **k: Any) -> Any:
         raise AssertionError("the snapshot should have been used")
@@ -51,7 +51,7 @@ def test_a_new_process_starts_from_the_snapshot(tmp_path: Path, monkeypatch: pyt
 
 
 def _snapshot(tmp_path: Path, rows: int = 4) -> sw.History:
-    h = sw.History(tmp_path)
+    h = open_history(tmp_path)
     for i in range(rows):
         add(h, prompt=f"prompt {i}")
     _ = h.df
@@ -87,7 +87,7 @@ def test_a_damaged_snapshot_is_rebuilt_not_trusted(tmp_path: Path, damage: str) 
     if os.name == "posix":
         h.cache_path.touch()
         h.cache_path.chmod(0o600)
-    fresh = sw.History(tmp_path)
+    fresh = open_history(tmp_path)
     df = fresh.df
     same(df, tmp_path)
     assert list(df["prompt"]) == [f"prompt {i}" for i in range(4)]
@@ -97,6 +97,7 @@ def test_a_damaged_snapshot_is_rebuilt_not_trusted(tmp_path: Path, damage: str) 
 
 
 @pytest.mark.usefixtures("snapshots")
+@pytest.mark.sqlite_only("replaces the SQLite file under the snapshot (on a server: another database name)")
 def test_a_snapshot_of_another_database_is_ignored(tmp_path: Path) -> None:
     h = _snapshot(tmp_path)
     h.close()
@@ -106,7 +107,7 @@ def test_a_snapshot_of_another_database_is_ignored(tmp_path: Path) -> None:
     h.cache_path.write_bytes(keep)  # the old snapshot next to a brand-new ledger with other rows
     if os.name == "posix":
         h.cache_path.chmod(0o600)
-    new = sw.History(tmp_path)
+    new = open_history(tmp_path)
     for i in range(4):
         add(new, KLING, cost="0.35", prompt=f"other {i}")
     df = new.df
@@ -115,13 +116,14 @@ def test_a_snapshot_of_another_database_is_ignored(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("snapshots")
+@pytest.mark.sqlite_only("restores the SQLite file and its WAL from a copy")
 def test_a_restored_older_ledger_does_not_get_the_newer_snapshot(tmp_path: Path) -> None:
-    h = sw.History(tmp_path / "live")
+    h = open_history(tmp_path / "live")
     for i in range(3):
         add(h, prompt=f"p{i}", status="completed")
     h.close()
     shutil.copytree(tmp_path / "live", tmp_path / "backup")  # a backup with 3 rows
-    h = sw.History(tmp_path / "live")
+    h = open_history(tmp_path / "live")
     add(h, prompt="after the backup")
     h.update(1, status="failed")
     _ = h.df
@@ -133,7 +135,7 @@ def test_a_restored_older_ledger_does_not_get_the_newer_snapshot(tmp_path: Path)
             shutil.copy(src, tmp_path / "live" / name)
         else:
             (tmp_path / "live" / name).unlink(missing_ok=True)
-    restored = sw.History(tmp_path / "live")
+    restored = open_history(tmp_path / "live")
     df = restored.df
     assert len(df) == 3 and df.loc[1, "status"] == "completed"
     same(df, tmp_path / "live")
@@ -142,7 +144,7 @@ def test_a_restored_older_ledger_does_not_get_the_newer_snapshot(tmp_path: Path)
     # the revision alone cannot tell. Row counts and revision sums still can.
     (tmp_path / "live" / "history.sqlite3.df-cache").write_bytes(stale)
     (tmp_path / "live" / "history.sqlite3.df-cache").chmod(0o600)
-    again = sw.History(tmp_path / "live")
+    again = open_history(tmp_path / "live")
     add(again, KLING, prompt="new 4")
     add(again, KLING, prompt="new 5")
     again.update(2, status="cancelled")
@@ -159,4 +161,4 @@ def test_a_snapshot_others_could_write_is_not_unpickled(tmp_path: Path, caplog: 
     h.cache_path.chmod(0o666)
     assert snapshot_file.read(h.cache_path, h._frames.header(h._frames.view.ledger), 10**9) is None  # type: ignore[union-attr]
     assert "writable by others" in caplog.text
-    same(sw.History(tmp_path).df, tmp_path)
+    same(open_history(tmp_path).df, tmp_path)

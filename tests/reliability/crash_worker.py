@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import sora2_widgets as sw
+
+# sora2_widgets loads its layers on first use; touching them here puts them in the forkserver's
+# preload, so a child does not spend its first second importing them.
+_PRELOADED = (sw.Generator, sw.History, sw.AsyncFalClient)
 
 
 def _client(base_url: str) -> sw.AsyncFalClient:
@@ -23,12 +28,24 @@ def _client(base_url: str) -> sw.AsyncFalClient:
     )
 
 
-def generate(home: str, base_url: str, prompts: list[str]) -> None:
-    """Generate ``prompts`` (killed at a random moment by the test)."""
+def generate(home: str, base_url: str, prompts: list[str], ready: Event, accepted: Event) -> None:
+    """Generate ``prompts`` (killed at a random moment by the test).
+
+    The test times its kill from these signs, not from the child's start, so a loaded machine
+    (slow imports, a slow ledger open) cannot push every kill before the first row: ``ready`` is
+    set just before the first job starts, ``accepted`` once a job's request id is in the ledger
+    (its first status update carries it; the id is written before the wait begins)."""
     os.environ["SORA2_WIDGETS_HOME"] = home
     client = _client(base_url)
+
+    def seen(update: sw.Progress) -> None:
+        if update.request_id is not None:
+            accepted.set()
+
     with sw.Generator(client=client, history=sw.History(Path(home)), resume=False) as gen:
-        gen.generate_many([{"model_id": "sora2_text_to_video", "prompt": p, "duration": 4} for p in prompts])
+        ready.set()
+        jobs = [{"model_id": "sora2_text_to_video", "prompt": p, "duration": 4} for p in prompts]
+        gen.generate_many(jobs, on_update=seen)
 
 
 def resume(home: str, base_url: str) -> None:

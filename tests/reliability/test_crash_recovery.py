@@ -2,8 +2,11 @@
 
 Seeded runs until 50 children were *really* SIGKILLed (a child that finished before its kill time
 is checked too, but does not count). Each child generates 3 jobs against the loopback emulator and
-is killed after a random delay (0–0.6 s: anywhere from before the first row to after the last
-download). A fresh process then resumes. Afterwards, for every run, against the emulator's own job
+is killed after a random delay (0–0.6 s) counted from a sign the child gives, never from its start
+(on a loaded machine a child's start-up alone can outlast any fixed window): half the runs from
+"ready" (set up, about to write its first row), half from "accepted" (the service took a job and
+its request id is in the ledger). Together that is anywhere from before the first row to after
+the last download. A fresh process then resumes. Afterwards, for every run, against the emulator's own job
 records (what the service accepted, hence what may be charged):
 
 * every job the emulator accepted maps to exactly one ledger row; if the row has the request id
@@ -25,6 +28,7 @@ import multiprocessing
 import random
 import signal
 import sys
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +51,7 @@ def forkserver() -> multiprocessing.context.ForkServerContext:
     here = str(Path(__file__).parent)
     if here not in sys.path:
         sys.path.insert(0, here)
-    ctx.set_forkserver_preload(["sora2_widgets", "crash_worker"])
+    ctx.set_forkserver_preload(["sora2_widgets", "crash_worker"])  # crash_worker loads the layers
     return ctx
 
 
@@ -71,7 +75,9 @@ def _run(ctx: multiprocessing.context.ForkServerContext, target: object, *args: 
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+# A ceiling, not a speed check: each run is three processes, about 3 s on a quiet 2-core box and
+# 15-20 s when eight suites share it; the runs themselves are bounded by MAX_RUNS.
+@pytest.mark.timeout(1200)
 def test_kill_9_then_resume_recovers_every_job_exactly_once(loopback, tmp_path: Path, forkserver) -> None:
     import crash_worker
 
@@ -84,9 +90,19 @@ def test_kill_9_then_resume_recovers_every_job_exactly_once(loopback, tmp_path: 
         home.mkdir()
         prompts = [f"crash run {run} job {i}" for i in range(JOBS)]
         jobs_before = set((loopback.state_dir / "jobs").glob("*.json"))
-        child = forkserver.Process(target=crash_worker.generate, args=(str(home), loopback.base_url, prompts))
+        ready, accepted = forkserver.Event(), forkserver.Event()
+        anchor = (ready, accepted)[run % 2]
+        delay = rng.uniform(0.0, 0.6)
+        child = forkserver.Process(
+            target=crash_worker.generate, args=(str(home), loopback.base_url, prompts, ready, accepted)
+        )
         child.start()
-        child.join(rng.uniform(0.0, 0.6))
+        started = time.monotonic()
+        # The sign, or the child's end (a fast child may finish before it is seen): generous, as a
+        # loaded box may take many seconds to start a child; the delay counts from the sign only.
+        while not anchor.wait(0.05) and child.is_alive():
+            assert time.monotonic() - started < 120, f"run {run}: the child gave no sign of life in 120 s"
+        child.join(delay)
         child.kill()  # a no-op if it already ended: its exit code tells which
         child.join()
         if child.exitcode == -signal.SIGKILL:

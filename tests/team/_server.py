@@ -4,7 +4,8 @@ Found on PATH or in Debian's /usr/lib/postgresql/<version>/bin (.ci/run installs
 the server refuse to run as root, so as root (CI, this machine) they run as Debian's ``postgres``
 user through ``runuser``. The server listens on 127.0.0.1 on a free port and a socket folder of its
 own, requires a password (tests/_secrets.DB_PASSWORD: the leak check then proves it never comes
-back out), and is stopped when the session ends.
+back out), and is stopped when the session ends, or by a reaper process (tests/team/_reaper.py)
+when the test process is killed or interrupted first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -139,6 +141,8 @@ def running_server(*, durable: bool = False) -> Iterator[PgServer]:
         raise RuntimeError("PostgreSQL is not installed (initdb/pg_ctl); .ci/run installs it from Debian")
     root = Path(tempfile.mkdtemp(prefix="sw-pg-"))
     server = PgServer(bin_dir, root, durable=durable)
+    # Started before the server, so no moment exists when a dying test process could leave it behind.
+    reaper = _reaper(server)
     try:
         server.init()
         server.start()
@@ -146,3 +150,22 @@ def running_server(*, durable: bool = False) -> Iterator[PgServer]:
     finally:
         server.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+        assert reaper.stdin is not None
+        reaper.stdin.close()  # the reaper's cue; it finds nothing left to do
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            reaper.wait(timeout=120)
+
+
+def _reaper(server: PgServer) -> subprocess.Popen[bytes]:
+    """A process that stops ``server`` and removes its folder once this process ends in any way
+    (tests/team/_reaper.py): a SIGTERM or a SIGKILL runs no ``finally``, and PostgreSQL has no
+    "exit with your parent" switch."""
+    script = Path(__file__).with_name("_reaper.py")
+    args = [str(server.root), str(server.data), *server._as, "--", str(server.bin / "pg_ctl")]
+    return subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C and SIGTERM to the test's process group do not reach it
+    )

@@ -1,11 +1,16 @@
 """Run a suite against both ledger backends: the SQLite file and a real PostgreSQL server.
 
-A suite opts in with :func:`parametrise_backends` in its ``pytest_generate_tests`` hook and opens
-ledgers with :func:`open_history` instead of ``sw.History(path)``: on the ``sqlite`` run that *is*
+A pytest plugin (``tests/conftest.py`` loads it for the whole run, so the session has ONE throwaway
+server however many suites use it). A test opts in by requesting the ``ledger_backend`` fixture (the
+history and generator suites do it for every test through an autouse fixture): it then runs twice,
+``[sqlite]`` and ``[postgresql]``, unless it is marked ``@pytest.mark.sqlite_only("why")`` (a test of
+the SQLite file itself: its header, pragmas, WAL files; or of a pure function that no ledger reaches).
+It opens ledgers with :func:`open_history` instead of ``sw.History(path)``: on the ``sqlite`` run that *is*
 ``sw.History(path)``; on the ``postgresql`` run each distinct folder gets a fresh database of its
 own on the session's throwaway server (and the folder is the data directory: media go there), and
 ``SORA2_WIDGETS_DATABASE_URL`` points at the database of the test's home, so a bare
-``sw.History()`` or ``sw.Generator()`` uses it too. The tests themselves are not copied.
+``sw.History()`` or ``sw.Generator()`` uses it too, and so does a child process given
+:meth:`Backend.env_for`. The tests themselves are not copied.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import sora2_widgets as sw
 
 from ._server import PgServer, running_server
 
-__all__ = ["BACKENDS", "Backend", "open_history", "parametrise_backends"]
+__all__ = ["BACKENDS", "Backend", "current", "open_history", "parametrise_backends"]
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -40,6 +45,19 @@ class Backend:
         if key not in self.urls:
             self.urls[key] = self.server.new_database()
         return self.urls[key]
+
+    def ledger_env(self, folder: Path) -> dict[str, str]:
+        """The variables that make a bare ``sw.History()`` in a child process open the ledger of
+        ``folder`` on this backend (``folder`` is its data directory either way)."""
+        env = {"SORA2_WIDGETS_HOME": str(folder)}
+        if self.name == "postgresql":
+            env["SORA2_WIDGETS_DATABASE_URL"] = self.url_for(folder)
+        return env
+
+    def env_for(self, folder: Path) -> dict[str, str]:
+        """This process's environment for a child, with :meth:`ledger_env` and no fal key."""
+        env = {k: v for k, v in os.environ.items() if k not in ("FAL_KEY", "SORA2_WIDGETS_DATABASE_URL")}
+        return {**env, **self.ledger_env(folder)}
 
     def open(self, path: str | os.PathLike[str] | None = None, **kw: Any) -> sw.History:
         if self.name == "sqlite":
@@ -73,16 +91,38 @@ def current() -> Backend:
     return _current
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): run once, on SQLite only; the reason says why PostgreSQL does not apply",
+    )
+
+
+def _sqlite_only(metafunc: pytest.Metafunc) -> bool:
+    mark = metafunc.definition.get_closest_marker("sqlite_only")
+    if mark is None:
+        return False
+    reason = mark.args[0] if mark.args else mark.kwargs.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: sqlite_only needs a reason (why not PostgreSQL)")
+    return True
+
+
 def parametrise_backends(metafunc: pytest.Metafunc) -> None:
-    """Run each test of a module twice, on SQLite and on PostgreSQL, unless the module says
-    ``SQLITE_ONLY = True`` (tests of the SQLite file itself: its header, pragmas, snapshot file)."""
+    """Run a test that uses ``ledger_backend`` twice, on SQLite and on PostgreSQL, unless it is
+    marked ``sqlite_only`` (with the reason)."""
     if "ledger_backend" in metafunc.fixturenames:
-        names = ["sqlite"] if getattr(metafunc.module, "SQLITE_ONLY", False) else list(BACKENDS)
+        names = ["sqlite"] if _sqlite_only(metafunc) else list(BACKENDS)
         metafunc.parametrize("ledger_backend", names, indirect=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrise_backends(metafunc)
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
+    """The session's one throwaway server (each test gets fresh databases on it)."""
     with running_server() as server:
         yield server
 
