@@ -208,7 +208,9 @@ def _inputs(entry: CatalogEntry, facts: Mapping[str, Any]) -> dict[str, Any]:
     return dict(schema)
 
 
-def _priced(entry: CatalogEntry, facts: Mapping[str, Any], date: str) -> tuple[dict[str, Any], dict[str, str]]:
+def _priced(
+    entry: CatalogEntry, facts: Mapping[str, Any], date: str, real: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
     price, to_confirm = dict(entry.price), dict(entry.to_confirm)
     listed = _listed(facts)
     if listed is None:
@@ -224,10 +226,13 @@ def _priced(entry: CatalogEntry, facts: Mapping[str, Any], date: str) -> tuple[d
         return price, to_confirm
     if unit_price.quantize(_PLACES) != ours.quantize(_PLACES):
         price = scaled_price(price, unit_price / ours)
-    price["source"] = "fal Platform API /v1/models/pricing"
     price["checked"] = date
-    # fal's own listing settles a doubt between other sources about the price.
-    to_confirm.pop("price", None)
+    if real:
+        price["source"] = "fal Platform API /v1/models/pricing"
+        # fal's own listing settles a doubt between other sources; the emulator's cannot.
+        to_confirm.pop("price", None)
+    else:
+        price["source"] = "the emulator's Platform API (simulated)"
     return price, to_confirm
 
 
@@ -237,6 +242,7 @@ def overlay(entries: Sequence[CatalogEntry], stored: Mapping[str, Any] | None) -
         return tuple(entries)
     by_endpoint: Mapping[str, Any] = stored["endpoints"]
     date = str(stored.get("date", ""))[:10]
+    real = stored.get("provider") == "fal"
     out = []
     for entry in entries:
         facts = by_endpoint.get(entry.endpoint)
@@ -244,7 +250,7 @@ def overlay(entries: Sequence[CatalogEntry], stored: Mapping[str, Any] | None) -
             out.append(entry)
             continue
         status = str(facts.get("status"))
-        price, to_confirm = _priced(entry, facts, date) if status != "gone" else (entry.price, entry.to_confirm)
+        price, to_confirm = _priced(entry, facts, date, real) if status != "gone" else (entry.price, entry.to_confirm)
         out.append(
             dataclasses.replace(
                 entry,
