@@ -146,6 +146,7 @@ def refresh_catalog(
     before any request.
     """
     from .._catalog import MODELS, get_model, reload_catalog
+    from ..client._platform_models import Pricing
     from ..client._platform_sync import PlatformClient
 
     client = PlatformClient(key, platform_url=platform_url, transport=transport, emulator=emulator)
@@ -158,13 +159,11 @@ def refresh_catalog(
         endpoints = [e.endpoint for e in shipped]
         infos = client.models(endpoints, openapi=True)
         live = [ep for ep in endpoints if infos[ep].status != "gone"]
-        pricing = client.pricing(live) if live else None
+        # A gone id is left out: fal may refuse a whole batch over one id it does not know.
+        pricing = client.pricing(live) if live else Pricing({}, (), ())
         url, provider = client.url, client.provider
     finally:
         client.close()
-    from ..client._platform_models import Pricing
-
-    pricing = pricing or Pricing({}, (), ())
     now = datetime.now(timezone.utc).replace(microsecond=0)
     stamp = now.isoformat().replace("+00:00", "Z")
     facts = {ep: _facts(ep, infos[ep], pricing) for ep in endpoints}

@@ -227,3 +227,20 @@ def test_cli_models_refresh_plain_and_json(
     facts = {f["id"]: f for f in json.loads(capsys.readouterr().out)}
     assert facts[KLING3]["registry_status"] == "gone" and facts[KLING3]["suggested"] == "veo31_text_to_video"
     assert facts[VEO_FAST]["listed_price"] == {"unit_price": "0.12", "unit": "seconds", "currency": "USD"}
+
+
+def test_a_gone_models_history_rows_stay_and_a_new_job_is_refused_before_any_row(
+    changed_emu: Emulator, tmp_path: Path
+) -> None:
+    client = sw.AsyncFalClient(emulator=changed_emu)
+    with sw.Generator(client=client, history=sw.History(tmp_path), resume=False) as gen:
+        before = gen.generate(KLING3, prompt="a lighthouse at dusk", duration="3", generate_audio=False)
+        assert before.status == "completed", before.error
+        sw.refresh_catalog(emulator=changed_emu)
+        submits = changed_emu.stats["submits"]
+        with pytest.raises(sw.ValidationError, match="retired since"):
+            gen.generate(KLING3, prompt="a lighthouse at dusk", duration="3", generate_audio=False)
+        rows = gen.history.records()
+    assert [(r.model_id, r.status) for r in rows] == [(KLING3, "completed")]
+    assert rows[0].cost == Decimal("0.252")  # its cost as it was billed, not re-priced
+    assert changed_emu.stats["submits"] == submits
