@@ -223,11 +223,17 @@ class ModelSpec:
         return tuple(self.allowed.get("aspect_ratio", ()))
 
     @property
-    def price_hint(self) -> str:
+    def price_text(self) -> str:
+        """The price alone: ``"$0.10/s"``, ``"… (unconfirmed)"`` where fal's listing does not confirm it."""
         hint = self.price.describe()
         if self.inherits_from_source:
             hint = f"{hint} × source length"
-        hint = f"{hint} (unconfirmed)" if self.price_unconfirmed else hint
+        return f"{hint} (unconfirmed)" if self.price_unconfirmed else hint
+
+    @property
+    def price_hint(self) -> str:
+        """What a model list shows next to the name: the price, or for a gone model its retirement first."""
+        hint = self.price_text
         if self.gone:  # what the panel's model list shows next to the name
             instead = _BY_ID.get(self.suggested or "")
             hint = f"retired {self.retired}" + (f", try {instead.name}" if instead else "") + f" (was {hint})"

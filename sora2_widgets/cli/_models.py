@@ -27,7 +27,7 @@ def model_facts(spec: ModelSpec) -> dict[str, Any]:
         "endpoint": spec.endpoint,
         "mode": spec.mode.value,
         "family": spec.family,
-        "price": spec.price_hint,
+        "price": spec.price_text,  # the status column says retired, and what instead
         "price_kind": spec.entry.price["kind"],
         "price_source": spec.price_source,
         "price_checked": spec.entry.price_checked,
