@@ -244,3 +244,31 @@ def test_a_gone_models_history_rows_stay_and_a_new_job_is_refused_before_any_row
     assert [(r.model_id, r.status) for r in rows] == [(KLING3, "completed")]
     assert rows[0].cost == Decimal("0.252")  # its cost as it was billed, not re-priced
     assert changed_emu.stats["submits"] == submits
+
+
+def test_fields_fal_added_or_removed_are_applied_but_a_priced_field_is_kept() -> None:
+    from sora2_widgets.catalog._diff import differences
+    from sora2_widgets.catalog._overlay import overlay
+
+    shipped = sw.get_model(VEO_FAST).entry
+    props = {k: v for k, v in shipped.input_schema["properties"].items() if k not in ("seed", "duration")}
+    facts = {
+        "status": "active",
+        "input": {"properties": {**props, "loop": {"type": "boolean", "default": False}}, "required": ["prompt"]},
+        "price": None,
+        "price_state": "unlisted",
+    }
+    (entry,) = overlay(
+        [shipped], {"version": 1, "date": "2026-12-02", "provider": "fal", "endpoints": {shipped.endpoint: facts}}
+    )
+    spec = sw.ModelSpec.from_entry(entry)
+    spec.validate({"prompt": "a lighthouse", "loop": True, "duration": "4s"})  # new field taken, duration kept
+    with pytest.raises(sw.ValidationError, match="seed: is not an input"):
+        spec.validate({"prompt": "a lighthouse", "seed": 3})
+    said = {(c.kind, c.detail) for c in differences(shipped, facts)}
+    assert said == {
+        ("field_added", "loop"),
+        ("field_removed", "seed"),
+        ("field_removed", "duration (kept: the price or a secret depends on it)"),
+        ("unlisted", "fal's pricing lists no price for it; the catalog's price stays"),
+    }
