@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._images import image_to_data_uri
     from ._pricing import CostEstimate, total
     from ._results import VideoResult
+    from .catalog._refresh import refresh_catalog
     from .client import AsyncFalClient, Downloaded, FalClient, Job, LogLine, QueueUpdate, RetryPolicy
     from .client._platform import AsyncPlatformClient
     from .client._platform_sync import PlatformClient
@@ -78,6 +79,7 @@ _WHERE: dict[str, str] = {
     "AsyncPlatformClient": ".client._platform",
     "PlatformClient": ".client._platform_sync",
     "Emulator": ".emulator",
+    "refresh_catalog": ".catalog._refresh",
     **dict.fromkeys(("Generation", "Generator", "Progress", "generate", "generate_many"), ".generator"),
     **dict.fromkeys(("History", "HistoryRecord"), ".history"),
     **dict.fromkeys(("PanelController", "Sora2Panel"), ".panel"),
@@ -127,6 +129,7 @@ __all__ = [
     "get_model",
     "image_to_data_uri",
     "models_for",
+    "refresh_catalog",
     "total",
     "validate_input",
     "verify_webhook",

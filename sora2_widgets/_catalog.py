@@ -23,7 +23,16 @@ from ._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, ModelInput, format_choi
 from .catalog import CatalogEntry, input_model_for, load_entries
 from .catalog._billing import AUDIO_FIELD, audio_of, options, requested_seconds
 
-__all__ = ["MODELS", "Mode", "ModelSpec", "estimate_cost", "get_model", "models_for", "validate_input"]
+__all__ = [
+    "MODELS",
+    "Mode",
+    "ModelSpec",
+    "estimate_cost",
+    "get_model",
+    "models_for",
+    "reload_catalog",
+    "validate_input",
+]
 
 
 class Mode(str, enum.Enum):
@@ -73,7 +82,15 @@ class ModelSpec:
             price_source=entry.price_source,
             pro=entry.tier == "pro",
             inherits_from_source=entry.inherits_from_source,
-            tags=tuple(t for t, on in (("new", entry.ui.get("new")), ("retired", entry.retired)) if on),
+            tags=tuple(
+                t
+                for t, on in (
+                    ("new", entry.ui.get("new")),
+                    ("deprecated", entry.registry_status == "deprecated"),
+                    ("retired", entry.retired),
+                )
+                if on
+            ),
             entry=entry,
         )
 
@@ -130,8 +147,31 @@ class ModelSpec:
 
     @property
     def price_unconfirmed(self) -> bool:
-        """The entry marks the price *to confirm* (sources disagree): shown as unconfirmed."""
+        """The entry marks the price *to confirm* (sources disagree, or fal lists it in a unit we do not read)."""
         return self.entry.price_unconfirmed
+
+    @property
+    def gone(self) -> bool:
+        """The last catalog refresh found no such endpoint in fal's registry: nothing can run on it."""
+        return self.entry.registry_status == "gone"
+
+    @property
+    def suggested(self) -> str | None:
+        """A live model of the same mode to use instead of this retired one (``None``: none, or not retired)."""
+        return self.entry.suggested
+
+    @property
+    def retirement(self) -> str:
+        """One sentence: since when this model is retired and what to use instead; ``""`` when it is live."""
+        if not self.retired:
+            return ""
+        text = f"{self.name} is retired since {self.retired}"
+        if self.gone:
+            text += f": fal's registry no longer lists {self.endpoint} (catalog refresh of {self.entry.refreshed})"
+        instead = _BY_ID.get(self.suggested or "")
+        if instead is None:
+            return f"{text}; no live model of the {self.mode} mode replaces it."
+        return f"{text}; try {instead.id} ({instead.name}) instead."
 
     @property
     def checked(self) -> str:
@@ -147,6 +187,8 @@ class ModelSpec:
         """``"retired 2026-09-24"``, ``"new"`` or ``"live"``."""
         if self.retired:
             return f"retired {self.retired}"
+        if self.entry.registry_status == "deprecated":
+            return "deprecated"
         return "new" if self.entry.ui.get("new") else "live"
 
     @property
@@ -181,15 +223,30 @@ class ModelSpec:
         return tuple(self.allowed.get("aspect_ratio", ()))
 
     @property
-    def price_hint(self) -> str:
+    def price_text(self) -> str:
+        """The price alone: ``"$0.10/s"``, ``"… (unconfirmed)"`` where fal's listing does not confirm it."""
         hint = self.price.describe()
         if self.inherits_from_source:
             hint = f"{hint} × source length"
         return f"{hint} (unconfirmed)" if self.price_unconfirmed else hint
 
+    @property
+    def price_hint(self) -> str:
+        """What a model list shows next to the name: the price, or for a gone model its retirement first."""
+        hint = self.price_text
+        if self.gone:  # what the panel's model list shows next to the name
+            instead = _BY_ID.get(self.suggested or "")
+            hint = f"retired {self.retired}" + (f", try {instead.name}" if instead else "") + f" (was {hint})"
+        return hint
+
     # -- behaviour ------------------------------------------------------------------------
     def validate(self, params: Mapping[str, Any]) -> ModelInput:
-        """Validate a full request; raises our :class:`ValidationError` with one line per field."""
+        """Validate a full request; raises our :class:`ValidationError` with one line per field.
+
+        A model a refresh found gone from fal is refused whole: no request could succeed.
+        """
+        if self.gone:
+            raise ValidationError(self.id, [FieldError("model", self.retirement)])
         fields = self.input_model.model_fields
         # Unknown names are ours to report: pydantic gives up on a whole dict whose key it cannot
         # read as text (a lone surrogate), and would report nothing else in it.
@@ -311,6 +368,8 @@ class ModelSpec:
         notes = [*why, *open_parts] if min(costs) != max(costs) else []
         if self.price_unconfirmed:
             notes.append("sources disagree on it; see sora2-widgets models --json")
+        if self.gone:
+            notes.append(self.retirement)
         return CostEstimate(min(costs), max(costs), note="; ".join(notes), unconfirmed=self.price_unconfirmed)
 
     def actual_cost(
@@ -384,11 +443,26 @@ def _field_errors(spec: ModelSpec, exc: pydantic.ValidationError) -> list[FieldE
     return out
 
 
-#: Every model: the shipped data files, then those of ``$SORA2_WIDGETS_CATALOG_DIR``, in catalog order.
+#: Every model: the shipped data files, then those of ``$SORA2_WIDGETS_CATALOG_DIR``, in catalog
+#: order, with the stored catalog refresh laid over them (:func:`reload_catalog` after a new one).
 MODELS: tuple[ModelSpec, ...] = tuple(ModelSpec.from_entry(e) for e in load_entries())
 
 _BY_ID: dict[str, ModelSpec] = {m.id: m for m in MODELS}
 _BY_ENDPOINT: dict[str, ModelSpec] = {m.endpoint: m for m in MODELS}
+
+
+def reload_catalog() -> tuple[ModelSpec, ...]:
+    """Read the catalog again (after a refresh was stored): ``get_model``, ``models_for`` and the
+    panel's model lists follow from the next call on; specs already handed out keep their facts."""
+    global MODELS, _BY_ID, _BY_ENDPOINT
+    models = tuple(ModelSpec.from_entry(e) for e in load_entries())
+    MODELS, _BY_ID, _BY_ENDPOINT = models, {m.id: m for m in models}, {m.endpoint: m for m in models}
+    import sys
+
+    package = sys.modules.get(__package__ or "sora2_widgets")
+    if package is not None and "MODELS" in vars(package):  # the package caches names it has handed out
+        package.MODELS = models  # type: ignore[attr-defined]
+    return models
 
 
 def get_model(model_id: str | ModelSpec) -> ModelSpec:

@@ -81,6 +81,15 @@ class CatalogEntry:
     ui: Mapping[str, Any] = field(default_factory=dict)
     inherits_from_source: bool = False
     path: str = ""
+    #: What the last catalog refresh found in fal's registry: "active", "deprecated", "gone"
+    #: (``None``: never refreshed), the date of that refresh and the unit price fal listed.
+    registry_status: str | None = None
+    refreshed: str | None = None
+    listed: Mapping[str, Any] | None = None
+    #: A live model of the same mode to use instead, when this one is retired.
+    suggested: str | None = None
+    #: The entry as shipped, before a refresh was laid over it (``None``: this is it).
+    shipped: CatalogEntry | None = field(default=None, repr=False)
 
     @property
     def price_source(self) -> str:
@@ -189,7 +198,14 @@ def _files() -> Iterator[tuple[str, str]]:
 
 
 def load_entries() -> tuple[CatalogEntry, ...]:
-    """Every entry, shipped ones first, in catalog order (``order``, then id). Ids must be unique."""
+    """Every entry in catalog order (``order``, then id), with the stored refresh laid over it.
+
+    Shipped files first, then those of ``$SORA2_WIDGETS_CATALOG_DIR``; ids must be unique. The
+    refresh fal's Platform API gave (``sora2-widgets models refresh``) lives in the data directory.
+    """
+    from .._config import data_dir
+    from ._overlay import overlay, read_stored, store_path, with_suggestions
+
     entries: dict[str, CatalogEntry] = {}
     for where, text in _files():
         try:
@@ -200,4 +216,5 @@ def load_entries() -> tuple[CatalogEntry, ...]:
         if entry.id in entries:
             raise ValueError(f"{where}: id {entry.id} is already in {entries[entry.id].path}")
         entries[entry.id] = entry
-    return tuple(sorted(entries.values(), key=lambda e: (e.order, e.id)))
+    ordered = sorted(entries.values(), key=lambda e: (e.order, e.id))
+    return with_suggestions(overlay(ordered, read_stored(store_path(data_dir()))))

@@ -71,6 +71,11 @@ class PlatformClient:
     def has_admin_key(self) -> bool:
         return self._async.has_admin_key
 
+    @property
+    def url(self) -> str:
+        """The Platform API base URL this client reads (fal's, or the emulator's ``/v1``)."""
+        return self._async.url
+
     def models(self, endpoint_ids: Iterable[str], *, openapi: bool = False) -> dict[str, ModelInfo]:
         return self._run(self._async.models(endpoint_ids, openapi=openapi))
 
