@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from .._catalog import _PRICED_SETTINGS as PRICE_INPUTS
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._errors import ValidationError
 from .._pricing import CostEstimate, total
@@ -479,6 +480,13 @@ class PanelForm:
                     out.append(f"{problem.message()}.")
         return list(dict.fromkeys(out))
 
+    def _priced(self, spec: ModelSpec) -> dict[str, Any]:
+        """What ``spec``'s estimate needs: for schema-built settings only those a price reads (the
+        rest were checked as they were set, by ``setting_problems``), which keeps the label quick
+        with every model ticked."""
+        settings = self.settings_for(spec)
+        return settings if spec.is_sora else {k: v for k, v in settings.items() if k in PRICE_INPUTS}
+
     def _shots_only(self, spec: ModelSpec) -> bool:
         return not spec.is_sora and bool(self._other_settings(spec).get("multi_prompt"))
 
@@ -504,7 +512,7 @@ class PanelForm:
         for spec in self.selected:
             try:
                 est = spec.estimate(
-                    self.settings_for(spec),
+                    self._priced(spec),
                     source_duration=source.duration if source and spec.inherits_from_source else None,
                     source_resolution=source.resolution if source and spec.inherits_from_source else None,
                 )

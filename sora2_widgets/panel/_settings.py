@@ -14,6 +14,10 @@ Grouping (issue 12):
 * Anything else is grouped under its **family** ("Veo", "Kling", …) and sent to that family's
   ticked models only. Within a family the same intersection rule holds; if even a family's
   models share no value, each model gets its own group rather than an empty menu.
+
+Each setting starts on the entry's default, with one exception: a ``duration`` whose default is
+``"auto"`` starts on 5 s (or the shortest fixed length), so the cost label shows a figure rather
+than a range up to the longest video; "auto" stays one click away.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class Field:
     models: tuple[str, ...] = ()
     #: Choice values that are seconds as text ("5", "8s") get an " s" in their label.
     seconds: bool = False
+    #: Text: the fewest characters any taker's ``maxLength`` allows.
+    max_length: int | None = None
 
     def option_label(self, value: Any) -> str:
         if self.seconds and str(value)[:1].isdigit():
@@ -158,6 +164,11 @@ def _merge(
         if lo > hi:
             return None
     default = next((p["default"] for p in props if "default" in p), None)
+    if kind == "choice" and name == "duration" and default == "auto":
+        # An "auto" length is priced as a range up to the longest video (Seedance: 15 s, ~$6, over
+        # the confirmation threshold); the panel starts on a fixed length, "auto" stays offered.
+        fixed = [v for v in options if v != "auto"]
+        default = next((v for v in fixed if str(v).removesuffix("s") == "5"), fixed[0] if fixed else default)
     if kind == "choice" and default not in options:
         default = options[0]
     elif kind == "toggle" and not isinstance(default, bool):
@@ -187,6 +198,7 @@ def _merge(
         advanced=advanced,
         models=tuple(s.id for s in takers),
         seconds=seconds,
+        max_length=min((int(p["maxLength"]) for p in props if "maxLength" in p), default=None),
     )
 
 
@@ -251,7 +263,13 @@ def parse_value(field: Field, value: Any) -> Any:
         return [part.strip() for part in text.split(",") if part.strip()]
     if field.kind == "shots":
         return parse_shots(text, field.label)
+    if field.max_length is not None and len(str(value)) > field.max_length:
+        return _too_long(field, str(value))
     return str(value)
+
+
+def _too_long(field: Field, value: str) -> Any:
+    raise ValueError(f"{field.label} takes at most {field.max_length} characters, got {len(value)}")
 
 
 def parse_shots(text: str, label: str = "Shots") -> list[dict[str, Any]]:

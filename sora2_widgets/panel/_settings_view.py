@@ -82,6 +82,8 @@ class SchemaSettings:
     def _draw_field(self, fld: Field, widget: Any) -> None:
         self._keys[id(widget)] = fld.key
         widget.description = fld.label
+        if len(fld.label) > 12 and fld.kind not in ("toggle",):  # "Safety tolerance" was cut to "Safety tol…"
+            widget.style.description_width = "initial"
         widget.tooltip = fld.description or fld.label
         value = self._ctl.setting_value(fld)
         if fld.kind == "choice":
