@@ -298,3 +298,27 @@ def test_a_new_model_added_by_one_data_file_appears_in_the_panel_with_its_settin
     assert out["params"] == {"prompt": "a kite", "style": "film", "loop": True, "strength": 1}
     assert out["cost"] == "Total: $0.25"
     assert out["label"] and "$0.25" in out["label"][0]
+
+
+def test_text_longer_than_the_schema_allows_blocks_generate_with_one_sentence(panel: Any, generator: Any) -> None:
+    ctl = panel.controller
+    ctl.select([KLING3])
+    panel.prompt.value = "a fox"
+    ctl.set_setting("kling:negative_prompt", "x" * 2501)  # Kling 3.0's maxLength is 2,500
+    assert ctl.blockers[0] == "Avoid takes at most 2500 characters, got 2501."
+    panel.generate.click()
+    assert generator.calls == []
+
+
+def test_an_image_model_s_settings_follow_its_own_schema(panel: Any) -> None:
+    ctl = panel.controller
+    ctl.set_tab("image")
+    ctl.select(["kling3_standard_image_to_video", "veo31_image_to_video"])
+    groups = {g.key: [f.name for f in g.fields] for g in ctl.settings_groups}
+    # Kling 3.0's image-to-video has no aspect ratio (it follows the image): not offered to it, not shared.
+    assert "aspect_ratio" not in groups.get(SHARED, []) and "aspect_ratio" not in groups["kling"]
+    assert "aspect_ratio" in groups["veo"]
+    # The image fields are the image picker's, never a text setting.
+    assert not {"start_image_url", "end_image_url", "image_url"} & {n for names in groups.values() for n in names}
+    kling = next(s for s in ctl.selected if s.family == "kling")
+    assert "aspect_ratio" not in ctl.settings_for(kling)
