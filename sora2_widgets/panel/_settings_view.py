@@ -29,14 +29,19 @@ class SchemaSettings:
         self._event = event
         self.slots: dict[tuple[str, str, int], Any] = {}
         self._keys: dict[int, str] = {}  # id(widget) -> the field key it shows now
-        self.group_parts: dict[str, tuple[w.HTML, w.Box, w.VBox, w.VBox]] = {}
+        self.group_parts: dict[str, tuple[w.HTML, w.Box, w.VBox, w.VBox, w.HTML, w.VBox]] = {}
         self.title = w.HTML()
         self.advanced = cls(w.ToggleButton(description="Advanced", icon="cog"), "sw-settings-advanced")
         self.advanced.observe(lambda ch: event(ctl.set_show_advanced, ch["new"]), names="value")
         self.groups_box = w.VBox()
+        # Below the Advanced button, as in Sora's box: each group's advanced fields under its title.
+        self.advanced_groups = w.VBox()
         self.shots_hint = cls(w.HTML(esc(_SHOTS_HINT)), "sw-hint", "sw-shots-hint")
         self.box = cls(
-            w.VBox([self.title, self.groups_box, self.advanced]), "sw-kling-settings", "sw-schema-settings", "sw-box"
+            w.VBox([self.title, self.groups_box, self.advanced, self.advanced_groups]),
+            "sw-kling-settings",
+            "sw-schema-settings",
+            "sw-box",
         )
         # The slots tests and the panel name (made now, so the panel can expose them from the start).
         self.duration = self.slot("duration", "choice", 0)
@@ -108,7 +113,7 @@ class SchemaSettings:
         show(self.box, bool(ctl.other_selected))
         used: set[tuple[str, str, int]] = set()
         counts: dict[tuple[str, str], int] = {}
-        boxes = []
+        boxes, more_boxes = [], []
         for group in groups:
             basic: list[Any] = []
             advanced: list[Any] = []
@@ -121,35 +126,46 @@ class SchemaSettings:
                 (advanced if fld.advanced else basic).append(widget)
                 if fld.kind == "shots" and n == 0:
                     (advanced if fld.advanced else basic).append(self.shots_hint)
-            boxes.append(self._group_box(group, basic, advanced))
+            box, more_box = self._group_box(group, basic, advanced)
+            boxes.append(box)
+            more_boxes.append(more_box)
         for key, widget in self.slots.items():
             if key not in used:
                 self._keys.pop(id(widget), None)
                 show(widget, False)
         if tuple(self.groups_box.children) != tuple(boxes):
             self.groups_box.children = tuple(boxes)
+        if tuple(self.advanced_groups.children) != tuple(more_boxes):
+            self.advanced_groups.children = tuple(more_boxes)
         names = ", ".join(s.name for s in ctl.other_selected)
         self.title.value = f'<span class="sw-box-title">{esc(names)} settings</span>'
         has_advanced = any(g.advanced for g in groups)
         show(self.advanced, has_advanced)
         self.advanced.value = ctl.show_advanced
 
-    def _group_box(self, group: Group, basic: list[Any], advanced: list[Any]) -> w.VBox:
+    def _group_box(self, group: Group, basic: list[Any], advanced: list[Any]) -> tuple[w.VBox, w.VBox]:
+        """The group's box of basic settings, and the box of its advanced ones (shown under Advanced)."""
         parts = self.group_parts.get(group.key)
         if parts is None:
-            title = w.HTML()
+            title, more_title = w.HTML(), w.HTML()
             row = cls(w.HBox(layout=w.Layout(flex_flow="row wrap")), "sw-row")
             more = cls(w.VBox(), "sw-settings-advanced-fields")
-            box = cls(w.VBox([title, row, more]), "sw-settings-group", f"sw-settings-{group.key.replace('_', '-')}")
-            parts = self.group_parts[group.key] = (title, row, more, box)
-        title, row, more, box = parts
+            css = f"sw-settings-{group.key.replace('_', '-')}"
+            box = cls(w.VBox([title, row]), "sw-settings-group", css)
+            more_box = cls(w.VBox([more_title, more]), "sw-settings-advanced-group", f"{css}-advanced")
+            parts = self.group_parts[group.key] = (title, row, more, box, more_title, more_box)
+        title, row, more, box, more_title, more_box = parts
         title.value = f'<span class="sw-group-title">{esc(group.title)}</span>'
+        more_title.value = f'<span class="sw-group-title">{esc(group.title)}: advanced</span>'
+        show(row, bool(basic))
         if tuple(row.children) != tuple(basic):
             row.children = tuple(basic)
         if tuple(more.children) != tuple(advanced):
             more.children = tuple(advanced)
-        show(more, self._ctl.show_advanced and bool(advanced))
-        return box
+        visible = self._ctl.show_advanced and bool(advanced)
+        show(more, visible)
+        show(more_box, visible)
+        return box, more_box
 
     def close(self) -> None:
         for widget in (*self.slots.values(), self.shots_hint):
