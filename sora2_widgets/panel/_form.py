@@ -368,8 +368,9 @@ class PanelForm:
         if not fld.accepts(value):
             parse_value(fld, value)  # raises its one-sentence refusal
             raise ValueError(f"{fld.label} cannot be {value!r}")
-        if self.values.get(key, fld.default) != value or key not in self.values:
-            self.values[key] = value
+        before = self.setting_value(fld)
+        self.values[key] = value
+        if before != value or type(before) is not type(value):  # the same value again changes nothing
             self._changed(key)
 
     def set_setting_named(self, name: str, value: Any) -> None:

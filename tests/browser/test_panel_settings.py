@@ -60,7 +60,7 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         settings = pg.locator(".sw-schema-settings")
         expect(settings).to_be_visible()
         expect(pg.locator(".sw-sora-settings")).to_be_hidden()  # Sora's settings only with a Sora model
-        expect(settings.locator(".sw-group-title")).to_have_text("Veo")
+        expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Veo")
         settings.locator(".sw-setting-duration:visible select").select_option(label="4 s")
         audio = settings.locator(".sw-audio:visible input[type=checkbox]")
         expect(audio).to_be_checked()  # Veo's default: with sound
@@ -99,7 +99,7 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         chooser.value.set_files(str(image))
         expect(pg.locator(".sw-image-error")).to_have_text("Start image: start.png", timeout=30_000)
         _select_models(pg, "kling3_standard_image_to_video")
-        expect(settings.locator(".sw-group-title")).to_have_text("Kling")
+        expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Kling")
         expect(settings.locator(".sw-setting-aspect-ratio:visible")).to_have_count(0)  # it follows the image
         expect(cost).to_contain_text("$0.63")  # 5 s × $0.126 with audio
         pg.locator(".sw-prompt textarea").fill("The sun rises over a calm sea")
