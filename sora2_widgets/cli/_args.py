@@ -136,6 +136,23 @@ def _param_value(key: str, raw: str) -> Any:
     return value
 
 
+def _shot(text: str) -> dict[str, Any]:
+    """One ``--multi-prompt`` shot: ``SECONDS|PROMPT`` (``5|a fox runs``), or ``PROMPT`` alone.
+
+    Repeated, one option per shot, in order. The seconds stay text (``"5"``), as Kling 3.0's schema
+    types them; the number of shots, their total and prompt-or-shots are the catalog's to check.
+    """
+    seconds, sep, prompt = text.partition("|")
+    if not sep:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("takes SECONDS|PROMPT such as '5|a fox runs', got an empty shot")
+        return {"prompt": text.strip()}
+    seconds = seconds.strip().removesuffix("s").strip()
+    if not seconds.isdigit() or not prompt.strip():
+        raise argparse.ArgumentTypeError(f"takes SECONDS|PROMPT such as '5|a fox runs', got {_shown(text)}")
+    return {"prompt": prompt.strip(), "duration": seconds}
+
+
 def _key_value(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:

@@ -31,6 +31,7 @@ _NAMED_INPUTS = (
     ("resolution", "resolution", "--resolution"),
     ("negative_prompt", "negative_prompt", "--negative-prompt"),
     ("cfg_scale", "cfg_scale", "--cfg-scale"),
+    ("multi_prompt", "multi_prompt", "--multi-prompt"),
     ("video_id", "video_id", "--video-id"),
     ("image_url", "image", "--image"),
     ("delete_video", "keep", "--keep"),
@@ -45,8 +46,9 @@ def _generate_params(args: argparse.Namespace) -> dict[str, Any]:
     Sora model's ``api_key`` only when none of those gives one, ``$SORA2_WIDGETS_OPENAI_API_KEY``.
     The same input from two places is refused (which one should win is not ours to guess).
     """
-    given: dict[str, str] = {"prompt": "the prompt argument"}
-    params: dict[str, Any] = {"prompt": args.prompt}
+    # No prompt argument (shots instead): no prompt at all, not an empty one (the catalog says which is needed).
+    given: dict[str, str] = {} if args.prompt is None else {"prompt": "the prompt argument"}
+    params: dict[str, Any] = {} if args.prompt is None else {"prompt": args.prompt}
 
     def put(name: str, value: Any, where: str) -> None:
         if name in given:

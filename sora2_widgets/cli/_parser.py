@@ -25,6 +25,7 @@ from ._args import (
     _param_file,
     _positive_int,
     _seconds,
+    _shot,
     _usd,
 )
 from ._exits import EXIT_CODES_HELP
@@ -78,7 +79,7 @@ def configure_generate(gen: argparse.ArgumentParser) -> None:
     )
     gen.epilog = f"{INPUTS_HELP}\n\n{EXIT_CODES_HELP}\n\n{_examples('generate')}"
     gen.add_argument("model", help=f"model id: {', '.join(m.id for m in MODELS)}")
-    gen.add_argument("prompt", help="what the video shows")
+    gen.add_argument("prompt", nargs="?", help="what the video shows (left out when --multi-prompt gives shots)")
     gen.add_argument(
         "--duration", type=_seconds, help="seconds: 4/8/12/16/20 for Sora, 3–15 for Kling 3.0, 8 or 8s for Veo, auto"
     )
@@ -101,6 +102,14 @@ def configure_generate(gen: argparse.ArgumentParser) -> None:
     gen.add_argument("--negative-prompt", dest="negative_prompt", help="Kling: what to avoid")
     gen.add_argument(
         "--cfg-scale", dest="cfg_scale", type=_cfg_scale, help="Kling: 0..1, how closely to follow the prompt"
+    )
+    gen.add_argument(
+        "--multi-prompt",
+        dest="multi_prompt",
+        action="append",
+        type=_shot,
+        metavar="SECONDS|PROMPT",
+        help="Kling 3.0: one shot, instead of the prompt (repeat for 1–6 shots, at most 15 s in all)",
     )
     gen.add_argument(
         "--param",

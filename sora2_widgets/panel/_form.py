@@ -20,6 +20,12 @@ Choices made here (and why):
   to remix forever; a user who later wants a remix cannot undo that, while a kept video
   costs nothing extra (and a user who wants it gone unticks the box). The checkbox says
   what it does in one line.
+* **Every family but Sora** gets its settings from its catalog entry's schema (``_settings.py``):
+  shared ones once, with the values all ticked models accept, the rest under the family's name.
+  Sora keeps the box above (keep-for-remix, snapshot and character ids read better by hand, and
+  the seed asks that Sora's settings appear only when a Sora model is ticked).
+* **multi_prompt** (Kling 3.0's shots) replaces the prompt: with shots given and no prompt, the
+  request carries the shots alone; with both, Generate is refused with the catalog's own sentence.
 * **One prompt and one set of settings per tab** (:class:`TabInputs`): a remix instruction
   is not a text-to-video prompt, so typing on one tab never changes another, and the Remix
   tab opens with its own (empty) prompt. History and Spend show no inputs; the form keeps
@@ -29,15 +35,17 @@ Choices made here (and why):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from .._catalog import _PRICED_SETTINGS as PRICE_INPUTS
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._errors import ValidationError
 from .._pricing import CostEstimate, total
 from .._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
 from ._media import ImageChoice
 from ._remix import RemixCandidate
+from ._settings import Field, Group, layout_for, parse_value
 
 __all__ = [
     "AUTO_EXPLANATION",
@@ -78,11 +86,8 @@ class TabInputs:
     snapshot: str = SORA_SNAPSHOTS[0]
     detect_and_block_ip: bool = False
     character_ids: str = ""
-    # Other (Kling) settings
-    other_duration: str = "5"
-    other_aspect_ratio: str = "16:9"
-    negative_prompt: str = "blur, distort, and low quality"
-    cfg_scale: float = 0.5
+    #: The schema-built settings (every family but Sora): field key ("kling:duration") → value.
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 _T = TypeVar("_T")
@@ -117,10 +122,7 @@ class PanelForm:
     snapshot: _PerTab[str] = _PerTab()
     detect_and_block_ip: _PerTab[bool] = _PerTab()
     character_ids: _PerTab[str] = _PerTab()
-    other_duration: _PerTab[str] = _PerTab()
-    other_aspect_ratio: _PerTab[str] = _PerTab()
-    negative_prompt: _PerTab[str] = _PerTab()
-    cfg_scale: _PerTab[float] = _PerTab()
+    values: _PerTab[dict[str, Any]] = _PerTab()
 
     def __init__(self) -> None:
         self.tab = "text"
@@ -184,6 +186,16 @@ class PanelForm:
         # A model without a resolution choice (Kling) gets no resolution part, not a dangling "· —".
         return " · ".join(part for part in (spec.name, spec.price_hint, res) if part)
 
+    @staticmethod
+    def model_badges(spec: ModelSpec) -> tuple[str, ...]:
+        """What the model list marks beside a model: retired, unconfirmed price, new."""
+        badges = [f"retired {spec.retired}"] if spec.retired else []
+        if spec.price_unconfirmed:
+            badges.append("unconfirmed price")
+        if spec.entry.ui.get("new") and not spec.retired:
+            badges.append("new")
+        return tuple(badges)
+
     @property
     def selected(self) -> tuple[ModelSpec, ...]:
         if self.tab not in GENERATION_TABS:
@@ -236,8 +248,12 @@ class PanelForm:
         return bool(self.other_selected)
 
     @property
-    def show_other_aspect(self) -> bool:
-        return bool(self.other_aspect_options)
+    def settings_groups(self) -> tuple[Group, ...]:
+        """The schema-built settings of the ticked models that are not Sora's (see ``_settings.py``)."""
+        return layout_for(tuple(s.id for s in self.other_selected))
+
+    def settings_fields(self) -> list[Field]:
+        return [f for g in self.settings_groups for f in g.fields]
 
     @property
     def show_remix_keep_note(self) -> bool:
@@ -268,14 +284,6 @@ class PanelForm:
     def resolution_options(self) -> tuple[str, ...]:
         return self._common(self.pro_selected, "resolution")
 
-    @property
-    def other_duration_options(self) -> tuple[str, ...]:
-        return self._common(self.other_selected, "duration")
-
-    @property
-    def other_aspect_options(self) -> tuple[str, ...]:
-        return self._common(self.other_selected, "aspect_ratio")
-
     def current_aspect(self) -> str | None:
         opts = self.aspect_options
         if not opts:
@@ -293,13 +301,18 @@ class PanelForm:
         default = self.pro_selected[0].defaults.get("resolution")
         return default if default in opts else opts[0]
 
-    def current_other_duration(self) -> str | None:
-        opts = self.other_duration_options
-        return None if not opts else (self.other_duration if self.other_duration in opts else opts[0])
-
-    def current_other_aspect(self) -> str | None:
-        opts = self.other_aspect_options
-        return None if not opts else (self.other_aspect_ratio if self.other_aspect_ratio in opts else opts[0])
+    def setting_value(self, fld: Field) -> Any:
+        """A schema-built setting's value as the form holds it: the user's, else the same setting's
+        value from another group that this one accepts (ticking a model moves a setting between
+        "All selected models" and a family), else the field's default."""
+        values = self.values
+        if fld.key in values and fld.accepts(values[fld.key]):
+            return values[fld.key]
+        suffix = f":{fld.name}"
+        for key in reversed(values):
+            if key.endswith(suffix) and fld.accepts(values[key]):
+                return values[key]
+        return fld.default
 
     # -- setters --------------------------------------------------------------------------
     def _set(self, name: str, value: Any) -> None:
@@ -342,17 +355,43 @@ class PanelForm:
     def set_character_ids(self, text: str) -> None:
         self._set("character_ids", text)
 
+    def set_setting(self, key: str, value: Any) -> None:
+        """Set a schema-built setting (``"veo:resolution"``, ``"shared:generate_audio"``).
+
+        A value the setting cannot hold is refused with one sentence; text (a seed, shots) is
+        kept as typed and checked when it would be sent (see :meth:`setting_problems`).
+        """
+        fields = {f.key: f for f in self.settings_fields()}
+        fld = fields.get(key)
+        if fld is None:
+            raise ValueError(f"{key} is not a setting of the selected models; they take {', '.join(fields) or 'none'}")
+        if not fld.accepts(value):
+            parse_value(fld, value)  # raises its one-sentence refusal
+            raise ValueError(f"{fld.label} cannot be {value!r}")
+        before = self.setting_value(fld)
+        self.values[key] = value
+        if before != value or type(before) is not type(value):  # the same value again changes nothing
+            self._changed(key)
+
+    def set_setting_named(self, name: str, value: Any) -> None:
+        """Set the first schema-built setting called ``name`` (for callers that think in field names)."""
+        for fld in self.settings_fields():
+            if fld.name == name:
+                self.set_setting(fld.key, value)
+                return
+        raise ValueError(f"none of the selected models takes {name}")
+
     def set_other_duration(self, value: str) -> None:
-        self._set("other_duration", str(value))
+        self.set_setting_named("duration", value)
 
     def set_other_aspect_ratio(self, value: str) -> None:
-        self._set("other_aspect_ratio", value)
+        self.set_setting_named("aspect_ratio", value)
 
     def set_negative_prompt(self, text: str) -> None:
-        self._set("negative_prompt", text)
+        self.set_setting_named("negative_prompt", text)
 
     def set_cfg_scale(self, value: float) -> None:
-        self._set("cfg_scale", float(value))
+        self.set_setting_named("cfg_scale", value)
 
     def set_image(self, choice: ImageChoice | None, error: str | None = None) -> None:
         self.image = choice
@@ -413,23 +452,51 @@ class PanelForm:
         return out
 
     def _other_settings(self, spec: ModelSpec) -> dict[str, Any]:
-        fields = spec.input_model.model_fields
         out: dict[str, Any] = {}
-        duration = self.current_other_duration()
-        if "duration" in fields and duration is not None:
-            out["duration"] = duration
-        aspect = self.current_other_aspect()
-        if "aspect_ratio" in fields and aspect is not None:
-            out["aspect_ratio"] = aspect
-        if "negative_prompt" in fields:
-            out["negative_prompt"] = self.negative_prompt
-        if "cfg_scale" in fields:
-            out["cfg_scale"] = self.cfg_scale
+        for fld in self.settings_fields():
+            if spec.id not in fld.models:
+                continue
+            try:
+                value = parse_value(fld, self.setting_value(fld))
+            except ValueError:
+                continue  # reported by setting_problems(); the rest can still be priced
+            if value is not None:
+                out[fld.name] = value
         return out
+
+    def setting_problems(self) -> list[str]:
+        """One sentence per setting that cannot be sent as it is (a seed that is no number, shots
+        that are no shots), and the rules across fields the catalog states (prompt or shots)."""
+        out: list[str] = []
+        for fld in self.settings_fields():
+            try:
+                parse_value(fld, self.setting_value(fld))
+            except ValueError as exc:
+                out.append(f"{exc}.")
+        if self.prompt.strip():
+            for spec in self.other_selected:
+                settings = self._other_settings(spec)
+                given = {"prompt": self.prompt, **settings}
+                for problem in spec.input_model.together_problems(given, set(given)):
+                    out.append(f"{problem.message()}.")
+        return list(dict.fromkeys(out))
+
+    def _priced(self, spec: ModelSpec) -> dict[str, Any]:
+        """What ``spec``'s estimate needs: for schema-built settings only those a price reads (the
+        rest were checked as they were set, by ``setting_problems``), which keeps the label quick
+        with every model ticked."""
+        settings = self.settings_for(spec)
+        return settings if spec.is_sora else {k: v for k, v in settings.items() if k in PRICE_INPUTS}
+
+    def _shots_only(self, spec: ModelSpec) -> bool:
+        return not spec.is_sora and bool(self._other_settings(spec).get("multi_prompt"))
 
     def params_for(self, spec: ModelSpec) -> dict[str, Any]:
         """The full request for ``spec``: settings plus prompt and the mode's source."""
-        out = {"prompt": self.prompt, **self.settings_for(spec)}
+        settings = self.settings_for(spec)
+        # Shots instead of a prompt: the two are exclusive (the catalog says so), so no empty prompt rides along.
+        shots_only = bool(settings.get("multi_prompt")) and not self.prompt.strip()
+        out = {**settings} if shots_only else {"prompt": self.prompt, **settings}
         fields = spec.input_model.model_fields
         if spec.image_fields and self.image is not None:  # the start frame: image_url, start_image_url, …
             out[spec.image_fields[0]] = self.image.to_send
@@ -446,7 +513,7 @@ class PanelForm:
         for spec in self.selected:
             try:
                 est = spec.estimate(
-                    self.settings_for(spec),
+                    self._priced(spec),
                     source_duration=source.duration if source and spec.inherits_from_source else None,
                     source_resolution=source.resolution if source and spec.inherits_from_source else None,
                 )
@@ -470,7 +537,7 @@ class PanelForm:
         gone = [s.name for s in self.selected if s.id in self.unavailable]
         if gone:
             reasons.append(f"{', '.join(gone)} is no longer available on the service; unselect it.")
-        if not self.prompt.strip():
+        if not self.prompt.strip() and not (self.selected and all(self._shots_only(s) for s in self.selected)):
             reasons.append("Write a prompt.")
         elif self.remaining < 0:
             reasons.append(f"The prompt is too long: {self.counter_text}.")
@@ -478,6 +545,7 @@ class PanelForm:
             reasons.append("Choose a start image (URL, upload or local path).")
         if self.tab == "remix" and self.selected and self.remix_source is None:
             reasons.append("Pick a video to remix.")
+        reasons += self.setting_problems()
         for spec, est, why in self.estimates():
             if est is None:
                 reasons.append(f"{spec.name}: {why}")

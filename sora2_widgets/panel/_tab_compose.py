@@ -1,5 +1,6 @@
 """The composer the Text, Image and Remix tabs share: models, prompt and counter, the Sora and
-the other models' settings, the cost label, Generate and the status line.
+the other models' settings (those built from the catalog's schemas, ``_settings_view.py``), the
+cost label, Generate and the status line.
 
 One composer exists; the view moves it into the active generation tab, so the page holds one
 copy of each input (and browser tests find exactly one). What it shows is the active tab's own
@@ -21,6 +22,7 @@ import traitlets
 from .._schemas import SORA_SNAPSHOTS
 from ._controller import PanelController
 from ._form import AUTO_EXPLANATION, KEEP_EXPLANATION
+from ._settings_view import SchemaSettings
 from ._widgets import EventGuard, cls, esc, set_options, set_status, show
 
 __all__ = ["Composer", "ModelPicker"]
@@ -43,12 +45,16 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         # instead of making (and leaking) new widgets each time.
         self._sets: dict[tuple[Any, ...], dict[str, w.Checkbox]] = {}
         self._syncing = False
+        #: Model id -> its badges ("new", "unconfirmed price", "retired 2026-09-24"), set before ``options``.
+        self.badges: dict[str, tuple[str, ...]] = {}
 
     @traitlets.observe("options")
     def _on_options(self, change: dict[str, Any]) -> None:
         key = tuple(change["new"])
         if key not in self._sets:
-            self._sets[key] = {model_id: self._checkbox(label, model_id) for label, model_id in key}
+            self._sets[key] = {
+                model_id: self._checkbox(label, model_id, self.badges.get(model_id, ())) for label, model_id in key
+            }
         self._boxes = self._sets[key]
         self._on_value({"new": self.value})
         # Every tab's checkboxes stay children, the other tabs' hidden: a model the panel holds
@@ -59,10 +65,12 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
             box.layout.display = "" if id(box) in current else "none"
         self.children = tuple(everyone)
 
-    def _checkbox(self, label: str, model_id: str) -> w.Checkbox:
+    def _checkbox(self, label: str, model_id: str, badges: Sequence[str] = ()) -> w.Checkbox:
         # A description is typeset by MathJax in JupyterLab: "$0.30/s … $0.50/s" became LaTeX.
         # As HTML in a span MathJax ignores, the prices stay text (escaped: labels are ours, still).
-        text = f'<span class="tex2jax_ignore mathjax_ignore">{esc(label)}</span>'
+        marks = "".join(f' <span class="sw-badge sw-badge-{esc(b.split()[0])}">{esc(b)}</span>' for b in badges)
+        text = f'<span class="tex2jax_ignore mathjax_ignore">{esc(label)}{marks}</span>'
+        label = " · ".join((label, *badges))
         box = cls(
             w.Checkbox(
                 description=text,
@@ -97,8 +105,15 @@ class ModelPicker(w.VBox):  # type: ignore[misc]
         if not self._syncing:
             self.value = tuple(m for m, box in self._boxes.items() if box.value)
 
-    def set(self, options: Sequence[tuple[str, str]], value: Sequence[str]) -> None:
+    def set(
+        self,
+        options: Sequence[tuple[str, str]],
+        value: Sequence[str],
+        badges: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         """Redraw: new options and ticks only when they changed."""
+        if badges is not None:
+            self.badges.update(badges)
         if tuple(self.options) != tuple(options):
             self.options = tuple(options)
         if tuple(self.value) != tuple(value):
@@ -197,31 +212,17 @@ class Composer:
         )
 
     def _other_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
-        self.other_title = w.HTML()
-        self.other_duration = cls(w.Dropdown(description="Duration"), "sw-kling-duration")
-        self.other_duration.observe(lambda ch: event(ctl.set_other_duration, ch["new"]), names="value")
-        self.other_aspect = cls(w.Dropdown(description="Aspect"), "sw-kling-aspect")
-        self.other_aspect.observe(lambda ch: event(ctl.set_other_aspect_ratio, ch["new"]), names="value")
-        self.negative = cls(
-            w.Text(description="Avoid", layout=w.Layout(width="auto"), continuous_update=False), "sw-negative-prompt"
-        )
-        self.negative.observe(lambda ch: event(ctl.set_negative_prompt, ch["new"]), names="value")
-        self.cfg = cls(
-            w.FloatSlider(description="CFG scale", min=0.0, max=1.0, step=0.05, continuous_update=False), "sw-cfg"
-        )
-        self.cfg.observe(lambda ch: event(ctl.set_cfg_scale, ch["new"]), names="value")
-        return cls(
-            w.VBox(
-                [
-                    self.other_title,
-                    cls(w.HBox([self.other_duration, self.other_aspect]), "sw-row"),
-                    self.negative,
-                    self.cfg,
-                ]
-            ),
-            "sw-kling-settings",
-            "sw-box",
-        )
+        self.schema = SchemaSettings(ctl, event)
+        self.other_title = self.schema.title
+        self.other_duration = self.schema.duration
+        self.other_aspect = self.schema.aspect
+        self.negative = self.schema.negative
+        self.cfg = self.schema.cfg
+        self.audio = self.schema.audio
+        # Live references: the panel's close() closes every widget its parts hold, shown or not.
+        self.schema_widgets = (self.schema.slots, self.schema.group_parts, self.schema.shots_hint)
+        box: w.VBox = self.schema.box
+        return box
 
     # -- controller -> widgets --------------------------------------------------------------
     def draw(self) -> None:
@@ -233,7 +234,8 @@ class Composer:
     def _draw_prompt(self) -> None:
         ctl = self._ctl
         options = [(ctl.model_label(s), s.id) for s in ctl.models]
-        self.models.set(options, tuple(ctl.selections[ctl.tab]))
+        badges = {s.id: ctl.model_badges(s) for s in ctl.models}
+        self.models.set(options, tuple(ctl.selections[ctl.tab]), badges)
         self.prompt.placeholder = f"Describe the video (up to {ctl.prompt_limit} characters)…"
         if self.prompt.value != ctl.prompt:
             self.prompt.value = ctl.prompt
@@ -266,21 +268,7 @@ class Composer:
             self.characters.value = ctl.character_ids
 
     def _draw_other(self) -> None:
-        ctl = self._ctl
-        show(self.other_settings, ctl.show_other_settings)
-        show(self.other_aspect, ctl.show_other_settings and ctl.show_other_aspect)
-        if not ctl.show_other_settings:
-            return
-        names = ", ".join(s.name for s in ctl.other_selected)
-        self.other_title.value = f'<span class="sw-box-title">{esc(names)} settings</span>'
-        set_options(
-            self.other_duration, [(f"{d} s", d) for d in ctl.other_duration_options], ctl.current_other_duration()
-        )
-        if ctl.show_other_aspect:
-            set_options(self.other_aspect, list(ctl.other_aspect_options), ctl.current_other_aspect())
-        if self.negative.value != ctl.negative_prompt:
-            self.negative.value = ctl.negative_prompt
-        self.cfg.value = ctl.cfg_scale
+        self.schema.draw()
 
     def _draw_cost_and_button(self) -> None:
         ctl = self._ctl
