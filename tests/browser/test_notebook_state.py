@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,18 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.test_browser import (  # noqa: F401  (fixtures, found by pytest through this import)
-    KERNEL_IDLE,
+from ._panel import wait_for_video
+from .conftest import (
+    BROWSER_MARKS,
     SHOTS,
     Page,
-    _free_port,
-    _serve,
-    _stop,
-    _wait_for_video,
-    browser,
+    Served,
     expect,
-    page,
-    pytestmark,
+    jupyter_server,
+    open_notebook,
 )
+
+pytestmark = BROWSER_MARKS
 
 NOTEBOOK = "state.ipynb"
 FAST = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "0.2", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "0.5"}
@@ -48,50 +46,14 @@ def _notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
-def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
-    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it:
-    (the server's URL, its root folder, the URL path a notebook opens at)."""
-    app: str = request.param
-    if app == "notebook":
-        pytest.importorskip("notebook", minversion="7")
-    root = tmp_path / "notebooks"
-    root.mkdir()
-    _notebook(root / NOTEBOOK)
-    settings = tmp_path / "app-settings"
-    settings.mkdir()
-    overrides = {
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
-        "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Light"},
-        # "Save widget state automatically": the setting that made notebooks bloat (issue 18).
-        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
-    }
-    (settings / "overrides.json").write_text(json.dumps(overrides))
-    # Notebook 7 does not read overrides.json from its app_settings_dir; both read the user's settings
-    # under the server's JUPYTER_CONFIG_DIR (which _serve points at tmp_path / ".jupyter-config").
-    user = tmp_path / ".jupyter-config" / "lab" / "user-settings"
-    for plugin, values in overrides.items():
-        package, name = plugin.split(":")
-        (user / package).mkdir(parents=True, exist_ok=True)
-        (user / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
-    port = _free_port()
-    settings_flag = "--LabApp" if app == "lab" else "--JupyterNotebookApp"
-    cmd = [
-        *(sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser", "--allow-root"),
-        *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password="),
-        *(f"{settings_flag}.app_settings_dir={settings}", "--expose-app-in-browser", f"--ServerApp.root_dir={root}"),
-    ]
-    if app == "lab":
-        cmd.append("--LabApp.news_url=None")
-    proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path, FAST)
-    yield f"http://127.0.0.1:{port}", root, "lab/tree" if app == "lab" else "notebooks"
-    _stop(proc)
-
-
-def _open(pg: Any, url: str, where: str, name: str) -> None:
-    pg.goto(f"{url}/{where}/{name}?reset")
-    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
+@pytest.fixture(params=["jupyterlab", "notebook7"])
+def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it."""
+    _notebook(tmp_path / NOTEBOOK)
+    # "Save widget state automatically": the setting that made notebooks bloat (issue 18).
+    save_state = {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+    with jupyter_server(request.param, tmp_path, FAST, (tmp_path / NOTEBOOK,), save_state) as served:
+        yield served
 
 
 def _save(pg: Any, path: Path) -> dict[str, Any]:
@@ -130,15 +92,14 @@ def _shut_down_kernels(pg: Any) -> None:
 
 
 def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
-    page: Page,  # noqa: F811  (the fixture imported above)
-    saving_state: tuple[str, Path, str],
+    page: Page,
+    saving_state: Served,
     request: pytest.FixtureRequest,
 ) -> None:
-    url, root, where = saving_state
     app = request.node.callspec.id
-    path = root / NOTEBOOK
+    path = saving_state.root / NOTEBOOK
     pg = page.page
-    _open(pg, url, where, NOTEBOOK)
+    open_notebook(pg, saving_state, NOTEBOOK)
     pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     panel = pg.locator(".jp-OutputArea .sw-panel")
     expect(panel).to_be_visible(timeout=120_000)
@@ -148,7 +109,7 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     pg.locator(".sw-prompt textarea").fill("A paper boat on a rainy street, close-up")
     for done in range(1, 4):
         _generate(pg, done)
-    _wait_for_video(pg, 4.0)
+    wait_for_video(pg, 4.0)
     video = panel.locator(".sw-card").first.locator(".sw-video video")
     assert video.evaluate("v => v.readyState") >= 2 and video.evaluate("v => v.src").startswith("blob:")
     # Sized to the output: no wider than the panel, no taller than a few hundred pixels.
@@ -177,8 +138,8 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     ]
     assert view in state  # the panel can be drawn from the saved state
     (plain,) = ["".join(o["data"]["text/plain"]) for o in saved["cells"][0]["outputs"] if "text/plain" in o["data"]]
-    assert plain.startswith("Sora 2 panel") and "\n" not in plain, plain
-    shutil.copy(path, root / "reopen.ipynb")
+    assert plain.startswith("sora2-widgets panel") and "\n" not in plain, plain
+    shutil.copy(path, saving_state.root / "reopen.ipynb")
 
     # -- seven more and a Clear: the saved state has as many models as before the first job --------
     for done in range(4, 11):
@@ -190,7 +151,7 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
 
     # -- reopened with a new kernel: drawn from the saved state, no widget error ---------------------
     _shut_down_kernels(pg)
-    _open(pg, url, where, "reopen.ipynb")
+    open_notebook(pg, saving_state, "reopen.ipynb")
     reopened = pg.locator(".jp-OutputArea .sw-panel")
     expect(reopened).to_be_visible(timeout=60_000)
     expect(reopened.locator(".sw-card")).to_have_count(3)
