@@ -4,12 +4,14 @@ JupyterLab and Notebook 7 (the same widget manager), each with its "Save widget 
 setting on (``saveState``), the panel on the built-in emulator (fast timings), driven through
 Debian's Chromium. What is asserted is what a user would see: the file's size on disk, no base64
 video in it, a video that plays, no "Error displaying widget" after reopening, and as many widget
-models in the saved state after ten generations and a Clear as before the first one. Voila runs
-the same player in ``test_browser.py``.
+models in the saved state after ten generations and a Clear as before the first one. Voila cannot
+save a notebook: there the models its front end holds are counted the same way. Voila runs the same
+player in ``test_browser.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -29,6 +31,9 @@ from .conftest import (
     expect,
     jupyter_server,
     open_notebook,
+    open_panel,
+    pw,
+    voila_server,
 )
 
 pytestmark = BROWSER_MARKS
@@ -139,6 +144,9 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     assert view in state  # the panel can be drawn from the saved state
     (plain,) = ["".join(o["data"]["text/plain"]) for o in saved["cells"][0]["outputs"] if "text/plain" in o["data"]]
     assert plain.startswith("sora2-widgets panel") and "\n" not in plain, plain
+    # The static summary a front end without the widget state can show rides along in the same output.
+    (summary,) = ["".join(o["data"]["text/html"]) for o in saved["cells"][0]["outputs"] if "text/html" in o["data"]]
+    assert 'class="sw-saved-summary"' in summary and "sora2-widgets panel" in summary, summary[:300]
     shutil.copy(path, saving_state.root / "reopen.ipynb")
 
     # -- seven more and a Clear: the saved state has as many models as before the first job --------
@@ -161,3 +169,32 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     assert pg.get_by_text("Error displaying widget").count() == 0
     assert pg.get_by_text("model not found").count() == 0
     reopened.screenshot(path=str(SHOTS / f"{app}_state_reopened.png"))
+
+
+#: The widget models Voila's front end holds (Voila cannot save a notebook; its manager is the count).
+VOILA_MODELS = "() => Object.keys(window.jupyterapp.widgetManager._models).length"
+
+
+def test_voila_leaks_no_models_after_ten_generations_and_a_clear(page: Page, tmp_path: Path) -> None:
+    _notebook(tmp_path / NOTEBOOK)
+    pg = page.page
+    with voila_server(tmp_path / "voila", FAST, tmp_path / NOTEBOOK) as served:
+        panel = open_panel(pg, served, NOTEBOOK)
+        # The kernel opens every model's comm before it sends the panel's display, so a drawn panel
+        # means the front end already holds them all.
+        baseline: int = pg.evaluate(VOILA_MODELS)
+        assert baseline > 20  # the panel's widgets, not an empty manager
+        pg.locator(".sw-prompt textarea").fill("A paper boat on a rainy street, close-up")
+        for done in range(1, 11):
+            _generate(pg, done)
+        during: int = pg.evaluate(VOILA_MODELS)
+        assert during > baseline  # ten cards' widgets: the count does see models come and go
+        pg.locator("button.sw-clear-finished").click()
+        expect(panel.locator(".sw-card")).to_have_count(0)
+        # Closing reaches the front end one comm message at a time: wait for it, then say what is left.
+        with contextlib.suppress(pw.TimeoutError):
+            pg.wait_for_function(f"() => ({VOILA_MODELS})() === {baseline}", timeout=60_000)
+        after: int = pg.evaluate(VOILA_MODELS)
+        assert after == baseline, f"{after - baseline} widget models outlived their cards"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        panel.screenshot(path=str(SHOTS / "voila_state_after_clear.png"))
