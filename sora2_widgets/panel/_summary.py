@@ -41,8 +41,8 @@ def _counts(jobs: Sequence[JobState]) -> str:
 
 
 def summary_line(provider: str, jobs: Sequence[JobState]) -> str:
-    """The panel in one readable line: ``Sora 2 panel · Emulator (offline) · 3 jobs (3 done)``."""
-    return f"Sora 2 panel · {provider} · {_counts(jobs)}"
+    """The panel in one readable line: ``sora2-widgets panel · Emulator (offline) · 3 jobs (3 done)``."""
+    return f"sora2-widgets panel · {provider} · {_counts(jobs)}"
 
 
 def _prompt(job: JobState) -> str:

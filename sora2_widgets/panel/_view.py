@@ -250,7 +250,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         self.key.observe(self._on_key, names="value")
         return cls(
             w.HBox(
-                [w.HTML('<span class="sw-title">Sora 2 video</span>'), self.provider, self.key],
+                [w.HTML('<span class="sw-title">sora2-widgets</span>'), self.provider, self.key],
                 layout=w.Layout(align_items="center", justify_content="space-between"),
             ),
             "sw-header",

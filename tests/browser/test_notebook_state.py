@@ -4,16 +4,17 @@ JupyterLab and Notebook 7 (the same widget manager), each with its "Save widget 
 setting on (``saveState``), the panel on the built-in emulator (fast timings), driven through
 Debian's Chromium. What is asserted is what a user would see: the file's size on disk, no base64
 video in it, a video that plays, no "Error displaying widget" after reopening, and as many widget
-models in the saved state after ten generations and a Clear as before the first one. Voila runs
-the same player in ``test_browser.py``.
+models in the saved state after ten generations and a Clear as before the first one. Voila cannot
+save a notebook: there the models its front end holds are counted the same way. Voila runs the same
+player in ``test_browser.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,21 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.test_browser import (  # noqa: F401  (fixtures, found by pytest through this import)
-    KERNEL_IDLE,
+from ._panel import wait_for_video
+from .conftest import (
+    BROWSER_MARKS,
     SHOTS,
     Page,
-    _free_port,
-    _serve,
-    _stop,
-    _wait_for_video,
-    browser,
+    Served,
     expect,
-    page,
-    pytestmark,
+    jupyter_server,
+    open_notebook,
+    open_panel,
+    pw,
+    voila_server,
 )
+
+pytestmark = BROWSER_MARKS
 
 NOTEBOOK = "state.ipynb"
 FAST = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "0.2", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "0.5"}
@@ -48,50 +51,14 @@ def _notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
-def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
-    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it:
-    (the server's URL, its root folder, the URL path a notebook opens at)."""
-    app: str = request.param
-    if app == "notebook":
-        pytest.importorskip("notebook", minversion="7")
-    root = tmp_path / "notebooks"
-    root.mkdir()
-    _notebook(root / NOTEBOOK)
-    settings = tmp_path / "app-settings"
-    settings.mkdir()
-    overrides = {
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
-        "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Light"},
-        # "Save widget state automatically": the setting that made notebooks bloat (issue 18).
-        "@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True},
-    }
-    (settings / "overrides.json").write_text(json.dumps(overrides))
-    # Notebook 7 does not read overrides.json from its app_settings_dir; both read the user's settings
-    # under the server's JUPYTER_CONFIG_DIR (which _serve points at tmp_path / ".jupyter-config").
-    user = tmp_path / ".jupyter-config" / "lab" / "user-settings"
-    for plugin, values in overrides.items():
-        package, name = plugin.split(":")
-        (user / package).mkdir(parents=True, exist_ok=True)
-        (user / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values))
-    port = _free_port()
-    settings_flag = "--LabApp" if app == "lab" else "--JupyterNotebookApp"
-    cmd = [
-        *(sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser", "--allow-root"),
-        *("--ip=127.0.0.1", f"--port={port}", "--ServerApp.token=", "--ServerApp.password="),
-        *(f"{settings_flag}.app_settings_dir={settings}", "--expose-app-in-browser", f"--ServerApp.root_dir={root}"),
-    ]
-    if app == "lab":
-        cmd.append("--LabApp.news_url=None")
-    proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp_path, FAST)
-    yield f"http://127.0.0.1:{port}", root, "lab/tree" if app == "lab" else "notebooks"
-    _stop(proc)
-
-
-def _open(pg: Any, url: str, where: str, name: str) -> None:
-    pg.goto(f"{url}/{where}/{name}?reset")
-    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
+@pytest.fixture(params=["jupyterlab", "notebook7"])
+def saving_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """JupyterLab or Notebook 7 serving a one-cell panel notebook, saving widget state with it."""
+    _notebook(tmp_path / NOTEBOOK)
+    # "Save widget state automatically": the setting that made notebooks bloat (issue 18).
+    save_state = {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+    with jupyter_server(request.param, tmp_path, FAST, (tmp_path / NOTEBOOK,), save_state) as served:
+        yield served
 
 
 def _save(pg: Any, path: Path) -> dict[str, Any]:
@@ -130,15 +97,14 @@ def _shut_down_kernels(pg: Any) -> None:
 
 
 def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
-    page: Page,  # noqa: F811  (the fixture imported above)
-    saving_state: tuple[str, Path, str],
+    page: Page,
+    saving_state: Served,
     request: pytest.FixtureRequest,
 ) -> None:
-    url, root, where = saving_state
     app = request.node.callspec.id
-    path = root / NOTEBOOK
+    path = saving_state.root / NOTEBOOK
     pg = page.page
-    _open(pg, url, where, NOTEBOOK)
+    open_notebook(pg, saving_state, NOTEBOOK)
     pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     panel = pg.locator(".jp-OutputArea .sw-panel")
     expect(panel).to_be_visible(timeout=120_000)
@@ -148,7 +114,7 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     pg.locator(".sw-prompt textarea").fill("A paper boat on a rainy street, close-up")
     for done in range(1, 4):
         _generate(pg, done)
-    _wait_for_video(pg, 4.0)
+    wait_for_video(pg, 4.0)
     video = panel.locator(".sw-card").first.locator(".sw-video video")
     assert video.evaluate("v => v.readyState") >= 2 and video.evaluate("v => v.src").startswith("blob:")
     # Sized to the output: no wider than the panel, no taller than a few hundred pixels.
@@ -177,8 +143,11 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     ]
     assert view in state  # the panel can be drawn from the saved state
     (plain,) = ["".join(o["data"]["text/plain"]) for o in saved["cells"][0]["outputs"] if "text/plain" in o["data"]]
-    assert plain.startswith("Sora 2 panel") and "\n" not in plain, plain
-    shutil.copy(path, root / "reopen.ipynb")
+    assert plain.startswith("sora2-widgets panel") and "\n" not in plain, plain
+    # The static summary a front end without the widget state can show rides along in the same output.
+    (summary,) = ["".join(o["data"]["text/html"]) for o in saved["cells"][0]["outputs"] if "text/html" in o["data"]]
+    assert 'class="sw-saved-summary"' in summary and "sora2-widgets panel" in summary, summary[:300]
+    shutil.copy(path, saving_state.root / "reopen.ipynb")
 
     # -- seven more and a Clear: the saved state has as many models as before the first job --------
     for done in range(4, 11):
@@ -190,7 +159,7 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
 
     # -- reopened with a new kernel: drawn from the saved state, no widget error ---------------------
     _shut_down_kernels(pg)
-    _open(pg, url, where, "reopen.ipynb")
+    open_notebook(pg, saving_state, "reopen.ipynb")
     reopened = pg.locator(".jp-OutputArea .sw-panel")
     expect(reopened).to_be_visible(timeout=60_000)
     expect(reopened.locator(".sw-card")).to_have_count(3)
@@ -200,3 +169,32 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     assert pg.get_by_text("Error displaying widget").count() == 0
     assert pg.get_by_text("model not found").count() == 0
     reopened.screenshot(path=str(SHOTS / f"{app}_state_reopened.png"))
+
+
+#: The widget models Voila's front end holds (Voila cannot save a notebook; its manager is the count).
+VOILA_MODELS = "() => Object.keys(window.jupyterapp.widgetManager._models).length"
+
+
+def test_voila_leaks_no_models_after_ten_generations_and_a_clear(page: Page, tmp_path: Path) -> None:
+    _notebook(tmp_path / NOTEBOOK)
+    pg = page.page
+    with voila_server(tmp_path / "voila", FAST, tmp_path / NOTEBOOK) as served:
+        panel = open_panel(pg, served, NOTEBOOK)
+        # The kernel opens every model's comm before it sends the panel's display, so a drawn panel
+        # means the front end already holds them all.
+        baseline: int = pg.evaluate(VOILA_MODELS)
+        assert baseline > 20  # the panel's widgets, not an empty manager
+        pg.locator(".sw-prompt textarea").fill("A paper boat on a rainy street, close-up")
+        for done in range(1, 11):
+            _generate(pg, done)
+        during: int = pg.evaluate(VOILA_MODELS)
+        assert during > baseline  # ten cards' widgets: the count does see models come and go
+        pg.locator("button.sw-clear-finished").click()
+        expect(panel.locator(".sw-card")).to_have_count(0)
+        # Closing reaches the front end one comm message at a time: wait for it, then say what is left.
+        with contextlib.suppress(pw.TimeoutError):
+            pg.wait_for_function(f"() => ({VOILA_MODELS})() === {baseline}", timeout=60_000)
+        after: int = pg.evaluate(VOILA_MODELS)
+        assert after == baseline, f"{after - baseline} widget models outlived their cards"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        panel.screenshot(path=str(SHOTS / "voila_state_after_clear.png"))

@@ -1,19 +1,16 @@
-"""The panel as a person uses it (issue #18), in a real browser: a double-click on Generate makes
-exactly one job per model (counted on the emulator), a second click on the same running request
-asks first, each tab keeps its own prompt, History rows have actions, and a screenshot of each tab.
+"""The panel as a person uses it (issue #18), in JupyterLab, Notebook 7 and Voila: a double-click on
+Generate makes exactly one job per model (counted on the emulator), a second click on the same running
+request asks first, each tab keeps its own prompt, and a screenshot of each tab; in Voila, History
+rows' actions on a finished video.
 
-The servers, the browser and the page come from ``test_browser.py``; JupyterLab gets its own small
-fixture here because these tests give the kernel's emulator its timings through the environment.
+The servers, the browser and the page come from ``conftest.py``; the kernel's emulator gets its
+timings through the server's environment.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import shutil
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,77 +18,15 @@ import pytest
 
 import sora2_widgets as sw
 
-from . import test_browser as shared
-from .test_browser import (
-    KERNEL_IDLE,
-    NOTEBOOK,
-    SHOTS,
-    Page,
-    _free_port,
-    _overflowing,
-    _select_models,
-    _serve,
-    _stop,
-    _tab,
-    _voila,
-    _wait_for_video,
-    expect,
-)
+from ._panel import overflowing, select_models, tab, wait_for_video
+from .conftest import BROWSER_MARKS, SHOTS, FrontEnd, Page, expect, front_end, open_panel, voila_server
 
-# test_browser's fixtures, used here by name: its Chromium and its offline page with screenshots.
-browser = shared.browser
-page = shared.page
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = BROWSER_MARKS
 
 #: The emulator keeps every job queued for ten minutes: time enough to click again while it runs.
 SLOW = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "600", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "600"}
-
-
-@contextlib.contextmanager
-def _lab(tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
-    """JupyterLab (light theme) over a copy of the quickstart: (its URL, the kernel's SORA2_WIDGETS_HOME)."""
-    root = tmp / "notebooks"
-    root.mkdir(parents=True)
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
-    settings = tmp / "lab-settings"
-    settings.mkdir()
-    overrides = {
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
-        "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
-        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Light"},
-    }
-    (settings / "overrides.json").write_text(json.dumps(overrides))
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.token=",
-        "--ServerApp.password=",
-        "--LabApp.news_url=None",
-        f"--LabApp.app_settings_dir={settings}",
-        "--expose-app-in-browser",
-        f"--ServerApp.root_dir={root}",
-    ]
-    proc = _serve(cmd, f"http://127.0.0.1:{port}/api/status", tmp, extra_env)
-    try:
-        yield f"http://127.0.0.1:{port}", tmp / "sora2-home"
-    finally:
-        _stop(proc)
-
-
-def _open_in_lab(pg: Any, url: str) -> Any:
-    pg.goto(f"{url}/lab/tree/{NOTEBOOK.name}?reset")
-    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
-    pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    panel = pg.locator(".jp-OutputArea .sw-panel")
-    expect(panel).to_be_visible(timeout=120_000)
-    return panel
+FRONT_ENDS: list[FrontEnd] = ["jupyterlab", "notebook7", "voila"]
+TABS = {"Text → video": "text", "Image → video": "image", "Remix": "remix", "History": "history", "Spend": "spend"}
 
 
 def _emulator_jobs(home: Path) -> list[dict[str, Any]]:
@@ -113,25 +48,26 @@ def _tabs_keep_their_prompts(pg: Any) -> None:
     """Type a prompt on each generation tab; each comes back as typed, none leaks into another."""
     typed = {"Text → video": "A lighthouse in a storm", "Image → video": "The sun rises", "Remix": "Make it night"}
     for title, text in typed.items():
-        _tab(pg, title)
+        tab(pg, title)
         expect(_prompt(pg)).to_have_value("")  # a tab opens with its own (empty) prompt
         _prompt(pg).fill(text)
     for title, text in typed.items():
-        _tab(pg, title)
+        tab(pg, title)
         expect(_prompt(pg)).to_have_value(text)
 
 
-def test_double_click_question_and_tabs_in_jupyterlab(page: Page, tmp_path: Path) -> None:
+@pytest.mark.parametrize("front", FRONT_ENDS)
+def test_double_click_question_and_tabs(page: Page, tmp_path: Path, front: FrontEnd) -> None:
     pg = page.page
-    with _lab(tmp_path, SLOW) as (url, home):
-        panel = _open_in_lab(pg, url)
+    with front_end(front, tmp_path, SLOW) as served:
+        home = served.home
+        panel = open_panel(pg, served)
         SHOTS.mkdir(parents=True, exist_ok=True)
         _tabs_keep_their_prompts(pg)
-        _tab(pg, "Text → video")
+        tab(pg, "Text → video")
         expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
-        _select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
+        select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
         expect(pg.locator(".sw-cost")).to_contain_text("$2.40")
-        panel.screenshot(path=str(SHOTS / "person_lab_text_tab.png"))
 
         generate = pg.locator("button.sw-generate")
         generate.dblclick()
@@ -143,6 +79,9 @@ def test_double_click_question_and_tabs_in_jupyterlab(page: Page, tmp_path: Path
         expect(generate).to_have_text("Generate")
         jobs = _emulator_jobs(home)
         assert len(jobs) == 2, jobs  # one per model, not two per model
+        assert sorted(job["endpoint"] for job in jobs) == sorted(
+            sw.get_model(m).endpoint for m in ("sora2_text_to_video", "sora2_text_to_video_pro")
+        )
         assert len(_ledger(home)) == 2
 
         # Another click on the same running request asks first; Cancel starts nothing.
@@ -151,7 +90,7 @@ def test_double_click_question_and_tabs_in_jupyterlab(page: Page, tmp_path: Path
         expect(question).to_be_visible()
         expect(question).to_contain_text("Run the same 2 jobs again? $2.40")
         expect(generate).to_be_disabled()
-        panel.screenshot(path=str(SHOTS / "person_lab_run_again_question.png"))
+        panel.screenshot(path=str(SHOTS / f"person_{front}_run_again_question.png"))
         pg.locator("button.sw-dismiss").click()
         expect(question).to_be_hidden()
         expect(pg.locator(".sw-panel .sw-card")).to_have_count(2)
@@ -164,28 +103,36 @@ def test_double_click_question_and_tabs_in_jupyterlab(page: Page, tmp_path: Path
         assert len(_emulator_jobs(home)) == 4
         assert len(_ledger(home)) == 4
 
-        # The Remix tab never opened with the text prompt, and still has its own.
-        _tab(pg, "Remix")
-        expect(_prompt(pg)).to_have_value("Make it night")
-        _tab(pg, "Image → video")
-        panel.screenshot(path=str(SHOTS / "person_lab_image_tab.png"))
-        assert _overflowing(pg) == []
+        # Every tab, as this front end draws it; the generation tabs still hold their own prompts.
+        kept = {"Text → video": "A lighthouse in a storm", "Image → video": "The sun rises", "Remix": "Make it night"}
+        for title, slug in TABS.items():
+            tab(pg, title)
+            if title in kept:
+                expect(_prompt(pg)).to_have_value(kept[title])
+            if title == "History":
+                expect(pg.locator(".sw-history-row")).to_have_count(4, timeout=60_000)
+            if title == "Spend":
+                # Queued jobs have cost nothing yet.
+                expect(pg.locator(".sw-spend")).to_contain_text("Total spent: $0.00", timeout=60_000)
+            assert overflowing(pg) == [], title
+            panel.screenshot(path=str(SHOTS / f"person_{front}_{slug}_tab.png"))
         assert page.dialogs == []
 
 
 def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path) -> None:
     pg = page.page
-    with _voila(tmp_path) as (url, home):
-        pg.goto(url)
+    with voila_server(tmp_path) as served:
+        home = served.home
+        pg.goto(served.url)
         panel = pg.locator(".sw-panel")
         expect(panel).to_be_visible(timeout=120_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         _tabs_keep_their_prompts(pg)
-        _tab(pg, "Text → video")
+        tab(pg, "Text → video")
         expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
-        _select_models(pg, "sora2_text_to_video")
+        select_models(pg, "sora2_text_to_video")
         pg.locator("button.sw-generate").dblclick()
-        _wait_for_video(pg, 4.0)
+        wait_for_video(pg, 4.0)
         expect(pg.locator(".sw-panel .sw-card")).to_have_count(1)
         assert len(_emulator_jobs(home)) == 1  # the double-click made one job
         df = _ledger(home)
@@ -193,7 +140,7 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         panel.screenshot(path=str(SHOTS / "person_voila_text_tab.png"))
 
         # History: names for people, a simulated cost, and the row's actions.
-        _tab(pg, "History")
+        tab(pg, "History")
         row = pg.locator(".sw-history-row").first
         expect(row).to_contain_text("Sora 2")
         expect(row).to_contain_text("Completed")
@@ -222,10 +169,10 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         expect(_prompt(pg)).to_have_value("Make it night")
         panel.screenshot(path=str(SHOTS / "person_voila_remix_tab.png"))
 
-        _tab(pg, "Image → video")
+        tab(pg, "Image → video")
         panel.screenshot(path=str(SHOTS / "person_voila_image_tab.png"))
 
-        _tab(pg, "Spend")
+        tab(pg, "Spend")
         spend = pg.locator(".sw-spend")
         expect(spend).to_contain_text("simulated on the emulator")
         expect(spend.locator("th", has_text="Possibly charged").first).to_be_visible()
@@ -234,5 +181,5 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         expect(chart).to_be_visible(timeout=30_000)
         pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
         panel.screenshot(path=str(SHOTS / "person_voila_spend_tab.png"))
-        assert _overflowing(pg) == []
+        assert overflowing(pg) == []
         assert page.dialogs == []

@@ -7,35 +7,18 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 from cli_helpers import cli_env
 
-if os.environ.get("CI"):
-    import playwright.sync_api as pw  # in CI a missing tool is an error, never a skip
-else:
-    pw = pytest.importorskip("playwright.sync_api")
+from tests.browser.conftest import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, SHOTS, free_port, pw
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/sora2-ui-shots"))
 WAIT = 120_000  # ms
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    pytestmark.append(pytest.mark.skip(reason=f"no browser at {CHROMIUM}"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytestmark = BROWSER_MARKS
 
 
 def test_the_printed_url_opens_the_quickstart_and_its_next_links_work(tmp_path: Path) -> None:
@@ -44,7 +27,7 @@ def test_the_printed_url_opens_the_quickstart_and_its_next_links_work(tmp_path: 
     (settings / "overrides.json").write_text(
         json.dumps({"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}})
     )
-    port = _free_port()
+    port = free_port()
     env = cli_env(
         tmp_path / "home",
         {"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")},
@@ -76,8 +59,7 @@ def test_the_printed_url_opens_the_quickstart_and_its_next_links_work(tmp_path: 
 
         errors: list[str] = []
         with pw.sync_playwright() as p:
-            flags = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 page.set_default_timeout(120_000)

@@ -77,7 +77,7 @@ def test_no_widget_state_holds_media_bytes(panel: Any) -> None:
 
 
 def test_text_fallback_is_one_readable_line_and_html_is_an_escaped_table(panel: Any) -> None:
-    assert repr(panel).startswith("Sora 2 panel · ") and repr(panel).endswith(" · no jobs yet")
+    assert repr(panel).startswith("sora2-widgets panel · ") and repr(panel).endswith(" · no jobs yet")
     run(panel, prompt=XSS)
     line = repr(panel)
     assert "\n" not in line and len(line) < 120 and line.endswith("1 job (1 done)"), line

@@ -1,0 +1,80 @@
+"""Driving the panel in a browser: ticking models, switching tabs, waiting for a video to play.
+
+Shared by the browser suites; the servers, the browser and the page are in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+import sora2_widgets as sw
+
+from .conftest import expect
+
+
+def select_models(page: Any, *model_ids: str) -> None:
+    """Tick exactly these models' checkboxes, found by their catalog names (labels add price and resolution)."""
+    # Only this tab's: the other tabs' checkboxes are kept in the picker, hidden (no leaked models).
+    options = page.locator(".sw-models .sw-model-option:visible")
+    # ipywidgets shows spaces as no-break spaces in labels
+    names = [label.replace("\xa0", " ").split(" · ")[0].strip() for label in options.all_inner_texts()]
+    wanted = {sw.get_model(model_id).name for model_id in model_ids}
+    for name in wanted:
+        assert names.count(name) == 1, f"{name!r} not offered once in {names}"
+    for index, name in enumerate(names):
+        box = options.nth(index).locator("input[type=checkbox]")
+        if box.is_checked() != (name in wanted):
+            box.click()  # the change event ipywidgets listens to
+            expect(box).to_be_checked(checked=name in wanted)
+
+
+OVERFLOW = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.sw-panel *')) {
+    if (!el.offsetParent || el.closest('.sw-jobs')) continue;  // hidden, or a card (video, log line)
+    const r = el.getBoundingClientRect(), p = el.parentElement.getBoundingClientRect();
+    if (r.width > 0 && r.right > p.right + 1) out.push(`${el.className} ${Math.round(r.right)}>${Math.round(p.right)}`);
+  }
+  return out;
+}"""
+
+
+def overflowing(page: Any) -> list[str]:
+    """Visible elements of the panel (outside the job cards) whose right edge passes their parent's."""
+    found: list[str] = page.evaluate(OVERFLOW)
+    return found
+
+
+def tab(page: Any, title: str) -> None:
+    page.locator(".sw-tabs").get_by_role("tab", name=title).click()
+
+
+def wait_for_video(page: Any, duration: float) -> float:
+    """Wait until the card's <video> has loaded its metadata; return its duration in seconds."""
+    card = page.locator(".sw-panel .sw-card").first
+    expect(card).to_have_class(re.compile(r"\bsw-card-done\b"), timeout=180_000)
+    expect(card.locator(".sw-card-status")).to_have_text("Done")
+    video = card.locator("video.sw-video, .sw-video video").first
+    expect(video).to_be_visible()
+    video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            if (v.readyState >= 1) return resolve();
+            v.addEventListener('loadedmetadata', () => resolve(), {once: true});
+            v.addEventListener('error', () => reject(new Error('video error ' + (v.error && v.error.code))));
+            setTimeout(() => reject(new Error('no metadata after 30 s')), 30000);
+        })"""
+    )
+    got: float = video.evaluate("v => v.duration")
+    assert got == pytest.approx(duration, abs=0.25)
+    # Seek into the clip: proves it decodes, and screenshots show a frame instead of a loading spinner.
+    video.evaluate(
+        """v => new Promise((resolve, reject) => {
+            v.addEventListener('seeked', () => resolve(), {once: true});
+            setTimeout(() => reject(new Error('seek did not finish in 30 s')), 30000);
+            v.currentTime = v.duration / 2;
+        })"""
+    )
+    return got
