@@ -236,7 +236,8 @@ def _pass(
     asked = {r.request_id: r for r in [*due, *window_rows] if r.request_id is not None}
     events: dict[str, BillingEvent] = {}
     if asked:
-        start = min(r.created_at for r in asked.values()) - dt.timedelta(minutes=1)
+        # A margin for clock skew between this machine and fal.
+        start = min(r.created_at for r in asked.values()) - dt.timedelta(minutes=10)
         end = max(at, dt.datetime.now(dt.timezone.utc)) + dt.timedelta(seconds=1)
         events = client.billing_events(list(asked), start=start, end=end, page_size=page_size)
     charges = [LedgerCharge(r.request_id or "", _estimate(r), r.updated_at) for r in due]
