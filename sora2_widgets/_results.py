@@ -8,6 +8,7 @@ must not break a paid result.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -60,6 +61,9 @@ class VideoResult(BaseModel):
     num_frames: int | None = None
     thumbnail_url: str | None = None
     spritesheet_url: str | None = None
+    #: ``x-fal-billable-units`` on the result fetch: what fal will bill this request, in the
+    #: endpoint's unit (``None`` when the answer did not carry it). Not part of the body.
+    billable_units: Decimal | None = None
     raw: dict[str, Any]
 
     @classmethod

@@ -162,6 +162,11 @@ def cmd_spend(args: argparse.Namespace) -> int:
             "total_usd": _usd(row["total"]),
             "unknown": int(row["unknown"]),
             "possibly_charged_usd": _usd(row["possibly_charged"]),
+            # fal's side: null where unknown (never "0.00": nothing says fal billed nothing).
+            "provisional_usd": _usd(row["provisional"]),
+            "billed_usd": _usd(row["billed"]),
+            "billed_count": int(row["billed_count"]),
+            "difference_usd": _usd(row["difference"]),
         }
         for key, row in table.iterrows()
     ]
@@ -173,6 +178,10 @@ def cmd_spend(args: argparse.Namespace) -> int:
     if records:
         columns: list[Column] = [Column(args.by), Column("jobs", "right"), Column("completed", "right")]
         columns.append(Column("spent", "right"))
+        # fal's figures beside the estimate, once the ledger has any (results carry the header since 0.3).
+        with_billing = any(r["provisional_usd"] is not None or r["billed_count"] for r in records)
+        if with_billing:
+            columns += [Column(h, "right") for h in ("provisional", "billed", "difference")]
         with_unknown = any(r["unknown"] for r in records)
         if with_unknown:  # only when there is something to say: most ledgers never have one
             columns += [Column("outcome unknown", "right"), Column("possibly charged", "right")]
@@ -182,6 +191,7 @@ def cmd_spend(args: argparse.Namespace) -> int:
                 str(r["count"]),
                 str(r["completed"]),
                 f"${r['total_usd']}",
+                *(_billing_cells(r) if with_billing else ()),
                 *(_unknown_cells(r) if with_unknown else ()),
             ]
             for r in records
@@ -191,10 +201,37 @@ def cmd_spend(args: argparse.Namespace) -> int:
         print("Nothing spent yet.")
     simulated = " (includes simulated emulator jobs: not charged)" if _any_emulated(hist) else ""
     print(f"total spent: ${total:.2f}{simulated}")
+    print(_billed_line(records))
     if maybe:
         # Not spent as far as anyone knows, but not nothing either: say so apart from the total.
         print(f"possibly charged (submit outcome unknown, see history --status unknown): up to ${maybe:.2f}")
     return EXIT_OK
+
+
+def _billing_cells(row: dict[str, Any]) -> tuple[str, str, str]:
+    """Provisional, billed (with how many jobs, when fal has not billed all that completed) and billed − spent."""
+    provisional = "unknown" if row["provisional_usd"] is None else f"${row['provisional_usd']}"
+    if row["billed_usd"] is None:
+        return (provisional, "unknown", BLANK)
+    billed = f"${row['billed_usd']}"
+    if row["billed_count"] < row["completed"]:
+        billed += f" ({row['billed_count']} of {row['completed']})"
+    diff = row["difference_usd"]
+    shown = BLANK if diff is None else (f"-${diff[1:]}" if diff.startswith("-") else f"+${diff}")
+    return (provisional, billed, shown)
+
+
+def _billed_line(records: list[dict[str, Any]]) -> str:
+    """fal's billed total, or that it is unknown: never $0 for a bill nobody has read."""
+    billed = [Decimal(r["billed_usd"]) for r in records if r["billed_usd"] is not None]
+    if not billed:
+        return "billed by fal: unknown (sora2-widgets reconcile reads it, with FAL_ADMIN_KEY)"
+    jobs = sum(int(r["billed_count"]) for r in records)
+    diffs = [Decimal(r["difference_usd"]) for r in records if r["difference_usd"] is not None]
+    diff = sum(diffs, Decimal(0))
+    sign = "-" if diff < 0 else "+"
+    total = format_usd(sum(billed, Decimal(0)))
+    return f"billed by fal: {total} for {jobs} job(s), {sign}{format_usd(abs(diff))} against the estimate"
 
 
 def _unknown_cells(row: dict[str, Any]) -> tuple[str, str]:

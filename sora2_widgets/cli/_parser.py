@@ -193,6 +193,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("spend", "spend by model, day, mode, provider, user or machine", "._parser:configure_spend"),
     ("models", "the models: id, endpoint, mode, price, status, date checked", "._models:configure"),
     ("budget", "show, set or clear the ledger's budget (shared by everyone using it)", "._budget:configure"),
+    ("reconcile", "fetch what fal billed for each job (FAL_ADMIN_KEY) and report differences", "._reconcile:configure"),
     (
         "emulator",
         "serve the fal emulator on loopback (see: sora2-widgets emulator --help)",

@@ -30,6 +30,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -52,6 +53,7 @@ from ._responses import (
     Backoff,
     Malformed,
     Retryable,
+    billable_units_of,
     body_of,
     carries_fal_error,
     describe_exc,
@@ -396,7 +398,10 @@ class AsyncFalClient:
     async def _fetch_result(self, job: Job) -> VideoResult:
         ctx = self._errors.context(job, "result")
 
+        units: list[Decimal | None] = [None]
+
         def parse(response: httpx.Response) -> dict[str, Any]:
+            units[0] = billable_units_of(response)
             data = response.json()
             if not isinstance(data, dict):
                 raise Malformed("result is not a JSON object")
@@ -431,12 +436,13 @@ class AsyncFalClient:
         # VideoResult.raw, which shows in its repr.
         data = self._secrets.scrub_json(data, ctx.secrets)
         try:
-            return VideoResult.parse(job.model_id, data, job.request_id)
+            parsed = VideoResult.parse(job.model_id, data, job.request_id)
         except (ValueError, pydantic.ValidationError) as exc:
             raise ServiceError(
                 f"{ctx.spec.name}: the result of request {job.request_id} holds no usable video ({exc})",
                 request_id=job.request_id,
             ) from None
+        return parsed if units[0] is None else parsed.model_copy(update={"billable_units": units[0]})
 
     async def cancel(self, job: Job) -> bool:
         """Ask the service to cancel. True: accepted; False: it had already finished (or is unknown)."""

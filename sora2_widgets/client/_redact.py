@@ -1,4 +1,4 @@
-"""Keys never leave through what the service says: the fal key and each job's own ``api_key``.
+"""Keys never leave through what the service says: the fal key, ``FAL_ADMIN_KEY`` and each job's own ``api_key``.
 
 A service may echo a key back ("Incorrect API key provided: sk-…") in an error, a log line or a
 result. Everything the client passes on from the service goes through :class:`Secrets` first.
@@ -7,12 +7,15 @@ result. Everything the client passes on from the service goes through :class:`Se
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+
+from .._config import ADMIN_KEY_ENV
 
 __all__ = ["MASK", "MIN_ECHO", "MIN_PART", "Secrets", "has_secret", "redact", "safe_detail"]
 
@@ -154,9 +157,12 @@ class Secrets:
         return self._jobs.get(request_id, ())
 
     def every(self, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """The fal key and ``extra``, the empty ones left out."""
+        """The fal key, ``FAL_ADMIN_KEY`` (when set) and ``extra``, the empty ones left out."""
         every = (self.key.get_secret_value(), *extra) if self.key is not None else extra
-        return tuple(secret for secret in every if secret)
+        # The admin key is never sent by the queue client, but a user may have pasted it as
+        # FAL_KEY too, and a service that echoes one key may echo the other: masked either way.
+        admin = os.environ.get(ADMIN_KEY_ENV, "").strip()
+        return tuple(secret for secret in (*every, admin) if secret)
 
     def scrub(self, text: str, extra: tuple[str, ...] = ()) -> str:
         """Belt and braces: a service that echoes a key back (the fal key, or the job's own OpenAI

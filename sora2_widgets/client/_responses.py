@@ -14,6 +14,7 @@ import re
 import ssl
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Malformed",
     "Retryable",
+    "billable_units_of",
     "body_of",
     "carries_fal_error",
     "describe_exc",
@@ -100,6 +102,22 @@ def retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def billable_units_of(response: httpx.Response) -> Decimal | None:
+    """``x-fal-billable-units`` as an exact ``Decimal`` (e.g. ``3.008``), or ``None``.
+
+    A header that is missing or not a finite number ≥ 0 is ignored, never guessed: the result it
+    came with is paid for and must not fail over it; the billed cost then stays unknown.
+    """
+    raw = response.headers.get("x-fal-billable-units", "").strip()
+    if not raw:
+        return None
+    try:
+        units = Decimal(raw)
+    except ArithmeticError:
+        return None
+    return units if units.is_finite() and units >= 0 else None
 
 
 def body_of(response: httpx.Response) -> Any:

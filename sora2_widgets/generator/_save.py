@@ -15,6 +15,7 @@ from typing import Any
 from .._catalog import ModelSpec
 from .._pricing import CostEstimate
 from .._results import VideoResult
+from .._unit_price import provisional_cost
 from ..history import ACTIVE_STATUSES, to_micros
 from ._generation import Generation, OnUpdate, Progress
 from ._media import download_checked, media_suffix, probe
@@ -54,6 +55,7 @@ async def record_result(
         "height": result.height,
         "duration": result.duration,
         "fps": result.fps,
+        **_provisional(spec, result),
     }
     if not history.update(hid, only_if_status=ACTIVE_STATUSES, **done):
         now = history.get(hid).status
@@ -63,6 +65,18 @@ async def record_result(
             log.warning("generation #%d: was %r, but its job completed; recording the result", hid, now)
             history.update(hid, only_if_status=(now,), **done)
     return await save_media(state, index, hid, spec, result, on_update, est=est)
+
+
+def _provisional(spec: ModelSpec, result: VideoResult) -> dict[str, Any]:
+    """``x-fal-billable-units`` and the provisional cost it gives; nothing when fal's answer had no header."""
+    if result.billable_units is None:
+        return {}
+    cost = provisional_cost(spec, result.billable_units)
+    # REAL in the ledger, as fal reports it (six places); the money is exact micro-dollars, rounded up.
+    return {
+        "billable_units": float(result.billable_units),
+        "provisional_micros": None if cost is None else to_micros(cost),
+    }
 
 
 def _settled_from_file(

@@ -166,7 +166,24 @@ FrameColumn = Literal[
 ]
 FRAME_COLUMNS: Final[tuple[FrameColumn, ...]] = get_args(FrameColumn)
 
-#: A column of :meth:`History.spend`'s frame, in order. ``total``/``possibly_charged`` are exact
-#: ``Decimal`` USD; the ``*_usd`` twins are float64 for charts.
-SpendColumn = Literal["count", "completed", "total", "total_usd", "unknown", "possibly_charged", "possibly_charged_usd"]
+#: A column of :meth:`History.spend`'s frame, in order. ``total`` (the ledger's estimate of what was
+#: spent), ``possibly_charged``, ``provisional`` (fal's billable units × unit price), ``billed`` (fal's
+#: billing events, over ``billed_count`` rows) and ``difference`` (billed − estimated, over the rows
+#: billed) are exact ``Decimal`` USD, ``None`` when unknown; the ``*_usd`` twins are float64 for charts.
+SpendColumn = Literal[
+    "count",
+    "completed",
+    "total",
+    "total_usd",
+    "unknown",
+    "possibly_charged",
+    "possibly_charged_usd",
+    "provisional",
+    "provisional_usd",
+    "billed",
+    "billed_usd",
+    "billed_count",
+    "difference",
+    "difference_usd",
+]
 SPEND_COLUMNS: Final[tuple[SpendColumn, ...]] = get_args(SpendColumn)

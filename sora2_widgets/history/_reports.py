@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ._columns import ACTIVE_STATUSES
-from ._records import ISO_FORMAT, from_micros
+from ._records import ISO_FORMAT, from_micros, from_nanos
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +49,39 @@ _SPEND_KEYS: Mapping[str, str] = {
     "user": '"user"',
     "machine": "machine",
 }
+
+
+#: What fal's side says, per group: the provisional cost (``x-fal-billable-units`` × unit price),
+#: the billed cost (billing events, exact nano-USD) with how many rows have one, and billed − the
+#: ledger's cost over the rows that have both. SUM of no values is NULL: unknown, never $0.
+_BILLING_SUMS = (
+    "SUM(provisional_micros) AS provisional, SUM(billed_nanos) AS billed, COUNT(billed_nanos) AS billed_n, "
+    "SUM(CASE WHEN billed_nanos IS NOT NULL AND cost_micros IS NOT NULL "
+    "THEN billed_nanos - cost_micros * 1000 END) AS diff"
+)
+
+
+def _billing_columns(rows: Sequence[Any]) -> dict[str, Any]:
+    """The spend frame's provisional / billed / difference columns: exact ``Decimal`` or ``None``
+    (unknown), with float64 twins (NaN when unknown)."""
+    import pandas as pd
+
+    provisional = [None if r["provisional"] is None else from_micros(int(r["provisional"])) for r in rows]
+    billed = [None if r["billed"] is None else from_nanos(int(r["billed"])) for r in rows]
+    diff = [None if r["diff"] is None else from_nanos(int(r["diff"])) for r in rows]
+
+    def floats(values: list[Decimal | None]) -> Any:
+        return pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
+
+    return {
+        "provisional": pd.array(provisional, dtype="object"),
+        "provisional_usd": floats(provisional),
+        "billed": pd.array(billed, dtype="object"),
+        "billed_usd": floats(billed),
+        "billed_count": pd.array([int(r["billed_n"] or 0) for r in rows], dtype="int64"),
+        "difference": pd.array(diff, dtype="object"),
+        "difference_usd": floats(diff),
+    }
 
 
 def since_iso(since: Since) -> str | None:
@@ -119,9 +152,8 @@ def spend(db: Ledger, by: SpendBy = "model", since: Since = None) -> pd.DataFram
     sql = (
         f"SELECT {key} AS k, COUNT(*) AS n, SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS done, "  # noqa: S608
         "COALESCE(SUM(cost_micros), 0) AS micros, SUM(CASE WHEN status = 'unknown' THEN 1 ELSE 0 END) AS unknown, "
-        f"COALESCE(SUM(CASE WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} END), 0) AS maybe FROM generations"
-        + (" WHERE created_at >= ?" if start else "")
-        + " GROUP BY k ORDER BY k"
+        f"COALESCE(SUM(CASE WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} END), 0) AS maybe, "
+        f"{_BILLING_SUMS} FROM generations" + (" WHERE created_at >= ?" if start else "") + " GROUP BY k ORDER BY k"
     )
     with db.reading() as (conn, ledger, rev):
         memo_rev = (ledger, rev)
@@ -150,6 +182,7 @@ def spend(db: Ledger, by: SpendBy = "model", since: Since = None) -> pd.DataFram
             "unknown": pd.array([int(r["unknown"] or 0) for r in rows], dtype="int64"),
             "possibly_charged": pd.array(maybe, dtype="object"),
             "possibly_charged_usd": pd.array([float(m) for m in maybe], dtype="float64"),
+            **_billing_columns(rows),
         },
         index=index,
     )

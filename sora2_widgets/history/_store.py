@@ -34,6 +34,9 @@ from ._schema import migrate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .._reconcile import ReconcileReport, UnknownRecovery
+    from ..client._platform_sync import PlatformClient
+
 __all__ = ["DB_NAME", "MEDIA_DIR", "History"]
 
 log = logging.getLogger("sora2_widgets.history")
@@ -491,6 +494,40 @@ class History:
         are ``sora2_widgets.history.SPEND_COLUMNS``.
         """
         return _reports.spend(self._db, by, since)
+
+    def reconcile(
+        self,
+        client: PlatformClient | None = None,
+        *,
+        settle: dt.timedelta = dt.timedelta(minutes=5),
+        give_up: dt.timedelta = dt.timedelta(hours=1),
+        tolerance: Decimal = Decimal(0),
+        days: int = 7,
+        page_size: int = 1000,
+        now: dt.datetime | None = None,
+        recover_unknown: UnknownRecovery | None = None,
+    ) -> ReconcileReport:
+        """What fal billed for each finished row, stored beside the estimate; the differences reported.
+
+        Needs ``FAL_ADMIN_KEY`` (a key with ADMIN scope) on fal; without a key it reads the built-in
+        emulator. Asks about rows finished at least ``settle`` ago; a row fal has no billing event
+        for stays ``pending`` until ``give_up`` after it finished, then is ``no_event`` (its billed
+        cost unknown, never $0). ``days``: the UTC days whose totals are checked against fal's
+        usage (0: none). See :func:`sora2_widgets._reconcile.reconcile_history`.
+        """
+        from .._reconcile import reconcile_history
+
+        return reconcile_history(
+            self,
+            client,
+            settle=settle,
+            give_up=give_up,
+            tolerance=tolerance,
+            days=days,
+            page_size=page_size,
+            now=now,
+            recover_unknown=recover_unknown,
+        )
 
     # -- export -----------------------------------------------------------------------------------
     def _export_frame(self) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """The Spend tab: total spent and budget left, a chart by model and by day, and the tables.
 
 The frames are ``History.spend(by="model")`` and ``History.spend(by="day")``: indexed by
-``model_id`` / ``day``, with ``total`` (exact ``Decimal`` USD), ``unknown`` and
-``possibly_charged``; their float ``*_usd`` twins exist for plotting elsewhere and are not shown.
+``model_id`` / ``day``, with ``total`` (exact ``Decimal`` USD: the ledger's estimate), ``unknown`` and
+``possibly_charged``, and fal's side: ``provisional``, ``billed`` (over ``billed_count`` jobs) and
+``difference``, shown once the ledger has any of them, "unknown" where a row has none (never $0);
+their float ``*_usd`` twins exist for plotting elsewhere and are not shown.
 People read model names and column headers (``_ledger.COLUMN_HEADERS``), not those names; money
 made on the emulator is said to be simulated (it is priced like fal's and charged to nobody).
 """
@@ -33,18 +35,52 @@ def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
     frame = frame.reset_index()
     # The float *_usd columns exist for charts; the table shows the exact amounts.
     frame = frame[[c for c in frame.columns if not str(c).endswith("_usd")]]
+    if not _has_billing(frame):
+        # fal's figures appear once the ledger has any; until then four columns of "unknown" say nothing.
+        frame = frame[[c for c in frame.columns if c not in _BILLING_HEADERS]]
     if "model_id" in frame.columns:
         frame = frame.assign(model_id=[model_name(str(m)) for m in frame["model_id"]])
-    head = "".join(f"<th>{esc(COLUMN_HEADERS.get(str(c), str(c)))}</th>" for c in frame.columns)
+    headers = {**COLUMN_HEADERS, **_BILLING_HEADERS}
+    head = "".join(f"<th>{esc(headers.get(str(c), str(c)))}</th>" for c in frame.columns)
     body = []
     for row in frame.head(max_rows).itertuples(index=False):
         cells = []
-        for value in row:
+        for name, value in zip(frame.columns, row, strict=True):
             num = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
-            shown = format_usd(value) if isinstance(value, Decimal) else value
+            shown = _cell(str(name), value)
             cells.append(f'<td class="sw-num">{esc(shown)}</td>' if num else f"<td>{esc(shown)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="sw-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+#: fal's side of a spend frame → table headers (beside ``Spent``, the ledger's own estimate).
+_BILLING_HEADERS = {
+    "provisional": "Provisional (fal's units)",
+    "billed": "Billed by fal",
+    "billed_count": "Jobs billed",
+    "difference": "Billed − spent",
+}
+
+
+def _has_billing(frame: pd.DataFrame) -> bool:
+    known = [frame[c].notna().any() for c in ("provisional", "billed") if c in frame.columns]
+    return bool(any(known))
+
+
+def signed_usd(amount: Decimal) -> str:
+    """``+$0.10`` / ``-$0.10``: a difference reads as one."""
+    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+
+
+def _cell(name: str, value: Any) -> Any:
+    """What a table cell shows: money as dollars, an unknown amount as "unknown" (never $0)."""
+    if value is None and name in ("provisional", "billed"):
+        return "unknown"
+    if value is None and name == "difference":
+        return "—"
+    if isinstance(value, Decimal):
+        return signed_usd(value) if name == "difference" else format_usd(value)
+    return value
 
 
 def _series(frame: pd.DataFrame | None) -> tuple[list[str], list[float]]:
@@ -162,4 +198,19 @@ class SpendTab:
                 f" · possibly charged: up to {format_usd(maybe)} for {count} job{'s' if count != 1 else ''}"
                 " whose submit outcome is unknown (not counted above)"
             )
-        return summary
+        return summary + _billed_summary(by_model)
+
+
+def _billed_summary(by_model: pd.DataFrame | None) -> str:
+    """fal's billed total beside the estimate, once the ledger has fal's figures; unknown is said so."""
+    if by_model is None or "billed" not in by_model.columns or not _has_billing(by_model):
+        return ""
+    billed = [b for b in by_model["billed"] if b is not None]
+    if not billed:
+        return " · billed by fal: unknown yet (reconcile reads it with an admin key)"
+    jobs = int(by_model["billed_count"].sum())
+    diff = sum((d for d in by_model["difference"] if d is not None), Decimal(0))
+    return (
+        f" · billed by fal: {format_usd(sum(billed, Decimal(0)))} for {jobs} job{'s' if jobs != 1 else ''}"
+        f" ({signed_usd(diff)} against the estimate)"
+    )
