@@ -40,7 +40,11 @@ def job_routes(emu: Emulator) -> tuple[Route, list[Route]]:
         if role(request) == "run":
             return await run(request)
         emu.count("submits")
-        return await _accept(request, sync=False)
+        answer = await _accept(request, sync=False)
+        if emu.take("drop_submit_answers"):
+            # Whatever the answer was (a job, a 429), it never arrives: the body was taken in.
+            raise SimulatedDrop("simulated: submit answer lost after the body was taken in")
+        return answer
 
     async def run(request: Request) -> Response:
         emu.count("run")

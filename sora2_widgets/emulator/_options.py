@@ -44,6 +44,9 @@ class Faults:
 
     * ``latency``: seconds added before every response.
     * ``fail_submits``: the next N submits (queue and ``/run``) answer 429 with ``Retry-After: retry_after``.
+    * ``drop_submit_answers``: the next N queue submits are taken in as usual (a job is created, or
+      refused, e.g. by ``fail_submits``), then the connection is cut before the answer: the client
+      sent the body but cannot know whether a job exists (a lost submit, status ``unknown``).
     * ``status_error_rate``: fraction (0–1) of status polls answered ``status_error_code`` (5xx).
     * ``drop_streams``: the next N status streams (SSE) are cut after ``drop_stream_after`` events
       (default 1), before COMPLETED: the connection drops mid-body (no clean end), so the client must
@@ -55,6 +58,7 @@ class Faults:
 
     latency: float = 0.0
     fail_submits: int = 0
+    drop_submit_answers: int = 0
     retry_after: float = 1.0
     status_error_rate: float = 0.0
     status_error_code: int = 503

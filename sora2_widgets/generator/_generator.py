@@ -2,7 +2,8 @@
 
 It wires a client, a history and a budget to the steps that run a job (``_prepare``, ``_run``,
 ``_save``, ``_resume``) and offers each as a sync method and an async one. Unfinished rows of
-earlier sessions are resumed in the background when it starts.
+earlier sessions are resumed in the background when it starts, after lost submits (``unknown`` rows)
+are looked up on fal (``_recover``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import datetime as dt
+import logging
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from decimal import Decimal
@@ -21,11 +24,14 @@ from ..history import History
 from ._bridge import callback_on_caller, run_on, run_with_grace, stop_leaving_loop_open
 from ._generation import Generation, OnUpdate
 from ._prepare import JobSpec, normalize
+from ._recover import RECOVERY_WINDOW, RecoveryReport, recover_pass
 from ._resume import resume_pass
 from ._run import cancel, run_many, run_one
 from ._state import RunState
 
 T = TypeVar("T")
+
+log = logging.getLogger("sora2_widgets.generator")
 
 
 class Generator:
@@ -34,7 +40,10 @@ class Generator:
     ``Generator(client=None, history=None, budget=None)``: ``client`` defaults to an
     ``AsyncFalClient()`` (FAL_KEY set → fal.ai, unset → the built-in emulator), ``history`` to
     ``History()``, ``budget`` (USD) to ``$SORA2_WIDGETS_BUDGET`` (read at each check). With
-    ``resume=True`` the unfinished rows of earlier sessions are resumed in the background at once.
+    ``resume=True`` the unfinished rows of earlier sessions are resumed in the background at once,
+    after its lost submits are recovered through fal's request list: ``platform`` is the Platform
+    API client for that (``AsyncPlatformClient``/``PlatformClient`` of the same account); by default
+    one is made from the environment when the generator makes its own client, else none is used.
     """
 
     def __init__(
@@ -45,10 +54,12 @@ class Generator:
         *,
         resume: bool = True,
         lease_seconds: float = 120.0,
+        platform: Any = None,
     ) -> None:
         self._state = RunState(
             client, history, None if budget is None else parse_usd(budget, field="budget="), lease_seconds=lease_seconds
         )
+        self._platform = platform
         self._lock = threading.Lock()
         self._loop_thread = LoopThread("sora2-widgets-generator")
         self._resume_future: concurrent.futures.Future[list[Generation]] | None = None
@@ -144,6 +155,21 @@ class Generator:
         """Async :meth:`resume`; ``on_update`` runs on the caller's loop."""
         return await self._on_private(self._resume_all(callback_on_caller(on_update)))
 
+    def recover_unknown(
+        self, *, window: dt.timedelta = RECOVERY_WINDOW, on_update: OnUpdate | None = None
+    ) -> RecoveryReport:
+        """Look up the lost submits (``unknown`` rows) in fal's request list now: a found job is
+        followed to its end and saved, one not listed within ``window`` of its attempt becomes
+        ``not_created`` (cost $0), the rest stay ``unknown``. See ``generator/_recover.py``."""
+        return self._sync(recover_pass(self._state, self._platform, window=window, on_update=on_update))
+
+    async def arecover_unknown(
+        self, *, window: dt.timedelta = RECOVERY_WINDOW, on_update: OnUpdate | None = None
+    ) -> RecoveryReport:
+        """Async :meth:`recover_unknown`; ``on_update`` runs on the caller's loop."""
+        coro = recover_pass(self._state, self._platform, window=window, on_update=callback_on_caller(on_update))
+        return await self._on_private(coro)
+
     def cancel(self, history_id: int) -> bool:
         """Cancel a running job by its history id; True if a cancel was requested."""
         return self._sync(cancel(self._state, history_id))
@@ -194,7 +220,14 @@ class Generator:
     async def _resume_in_background(self) -> list[Generation]:
         # A method rather than resume_pass itself: while it runs it keeps this generator, and so
         # its loop thread, alive (the thread of an owner that was dropped is stopped).
-        return await resume_pass(self._state)
+        found: list[Generation] = []
+        try:
+            # First: a lost submit found on fal is a job to finish like the others.
+            report = await recover_pass(self._state, self._platform)
+            found = [r.generation for r in report.found if r.generation is not None]
+        except Exception:
+            log.exception("recovering lost submits failed; they stay unknown")
+        return found + await resume_pass(self._state)
 
     async def _shutdown(self) -> None:
         state = self._state

@@ -21,6 +21,7 @@ from .._pricing import CostEstimate
 from ..client import LogLine
 from ..history import HistoryRecord, scrub_params, to_micros
 from ._generation import OnUpdate, Progress
+from ._marker import with_marker_seed
 from ._outcome import emit
 from ._state import RunState
 
@@ -132,6 +133,8 @@ def prepare(
     # Local images become data URIs here, not only in the client: validation and the
     # ledger's stored parameters must see what will be sent.
     params = with_image_data_uris(spec.id, params)
+    # Chosen here, so the ledger's parameters hold the seed that is sent (see _marker).
+    params = with_marker_seed(spec, params)
     inp = spec.validate(params)
     secret = spec.input_model.SECRET_FIELDS
     est = estimate_cost(

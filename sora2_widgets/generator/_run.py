@@ -40,6 +40,7 @@ from .._pricing import CostEstimate
 from ..history import ACTIVE_STATUSES
 from ._adapter import JobHandle
 from ._generation import Generation, OnUpdate, Progress
+from ._marker import marker_for
 from ._outcome import (
     UNKNOWN_SUBMIT,
     emit,
@@ -88,8 +89,10 @@ async def _budget_submit_follow(
 ) -> Generation:
     budget = state.budget_now()
     try:
+        # In the row's own insert, before anything is sent: a lost answer can be found again.
+        fields = {**fields, "submit_marker": marker_for(spec, send)}
         hid, committed = await asyncio.to_thread(state.add_live, fields, budget, est.high)
-    except (BudgetExceededError, LedgerError) as exc:
+    except (BudgetExceededError, LedgerError, ValidationError) as exc:
         # The ledger's own (team) budget refused, or the ledger cannot record the row (a team
         # server that is down): no row, and nothing sent.
         return not_recorded(index, on_update, spec.id, exc, est=est)

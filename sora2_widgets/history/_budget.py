@@ -3,7 +3,8 @@
 ``History.set_budget(100, period="month")`` stores it in the ledger (``ledger_budget``), so every
 client, kernel and machine pointed at the same ledger enforces the same figure. A job's row is
 inserted only if what the period has committed (costs recorded plus the high estimates of jobs
-still running) plus this job's high estimate fits, and the check and the insert are one
+still running, and of ``unknown`` submits until recovery resolves them) plus this job's high
+estimate fits, and the check and the insert are one
 transaction that every writer serialises on (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the clock
 row lock): concurrent jobs can never together exceed it. Completion replaces the reservation with
 the real cost. A local ``SORA2_WIDGETS_BUDGET`` is checked too; both must allow the job.
@@ -38,7 +39,8 @@ class TeamBudget:
     period: str
     set_at: str
     set_by: str
-    #: Costs recorded plus running jobs' high estimates, for rows created in the current period.
+    #: Costs recorded plus the high estimates of running jobs and unresolved ``unknown`` submits,
+    #: for rows created in the current period.
     committed: Decimal = Decimal(0)
 
     @property

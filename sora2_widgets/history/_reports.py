@@ -9,8 +9,9 @@ The rules:
   submitting) records ``NULL`` (shown as NaN) and counts as ``0`` spent — but it *may* have been
   charged, so :func:`possibly_charged` and :func:`spend` report its high estimate apart.
   Soft-deleted rows still count: deleting the files does not refund the money.
-* **Committed** is spent plus the high estimate of every job still running, by any process: what
-  a budget must cover before one more job may start.
+* **Committed** is spent plus the high estimate of every job still running, by any process, and
+  of every ``unknown`` row until recovery resolves it (it may be running, or billed): what a
+  budget must cover before one more job may start.
 
 Answers are remembered until the ledger's revision moves (the panel redraws often).
 """
@@ -103,14 +104,16 @@ def since_iso(since: Since) -> str | None:
 
 def committed(conn: SqlConn, exclude_owners: Sequence[str] = (), *, since: str | None = None) -> Decimal:
     """Spent plus the high estimate of every running job, leaving out jobs leased by ``exclude_owners``
-    (and rows created before ``since``, ledger time text). Runs on ``conn`` as it is (inside the
-    caller's transaction, if any)."""
+    (and rows created before ``since``, ledger time text), plus what each ``unknown`` row may have
+    cost: held back until recovery finds its job or marks it ``not_created``. Runs on ``conn`` as
+    it is (inside the caller's transaction, if any)."""
     active = ", ".join("?" for _ in ACTIVE_STATUSES)
     mine = ", ".join("?" for _ in exclude_owners)
     others = f" AND (lease_owner IS NULL OR lease_owner NOT IN ({mine}))" if exclude_owners else ""
     row = conn.execute(
         "SELECT COALESCE(SUM(cost_micros), 0), "  # noqa: S608 - only placeholders are interpolated
-        f"COALESCE(SUM(CASE WHEN status IN ({active}){others} THEN est_high_micros ELSE 0 END), 0) "
+        f"COALESCE(SUM(CASE WHEN status IN ({active}){others} THEN est_high_micros "
+        f"WHEN status = 'unknown' THEN {_UNKNOWN_UP_TO} ELSE 0 END), 0) "
         "FROM generations" + (" WHERE created_at >= ?" if since else ""),
         (*ACTIVE_STATUSES, *exclude_owners, *((since,) if since else ())),
     ).fetchone()

@@ -346,6 +346,32 @@ class History:
     def release(self, history_id: int, owner: str) -> None:
         self._db.retrying(lambda conn: _leases.release_row(conn, history_id, owner))
 
+    def resolve_unknown(self, history_id: int, **fields: Any) -> bool:
+        """Give an ``unknown`` row what recovery found (see ``generator/_recover.py``), atomically:
+        only while it is still ``unknown`` and, when ``fields`` name a ``request_id``, only if no
+        other row of its provider holds that request. Returns whether it happened."""
+        bad = set(fields) - WRITABLE_COLUMNS
+        if bad:
+            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+        sets = ", ".join(f"{_q(k)} = ?" for k in fields)
+        sql = f"UPDATE generations SET {sets}, updated_at = ? WHERE id = ? AND status = 'unknown'"  # noqa: S608
+        args = [*fields.values(), now_iso(), history_id]
+        rid = fields.get("request_id")
+
+        def apply(conn: SqlConn) -> bool:
+            conn.lock_budget()  # serialises with other recoverers (and budget checks) on this ledger
+            if rid is not None:
+                held = conn.execute(
+                    "SELECT 1 FROM generations WHERE request_id = ? AND id <> ? AND provider = "
+                    "(SELECT provider FROM generations WHERE id = ?)",
+                    (rid, history_id, history_id),
+                ).fetchone()
+                if held is not None:
+                    return False
+            return bool(conn.execute(sql, args).rowcount == 1)
+
+        return self._db.retrying(apply)
+
     # -- what a person says about a row ----------------------------------------------------------
     def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None:
         """Give row ``history_id`` 1–5 ``stars`` (``None`` clears them) and, if given, replace its notes.
