@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .client._platform_sync import PlatformClient
     from .client._webhook_verify import verify_webhook as verify_webhook
     from .emulator import Emulator
+    from .experiments import Sweep, sweep
     from .generator import Generation, Generator, Progress, generate, generate_many
     from .history import History, HistoryRecord
     from .panel import PanelController, Sora2Panel
@@ -78,6 +79,7 @@ _WHERE: dict[str, str] = {
     "AsyncPlatformClient": ".client._platform",
     "PlatformClient": ".client._platform_sync",
     "Emulator": ".emulator",
+    **dict.fromkeys(("Sweep", "sweep"), ".experiments"),
     **dict.fromkeys(("Generation", "Generator", "Progress", "generate", "generate_many"), ".generator"),
     **dict.fromkeys(("History", "HistoryRecord"), ".history"),
     **dict.fromkeys(("PanelController", "Sora2Panel"), ".panel"),
@@ -117,6 +119,7 @@ __all__ = [
     "Sora2Error",
     "Sora2Panel",
     "SubmitUncertainError",
+    "Sweep",
     "UnknownModelError",
     "ValidationError",
     "VideoResult",
@@ -127,6 +130,7 @@ __all__ = [
     "get_model",
     "image_to_data_uri",
     "models_for",
+    "sweep",
     "total",
     "validate_input",
     "verify_webhook",
