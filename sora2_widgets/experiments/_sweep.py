@@ -125,6 +125,10 @@ class Sweep:
             for given, what in ((budget, "budget="), (max_concurrency, "max_concurrency=")):
                 if given is not None:
                     raise ConfigError(what, "is the generator's own when one is given; set it on the generator")
+            if self._history is None:
+                self._history = generator.history  # results are read where the jobs were written
+            elif self._history.location != generator.history.location:
+                raise ConfigError("generator=", "writes to another history than the one this sweep reads results from")
             bar = make_progress(progress)
             try:
                 return await run_sweep(self.name, self._jobs, generator, bar)
