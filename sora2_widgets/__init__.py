@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .client._platform_sync import PlatformClient
     from .client._webhook_verify import verify_webhook as verify_webhook
     from .emulator import Emulator
+    from .experiments import Sweep, sweep
     from .generator import Generation, Generator, Progress, generate, generate_many
     from .history import History, HistoryRecord
     from .panel import PanelController, Sora2Panel
@@ -80,6 +81,7 @@ _WHERE: dict[str, str] = {
     "PlatformClient": ".client._platform_sync",
     "Emulator": ".emulator",
     "refresh_catalog": ".catalog._refresh",
+    **dict.fromkeys(("Sweep", "sweep"), ".experiments"),
     **dict.fromkeys(("Generation", "Generator", "Progress", "generate", "generate_many"), ".generator"),
     **dict.fromkeys(("History", "HistoryRecord"), ".history"),
     **dict.fromkeys(("PanelController", "Sora2Panel"), ".panel"),
@@ -119,6 +121,7 @@ __all__ = [
     "Sora2Error",
     "Sora2Panel",
     "SubmitUncertainError",
+    "Sweep",
     "UnknownModelError",
     "ValidationError",
     "VideoResult",
@@ -130,6 +133,7 @@ __all__ = [
     "image_to_data_uri",
     "models_for",
     "refresh_catalog",
+    "sweep",
     "total",
     "validate_input",
     "verify_webhook",

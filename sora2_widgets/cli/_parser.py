@@ -152,7 +152,9 @@ def configure_spend(spend: argparse.ArgumentParser) -> None:
     from ._ledger import cmd_spend
 
     spend.epilog = f"{CODES}\n\n{_examples('spend')}"
-    spend.add_argument("--by", choices=("model", "day", "mode", "provider", "user", "machine"), default="model")
+    spend.add_argument(
+        "--by", choices=("model", "day", "mode", "provider", "user", "machine", "sweep"), default="model"
+    )
     spend.add_argument("--since", type=_iso_date, help="only from this date (YYYY-MM-DD)")
     spend.add_argument("--json", action="store_true", help="print the report as one JSON object (for scripts)")
     spend.set_defaults(func=cmd_spend)
@@ -190,7 +192,7 @@ def configure_lab(lab: argparse.ArgumentParser) -> None:
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("generate", "generate one video and save it", "._parser:configure_generate"),
     ("history", "the generations, newest first, with their ids", "._parser:configure_history"),
-    ("spend", "spend by model, day, mode, provider, user or machine", "._parser:configure_spend"),
+    ("spend", "spend by model, day, mode, provider, user, machine or sweep", "._parser:configure_spend"),
     ("models", "the models: id, endpoint, mode, price, status, date checked", "._models:configure"),
     ("budget", "show, set or clear the ledger's budget (shared by everyone using it)", "._budget:configure"),
     ("reconcile", "fetch what fal billed for each job (FAL_ADMIN_KEY) and report differences", "._reconcile:configure"),
@@ -200,6 +202,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "._parser:configure_emulator",
     ),
     ("lab", "start JupyterLab on the quickstart notebook", "._parser:configure_lab"),
+    ("sweep", "run prompts × models × settings as one sweep, resumable by name", "._sweep:configure"),
 )
 
 

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from ._generation import Generation, OnUpdate
 from ._prepare import JobSpec, normalize
 from ._recover import RECOVERY_WINDOW, RecoveryReport, recover_pass
 from ._resume import resume_pass
-from ._run import cancel, run_many, run_one
+from ._run import SweepTag, cancel, run_many, run_one
 from ._state import RunState
 
 T = TypeVar("T")
@@ -134,15 +134,21 @@ class Generator:
         gen = await self._on_private(self._one(0, model_id, params, callback_on_caller(on_update)))
         return gen.raise_for_status() if raise_on_error else gen
 
-    def generate_many(self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None) -> list[Generation]:
+    def generate_many(
+        self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None, sweeps: Sequence[SweepTag] | None = None
+    ) -> list[Generation]:
         """Run several jobs concurrently: ``[{"model_id": ..., **params}, ...]`` or ``[(model_id,
         params), ...]``. Returns one Generation per job, in order; one failure never sinks the rest.
-        Raises :class:`BudgetExceededError` (nothing sent) when the whole batch cannot fit the budget."""
-        return self._sync(run_many(self._state, normalize(jobs), on_update))
+        Raises :class:`BudgetExceededError` (nothing sent) when the whole batch cannot fit the budget.
+        ``sweeps`` (one ``(sweep name, combination key)`` per job) is stored on each job's row."""
+        return self._sync(run_many(self._state, normalize(jobs), on_update, sweeps))
 
-    async def agenerate_many(self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None) -> list[Generation]:
-        """Async :meth:`generate_many`; ``on_update`` runs on the caller's loop."""
-        return await self._on_private(run_many(self._state, normalize(jobs), callback_on_caller(on_update)))
+    async def agenerate_many(
+        self, jobs: Iterable[JobSpec], *, on_update: OnUpdate | None = None, sweeps: Sequence[SweepTag] | None = None
+    ) -> list[Generation]:
+        """Async :meth:`generate_many`; ``on_update`` runs on the caller's loop. ``sweeps`` (one
+        ``(sweep name, combination key)`` per job) is stored on each job's row, for ``sw.sweep``."""
+        return await self._on_private(run_many(self._state, normalize(jobs), callback_on_caller(on_update), sweeps))
 
     def resume(self, *, on_update: OnUpdate | None = None) -> list[Generation]:
         """Finish the jobs earlier sessions left running (and videos never saved locally).

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -57,15 +57,26 @@ from ._state import RunState
 
 log = logging.getLogger("sora2_widgets.generator")
 
+#: A job's sweep name and combination key, stored on its ledger row (``sora2_widgets.experiments``).
+SweepTag = tuple[str, str]
+
 
 async def run_one(
-    state: RunState, index: int, model_id: str, params: Mapping[str, Any], on_update: OnUpdate | None
+    state: RunState,
+    index: int,
+    model_id: str,
+    params: Mapping[str, Any],
+    on_update: OnUpdate | None,
+    sweep: SweepTag | None = None,
 ) -> Generation:
     """Run one job to its end; every failure comes back as a Generation (raised by the caller)."""
     try:
         spec, send, fields, est = prepare(state, model_id, params)
     except Sora2Error as exc:
         return not_recorded(index, on_update, model_id, exc)
+    if sweep is not None:
+        # In the row's own insert: a sweep re-run after a crash must find every job it sent.
+        fields["sweep"], fields["sweep_key"] = sweep
     # The slot is taken before the ledger row exists: a job waiting for one has sent nothing,
     # so a crash meanwhile must leave no row (one without a request id reads "submit outcome
     # unknown"). It is held from the first upload until the media is saved, so max_concurrency
@@ -290,7 +301,10 @@ async def cancel(state: RunState, history_id: int) -> bool:
 
 
 async def run_many(
-    state: RunState, jobs: list[tuple[str, dict[str, Any]]], on_update: OnUpdate | None
+    state: RunState,
+    jobs: list[tuple[str, dict[str, Any]]],
+    on_update: OnUpdate | None,
+    sweeps: Sequence[SweepTag] | None = None,
 ) -> list[Generation]:
     """Run a batch concurrently, one Generation per job in order; refused whole if it cannot fit the budget."""
     budget = state.budget_now()
@@ -306,7 +320,10 @@ async def run_many(
         committed = await asyncio.to_thread(state.history.committed)
         if committed + high > budget:
             raise BudgetExceededError(budget=budget, spent=committed, requested=high)
-    tasks = [run_one(state, i, m, p, on_update) for i, (m, p) in enumerate(jobs)]
+    if sweeps is not None and len(sweeps) != len(jobs):
+        raise ValueError(f"sweeps= needs one (sweep, key) pair per job: {len(sweeps)} for {len(jobs)} jobs")
+    tags: Sequence[SweepTag | None] = sweeps if sweeps is not None else [None] * len(jobs)
+    tasks = [run_one(state, i, m, p, on_update, tag) for i, ((m, p), tag) in enumerate(zip(jobs, tags, strict=True))]
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     out: list[Generation] = []
     for (model_id, _), res in zip(jobs, outcomes, strict=True):

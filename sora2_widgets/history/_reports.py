@@ -35,7 +35,7 @@ __all__ = ["Since", "SpendBy", "committed", "possibly_charged", "since_iso", "sp
 
 #: A report's start: a datetime/date (naive = UTC), an ISO string, or a timedelta back from now.
 Since: TypeAlias = dt.datetime | dt.date | dt.timedelta | str | None
-SpendBy: TypeAlias = Literal["model", "day", "mode", "provider", "user", "machine"]
+SpendBy: TypeAlias = Literal["model", "day", "mode", "provider", "user", "machine", "sweep"]
 
 #: What an ``unknown`` row may have cost: its high estimate (the low one if that is all we have).
 _UNKNOWN_UP_TO = "COALESCE(est_high_micros, est_low_micros, 0)"
@@ -49,6 +49,8 @@ _SPEND_KEYS: Mapping[str, str] = {
     # Quoted: USER alone is PostgreSQL's current role, not the column.
     "user": '"user"',
     "machine": "machine",
+    # Generations outside any sweep are one group, under None: the groups still add up to the total.
+    "sweep": "sweep",
 }
 
 

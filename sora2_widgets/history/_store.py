@@ -507,10 +507,10 @@ class History:
 
     def spend(
         self,
-        by: Literal["model", "day", "mode", "provider", "user", "machine"] = "model",
+        by: _reports.SpendBy = "model",
         since: dt.datetime | dt.date | dt.timedelta | str | None = None,
     ) -> pd.DataFrame:
-        """Spend per model, UTC day, mode, provider, user or machine, summed exactly in SQL.
+        """Spend per model, UTC day, mode, provider, user, machine or sweep, summed exactly in SQL.
 
         Columns: ``count`` (generations in the group, any status), ``completed``, ``total``
         (exact ``Decimal`` USD) and ``total_usd`` (float64, for charts), then ``unknown`` (jobs

@@ -1,0 +1,13 @@
+"""Prompt experiments: sweeps (a grid of prompts × models × settings run as one), their results and exports.
+
+``sweep`` builds a :class:`Sweep`; one idea per module: ``_grid`` (combinations and keys),
+``_plan`` (validation and prices), ``_results`` (what the ledger holds), ``_runner`` (running and
+resuming), ``_progress`` (the bars), ``_sheet`` and ``_report`` (exports), ``_sweep`` (the object).
+"""
+
+from __future__ import annotations
+
+from ._plan import InvalidCombinationError
+from ._sweep import Sweep, sweep
+
+__all__ = ["InvalidCombinationError", "Sweep", "sweep"]
