@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .client._platform_sync import PlatformClient
     from .client._webhook_verify import verify_webhook as verify_webhook
     from .emulator import Emulator
+    from .experiments import compare
     from .generator import Generation, Generator, Progress, generate, generate_many
     from .history import History, HistoryRecord
     from .panel import PanelController, Sora2Panel
@@ -78,6 +79,7 @@ _WHERE: dict[str, str] = {
     "AsyncPlatformClient": ".client._platform",
     "PlatformClient": ".client._platform_sync",
     "Emulator": ".emulator",
+    "compare": ".experiments",
     **dict.fromkeys(("Generation", "Generator", "Progress", "generate", "generate_many"), ".generator"),
     **dict.fromkeys(("History", "HistoryRecord"), ".history"),
     **dict.fromkeys(("PanelController", "Sora2Panel"), ".panel"),
@@ -121,6 +123,7 @@ __all__ = [
     "ValidationError",
     "VideoResult",
     "__version__",
+    "compare",
     "estimate_cost",
     "generate",
     "generate_many",
