@@ -164,7 +164,8 @@ def _walk(pg: Any, home: Path, shot: str) -> None:
 def test_compare_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     url, home = voila
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.page.goto(url)
+    # Voila runs the notebook (four emulator jobs) before the page finishes loading: a busy box needs time.
+    page.page.goto(url, wait_until="commit", timeout=300_000)
     _walk(page.page, home, "compare_voila_dark")
     assert page.dialogs == []
 
