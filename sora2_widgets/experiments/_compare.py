@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anywidget
 import traitlets
@@ -33,6 +33,7 @@ log = logging.getLogger("sora2_widgets.experiments")
 _HERE = Path(__file__).parent
 
 
+@runtime_checkable
 class RatingLedger(Protocol):
     """What ``compare`` needs of a ledger: its rows, and a way to rate one."""
 
