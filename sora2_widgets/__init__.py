@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .client._platform_sync import PlatformClient
     from .client._webhook_verify import verify_webhook as verify_webhook
     from .emulator import Emulator
-    from .experiments import Sweep, sweep
+    from .experiments import Sweep, compare, sweep
     from .generator import Generation, Generator, Progress, generate, generate_many
     from .history import History, HistoryRecord
     from .panel import PanelController, Sora2Panel
@@ -81,7 +81,7 @@ _WHERE: dict[str, str] = {
     "PlatformClient": ".client._platform_sync",
     "Emulator": ".emulator",
     "refresh_catalog": ".catalog._refresh",
-    **dict.fromkeys(("Sweep", "sweep"), ".experiments"),
+    **dict.fromkeys(("Sweep", "compare", "sweep"), ".experiments"),
     **dict.fromkeys(("Generation", "Generator", "Progress", "generate", "generate_many"), ".generator"),
     **dict.fromkeys(("History", "HistoryRecord"), ".history"),
     **dict.fromkeys(("PanelController", "Sora2Panel"), ".panel"),
@@ -126,6 +126,7 @@ __all__ = [
     "ValidationError",
     "VideoResult",
     "__version__",
+    "compare",
     "estimate_cost",
     "generate",
     "generate_many",

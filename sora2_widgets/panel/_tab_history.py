@@ -7,7 +7,9 @@ Rows are read from ``History.df`` by its own column names: ``id``, ``created_at`
 ``est_high_micros``, ``thumbnail_path``, ``local_path``, ``video_url``. People read model names and
 status words instead (``_ledger.py``), and an amount made on the emulator says it was simulated.
 
-Comparing two videos side by side is issue #15's, not here.
+Experiments (issue #15): the rows can be narrowed to a rating (at least N stars, or unrated), a
+tag and a sweep (``rating``, ``tags``, ``sweep``), and the ticked rows opened side by side in
+``sw.compare`` below the filters.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ._media import browser_video_url
 from ._remix import when_text
 from ._widgets import EventGuard, cls, esc, replace_children, set_options, set_status, show, thumb
 
-__all__ = ["HISTORY_PAGE", "HistoryTab", "history_video"]
+__all__ = ["HISTORY_PAGE", "HistoryTab", "experiment_rows", "history_video"]
 
 #: History rows drawn at a time: each is a few widgets (thumbnail and actions), so "Show more" adds pages.
 HISTORY_PAGE = 25
@@ -41,11 +43,46 @@ def _money(micros: Any) -> str | None:
     return None if pd.isna(micros) else format_usd(from_micros(int(micros)))
 
 
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value))
+
+
 def _text(value: Any) -> str | None:
     """A text cell, ``None`` for a missing one (``None``/``NaN``/``<NA>``)."""
     import pandas as pd
 
     return None if value is None or pd.isna(value) else str(value)
+
+
+def experiment_rows(frame: Any, *, rating: str = "", tag: str = "", sweep: str = "") -> Any:
+    """The History frame's rows with ``rating`` ("" any, "unrated", or "1"–"5": at least that many
+    stars), carrying ``tag`` and in ``sweep`` ("" = any)."""
+    import pandas as pd
+
+    if rating == "unrated":
+        frame = frame[frame["rating"].isna()]
+    elif rating:
+        frame = frame[frame["rating"].fillna(0) >= int(rating)]
+    if tag:
+        frame = frame[[tag in tuple(t or ()) for t in frame["tags"]]]
+    if sweep:
+        frame = frame[[not pd.isna(s) and s == sweep for s in frame["sweep"]]]
+    return frame
+
+
+def _choices(frame: Any) -> tuple[list[str], list[str]]:
+    """The tags and sweep names the ledger's rows carry, sorted."""
+    import pandas as pd
+
+    tags = sorted({t for row in frame["tags"] for t in (row or ())})
+    sweeps = sorted({str(s) for s in frame["sweep"] if s is not None and not pd.isna(s)})
+    return tags, sweeps
+
+
+#: The rating menu: any, unrated, or at least N stars.
+RATING_OPTIONS = [("any rating", ""), ("unrated", "unrated"), *[("★" * n + " or more", str(n)) for n in range(1, 6)]]
 
 
 def unknown_note(record: Mapping[Hashable, Any]) -> str:
@@ -112,6 +149,18 @@ class HistoryTab:
         self.history_refresh.on_click(lambda _b: ctl.refresh_history())
         self.history_delete = cls(w.Button(description="Delete selected", icon="trash"), "sw-history-delete")
         self.history_delete.on_click(lambda _b: self._delete())
+        self.history_rating = cls(w.Dropdown(description="Rating", options=RATING_OPTIONS), "sw-history-rating")
+        self.history_tag = cls(w.Dropdown(description="Tag", options=[("any tag", "")]), "sw-history-tag")
+        self.history_sweep = cls(w.Dropdown(description="Sweep", options=[("any sweep", "")]), "sw-history-sweep")
+        for dd in (self.history_rating, self.history_tag, self.history_sweep):
+            dd.observe(lambda _ch: event(self._filter), names="value")
+        self.history_compare = cls(
+            w.Button(description="Compare selected", icon="th", tooltip="The ticked rows side by side"),
+            "sw-history-compare",
+        )
+        self.history_compare.on_click(lambda _b: self._compare())
+        #: Where "Compare selected" shows its grid (one at a time).
+        self.history_compare_box = cls(w.VBox(), "sw-history-compare-box")
         self.history_rows = cls(w.VBox(), "sw-history-table")
         # The composer's status line is not on this tab: its messages (deleted rows…) show here.
         self.history_note = cls(w.HTML(), "sw-status", "sw-history-note")
@@ -125,7 +174,12 @@ class HistoryTab:
                     w.HBox([self.history_model, self.history_status, self.history_refresh, self.history_delete]),
                     "sw-row",
                 ),
+                cls(
+                    w.HBox([self.history_rating, self.history_tag, self.history_sweep, self.history_compare]),
+                    "sw-row",
+                ),
                 self.history_note,
+                self.history_compare_box,
                 self.history_count,
                 self.history_rows,
                 self.history_more,
@@ -147,6 +201,21 @@ class HistoryTab:
             self._ctl.notify("Tick the rows to delete first.", warn=True)
             return
         self._ctl.delete_history(ids)
+
+    def _compare(self) -> None:
+        """The ticked rows in ``sw.compare``, shown below the filters (replacing an earlier grid)."""
+        from ..experiments._compare import RatingLedger, compare
+
+        ids = [int(row_id) for row_id, box in self.checks if box.value]
+        history = self._ctl.history
+        if not ids:
+            self._ctl.notify("Tick the rows to compare first.", warn=True)
+            return
+        if not isinstance(history, RatingLedger):  # a ledger stand-in that cannot store ratings
+            self._ctl.notify("This history cannot store ratings, so it cannot open a comparison.", warn=True)
+            return
+        grid = compare(sorted(ids), history=history)  # oldest first, as the ledger and a sweep list them
+        replace_children(self.history_compare_box, [grid])
 
     # -- controller -> widgets --------------------------------------------------------------
     def draw(self) -> None:
@@ -170,7 +239,15 @@ class HistoryTab:
             [("any status", ""), *[(status_word(s), s) for s in statuses]],
             self.history_status.value or "",
         )
+        tags, sweeps = _choices(full)
+        tag_value = self.history_tag.value if self.history_tag.value in tags else ""
+        set_options(self.history_tag, [("any tag", ""), *[(t, t) for t in tags]], tag_value)
+        sweep_value = self.history_sweep.value if self.history_sweep.value in sweeps else ""
+        set_options(self.history_sweep, [("any sweep", ""), *[(s, s) for s in sweeps]], sweep_value)
         frame = ctl.history_frame(model=self.history_model.value or None, status=self.history_status.value or None)
+        if frame is not None and len(frame):
+            rating = self.history_rating.value or ""
+            frame = experiment_rows(frame, rating=rating, tag=tag_value, sweep=sweep_value)
         total = 0 if frame is None else len(frame)
         shown = min(total, self._limit)
         if shown < total:
@@ -204,6 +281,10 @@ class HistoryTab:
             cost or "cost not known",
             when,
         ]
+        if not _missing(record.get("rating")):
+            facts.append("★" * int(record["rating"]))
+        if record.get("tags"):
+            facts.append("tags: " + ", ".join(record["tags"]))
         text = cls(
             w.HTML(
                 f"<b>{esc(facts[0])}</b> · {esc(' · '.join(facts[1:]))} <span class='sw-muted'>#{esc(row_id)}</span>"
