@@ -61,7 +61,8 @@ FAL_URL_DAYS = 7
 @dataclass(frozen=True)
 class VideoWhere:
     """Where this kernel can show a finished video from: ``path`` (a file it can read), else ``url``
-    (one the browser can play and fal still keeps), else ``note`` (plain text: where it is)."""
+    (one the browser can play and fal still keeps). ``note`` (plain text) says where the file is when
+    it is not here: on another machine, or gone."""
 
     path: Path | None = None
     url: str | None = None
@@ -90,11 +91,13 @@ def video_where(
     if url is not None and made_at is not None:
         # A NaT made_at compares False: an unknown age does not hide a link.
         expired = bool((now or dt.datetime.now(dt.timezone.utc)) - made_at > dt.timedelta(days=FAL_URL_DAYS))
+    elsewhere = bool(machine) and machine != machine_name()
+    name = f" as {Path(local_path).name}" if local_path else ""
     if url is not None and not expired:
-        return VideoWhere(url=url)
+        # Its file path would be resolved under this machine's folder: name the machine instead.
+        return VideoWhere(url=url, note=f"Saved on machine {machine}{name}." if elsewhere else "")
     gone = "fal's copy has expired" if expired else "fal's link cannot be played here"
-    if machine and machine != machine_name():
-        name = f" as {Path(local_path).name}" if local_path else ""
+    if elsewhere:
         return VideoWhere(note=f"The video is on machine {machine} (saved there{name}); {gone}.")
     if local_path:
         return VideoWhere(note=f"The video file is no longer on disk here; {gone}.")

@@ -121,7 +121,7 @@ def file_line(local_path: str | None, video_url: str | None, where: VideoWhere |
     if local_path:
         full = html.escape(local_path, quote=True)
         state = "" if Path(local_path).is_file() else " (no longer on disk)"
-        if where is not None and not where.playable:
+        if where is not None and where.path is None and where.note:
             parts.append(esc(where.note))  # which machine has it, when it is not here
         else:
             parts.append(f'File: <code class="sw-path" title="{full}">{full}</code>{esc(state)}')

@@ -46,6 +46,11 @@ def test_a_fresh_row_from_another_machine_plays_fals_copy(panel: Any, history: F
     actions["play"].click()
     (player,) = find(panel.history_rows, "sw-history-video")
     assert isinstance(player, w.Video) and player.value == FAL_URL.encode()
+    actions["file"].click()
+    (where,) = find(panel.history_rows, "sw-history-where")
+    # Not this machine's folder and "no longer on disk": the machine that has it, and fal's link.
+    assert "Saved on machine render-box-2" in where.value and FAL_URL in where.value
+    assert "no longer on disk" not in where.value
 
 
 def test_after_fal_lets_it_go_the_row_names_the_machine_that_has_the_file(panel: Any, history: FakeHistory) -> None:

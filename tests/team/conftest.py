@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PgServer]:
+    """A server of the module's own: these tests stop and restart it, which must not reach the
+    session's shared one (tests/team/backends.py). A module that does neither uses ``pg_server``."""
     with running_server() as srv:
         yield srv
 

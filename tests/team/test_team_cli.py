@@ -9,6 +9,15 @@ import pytest
 import sora2_widgets as sw
 from sora2_widgets.cli import main
 
+from ._server import PgServer
+
+
+@pytest.fixture(scope="module")
+def server(pg_server: PgServer) -> PgServer:
+    """The session's one server: nothing here stops or restarts it (the other team modules do, so
+    they keep servers of their own)."""
+    return pg_server
+
 
 def test_budget_set_show_and_clear_on_the_team_ledger(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["budget"]) == 0
