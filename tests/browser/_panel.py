@@ -78,3 +78,14 @@ def wait_for_video(page: Any, duration: float) -> float:
         })"""
     )
     return got
+
+
+def wait_for_chart(page: Any) -> Any:
+    """Wait until the Spend tab's chart image has loaded; return its locator.
+
+    The kernel draws it with matplotlib on the tab's first visit (its first import there): on two
+    busy cores that alone can take more than half a minute, so the wait is long."""
+    chart = page.locator(".sw-spend-chart img")  # the streamed player's <img>
+    expect(chart).to_be_visible(timeout=180_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=60_000)
+    return chart

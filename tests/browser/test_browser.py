@@ -13,7 +13,7 @@ from typing import Any
 
 import sora2_widgets as sw
 
-from ._panel import overflowing, select_models, tab, wait_for_video
+from ._panel import overflowing, select_models, tab, wait_for_chart, wait_for_video
 from .conftest import BROWSER_MARKS, KERNEL_IDLE, QUICKSTART, SHOTS, Page, expect
 
 XSS = "A kite <img src=x onerror=alert(1)> over the sea"
@@ -105,9 +105,7 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     expect(pg.locator(".sw-history-table")).to_contain_text(XSS)
     tab(pg, "Spend")
     expect(pg.locator(".sw-spend")).to_contain_text("$0.40")
-    chart = pg.locator(".sw-spend-chart img")
-    expect(chart).to_be_visible()
-    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
+    wait_for_chart(pg)
     panel.screenshot(path=str(SHOTS / "voila_dark_panel_spend.png"))
 
     # The prompt never became markup: no <img src=x> in the page, no alert.
@@ -120,7 +118,8 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     assert df["prompt"].iloc[0] == XSS
 
 
-def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> None:
+# The server before the page: the page's closing screenshot is taken while Lab still answers (no dialog).
+def test_quickstart_panel_in_jupyterlab(lab: tuple[str, Path], page: Page) -> None:
     url, _home = lab
     pg = page.page
     pg.goto(f"{url}/lab/tree/{QUICKSTART.name}?reset")
@@ -150,9 +149,7 @@ def test_quickstart_panel_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> No
     assert overflowing(pg) == []
     panel.screenshot(path=str(SHOTS / "lab_light_panel_remix.png"))
     tab(pg, "Spend")
-    chart = pg.locator(".sw-spend-chart img")
-    expect(chart).to_be_visible()
-    pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
+    wait_for_chart(pg)
     panel.screenshot(path=str(SHOTS / "lab_light_panel_spend.png"))
     # The panel's badge is the emulator notice: no stderr box from the client above it.
     assert pg.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0

@@ -97,8 +97,8 @@ def _shut_down_kernels(pg: Any) -> None:
 
 
 def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
+    saving_state: Served,  # before the page: its closing screenshot is taken while the server answers
     page: Page,
-    saving_state: Served,
     request: pytest.FixtureRequest,
 ) -> None:
     app = request.node.callspec.id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ import pytest
 
 import sora2_widgets as sw
 
-from ._panel import overflowing, select_models, tab, wait_for_video
-from .conftest import BROWSER_MARKS, SHOTS, FrontEnd, Page, expect, front_end, open_panel, voila_server
+from ._panel import overflowing, select_models, tab, wait_for_chart, wait_for_video
+from .conftest import BROWSER_MARKS, SHOTS, FrontEnd, Page, Served, expect, front_end, open_panel, voila_server
 
 pytestmark = BROWSER_MARKS
 
@@ -56,67 +57,74 @@ def _tabs_keep_their_prompts(pg: Any) -> None:
         expect(_prompt(pg)).to_have_value(text)
 
 
-@pytest.mark.parametrize("front", FRONT_ENDS)
-def test_double_click_question_and_tabs(page: Page, tmp_path: Path, front: FrontEnd) -> None:
+@pytest.fixture(params=FRONT_ENDS)
+def slow_front_end(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """One front end over the quickstart, its emulator keeping every job queued."""
+    with front_end(request.param, tmp_path, SLOW) as served:
+        yield served
+
+
+# The server before the page: the page (and its closing screenshot) goes first, while the server still answers.
+def test_double_click_question_and_tabs(slow_front_end: Served, page: Page, request: pytest.FixtureRequest) -> None:
     pg = page.page
-    with front_end(front, tmp_path, SLOW) as served:
-        home = served.home
-        panel = open_panel(pg, served)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        _tabs_keep_their_prompts(pg)
-        tab(pg, "Text → video")
-        expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
-        select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
-        expect(pg.locator(".sw-cost")).to_contain_text("$2.40")
+    served, front = slow_front_end, request.node.callspec.id
+    home = served.home
+    panel = open_panel(pg, served)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _tabs_keep_their_prompts(pg)
+    tab(pg, "Text → video")
+    expect(_prompt(pg)).to_have_value("A lighthouse in a storm")  # the kernel has redrawn the Text tab
+    select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
+    expect(pg.locator(".sw-cost")).to_contain_text("$2.40")
 
-        generate = pg.locator("button.sw-generate")
-        generate.dblclick()
-        # Both jobs reach the (slow) service and stay queued; Generate comes back once they are submitted.
-        expect(pg.locator(".sw-panel .sw-card")).to_have_count(2, timeout=60_000)
-        for card in pg.locator(".sw-panel .sw-card").all():
-            expect(card.locator(".sw-card-status")).to_have_text(re.compile(r"^In queue"), timeout=60_000)
-        expect(generate).to_be_enabled(timeout=60_000)
-        expect(generate).to_have_text("Generate")
-        jobs = _emulator_jobs(home)
-        assert len(jobs) == 2, jobs  # one per model, not two per model
-        assert sorted(job["endpoint"] for job in jobs) == sorted(
-            sw.get_model(m).endpoint for m in ("sora2_text_to_video", "sora2_text_to_video_pro")
-        )
-        assert len(_ledger(home)) == 2
+    generate = pg.locator("button.sw-generate")
+    generate.dblclick()
+    # Both jobs reach the (slow) service and stay queued; Generate comes back once they are submitted.
+    expect(pg.locator(".sw-panel .sw-card")).to_have_count(2, timeout=60_000)
+    for card in pg.locator(".sw-panel .sw-card").all():
+        expect(card.locator(".sw-card-status")).to_have_text(re.compile(r"^In queue"), timeout=60_000)
+    expect(generate).to_be_enabled(timeout=60_000)
+    expect(generate).to_have_text("Generate")
+    jobs = _emulator_jobs(home)
+    assert len(jobs) == 2, jobs  # one per model, not two per model
+    assert sorted(job["endpoint"] for job in jobs) == sorted(
+        sw.get_model(m).endpoint for m in ("sora2_text_to_video", "sora2_text_to_video_pro")
+    )
+    assert len(_ledger(home)) == 2
 
-        # Another click on the same running request asks first; Cancel starts nothing.
-        generate.click()
-        question = pg.locator(".sw-question")
-        expect(question).to_be_visible()
-        expect(question).to_contain_text("Run the same 2 jobs again? $2.40")
-        expect(generate).to_be_disabled()
-        panel.screenshot(path=str(SHOTS / f"person_{front}_run_again_question.png"))
-        pg.locator("button.sw-dismiss").click()
-        expect(question).to_be_hidden()
-        expect(pg.locator(".sw-panel .sw-card")).to_have_count(2)
-        # Asked again and confirmed: exactly one more job per model.
-        generate.click()
-        expect(question).to_be_visible()
-        pg.locator("button.sw-confirm").click()
-        expect(pg.locator(".sw-panel .sw-card")).to_have_count(4, timeout=60_000)
-        expect(generate).to_be_enabled(timeout=60_000)
-        assert len(_emulator_jobs(home)) == 4
-        assert len(_ledger(home)) == 4
+    # Another click on the same running request asks first; Cancel starts nothing.
+    generate.click()
+    question = pg.locator(".sw-question")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text("Run the same 2 jobs again? $2.40")
+    expect(generate).to_be_disabled()
+    panel.screenshot(path=str(SHOTS / f"person_{front}_run_again_question.png"))
+    pg.locator("button.sw-dismiss").click()
+    expect(question).to_be_hidden()
+    expect(pg.locator(".sw-panel .sw-card")).to_have_count(2)
+    # Asked again and confirmed: exactly one more job per model.
+    generate.click()
+    expect(question).to_be_visible()
+    pg.locator("button.sw-confirm").click()
+    expect(pg.locator(".sw-panel .sw-card")).to_have_count(4, timeout=60_000)
+    expect(generate).to_be_enabled(timeout=60_000)
+    assert len(_emulator_jobs(home)) == 4
+    assert len(_ledger(home)) == 4
 
-        # Every tab, as this front end draws it; the generation tabs still hold their own prompts.
-        kept = {"Text → video": "A lighthouse in a storm", "Image → video": "The sun rises", "Remix": "Make it night"}
-        for title, slug in TABS.items():
-            tab(pg, title)
-            if title in kept:
-                expect(_prompt(pg)).to_have_value(kept[title])
-            if title == "History":
-                expect(pg.locator(".sw-history-row")).to_have_count(4, timeout=60_000)
-            if title == "Spend":
-                # Queued jobs have cost nothing yet.
-                expect(pg.locator(".sw-spend")).to_contain_text("Total spent: $0.00", timeout=60_000)
-            assert overflowing(pg) == [], title
-            panel.screenshot(path=str(SHOTS / f"person_{front}_{slug}_tab.png"))
-        assert page.dialogs == []
+    # Every tab, as this front end draws it; the generation tabs still hold their own prompts.
+    kept = {"Text → video": "A lighthouse in a storm", "Image → video": "The sun rises", "Remix": "Make it night"}
+    for title, slug in TABS.items():
+        tab(pg, title)
+        if title in kept:
+            expect(_prompt(pg)).to_have_value(kept[title])
+        if title == "History":
+            expect(pg.locator(".sw-history-row")).to_have_count(4, timeout=60_000)
+        if title == "Spend":
+            # Queued jobs have cost nothing yet.
+            expect(pg.locator(".sw-spend")).to_contain_text("Total spent: $0.00", timeout=60_000)
+        assert overflowing(pg) == [], title
+        panel.screenshot(path=str(SHOTS / f"person_{front}_{slug}_tab.png"))
+    assert page.dialogs == []
 
 
 def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path) -> None:
@@ -177,9 +185,7 @@ def test_double_click_tabs_history_and_spend_in_voila(page: Page, tmp_path: Path
         expect(spend).to_contain_text("simulated on the emulator")
         expect(spend.locator("th", has_text="Possibly charged").first).to_be_visible()
         expect(spend).not_to_contain_text("possibly_charged")
-        chart = pg.locator(".sw-spend-chart img")  # the streamed player's <img>
-        expect(chart).to_be_visible(timeout=30_000)
-        pg.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=chart.element_handle(), timeout=30_000)
+        wait_for_chart(pg)
         panel.screenshot(path=str(SHOTS / "person_voila_spend_tab.png"))
         assert overflowing(pg) == []
         assert page.dialogs == []
