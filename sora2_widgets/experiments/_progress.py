@@ -10,6 +10,8 @@ import html
 import sys
 from typing import IO, Any, Literal, Protocol
 
+from .._errors import ConfigError
+
 __all__ = ["ProgressKind", "SweepProgress", "make_progress"]
 
 ProgressKind = Literal["auto", "notebook", "terminal", "plain", "none"]
@@ -134,4 +136,4 @@ def make_progress(kind: ProgressKind = "auto", stream: IO[str] | None = None) ->
         return _Lines(out)
     if kind == "none":
         return _Silent()
-    raise ValueError(f"progress must be one of auto, notebook, terminal, plain or none, got {kind!r:.40}")
+    raise ConfigError("progress=", f"must be auto, notebook, terminal, plain or none, got {kind!r:.40}")
