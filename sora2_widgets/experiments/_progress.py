@@ -79,7 +79,9 @@ class _Terminal:
         # Rich markup in a prompt or label must print as text, not style it.
         from rich.markup import escape
 
-        self._progress.update(self._task, advance=1, description=escape(f"{label}: {status}"))
+        # The short name only ("combination 3"): the bar keeps its width in an 80-column terminal.
+        short = label.split(" (", 1)[0]
+        self._progress.update(self._task, advance=1, description=escape(f"{short}: {status}"))
 
     def close(self) -> None:
         self._progress.stop()

@@ -25,14 +25,14 @@ def test_the_notebook_bar_counts_jobs_done_before_and_escapes_its_label() -> Non
     assert widget.value == widget.max and widget.bar_style == "warning"
 
 
-def test_a_terminal_bar_ends_full_and_prints_markup_as_text() -> None:
+def test_a_terminal_bar_ends_full_names_the_job_and_prints_markup_as_text() -> None:
     out = io.StringIO()
     bar = make_progress("terminal", out)
     bar.start(2, 1)
-    bar.advance("combination 2 ([bold]x[/bold])", "completed")
+    bar.advance("combination 2 (kling, [bold]x[/bold])", "[red]failed[/red]")
     bar.close()
     text = out.getvalue()
-    assert "2/2" in text and "combination 2 ([bold]x[/bold]): completed" in text
+    assert "2/2" in text and "combination 2: [red]failed[/red]" in text
 
 
 def test_off_a_terminal_auto_prints_one_line_per_job() -> None:
