@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 from collections.abc import Sequence
 from decimal import Decimal
@@ -83,6 +84,11 @@ class Sweep:
 
     def __repr__(self) -> str:
         return f"Sweep({self.name!r}, {len(self._jobs)} jobs, {self.estimate})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the name, size and estimate over the plan (prompts escaped by pandas)."""
+        head = html.escape(f"Sweep {self.name!r}: {len(self._jobs)} jobs, estimate {self.estimate}")
+        return f"<p>{head}</p>" + self.plan.to_html(escape=True, max_rows=60)
 
     # -- running -------------------------------------------------------------------------------
     def run(
