@@ -10,6 +10,8 @@ import html
 import sys
 from typing import IO, Any, Literal, Protocol
 
+from .._errors import ConfigError
+
 __all__ = ["ProgressKind", "SweepProgress", "make_progress"]
 
 ProgressKind = Literal["auto", "notebook", "terminal", "plain", "none"]
@@ -77,7 +79,9 @@ class _Terminal:
         # Rich markup in a prompt or label must print as text, not style it.
         from rich.markup import escape
 
-        self._progress.update(self._task, advance=1, description=escape(f"{label}: {status}"))
+        # The short name only ("combination 3"): the bar keeps its width in an 80-column terminal.
+        short = label.split(" (", 1)[0]
+        self._progress.update(self._task, advance=1, description=escape(f"{short}: {status}"))
 
     def close(self) -> None:
         self._progress.stop()
@@ -134,4 +138,4 @@ def make_progress(kind: ProgressKind = "auto", stream: IO[str] | None = None) ->
         return _Lines(out)
     if kind == "none":
         return _Silent()
-    raise ValueError(f"progress must be one of auto, notebook, terminal, plain or none, got {kind!r:.40}")
+    raise ConfigError("progress=", f"must be auto, notebook, terminal, plain or none, got {kind!r:.40}")

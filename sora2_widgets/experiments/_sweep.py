@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +15,10 @@ from .._errors import ConfigError
 from .._pricing import CostEstimate
 from ._grid import default_name, expand
 from ._plan import PlannedJob, check, plan_frame, plan_total
-from ._progress import ProgressKind, make_progress
+from ._progress import ProgressKind, SweepProgress, make_progress
 from ._results import best_rows, result_rows, results_frame
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     import pandas as pd
 
     from ..generator import Generation, Generator
@@ -85,6 +85,11 @@ class Sweep:
     def __repr__(self) -> str:
         return f"Sweep({self.name!r}, {len(self._jobs)} jobs, {self.estimate})"
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the name, size and estimate over the plan (prompts escaped by pandas)."""
+        head = html.escape(f"Sweep {self.name!r}: {len(self._jobs)} jobs, estimate {self.estimate}")
+        return f"<p>{head}</p>" + self.plan.to_html(escape=True, max_rows=60)
+
     # -- running -------------------------------------------------------------------------------
     def run(
         self,
@@ -103,11 +108,16 @@ class Sweep:
         its client's concurrency apply, and these two must not be given."""
         from .._sync import LoopThread
 
+        settings = self._settings(budget, max_concurrency, generator)
+        # Made here, in the caller's thread: a notebook shows a widget in the cell that displays it
+        # from the kernel's own thread; the loop thread only moves the bar.
+        bar = make_progress(progress)
         loop = LoopThread("sora2-widgets-sweep")
         try:
-            loop.run(self.arun(budget, max_concurrency, generator=generator, progress=progress), owner="Sweep.run")
+            loop.run(self._run(settings, generator, bar), owner="Sweep.run")
         finally:
             loop.close()
+            bar.close()
         return self.results
 
     async def arun(
@@ -119,8 +129,17 @@ class Sweep:
         progress: ProgressKind = "auto",
     ) -> list[Generation]:
         """Async :meth:`run`; returns the Generations of the jobs sent or resumed now."""
-        from ._runner import run_sweep
+        settings = self._settings(budget, max_concurrency, generator)
+        bar = make_progress(progress)
+        try:
+            return await self._run(settings, generator, bar)
+        finally:
+            bar.close()
 
+    def _settings(
+        self, budget: Decimal | int | str | None, max_concurrency: int | None, generator: Generator | None
+    ) -> tuple[Decimal | None, int]:
+        """The run's budget and concurrency, checked before anything else happens."""
         if generator is not None:
             for given, what in ((budget, "budget="), (max_concurrency, "max_concurrency=")):
                 if given is not None:
@@ -129,23 +148,26 @@ class Sweep:
                 self._history = generator.history  # results are read where the jobs were written
             elif self._history.location != generator.history.location:
                 raise ConfigError("generator=", "writes to another history than the one this sweep reads results from")
-            bar = make_progress(progress)
-            try:
-                return await run_sweep(self.name, self._jobs, generator, bar)
-            finally:
-                bar.close()
+            return None, 0
         limit = _check_concurrency(DEFAULT_CONCURRENCY if max_concurrency is None else max_concurrency)
-        amount = None if budget is None else parse_usd(budget, field="budget=")
-        bar = make_progress(progress)
+        return (None if budget is None else parse_usd(budget, field="budget=")), limit
+
+    async def _run(
+        self, settings: tuple[Decimal | None, int], generator: Generator | None, bar: SweepProgress
+    ) -> list[Generation]:
+        from ._runner import run_sweep
+
+        if generator is not None:
+            return await run_sweep(self.name, self._jobs, generator, bar)
         from ..client import AsyncFalClient
         from ..generator import Generator
 
+        budget, limit = settings
         client = AsyncFalClient(max_concurrency=limit)
-        own = Generator(client=client, history=self.history, budget=amount, resume=False)
+        own = Generator(client=client, history=self.history, budget=budget, resume=False)
         try:
             return await run_sweep(self.name, self._jobs, own, bar)
         finally:
-            bar.close()
             await asyncio.to_thread(own.close)
             await client.aclose()
 

@@ -119,3 +119,12 @@ def test_a_job_without_a_video_keeps_its_place(tmp_path: Path, monkeypatch: pyte
     assert page.count('<div class="none">not run</div>') == 2 and "<video" not in page
     with Image.open(s.contact_sheet(tmp_path / "s.png")) as sheet:
         assert sheet.getpixel((8 + 160, 8 + 90)) == (208, 208, 208)
+
+
+def test_the_notebook_view_of_a_sweep_escapes_its_prompts_and_name() -> None:
+    s = sw.sweep([HOSTILE, "a lighthouse"], SORA, name="<i>named</i>", duration=[4, 8])
+    page = s._repr_html_()
+    parsed = _parse(page)
+    assert not {"script", "img", "i"} & set(parsed.tags)
+    text = "".join(parsed.text)
+    assert HOSTILE in text and "<i>named</i>" in text and "4 jobs" in text

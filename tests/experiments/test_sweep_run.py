@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,27 @@ def test_budget_and_concurrency_belong_to_a_given_generator(home: Path) -> None:
     with sw.Generator(history=sw.History(home), resume=False) as gen, pytest.raises(sw.ConfigError, match=r"^budget= "):
         s.run(budget=5, generator=gen, progress="none")
     assert len(sw.History(home)) == 0
+
+
+def test_what_a_rerun_sends_follows_each_combinations_row(home: Path) -> None:
+    """completed → kept; unknown (maybe charged) → never sent again; failed or not_created → sent."""
+    s = sw.sweep(["one", "two", "three", "four", "five"], SORA, name="rules", duration=4)
+    keys = list(s.plan["sweep_key"])
+    history = sw.History(home)
+    base = {"model_id": SORA, "endpoint": "fal-ai/sora-2/text-to-video", "mode": "text", "provider": "emulator"}
+    earlier = {}
+    for key, prompt, status in zip(
+        keys, ["one", "two", "three", "four"], ["completed", "unknown", "failed", "not_created"]
+    ):
+        earlier[prompt] = history.add(**base, prompt=prompt, status=status, sweep="rules", sweep_key=key, cost_micros=0)
+    emu = Emulator(state_dir=home / "emulator", queue_delay=0.0, progress_time=0.05)
+    try:
+        with sw.Generator(client=sw.AsyncFalClient(emulator=emu), history=history, resume=False) as gen:
+            results = s.run(generator=gen, progress="none")
+    finally:
+        emu.close()
+    sent = sorted(json.loads(p.read_text())["params"]["prompt"] for p in (home / "emulator" / "jobs").glob("*.json"))
+    assert sent == ["five", "four", "three"]
+    assert list(results["status"]) == ["completed", "unknown", "completed", "completed", "completed"]
+    assert results["history_id"].tolist()[:2] == [earlier["one"], earlier["two"]]
+    history.close()
