@@ -20,7 +20,6 @@ import traitlets
 
 from ..history import History
 from ..history._notes import check_notes, check_stars
-from ..panel._player import CHUNK
 from ._compare_grid import CompareGrid, compare_table, layout
 
 if TYPE_CHECKING:
@@ -31,6 +30,9 @@ __all__ = ["Compare", "RatingLedger", "compare"]
 log = logging.getLogger("sora2_widgets.experiments")
 
 _HERE = Path(__file__).parent
+#: Bytes per answer message, as the panel's ``MediaPlayer`` sends them. Not imported from there:
+#: ``panel/`` loads the whole panel (controller, ipywidgets tabs), a second of a first render.
+CHUNK = 4 * 1024 * 1024
 
 
 @runtime_checkable
