@@ -166,10 +166,12 @@ def compare(
     column). ``rows``/``cols``: any two columns: ``prompt``, ``model``, ``status``, ``sweep``,
     ``rating`` … or a parameter (``duration``, ``aspect_ratio`` …). ``where``: a mapping column →
     value(s) to keep (``{"duration": 8}``) or a callable taking the table, giving a boolean mask.
-    ``history``: the ledger the rows are in and ratings go to (the default ledger if not given).
+    ``history``: the ledger the rows are in and ratings go to (if not given: a sweep's own
+    ``.history`` when it has one, else the default ledger).
 
     Play, pause and seek move every video together; each cell's stars and notes are saved at once.
     """
-    ledger: RatingLedger = History() if history is None else history
+    own = getattr(items, "history", None)  # a sweep reads (and so rates) its own ledger
+    ledger: RatingLedger = history if history is not None else own if isinstance(own, RatingLedger) else History()
     table = compare_table(items, ledger.df)
     return Compare(layout(table, rows=rows, cols=cols, where=where), ledger)
