@@ -179,7 +179,9 @@ def _walk(pg: Any, home: Path, shot: str) -> None:
     expect(pg.locator(".sw-cmp-grid .sw-cmp-video")).to_have_count(4)
 
 
-def test_compare_in_voila(page: Page, voila: tuple[str, Path]) -> None:
+# The server fixture comes first: it is torn down after the page, whose last screenshot then shows the
+# live grid, not a "server connection" dialog.
+def test_compare_in_voila(voila: tuple[str, Path], page: Page) -> None:
     url, home = voila
     SHOTS.mkdir(parents=True, exist_ok=True)
     # Voila runs the notebook (four emulator jobs) before the page finishes loading: a busy box needs time.
@@ -198,11 +200,11 @@ def _run_all(page: Page, url: str, home: Path, shot: str) -> None:
     assert page.dialogs == []
 
 
-def test_compare_in_jupyterlab(page: Page, lab: tuple[str, Path]) -> None:
+def test_compare_in_jupyterlab(lab: tuple[str, Path], page: Page) -> None:
     url, home = lab
     _run_all(page, f"{url}/lab/tree/{NAME}?reset", home, "compare_lab_light")
 
 
-def test_compare_in_notebook7(page: Page, nb7: tuple[str, Path]) -> None:
+def test_compare_in_notebook7(nb7: tuple[str, Path], page: Page) -> None:
     url, home = nb7
     _run_all(page, f"{url}/notebooks/{NAME}", home, "compare_nb7_light")
