@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import anywidget
 import traitlets
 
-from ..history import History
+from ..history import History, HistoryRecord
 from ..history._notes import check_notes, check_stars
 from ._compare_grid import CompareGrid, compare_table, layout
 
@@ -43,6 +43,8 @@ class RatingLedger(Protocol):
     def df(self) -> pd.DataFrame: ...
 
     def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None: ...
+
+    def get(self, history_id: int) -> HistoryRecord: ...
 
 
 class Compare(anywidget.AnyWidget):
@@ -112,12 +114,13 @@ class Compare(anywidget.AnyWidget):
         index = content.get("cell")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._grid.cells):
             return
-        cell = self.cells[index]
-        # Notes alone keep the stars; ``null`` clears them (the same star clicked again).
-        stars = content["stars"] if "stars" in content else (cell["rating"] or None)
+        history_id = self._grid.cells[index].history_id
         notes = content.get("notes")
         try:
-            self.rate(self._grid.cells[index].history_id, stars, notes=notes)
+            # Notes alone keep the stars the ledger has now (another kernel may have rated since);
+            # ``null`` clears them (the same star clicked again).
+            stars = content["stars"] if "stars" in content else self._ledger.get(history_id).rating
+            self.rate(history_id, stars, notes=notes)
         except (ValueError, KeyError, OSError) as exc:
             self.error = str(exc)
             self.send({"type": "saved", "cell": index, "ok": False, "text": str(exc)})

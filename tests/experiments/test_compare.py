@@ -134,7 +134,8 @@ def test_a_rating_from_the_browser_is_in_the_ledger_of_another_process(ledger: A
     widget = sw.compare(h.df, history=h)
     sent = _sent(widget)
     index = next(i for i, c in enumerate(widget.grid.cells) if c.history_id == ids[1])
-    widget._on_message(widget, {"type": "rate", "cell": index, "stars": 4}, [])
+    widget._on_message(widget, {"type": "rate", "cell": index, "stars": 3}, [])
+    h.rate(ids[1], 4)  # another kernel rates it meanwhile: a note saved here keeps those stars
     widget._on_message(widget, {"type": "rate", "cell": index, "notes": "best <kite>"}, [])
     assert sent == [({"type": "saved", "cell": index, "ok": True}, [])] * 2
     assert widget.cells[index]["rating"] == 4 and widget.cells[index]["notes"] == "best <kite>"
