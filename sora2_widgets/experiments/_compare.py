@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import anywidget
 import traitlets
 
-from ..history import History
+from ..history import History, HistoryRecord
 from ..history._notes import check_notes, check_stars
-from ..panel._player import CHUNK
 from ._compare_grid import CompareGrid, compare_table, layout
 
 if TYPE_CHECKING:
@@ -31,6 +30,9 @@ __all__ = ["Compare", "RatingLedger", "compare"]
 log = logging.getLogger("sora2_widgets.experiments")
 
 _HERE = Path(__file__).parent
+#: Bytes per answer message, as the panel's ``MediaPlayer`` sends them. Not imported from there:
+#: ``panel/`` loads the whole panel (controller, ipywidgets tabs), a second of a first render.
+CHUNK = 4 * 1024 * 1024
 
 
 @runtime_checkable
@@ -41,6 +43,8 @@ class RatingLedger(Protocol):
     def df(self) -> pd.DataFrame: ...
 
     def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None: ...
+
+    def get(self, history_id: int) -> HistoryRecord: ...
 
 
 class Compare(anywidget.AnyWidget):
@@ -110,12 +114,13 @@ class Compare(anywidget.AnyWidget):
         index = content.get("cell")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._grid.cells):
             return
-        cell = self.cells[index]
-        # Notes alone keep the stars; ``null`` clears them (the same star clicked again).
-        stars = content["stars"] if "stars" in content else (cell["rating"] or None)
+        history_id = self._grid.cells[index].history_id
         notes = content.get("notes")
         try:
-            self.rate(self._grid.cells[index].history_id, stars, notes=notes)
+            # Notes alone keep the stars the ledger has now (another kernel may have rated since);
+            # ``null`` clears them (the same star clicked again).
+            stars = content["stars"] if "stars" in content else self._ledger.get(history_id).rating
+            self.rate(history_id, stars, notes=notes)
         except (ValueError, KeyError, OSError) as exc:
             self.error = str(exc)
             self.send({"type": "saved", "cell": index, "ok": False, "text": str(exc)})
@@ -164,10 +169,12 @@ def compare(
     column). ``rows``/``cols``: any two columns: ``prompt``, ``model``, ``status``, ``sweep``,
     ``rating`` … or a parameter (``duration``, ``aspect_ratio`` …). ``where``: a mapping column →
     value(s) to keep (``{"duration": 8}``) or a callable taking the table, giving a boolean mask.
-    ``history``: the ledger the rows are in and ratings go to (the default ledger if not given).
+    ``history``: the ledger the rows are in and ratings go to (if not given: a sweep's own
+    ``.history`` when it has one, else the default ledger).
 
     Play, pause and seek move every video together; each cell's stars and notes are saved at once.
     """
-    ledger: RatingLedger = History() if history is None else history
+    own = getattr(items, "history", None)  # a sweep reads (and so rates) its own ledger
+    ledger: RatingLedger = history if history is not None else own if isinstance(own, RatingLedger) else History()
     table = compare_table(items, ledger.df)
     return Compare(layout(table, rows=rows, cols=cols, where=where), ledger)

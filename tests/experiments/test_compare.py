@@ -99,10 +99,14 @@ def test_items_may_be_generations_records_ids_or_a_sweep(ledger: Any) -> None:
     assert collect_ids([h.get(i) for i in ids]) == ids
     assert collect_ids(h.df.loc[ids[1:3]]) == ids[1:3]
 
-    class Sweep:  # the shape a sweep has: a .results frame with history ids (and wall times)
-        results = pd.DataFrame({"history_id": [ids[3], ids[2], None], "time": [12.0, 30.0, None]})
+    class Sweep:  # the shape a sweep has: a .results frame with history ids (and wall times), its ledger
+        results = pd.DataFrame({"history_id": [ids[3], ids[2], None], "seconds": [12.0, 30.0, None]})
+        history = h
 
-    grid = sw.compare(Sweep(), history=h).grid
+    widget = sw.compare(Sweep())  # no history given: the sweep's own
+    grid = widget.grid
+    widget.rate(ids[3], 5)
+    assert int(h.df.loc[ids[3], "rating"]) == 5
     assert [c.history_id for c in grid.cells] == [ids[3], ids[2]]
     assert "took 12 s" in grid.cells[0].facts and "took 30 s" in grid.cells[1].facts
 
@@ -130,7 +134,8 @@ def test_a_rating_from_the_browser_is_in_the_ledger_of_another_process(ledger: A
     widget = sw.compare(h.df, history=h)
     sent = _sent(widget)
     index = next(i for i, c in enumerate(widget.grid.cells) if c.history_id == ids[1])
-    widget._on_message(widget, {"type": "rate", "cell": index, "stars": 4}, [])
+    widget._on_message(widget, {"type": "rate", "cell": index, "stars": 3}, [])
+    h.rate(ids[1], 4)  # another kernel rates it meanwhile: a note saved here keeps those stars
     widget._on_message(widget, {"type": "rate", "cell": index, "notes": "best <kite>"}, [])
     assert sent == [({"type": "saved", "cell": index, "ok": True}, [])] * 2
     assert widget.cells[index]["rating"] == 4 and widget.cells[index]["notes"] == "best <kite>"

@@ -9,6 +9,7 @@ the CSV written.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -178,11 +179,14 @@ def test_prompt_experiments_sweep_grid_and_costs(home: Path, tmp_path: Path) -> 
     assert sorted(df["duration"].round().astype(int)) == [4] * 4 + [8] * 4
     assert all(Path(p).is_file() for p in df["local_path"])
 
-    page = text_of(nb, "text/html")
-    assert page.count("<video") == 8
-    assert page.count("data:video/mp4;base64,") == 8
-    assert page.count('poster="data:image/jpeg;base64,') == 8  # thumbnails show before the videos load
-    assert "A paper boat drifting down a rain-soaked street at dusk, cinematic" in page
+    # Two sw.compare grids (issue 15): all 8 videos, then the Pro model's 4; captions, not HTML or bytes.
+    state = widget_state(nb)
+    grids = [m["state"] for m in state.values() if "row_labels" in m["state"] and "slots" in m["state"]]
+    assert sorted(len(g["cells"]) for g in grids) == [4, 8]
+    assert {tuple(g["col_labels"]) for g in grids} == {("Sora 2", "Sora 2 Pro"), ("4", "8")}
+    assert "A paper boat drifting down a rain-soaked street at dusk, cinematic" in grids[0]["row_labels"]
+    saved = json.dumps(state)
+    assert "<video" not in saved and "base64" not in saved and ".mp4" not in saved  # videos stream, never saved
     # 4 s at $0.10/s and $0.30/s (Pro at 720p), 8 s twice that, for each of 2 prompts: 2 × $4.80
     assert int(df["cost_micros"].sum()) == 9_600_000
     plain = text_of(nb)
