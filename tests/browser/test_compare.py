@@ -19,14 +19,11 @@ import pytest
 
 import sora2_widgets as sw
 
-from . import test_browser as shared
-from .test_browser import KERNEL_IDLE, SHOTS, Page, _free_port, _serve, _stop, expect
+from .conftest import BROWSER_MARKS, KERNEL_IDLE, SHOTS, Page, expect, free_port, serve, stop
 
 # test_browser's fixtures, used here by name: its Chromium and its offline page with screenshots.
-browser = shared.browser
-page = shared.page
 
-pytestmark = shared.pytestmark  # browser + slow, and the CI rule for a missing Chromium
+pytestmark = BROWSER_MARKS  # browser + slow, and the CI rule for a missing Chromium
 
 XSS = "A kite <img src=x onerror=alert(1)> over <b>the</b> sea"
 PROMPTS = [XSS, "A paper boat on a rainy street"]
@@ -68,14 +65,14 @@ def _notebook(folder: Path) -> None:
 @pytest.fixture
 def voila(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     _notebook(tmp_path)
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "voila", NAME, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
     cmd += ["--theme=dark", "--show_tracebacks=True"]
-    proc = _serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", tmp_path)
+    proc = serve(cmd, f"http://127.0.0.1:{port}/voila/static/voila.js", tmp_path)
     try:
         yield f"http://127.0.0.1:{port}/", tmp_path / "sora2-home"
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def _jupyter(tmp_path: Path, app: str) -> tuple[list[str], Path]:
@@ -99,12 +96,12 @@ def _jupyter(tmp_path: Path, app: str) -> tuple[list[str], Path]:
 @contextlib.contextmanager
 def _serving(tmp_path: Path, app: str) -> Iterator[tuple[str, Path]]:
     cmd, _root = _jupyter(tmp_path, app)
-    port = _free_port()
-    proc = _serve([*cmd, f"--port={port}"], f"http://127.0.0.1:{port}/api/status", tmp_path)
+    port = free_port()
+    proc = serve([*cmd, f"--port={port}"], f"http://127.0.0.1:{port}/api/status", tmp_path)
     try:
         yield f"http://127.0.0.1:{port}", tmp_path / "sora2-home"
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture

@@ -11,18 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import av
-import pytest
 
 import sora2_widgets as sw
 
-from . import test_browser as shared
-from .test_browser import SHOTS, Page, _select_models, _tab, _wait_for_video, expect
-from .test_panel_person import _lab, _open_in_lab
+from ._panel import select_models, tab, wait_for_video
+from .conftest import BROWSER_MARKS, SHOTS, Page, expect, front_end, open_panel
 
-browser = shared.browser
-page = shared.page
-
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = BROWSER_MARKS
 
 #: Fast enough for two videos in a row, slow enough that progress is seen.
 FAST = {"SORA2_WIDGETS_EMULATOR_QUEUE_DELAY": "0.2", "SORA2_WIDGETS_EMULATOR_PROGRESS_TIME": "1"}
@@ -41,7 +36,7 @@ def _has_audio(path: Path) -> bool:
 def _generate_and_wait(pg: Any, done_before: int, seconds: float) -> None:
     pg.locator("button.sw-generate").click()
     expect(pg.locator(".sw-panel .sw-card")).to_have_count(done_before + 1, timeout=60_000)
-    _wait_for_video(pg, seconds)
+    wait_for_video(pg, seconds)
 
 
 def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_path: Path) -> None:
@@ -49,10 +44,11 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
 
     pg = page.page
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with _lab(tmp_path, FAST) as (url, home):
-        panel = _open_in_lab(pg, url)
-        _tab(pg, "Text → video")
-        _select_models(pg, "veo31_text_to_video")
+    with front_end("jupyterlab", tmp_path, FAST) as served:
+        home = served.home
+        panel = open_panel(pg, served)
+        tab(pg, "Text → video")
+        select_models(pg, "veo31_text_to_video")
         # The model list marks each model: Sora 2 is retired, Veo 3.1 is new.
         models = pg.locator(".sw-models .sw-model-option:visible")
         expect(models.filter(has_text="Sora 2 ·").first.locator(".sw-badge")).to_have_text("retired 2026-09-24")
@@ -93,12 +89,12 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         with Image.new("RGB", (1280, 720), (30, 60, 120)) as im:
             ImageDraw.Draw(im).ellipse((440, 160, 840, 560), fill=(240, 180, 40))
             im.save(image)
-        _tab(pg, "Image → video")
+        tab(pg, "Image → video")
         with pg.expect_file_chooser() as chooser:
             pg.locator("button.sw-upload").click()
         chooser.value.set_files(str(image))
         expect(pg.locator(".sw-image-error")).to_have_text("Start image: start.png", timeout=30_000)
-        _select_models(pg, "kling3_standard_image_to_video")
+        select_models(pg, "kling3_standard_image_to_video")
         expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Kling")
         expect(settings.locator(".sw-setting-aspect-ratio:visible")).to_have_count(0)  # it follows the image
         expect(cost).to_contain_text("$0.63")  # 5 s × $0.126 with audio

@@ -8,11 +8,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
-from tests.team.backends import ledger_backend, open_history, parametrise_backends, pg_server  # noqa: F401
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrise_backends(metafunc)
+from tests.team.backends import open_history
 
 
 @pytest.fixture()
@@ -23,7 +19,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def test_a_sweep_resumes_and_reports_on_either_ledger(home: Path, ledger_backend: object) -> None:  # noqa: F811
+def test_a_sweep_resumes_and_reports_on_either_ledger(home: Path, ledger_backend: object) -> None:
     emu = Emulator(state_dir=home / "emulator", queue_delay=0.0, progress_time=0.05)
     s = sw.sweep(["a kite", "a harbour"], "sora2_text_to_video", name="both", duration=[4, 8])
     history = open_history(home)

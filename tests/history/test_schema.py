@@ -129,6 +129,7 @@ def test_every_write_moves_the_revision_even_from_a_plain_connection(tmp_path: P
     assert conn.execute("SELECT rev FROM generations_removed WHERE id = ?", (b,)).fetchone()[0] == before + 1
 
 
+@SQLITE_SCHEMA
 def test_migrating_a_version_4_ledger_keeps_rows_people_and_budget(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)

@@ -31,6 +31,8 @@ def test_an_older_schema_migrates_forward_keeping_its_rows(url: str) -> None:
     with sw.History(url) as hist:
         old = hist.get(1)
         assert old.cost == Decimal("0.4") and old.user == "" and old.machine == ""
+        assert (old.rating, old.notes, old.tags, old.billed_cost, old.billing_status) == (None, "", (), None, None)
+        assert hist.update(1, status="not_created")  # schema 3's status, on a row from schema 1
         new = hist.get(hist.add(model_id="sora2_text_to_video", endpoint="e", mode="text", provider="fal"))
         assert new.user == hist.user and new.machine == hist.machine and new.user
     with psycopg.connect(url) as conn:
