@@ -86,24 +86,18 @@ EXPERIMENTS: list[Cell] = [
         """\
 # Prompt experiments: prompts × models × durations
 
-The same videos you would make in the panel, from code: one `sw.generate_many` call runs the whole
-sweep concurrently (one failure does not sink the others), then the results are laid out side by
-side with their costs. Without `FAL_KEY` this runs on the free built-in emulator.
+A sweep is every combination of a few prompts, models and settings, run as one: `sw.sweep` checks
+and prices each combination before anything is sent, runs them concurrently, and records them in
+the ledger under the sweep's name, so running the same cell again resumes instead of paying twice.
+`sw.compare` then lays the videos out side by side, plays them in step, and keeps your stars and
+notes in the ledger. Without `FAL_KEY` this runs on the free built-in emulator.
 
 The sweep is kept small (4 and 8 s, 720p) so that it stays quick and, on fal.ai, cheap. Check the
-estimate printed below before running it against the real service.""",
+plan and the estimate below before running it against the real service.""",
     ),
     (
         "code",
         """\
-import base64
-import html
-from itertools import product
-from pathlib import Path
-
-import pandas as pd
-from IPython.display import HTML, display
-
 import sora2_widgets as sw
 
 PROMPTS = [
@@ -111,96 +105,66 @@ PROMPTS = [
     "A hummingbird hovering over a red flower, slow-motion macro shot",
 ]
 MODELS = ["sora2_text_to_video", "sora2_text_to_video_pro"]
-DURATIONS = [4, 8]  # seconds; Sora also takes 12, 16 and 20
-RESOLUTION = "720p"  # the Pro model's default is 1080p, at $0.50/s instead of $0.30/s""",
+
+# A list is an axis of the grid; a single value is the same for every job.
+# resolution: the Pro model's default is 1080p, at $0.50/s instead of $0.30/s.
+experiment = sw.sweep(PROMPTS, MODELS, name="boat-and-bird", duration=[4, 8], resolution="720p")
+experiment.plan[["model_id", "prompt", "duration", "est_high_usd"]]""",
+    ),
+    ("code", 'print(f"{len(experiment)} videos, at most ${experiment.estimate.high:.2f} on fal.ai")'),
+    (
+        "md",
+        """\
+## Run it
+
+One failure does not sink the others, and the budget is checked for the whole sweep before the
+first job is sent. Run the cell again: the jobs already done are skipped.""",
     ),
     (
         "code",
         """\
-requests = [
-    {"model_id": model, "prompt": prompt, "duration": duration, "resolution": RESOLUTION}
-    for prompt, model, duration in product(PROMPTS, MODELS, DURATIONS)
-]
-plan = pd.DataFrame(
-    {
-        "model": [r["model_id"] for r in requests],
-        "duration": [r["duration"] for r in requests],
-        "prompt": [r["prompt"] for r in requests],
-        "estimate": [
-            str(sw.estimate_cost(r["model_id"], duration=r["duration"], resolution=RESOLUTION)) for r in requests
-        ],
-    }
-)
-total = sum((sw.estimate_cost(r["model_id"], duration=r["duration"], resolution=RESOLUTION).high for r in requests))
-print(f"{len(requests)} videos, at most ${total:.2f} on fal.ai ($0 on the emulator)")
-plan""",
-    ),
-    (
-        "code",
-        """\
-generations = sw.generate_many(requests)  # a list of Generation, in the order of `requests`
-for request, g in zip(requests, generations):
-    if not g.ok:
-        print(f"{request['model_id']} {request['duration']} s {g.status}: {g.error}")
-print(f"{sum(g.ok for g in generations)} of {len(generations)} videos ready")""",
+results = experiment.run(budget=20, max_concurrency=8)
+print(f"{(results['status'] == 'completed').sum()} of {len(results)} videos ready")
+results[["model_id", "prompt", "duration", "status", "cost_usd", "seconds"]]""",
     ),
     (
         "md",
         """\
 ## Side by side
 
-One row per prompt, one column per model and duration. The videos are embedded from the local
-copies (the service's links expire), and every caption is escaped: a prompt is text, never HTML.""",
+One row per prompt, one column per model. Play, pause and the position bar move every video
+together; the sound comes from the video under the pointer. Click a video to enlarge it. The stars
+and notes under each video are saved to the ledger as you set them.""",
+    ),
+    ("code", 'sw.compare(experiment, rows="prompt", cols="model")'),
+    (
+        "md",
+        """\
+Any two columns make a grid, and `where` narrows it: here the Pro model's videos, by duration.""",
     ),
     (
         "code",
         """\
-def video_cell(model: str, duration: int, g: sw.Generation) -> str:
-    title = f"{model} · {duration} s"
-    if not g.ok or g.local_path is None:
-        body = f"<div>{html.escape(g.status)}: {html.escape(g.error or 'no local video')}</div>"
-    else:
-        data = base64.b64encode(Path(g.local_path).read_bytes()).decode("ascii")
-        poster = ""
-        if g.thumbnail_path is not None and Path(g.thumbnail_path).is_file():  # shown before the video loads
-            jpeg = base64.b64encode(Path(g.thumbnail_path).read_bytes()).decode("ascii")
-            poster = f' poster="data:image/jpeg;base64,{jpeg}"'
-        body = f'<video controls muted loop preload="metadata"{poster} src="data:video/mp4;base64,{data}"></video>'
-        title += f" · ${g.cost:.2f}" if g.cost is not None else ""
-    return f"<figure>{body}<figcaption>{html.escape(title)}</figcaption></figure>"
-
-
-results = {(r["prompt"], r["model_id"], r["duration"]): g for r, g in zip(requests, generations)}
-columns = list(product(MODELS, DURATIONS))
-rows = []
-for prompt in PROMPTS:
-    cells = "".join(video_cell(model, duration, results[prompt, model, duration]) for model, duration in columns)
-    rows.append(f"<h4>{html.escape(prompt)}</h4><div class='sw-grid'>{cells}</div>")
-
-style = f\"\"\"<style>
-.sw-grid {{ display: grid; grid-template-columns: repeat({len(columns)}, minmax(0, 1fr)); gap: 8px; }}
-.sw-grid figure {{ margin: 0; }}
-.sw-grid video {{ width: 100%; border-radius: 4px; background: #000; }}
-.sw-grid figcaption {{ font-size: 12px; opacity: 0.8; }}
-</style>\"\"\"
-display(HTML(style + "".join(rows)))""",
+sw.compare(experiment, rows="prompt", cols="duration", where={"model": "sora2_text_to_video_pro"})""",
     ),
-    ("md", "## What it cost"),
+    (
+        "md",
+        """\
+## What it cost, and what you thought
+
+Ratings and notes live in the ledger (`History().df`'s `rating` and `notes`), so they are here after
+a kernel restart, and the History tab of the panel can filter by them.""",
+    ),
     (
         "code",
         """\
-costs = pd.DataFrame(
-    {
-        "prompt": [r["prompt"] for r in requests],
-        "model": [r["model_id"] for r in requests],
-        "duration": [r["duration"] for r in requests],
-        "status": [g.status for g in generations],
-        "cost_usd": [float(g.cost) if g.cost is not None else float("nan") for g in generations],
-    }
-)
-print(f"Spent on this sweep: ${costs['cost_usd'].sum():.2f} (per video and per prompt below)")
-costs.pivot_table(index="prompt", columns=["model", "duration"], values="cost_usd", aggfunc="sum", margins=True)""",
+results = experiment.results
+print(f"Spent on this sweep: ${results['cost_usd'].sum():.2f}")
+results.pivot_table(
+    index="prompt", columns=["model_id", "duration"], values="cost_usd", aggfunc="sum", margins=True
+)""",
     ),
+    ("code", 'experiment.results[["model_id", "prompt", "duration", "rating", "notes"]]'),
 ]
 
 SPEND: list[Cell] = [

@@ -107,12 +107,12 @@ def test_the_panel_lists_the_refreshed_price_and_the_retired_model(changed_emu: 
     try:
         ctl.set_tab("text")
         ctl.select((VEO_FAST,))
-        assert str(ctl.total_cost) == "$0.60"  # the panel starts at 4 s, with sound: $0.15/s
+        assert str(ctl.total_cost) == "$1.20"  # the panel starts at the schema's 8 s, with sound: $0.15/s
         sw.refresh_catalog(emulator=changed_emu)
         labels = {s.id: ctl.model_label(s) for s in ctl.models}
         assert labels[VEO_FAST].startswith("Veo 3.1 Fast · $0.12/s ($0.18/s with audio)")
         assert "retired" in labels[KLING3] and "try Veo 3.1" in labels[KLING3]
-        assert str(ctl.total_cost) == "$0.72"  # the same selection, at the new price
+        assert str(ctl.total_cost) == "$1.44"  # the same selection, at the new price
     finally:
         ctl.close()
         history.close()
