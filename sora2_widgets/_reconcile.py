@@ -36,6 +36,7 @@ from ._billing import (
 )
 from ._config import ADMIN_KEY_ENV
 from ._errors import ConfigError
+from ._pricing import format_usd
 from .history._records import HistoryRecord, now_iso
 
 if TYPE_CHECKING:
@@ -109,15 +110,15 @@ class ReconcileReport:
         for row in self.mismatches:
             assert row.billed is not None and row.estimated is not None and row.difference is not None
             out.append(
-                f"#{row.history_id} ({row.request_id}): billed ${row.billed} against an estimate of "
-                f"${row.estimated}, a difference of {_signed(row.difference)}."
+                f"#{row.history_id} ({row.request_id}): billed {format_usd(row.billed)} against an estimate of "
+                f"{format_usd(row.estimated)}, a difference of {_signed(row.difference)}."
             )
         for row in gone:
             out.append(f"#{row.history_id} ({row.request_id}): no billing event: its billed cost is unknown.")
         for day in self.day_mismatches:
             out.append(
-                f"{day.day.isoformat()}: fal's usage shows ${day.fal_billed} billed, the ledger's billing events "
-                f"${day.ledger_billed}, a difference of {_signed(day.difference)}."
+                f"{day.day.isoformat()}: fal's usage shows {format_usd(day.fal_billed)} billed, the ledger's "
+                f"billing events {format_usd(day.ledger_billed)}, a difference of {_signed(day.difference)}."
             )
         if self.days_checked and not self.day_mismatches:
             first, last = self.days_checked[0], self.days_checked[-1]
@@ -126,7 +127,7 @@ class ReconcileReport:
 
 
 def _signed(amount: Decimal) -> str:
-    return f"+${amount}" if amount >= 0 else f"-${-amount}"
+    return ("+" if amount >= 0 else "-") + format_usd(abs(amount))
 
 
 def _check(
