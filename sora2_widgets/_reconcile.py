@@ -165,7 +165,8 @@ def _store(history: History, rec: HistoryRecord, event: BillingEvent | None, sta
             unit_price=None if event.unit_price is None else str(event.unit_price),
             discount_percent=None if event.percent_discount is None else float(event.percent_discount),
         )
-    # Only while nobody else settled it meanwhile (two passes at once must not undo a 'billed').
+    # Only while the row's job status is what this pass read: a row resumed or recovered meanwhile
+    # is left to the next pass rather than given a verdict about a state it has left.
     history.update(rec.id, only_if_status=(rec.status,), **fields)
 
 
@@ -274,9 +275,10 @@ def _daily(
 ) -> tuple[tuple[dt.date, ...], tuple[DayMismatch, ...]]:
     """Each UTC day from ``start``: fal's usage total for the ledger's endpoints against its events."""
     endpoints = sorted({r.endpoint for r in rows})
-    days = tuple(start.date() + dt.timedelta(days=i) for i in range((at.date() - start.date()).days + 1))
     if not endpoints:
-        return days, ()
+        return (), ()  # nothing of this ledger's in those days: nothing to set fal's usage against
+    today = at.astimezone(dt.timezone.utc).date()
+    days = tuple(start.date() + dt.timedelta(days=i) for i in range((today - start.date()).days + 1))
     mine = {rid: e for rid, e in events.items() if rid in {r.request_id for r in rows} and e.timestamp >= start}
     charges = [LedgerCharge(rid, None, e.timestamp) for rid, e in mine.items()]
     ledger = reconcile(charges, mine, now=at)
