@@ -36,6 +36,7 @@ from ._billing import (
 )
 from ._config import ADMIN_KEY_ENV
 from ._errors import ConfigError
+from ._pricing import format_usd
 from .history._records import HistoryRecord, now_iso
 
 if TYPE_CHECKING:
@@ -109,15 +110,15 @@ class ReconcileReport:
         for row in self.mismatches:
             assert row.billed is not None and row.estimated is not None and row.difference is not None
             out.append(
-                f"#{row.history_id} ({row.request_id}): billed ${row.billed} against an estimate of "
-                f"${row.estimated}, a difference of {_signed(row.difference)}."
+                f"#{row.history_id} ({row.request_id}): billed {format_usd(row.billed)} against an estimate of "
+                f"{format_usd(row.estimated)}, a difference of {_signed(row.difference)}."
             )
         for row in gone:
             out.append(f"#{row.history_id} ({row.request_id}): no billing event: its billed cost is unknown.")
         for day in self.day_mismatches:
             out.append(
-                f"{day.day.isoformat()}: fal's usage shows ${day.fal_billed} billed, the ledger's billing events "
-                f"${day.ledger_billed}, a difference of {_signed(day.difference)}."
+                f"{day.day.isoformat()}: fal's usage shows {format_usd(day.fal_billed)} billed, the ledger's "
+                f"billing events {format_usd(day.ledger_billed)}, a difference of {_signed(day.difference)}."
             )
         if self.days_checked and not self.day_mismatches:
             first, last = self.days_checked[0], self.days_checked[-1]
@@ -126,7 +127,7 @@ class ReconcileReport:
 
 
 def _signed(amount: Decimal) -> str:
-    return f"+${amount}" if amount >= 0 else f"-${-amount}"
+    return ("+" if amount >= 0 else "-") + format_usd(abs(amount))
 
 
 def _check(
@@ -164,7 +165,8 @@ def _store(history: History, rec: HistoryRecord, event: BillingEvent | None, sta
             unit_price=None if event.unit_price is None else str(event.unit_price),
             discount_percent=None if event.percent_discount is None else float(event.percent_discount),
         )
-    # Only while nobody else settled it meanwhile (two passes at once must not undo a 'billed').
+    # Only while the row's job status is what this pass read: a row resumed or recovered meanwhile
+    # is left to the next pass rather than given a verdict about a state it has left.
     history.update(rec.id, only_if_status=(rec.status,), **fields)
 
 
@@ -273,9 +275,10 @@ def _daily(
 ) -> tuple[tuple[dt.date, ...], tuple[DayMismatch, ...]]:
     """Each UTC day from ``start``: fal's usage total for the ledger's endpoints against its events."""
     endpoints = sorted({r.endpoint for r in rows})
-    days = tuple(start.date() + dt.timedelta(days=i) for i in range((at.date() - start.date()).days + 1))
     if not endpoints:
-        return days, ()
+        return (), ()  # nothing of this ledger's in those days: nothing to set fal's usage against
+    today = at.astimezone(dt.timezone.utc).date()
+    days = tuple(start.date() + dt.timedelta(days=i) for i in range((today - start.date()).days + 1))
     mine = {rid: e for rid, e in events.items() if rid in {r.request_id for r in rows} and e.timestamp >= start}
     charges = [LedgerCharge(rid, None, e.timestamp) for rid, e in mine.items()]
     ledger = reconcile(charges, mine, now=at)

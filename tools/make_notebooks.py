@@ -215,10 +215,47 @@ df = hist.df
 print(f"{len(df)} generations, ${hist.total_spent():.2f} spent in total")
 df[["created_at", "model_id", "status", "duration", "cost_usd", "prompt"]].tail(10)""",
     ),
+    (
+        "md",
+        """\
+## What fal billed
+
+Each job's cost above is the catalog's price of what was made: our estimate. fal says two more
+things: the *provisional* cost (the billable units its result announced × the unit price, recorded
+with the result) and the *billed* cost (its billing event, exact). `hist.reconcile()` reads the
+billing events; on fal it needs `FAL_ADMIN_KEY`, a key with ADMIN scope, and asks only about jobs
+that finished at least 5 minutes ago. Without it the billed cost stays unknown, never $0.""",
+    ),
+    (
+        "code",
+        """\
+import datetime as dt
+
+try:
+    # The emulator bills at once; fal records a billing event up to about 5 minutes after a job.
+    report = hist.reconcile(settle=dt.timedelta(0) if on_emulator else dt.timedelta(minutes=5))
+    print("\\n".join(report.lines()))
+except (sw.ConfigError, sw.AuthError) as exc:  # no admin key: one sentence, nothing becomes $0
+    print(exc)""",
+    ),
     ("md", "## By model"),
     ("code", 'by_model = hist.spend(by="model")\nby_model'),
     ("md", "## By day (UTC)"),
     ("code", 'by_day = hist.spend(by="day")\nby_day'),
+    (
+        "md",
+        """\
+## Estimated, provisional and billed, side by side
+
+`estimated` is the ledger's cost (`total`); `billed` is summed over `billed_count` jobs, and
+`difference` is billed − estimated over those jobs. "unknown" means fal's figure is not in (yet).""",
+    ),
+    (
+        "code",
+        """\
+columns = ["count", "total", "provisional", "billed", "billed_count", "difference"]
+hist.spend(by="model")[columns].rename(columns={"total": "estimated"}).fillna("unknown")""",
+    ),
     (
         "code",
         """\

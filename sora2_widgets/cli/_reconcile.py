@@ -52,16 +52,25 @@ def configure(reconcile: argparse.ArgumentParser) -> None:
     reconcile.epilog = f"{_CODES}\n\n{_EXAMPLES}"
     reconcile.formatter_class = argparse.RawDescriptionHelpFormatter
     reconcile.add_argument(
-        "--settle", type=_whole_seconds, default=300, help="ask about jobs finished this long ago (default 300 s)"
+        "--settle",
+        type=_whole_seconds,
+        default=300,
+        metavar="SECONDS",
+        help="ask about jobs finished this long ago (default 300 s)",
     )
     reconcile.add_argument(
         "--give-up",
         type=_whole_seconds,
         default=3600,
+        metavar="SECONDS",
         help="after this long without an event, a job is marked 'no billing event' (default 3600 s)",
     )
     reconcile.add_argument(
-        "--days", type=_days, default=7, help="UTC days checked against fal's daily usage (default 7; 0: none)"
+        "--days",
+        type=_days,
+        default=7,
+        metavar="N",
+        help="UTC days checked against fal's daily usage (default 7; 0: none)",
     )
     reconcile.add_argument("--json", action="store_true", help="print the report as one JSON object (for scripts)")
     reconcile.set_defaults(func=cmd_reconcile)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .._billing import DEFAULT_GIVE_UP, DEFAULT_SETTLE
 from .._config import current_user, data_dir, database_url, machine_name, media_dir_override
 from . import _budget, _leases, _notes, _reports
 from ._backend import Ledger, SqlConn
@@ -525,8 +526,8 @@ class History:
         self,
         client: PlatformClient | None = None,
         *,
-        settle: dt.timedelta = dt.timedelta(minutes=5),
-        give_up: dt.timedelta = dt.timedelta(hours=1),
+        settle: dt.timedelta = DEFAULT_SETTLE,
+        give_up: dt.timedelta = DEFAULT_GIVE_UP,
         tolerance: Decimal = Decimal(0),
         days: int = 7,
         page_size: int = 1000,

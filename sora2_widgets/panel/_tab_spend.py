@@ -38,6 +38,11 @@ def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
     if not _has_billing(frame):
         # fal's figures appear once the ledger has any; until then four columns of "unknown" say nothing.
         frame = frame[[c for c in frame.columns if c not in _BILLING_HEADERS]]
+    elif "total" in frame.columns:
+        # Side by side: the estimate ("Spent"), then fal's figures, then the unknown submits.
+        rest = [c for c in frame.columns if c not in _BILLING_HEADERS]
+        at = rest.index("total") + 1
+        frame = frame[[*rest[:at], *(c for c in _BILLING_HEADERS if c in frame.columns), *rest[at:]]]
     if "model_id" in frame.columns:
         frame = frame.assign(model_id=[model_name(str(m)) for m in frame["model_id"]])
     headers = {**COLUMN_HEADERS, **_BILLING_HEADERS}
@@ -46,7 +51,7 @@ def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
     for row in frame.head(max_rows).itertuples(index=False):
         cells = []
         for name, value in zip(frame.columns, row, strict=True):
-            num = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+            num = (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)) or name in _BILLING_HEADERS
             shown = _cell(str(name), value)
             cells.append(f'<td class="sw-num">{esc(shown)}</td>' if num else f"<td>{esc(shown)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

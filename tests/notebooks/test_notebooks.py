@@ -204,6 +204,10 @@ def test_spend_report_charts_and_exports_csv(home: Path, tmp_path: Path) -> None
 
     charts = [o for o in code_outputs(nb) if "image/png" in o.get("data", {})]
     assert len(charts) == 1, "the spend chart was not drawn"
+    # fal's side (issue 17): the emulator's billing events read and shown beside the estimate.
+    assert "3 request(s) checked on emulator: 3 billed" in text_of(nb)
+    assert (df["billing_status"] == "billed").all() and (df["billed_nanos"] == df["cost_micros"] * 1000).all()
+    assert "provisional" in text_of(nb) and "billed_count" in text_of(nb)
 
     history_csv = workdir / "exports" / "history.csv"
     with history_csv.open(newline="") as f:
