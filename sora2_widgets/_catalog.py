@@ -210,6 +210,15 @@ class ModelSpec:
             return SORA_DURATIONS
         return tuple(seconds_of(d) for d in self.allowed.get("duration", ()) if d != "auto")
 
+    def duration_for(self, seconds: int) -> int | str | None:
+        """This model's own spelling of a length in whole seconds (8 is ``"8s"`` for Veo, ``"8"`` for
+        Kling 3.0, ``8`` for Sora), or ``None`` when it offers no such length. A spelling, not a
+        coercion: callers ask for it by name (``seconds=``, the CLI's ``--duration``)."""
+        for choice in self.allowed.get("duration", ()):
+            if choice != "auto" and not isinstance(choice, bool) and seconds_of(choice) == seconds:
+                return choice  # type: ignore[no-any-return]
+        return None
+
     @property
     def max_duration(self) -> int:
         return max(self.durations)

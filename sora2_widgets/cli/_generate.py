@@ -97,16 +97,21 @@ def model_duration(model: str, given: int | float | str) -> int | float | str:
     in its own words.
     """
     try:
-        choices: tuple[int | str, ...] = tuple(get_model(model).allowed.get("duration", ()))
+        spec = get_model(model)
     except UnknownModelError:
         return given
+    choices: tuple[int | str, ...] = tuple(spec.allowed.get("duration", ()))
     for choice in choices:
         if str(choice) == str(given):
             return choice
-    if isinstance(given, (int, float)):
-        for choice in choices:
-            if str(choice).removesuffix("s").isdigit() and int(str(choice).removesuffix("s")) == given:
-                return choice
+    if isinstance(given, int) and not isinstance(given, bool):
+        spelled = spec.duration_for(given)
+        if spelled is not None:
+            return spelled
+    if isinstance(given, float) and given.is_integer():
+        spelled = spec.duration_for(int(given))
+        if spelled is not None:
+            return spelled
     return given
 
 

@@ -98,8 +98,12 @@ def _grid(args: argparse.Namespace) -> dict[str, Any]:
     for name, values in [*named, *(args.param or [])]:
         if values is None:
             continue
-        if name in grid:
+        if name in grid or (name == "duration" and "seconds" in grid):
             raise ValueError(f"{name} is given twice; give it once")
+        if name == "duration" and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            # Plain numbers are lengths in seconds, spelled per model ("8s" for Veo, "8" for
+            # Kling 3.0), as `generate --duration 8` does; "8s" or "auto" go as typed.
+            name = "seconds"
         grid[name] = values if len(values) > 1 else values[0]
     return grid
 

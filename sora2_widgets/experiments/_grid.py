@@ -6,6 +6,11 @@ sweep: comparing models that take different settings (Sora's ``resolution``, Kli
 ``cfg_scale``) is what a sweep is for, and refusing would force one sweep per model. The
 combinations that then coincide are one job. A name that *no* model in the sweep takes is refused:
 that is a typo, not a difference between models. Nothing here validates values; ``_plan`` does.
+
+``seconds=[4, 8]`` is the one axis that is not a model input: a length in whole seconds, sent as
+each model's own ``duration`` spelling (``"4s"`` for Veo, ``"4"`` for Kling 3.0, ``4`` for Sora),
+because a sweep across families has no single ``duration`` value they all take. A length a model
+does not offer is sent as given, for the plan's validation to refuse by name.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ __all__ = ["Combination", "combination_key", "default_name", "expand"]
 
 #: Names the sweep sets itself: the prompts and models are the first two arguments.
 _RESERVED = ("prompt", "model_id", "source")
+#: The length axis in seconds, spelled per model as its ``duration``.
+SECONDS = "seconds"
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,13 @@ def expand(prompts: object, models: object, grid: Mapping[str, Any]) -> list[Com
     specs: list[ModelSpec] = [get_model(m) for m in _as_list(models, "models")]
     axes = _axes(grid)
     taken = {spec.id: frozenset(spec.input_model.model_fields) for spec in specs}
+    if SECONDS in axes:
+        if "duration" in axes:
+            raise ConfigError("seconds=", "and duration= are the same setting; give one of them")
+        for value in axes[SECONDS]:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError("seconds=", f"takes whole seconds above 0 such as [4, 8], got {value!r:.40}")
+        taken = {k: v | {SECONDS} if "duration" in v else v for k, v in taken.items()}
     for name in axes:
         if not any(name in fields for fields in taken.values()):
             known = sorted(set().union(*taken.values()) - {"prompt"})
@@ -139,12 +153,21 @@ def expand(prompts: object, models: object, grid: Mapping[str, Any]) -> list[Com
             skipped = tuple(n for n in axes if n not in fields)
             names = [n for n in axes if n in fields]
             for values in itertools.product(*(axes[n] for n in names)):
-                params = dict(zip(names, values, strict=True))
+                given = dict(zip(names, values, strict=True))
+                params = {("duration" if n == SECONDS else n): _spelled(spec, n, v) for n, v in given.items()}
                 key = combination_key(spec.id, prompt, params, spec.secret_fields)
                 if key in seen:  # a skipped axis made two combinations one job
                     continue
                 seen.add(key)
-                shown = {n: params[n] for n in varying if n in params}
+                # A length is shown as the duration it is (the value asked for, in seconds).
+                shown = {("duration" if n == SECONDS else n): given[n] for n in varying if n in given}
                 number = p_index if len(prompt_list) > 1 else None
                 out.append(Combination(len(out) + 1, spec.id, prompt, params, shown, skipped, key, number))
     return out
+
+
+def _spelled(spec: ModelSpec, name: str, value: Any) -> Any:
+    if name != SECONDS:
+        return value
+    spelled = spec.duration_for(value)
+    return value if spelled is None else spelled

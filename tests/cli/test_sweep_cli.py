@@ -97,3 +97,20 @@ def test_an_empty_prompts_file_is_refused(tmp_path: Path) -> None:
     empty.write_text("\n \n", encoding="utf-8")
     done = run(tmp_path / "home", "sweep", str(empty), "--models", SORA, "--yes")
     assert done.returncode == 2 and "prompts=" in done.stderr
+
+
+def test_plain_seconds_are_spelled_for_each_model_as_generate_does(tmp_path: Path, prompts: Path) -> None:
+    home = tmp_path / "home"
+    models = "veo31_fast_text_to_video,kling3_standard_text_to_video"
+    done = run(home, "sweep", str(prompts), "--models", models, "--duration", "4,8", "--json")
+    assert done.returncode == 2 and "add --yes to run it" in done.stderr  # shown, not run
+    plan = json.loads(done.stdout)["plan"]
+    assert {(r["model_id"], r["duration"]) for r in plan} == {
+        ("veo31_fast_text_to_video", "4s"),
+        ("veo31_fast_text_to_video", "8s"),
+        ("kling3_standard_text_to_video", "4"),
+        ("kling3_standard_text_to_video", "8"),
+    }
+    refused = run(home, "sweep", str(prompts), "--models", models, "--duration", "5")
+    assert refused.returncode == 2 and "duration must be 4s, 6s or 8s" in refused.stderr
+    assert rows_in(home) == 0

@@ -123,3 +123,36 @@ def test_secrets_stay_out_of_the_plan_and_the_key() -> None:
     assert "api_key" not in with_key.plan.columns
     assert "sk-secret" not in with_key.plan.to_string() and "sk-secret" not in repr(with_key)
     assert list(with_key.plan["sweep_key"]) == list(without.plan["sweep_key"])
+
+
+VEO_FAST = "veo31_fast_text_to_video"
+KLING3 = "kling3_standard_text_to_video"
+
+
+def test_a_seconds_axis_is_sent_in_each_models_own_duration_spelling(home: Path) -> None:
+    s = sw.sweep(["a kite"], [VEO_FAST, KLING3, SORA], seconds=[4, 8])
+    sent = {(r.model_id, r.duration) for r in s.plan.itertuples()}
+    assert sent == {(VEO_FAST, "4s"), (VEO_FAST, "8s"), (KLING3, "4"), (KLING3, "8"), (SORA, 4), (SORA, 8)}
+    # The same length costs what a single generation of that spelling costs.
+    veo8 = s.plan[(s.plan["model_id"] == VEO_FAST) & (s.plan["duration"] == "8s")].iloc[0]
+    assert Decimal(str(veo8["est_high_usd"])) == sw.estimate_cost(VEO_FAST, duration="8s").high
+
+
+@pytest.mark.parametrize(
+    ("grid", "words"),
+    [
+        ({"seconds": [4], "duration": [4]}, "seconds= and duration= are the same setting"),
+        ({"seconds": [True]}, "seconds= takes whole seconds above 0"),
+        ({"seconds": [4.5]}, "seconds= takes whole seconds above 0"),
+        ({"seconds": [0]}, "seconds= takes whole seconds above 0"),
+    ],
+)
+def test_a_bad_seconds_axis_is_refused_in_one_sentence(grid: dict[str, object], words: str) -> None:
+    with pytest.raises(sw.ConfigError, match=words) as info:
+        sw.sweep(["a kite"], [VEO_FAST], **grid)  # type: ignore[arg-type]
+    assert "\n" not in str(info.value)
+
+
+def test_a_length_a_model_does_not_offer_is_refused_by_name_before_anything_runs(home: Path) -> None:
+    with pytest.raises(InvalidCombinationError, match=r"combination 2 \(veo31_fast_text_to_video, duration=5\)"):
+        sw.sweep(["a kite"], [VEO_FAST], seconds=[4, 5]).plan
