@@ -7,22 +7,16 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import sora2_widgets as sw
 from sora2_widgets.client._platform_sync import PlatformClient
 from sora2_widgets.emulator import Emulator
 from tests._secrets import FAL_ADMIN_KEY, FAL_KEY
 from tests.platform.conftest import SORA, seed_completed
-from tests.team.backends import ledger_backend, open_history, parametrise_backends, pg_server  # noqa: F401
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrise_backends(metafunc)
+from tests.team.backends import open_history
 
 
 def test_reconcile_stores_exact_bills_and_spend_sums_them(
-    ledger_backend: object,  # noqa: F811 - the imported fixture, requested
+    ledger_backend: object,
     emu: Emulator,
     tmp_path: Path,
 ) -> None:
