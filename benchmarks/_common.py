@@ -47,6 +47,8 @@ def machine() -> dict[str, str]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": ", ".join(versions),
+        # A shared 2-core box is rarely idle: wall-clock figures scale with this, ratios much less.
+        "load average at start (1 min)": f"{os.getloadavg()[0]:.1f}",
     }
 
 

@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import bench_client
+import bench_compare
 import bench_download
 import bench_history
 import bench_panel
 import bench_panel_render
 import bench_startup
+import bench_sweep
 import bench_upload
 from _common import ROOT, machine, table
 
@@ -43,6 +45,10 @@ def main() -> None:
     print(bench_panel.render(panel), flush=True)
     first_render = bench_panel_render.run(2 if args.quick else 5)
     print(bench_panel_render.render(first_render), flush=True)
+    sweep = bench_sweep.run(24 if not args.quick else 8)
+    print(bench_sweep.render(sweep), flush=True)
+    compare = bench_compare.run(2 if args.quick else 3)
+    print(bench_compare.render(compare), flush=True)
     dl = bench_download.run(mb, repeat=2)
     upload = bench_upload.run(50 if args.quick else 100)
     print(bench_upload.render(upload), flush=True)
@@ -103,6 +109,12 @@ def main() -> None:
         ["panel first render ≤ 1 s after its cell runs (JupyterLab, fresh kernel, median)",
          first_render.get("skipped") or f"{first_render['panel_median_s']:.3f} s",
          "skipped" if "skipped" in first_render else mark(first_render["panel_median_s"] <= render_target)],
+        [f"sweep of {sweep['jobs']} jobs (max_concurrency {sweep['jobs']}): wall ≤ 1.1× its slowest job",
+         f"×{sweep['ratio']:.2f} ({sweep['wall']:.2f} s / {sweep['slowest']:.2f} s)",
+         mark(sweep["ratio"] <= 1.1 and sweep["completed"] == sweep["jobs"])],
+        [f"compare grid of {bench_compare.CELLS} cells on screen ≤ 1 s (JupyterLab, fresh kernel, median)",
+         compare.get("skipped") or f"{compare['grid_median_s']:.3f} s",
+         "skipped" if "skipped" in compare else mark(compare["grid_median_s"] <= 1.0)],
         ["download ≥ 0.8× raw httpx", f"×{dl_ratio:.2f}", mark(dl_ratio >= 0.8)],
         ["upload (100 MiB) ≥ 0.8× raw httpx", f"×{upload['ratio']:.2f}", mark(upload["ratio"] >= 0.8)],
         ["download RSS growth ≤ 16 MB", f"{ours_dl.get('rss_growth_mb', float('nan')):.1f} MB",
@@ -139,6 +151,11 @@ def main() -> None:
             f"## Team ledger: PostgreSQL beside SQLite ({rows:,} rows; `bench_history.py --team`)",
             "",
             bench_history.render_team(team),
+            "",
+            bench_sweep.render(sweep),
+            f"## Compare grid first render in the browser (benchmarks/bench_compare.py, {bench_compare.CELLS} cells)",
+            "",
+            bench_compare.render(compare),
             "",
             "## Panel first render in the browser (benchmarks/bench_panel_render.py)",
             "",
