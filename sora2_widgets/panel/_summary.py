@@ -20,7 +20,11 @@ __all__ = ["RESTORED_CSS", "SUMMARY_CLASS", "summary_html", "summary_line"]
 #: notebook", so inside the panel the icons go.
 RESTORED_CSS = (
     "<style>.sw-panel.jupyter-widgets-disconnected::before,"
-    " .sw-panel .jupyter-widgets-disconnected::before { display: none; }</style>"
+    " .sw-panel .jupyter-widgets-disconnected::before { display: none; }"
+    # The summary output under a panel is for front ends that draw no widget; where the panel is
+    # drawn (this style comes with it), the summary would only repeat the cards.
+    " .jp-OutputArea-child:has(.sw-saved-summary), .output_area:has(.sw-saved-summary),"
+    " .sw-saved-summary { display: none; }</style>"
 )
 
 SUMMARY_CLASS = "sw-saved-summary"

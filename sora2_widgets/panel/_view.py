@@ -198,8 +198,36 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
         if data is not None:
-            data["text/html"] = summary_html(self.controller.provider_label, self.controller.jobs)
+            data["text/html"] = self._summary()
         return data
+
+    def _summary(self) -> str:
+        return summary_html(self.controller.provider_label, self.controller.jobs)
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the widget, then the static summary as an output of its own, kept current.
+
+        A summary inside the widget's own output is frozen at display time ("no jobs yet"), so a
+        saved notebook opened where no widget can be drawn (GitHub, nbviewer, a missing widget
+        state) would say nothing of what was made. Its own output has a display id: each job that
+        ends rewrites it. Where the panel is drawn, the panel's CSS hides it."""
+        from IPython.display import display
+
+        bundle = super()._repr_mimebundle_() or {}  # the widget view and its one-line text
+        display(bundle, raw=True)  # type: ignore[no-untyped-call]
+        self._summary_shown = self._summary()
+        self._summary_handle = display(  # type: ignore[no-untyped-call]
+            {"text/html": self._summary_shown}, raw=True, display_id=True
+        )
+
+    def _update_summary(self) -> None:
+        handle = getattr(self, "_summary_handle", None)
+        if handle is None:
+            return
+        now = self._summary()
+        if now != self._summary_shown:
+            self._summary_shown = now
+            handle.update({"text/html": now}, raw=True)
 
     # -- cards --------------------------------------------------------------------------------
     def dismiss_card(self, card: JobCard) -> None:
@@ -355,6 +383,7 @@ class Sora2Panel(w.VBox):  # type: ignore[misc]
         ctl = self.controller
         if what in ("jobs", "init"):
             self._draw_jobs_bar()
+            self._update_summary()
         badge = "sw-badge-live" if ctl.provider == "fal" else "sw-badge-offline"
         self.provider.value = f'<span class="sw-badge {badge}">{esc(ctl.provider_label)}</span>'
         self.key.placeholder = "key set — paste another to replace" if ctl.has_key else "paste a fal key, press Enter"

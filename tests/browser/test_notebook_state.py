@@ -144,9 +144,11 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
     assert view in state  # the panel can be drawn from the saved state
     (plain,) = ["".join(o["data"]["text/plain"]) for o in saved["cells"][0]["outputs"] if "text/plain" in o["data"]]
     assert plain.startswith("sora2-widgets panel") and "\n" not in plain, plain
-    # The static summary a front end without the widget state can show rides along in the same output.
+    # The static summary a front end without the widget state can show is the output under the panel …
     (summary,) = ["".join(o["data"]["text/html"]) for o in saved["cells"][0]["outputs"] if "text/html" in o["data"]]
     assert 'class="sw-saved-summary"' in summary and "sora2-widgets panel" in summary, summary[:300]
+    # … kept current as jobs end (its own output, rewritten by display id), not frozen at "no jobs yet".
+    assert "3 jobs (3 done)" in summary and summary.count("<tr>") == 4, summary[:300]
     shutil.copy(path, saving_state.root / "reopen.ipynb")
 
     # -- seven more and a Clear: the saved state has as many models as before the first job --------

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import ipywidgets as w
+import pytest
 from ipywidgets.widgets.widget import _instances
 
 from sora2_widgets.panel import PanelController, Sora2Panel
@@ -89,3 +90,36 @@ def test_text_fallback_is_one_readable_line_and_html_is_an_escaped_table(panel: 
     assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert len(html) < 5_000
     assert isinstance(panel, w.VBox)
+
+
+def test_in_a_notebook_the_summary_is_its_own_output_rewritten_as_jobs_end(
+    panel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import IPython.display
+
+    shown: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+
+    class Handle:
+        def update(self, obj: dict[str, Any], raw: bool = False) -> None:
+            assert raw
+            updates.append(obj)
+
+    def display(obj: dict[str, Any], raw: bool = False, display_id: bool = False) -> Handle | None:
+        assert raw
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    panel._ipython_display_()
+    widget, summary = shown
+    assert "application/vnd.jupyter.widget-view+json" in widget and "text/html" not in widget
+    assert widget["text/plain"] == repr(panel)
+    assert "no jobs yet" in summary["text/html"]
+    run(panel, prompt=XSS)
+    assert updates, "the summary was not rewritten when the job ended"
+    latest = updates[-1]["text/html"]
+    assert "1 job (1 done)" in latest and "&lt;img src=x onerror=alert(1)&gt;" in latest and XSS not in latest
+    count = len(updates)
+    panel.controller.set_prompt("something else")  # not a job: the summary is not sent again
+    assert len(updates) == count
