@@ -220,14 +220,18 @@ class Generator:
     async def _resume_in_background(self) -> list[Generation]:
         # A method rather than resume_pass itself: while it runs it keeps this generator, and so
         # its loop thread, alive (the thread of an owner that was dropped is stopped).
-        found: list[Generation] = []
-        try:
-            # First: a lost submit found on fal is a job to finish like the others.
-            report = await recover_pass(self._state, self._platform)
-            found = [r.generation for r in report.found if r.generation is not None]
-        except Exception:
-            log.exception("recovering lost submits failed; they stay unknown")
-        return found + await resume_pass(self._state)
+        # Beside the resume pass: a lost submit found on fal is one more job to finish.
+        recovered, resumed = await asyncio.gather(
+            recover_pass(self._state, self._platform), resume_pass(self._state), return_exceptions=True
+        )
+        if isinstance(resumed, BaseException):
+            raise resumed
+        if isinstance(recovered, BaseException):
+            if not isinstance(recovered, Exception):
+                raise recovered
+            log.error("recovering lost submits failed; they stay unknown: %s", recovered)
+            return resumed
+        return [r.generation for r in recovered.found if r.generation is not None] + resumed
 
     async def _shutdown(self) -> None:
         state = self._state
