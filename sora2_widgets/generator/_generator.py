@@ -2,8 +2,8 @@
 
 It wires a client, a history and a budget to the steps that run a job (``_prepare``, ``_run``,
 ``_save``, ``_resume``) and offers each as a sync method and an async one. Unfinished rows of
-earlier sessions are resumed in the background when it starts, after lost submits (``unknown`` rows)
-are looked up on fal (``_recover``).
+earlier sessions are resumed in the background when it starts, and lost submits (``unknown`` rows)
+are looked up on fal beside them (``_recover``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Generator:
     ``AsyncFalClient()`` (FAL_KEY set → fal.ai, unset → the built-in emulator), ``history`` to
     ``History()``, ``budget`` (USD) to ``$SORA2_WIDGETS_BUDGET`` (read at each check). With
     ``resume=True`` the unfinished rows of earlier sessions are resumed in the background at once,
-    after its lost submits are recovered through fal's request list: ``platform`` is the Platform
+    and their lost submits recovered through fal's request list: ``platform`` is the Platform
     API client for that (``AsyncPlatformClient``/``PlatformClient`` of the same account); by default
     one is made from the environment when the generator makes its own client, else none is used.
     """
