@@ -11,6 +11,8 @@ One module per idea:
 * ``_save``: record the result and cost once, then download, check and probe the media;
 * ``_media``: the saved MP4 checked and probed with PyAV, thumbnails;
 * ``_resume``: claim and finish the rows earlier sessions left unfinished;
+* ``_marker``: the submit marker recorded with each row (the digest of the body sent);
+* ``_recover``: lost submits (``unknown`` rows) found in fal's request list, or marked ``not_created``;
 * ``_bridge``: the sync and async methods' way onto the loop thread, and Ctrl-C's grace;
 * ``_generator``: :class:`Generator`, the wiring and the public methods;
 * ``_default``: the module-level ``generate``/``generate_many`` and their default Generator.
@@ -23,6 +25,7 @@ from ._generation import Generation, OnUpdate, Progress
 from ._generator import Generator
 from ._outcome import UNKNOWN_SUBMIT
 from ._prepare import JobSpec
+from ._recover import RecoveredRow, RecoveryReport, recover_unknown
 
 __all__ = [
     "UNKNOWN_SUBMIT",
@@ -31,7 +34,10 @@ __all__ = [
     "JobSpec",
     "OnUpdate",
     "Progress",
+    "RecoveredRow",
+    "RecoveryReport",
     "default_generator",
     "generate",
     "generate_many",
+    "recover_unknown",
 ]

@@ -2,8 +2,8 @@
 
 It wires a client, a history and a budget to the steps that run a job (``_prepare``, ``_run``,
 ``_save``, ``_resume``) and offers each as a sync method and an async one. Unfinished rows of
-earlier sessions are resumed in the background when it starts, after lost submits (``unknown`` rows)
-are looked up on fal (``_recover``).
+earlier sessions are resumed in the background when it starts, and lost submits (``unknown`` rows)
+are looked up on fal beside them (``_recover``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Generator:
     ``AsyncFalClient()`` (FAL_KEY set → fal.ai, unset → the built-in emulator), ``history`` to
     ``History()``, ``budget`` (USD) to ``$SORA2_WIDGETS_BUDGET`` (read at each check). With
     ``resume=True`` the unfinished rows of earlier sessions are resumed in the background at once,
-    after its lost submits are recovered through fal's request list: ``platform`` is the Platform
+    and their lost submits recovered through fal's request list: ``platform`` is the Platform
     API client for that (``AsyncPlatformClient``/``PlatformClient`` of the same account); by default
     one is made from the environment when the generator makes its own client, else none is used.
     """
@@ -226,14 +226,18 @@ class Generator:
     async def _resume_in_background(self) -> list[Generation]:
         # A method rather than resume_pass itself: while it runs it keeps this generator, and so
         # its loop thread, alive (the thread of an owner that was dropped is stopped).
-        found: list[Generation] = []
-        try:
-            # First: a lost submit found on fal is a job to finish like the others.
-            report = await recover_pass(self._state, self._platform)
-            found = [r.generation for r in report.found if r.generation is not None]
-        except Exception:
-            log.exception("recovering lost submits failed; they stay unknown")
-        return found + await resume_pass(self._state)
+        # Beside the resume pass: a lost submit found on fal is one more job to finish.
+        recovered, resumed = await asyncio.gather(
+            recover_pass(self._state, self._platform), resume_pass(self._state), return_exceptions=True
+        )
+        if isinstance(resumed, BaseException):
+            raise resumed
+        if isinstance(recovered, BaseException):
+            if not isinstance(recovered, Exception):
+                raise recovered
+            log.error("recovering lost submits failed; they stay unknown: %s", recovered)
+            return resumed
+        return [r.generation for r in recovered.found if r.generation is not None] + resumed
 
     async def _shutdown(self) -> None:
         state = self._state

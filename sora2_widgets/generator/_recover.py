@@ -12,8 +12,9 @@ in ``/models/requests/by-endpoint`` with payloads, from :data:`CLOCK_SKEW` befor
 * a request fal lists *without* its input (payload storage off, or expired) in the row's window
   could be the row's: it stays ``unknown`` (never "not created" on missing evidence).
 
-Rows without a marker (recorded before recovery existed) and rows older than fal keeps payloads
-(:data:`PAYLOAD_RETENTION`) are left as they are and reported as skipped. Until a row is
+Only the rows of this ledger user are looked at: on a team ledger, another person's submits went
+to their own fal account. Rows without a marker (recorded before recovery existed) and rows older
+than fal keeps payloads (:data:`PAYLOAD_RETENTION`) are left as they are and reported as skipped. Until a row is
 resolved its high estimate counts as committed (``history/_reports.committed``).
 
 Runs when a :class:`Generator` starts (before the resume pass), and from
@@ -207,7 +208,10 @@ async def recover_pass(
         raise ValueError(f"window must be a timedelta of 0 or more, got {window!r:.60}")
     history = state.history
     provider = state.client().provider
-    rows = await asyncio.to_thread(history.records, "status = 'unknown' AND provider = ?", (provider,))
+    # Only this user's rows: on a team ledger another person's submits went to their own fal
+    # account, which this key's request list does not show (they would look "not created").
+    where = "status = 'unknown' AND provider = ? AND \"user\" = ?"
+    rows = await asyncio.to_thread(history.records, where, (provider, history.user))
     if not rows:
         return RecoveryReport()
     now = dt.datetime.now(dt.timezone.utc)
@@ -270,6 +274,8 @@ async def _adopt(
     """The row takes the request fal made of its lost submit, then is followed like a fresh job."""
     assert found.request_id is not None
     history = state.history
+    # Taken before the row turns active: our own resume pass, running beside this, must not claim it.
+    state.live.add(rec.id)
     won = await asyncio.to_thread(
         history.resolve_unknown,
         rec.id,
@@ -280,9 +286,9 @@ async def _adopt(
         lease_until=time.time() + state.lease_seconds,
     )
     if not won:
+        state.live.discard(rec.id)
         return _row(rec, "skipped", "resolved meanwhile by another process")
     log.info("generation #%d: its lost submit is request %s on fal; following it", rec.id, found.request_id)
-    state.live.add(rec.id)
     state.ensure_heartbeat()
     try:
         async with state.client().slot():
