@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .client._platform_sync import PlatformClient
     from .history import History
 
-__all__ = ["ReconcileReport", "RowBilling", "UnknownRecovery", "reconcile_history"]
+__all__ = ["ReconcileReport", "RowBilling", "UnknownRecovery", "reconcile_history", "recover_lost_submits"]
 
 #: Rows whose job is over: fal may have billed them (a 422 can be billed; a 5xx or a cancel is not).
 _FINISHED = ("completed", "failed", "cancelled", "unavailable")
@@ -168,6 +168,18 @@ def _store(history: History, rec: HistoryRecord, event: BillingEvent | None, sta
     # Only while the row's job status is what this pass read: a row resumed or recovered meanwhile
     # is left to the next pass rather than given a verdict about a state it has left.
     history.update(rec.id, only_if_status=(rec.status,), **fields)
+
+
+def recover_lost_submits(history: History, client: PlatformClient) -> list[str]:
+    """The default recovery of ``unknown`` rows before billing: matched in the same account's request
+    list, finished once, or marked not created after the window (``generator._recover``)."""
+    from .client import AsyncFalClient
+    from .generator._recover import recover_unknown
+
+    # On an emulator its own queue is the account's; on fal the queue client comes from FAL_KEY.
+    queue = AsyncFalClient(emulator=client.emulator) if client.emulator is not None else None
+    report = recover_unknown(history, client, client=queue)
+    return [str(report)] if report.rows else []
 
 
 def reconcile_history(

@@ -137,6 +137,8 @@ class AsyncPlatformClient:
             emulator = default_emulator()
         if emulator is not None:
             transport, url = emulator.transport(), emulator.base_url.rstrip("/") + "/v1"
+        #: The emulator this client reads (``None`` on fal): its queue is the same account's.
+        self.emulator: EmulatorLike | None = emulator
         self.provider: Literal["fal", "emulator"] = "emulator" if emulator is not None else "fal"
         self.url = (url or DEFAULT_PLATFORM_URL).rstrip("/")
         self._secrets = Secrets(None)

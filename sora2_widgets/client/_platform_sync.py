@@ -72,6 +72,10 @@ class PlatformClient:
         return self._async.has_admin_key
 
     @property
+    def emulator(self) -> EmulatorLike | None:
+        return self._async.emulator
+
+    @property
     def url(self) -> str:
         """The Platform API base URL this client reads (fal's, or the emulator's ``/v1``)."""
         return self._async.url

@@ -532,6 +532,7 @@ class History:
         days: int = 7,
         page_size: int = 1000,
         now: dt.datetime | None = None,
+        recover: bool = True,
         recover_unknown: UnknownRecovery | None = None,
     ) -> ReconcileReport:
         """What fal billed for each finished row, stored beside the estimate; the differences reported.
@@ -540,9 +541,16 @@ class History:
         emulator. Asks about rows finished at least ``settle`` ago; a row fal has no billing event
         for stays ``pending`` until ``give_up`` after it finished, then is ``no_event`` (its billed
         cost unknown, never $0). ``days``: the UTC days whose totals are checked against fal's
-        usage (0: none). See :func:`sora2_widgets._reconcile.reconcile_history`.
+        usage (0: none). First, with ``recover`` (the default), the ``unknown`` rows (a submit whose
+        answer was lost) are looked up in the same account's request list: found ones are finished,
+        never resubmitted. See :func:`sora2_widgets._reconcile.reconcile_history`.
         """
-        from .._reconcile import reconcile_history
+        from .._reconcile import reconcile_history, recover_lost_submits
+
+        if not isinstance(recover, bool):
+            raise TypeError(f"recover must be True or False, not {recover!r}")
+        if recover and recover_unknown is None:
+            recover_unknown = recover_lost_submits
 
         return reconcile_history(
             self,

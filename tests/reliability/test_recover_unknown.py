@@ -149,3 +149,24 @@ def test_a_new_generator_recovers_on_start(emu: Emulator, tmp_path: Path) -> Non
     assert [x.history_id for x in resumed] == [g.history_id]
     assert rec.status == "completed" and rec.local_path is not None and rec.request_id is not None
     assert emu.stats["submits"] == 1
+
+
+def test_reconcile_recovers_lost_submits_before_it_reads_the_bills(emu: Emulator, tmp_path: Path) -> None:
+    from sora2_widgets.client._platform_sync import PlatformClient
+
+    home = tmp_path / "home"
+    emu.faults.drop_submit_answers = 3
+    with _generator(emu, home) as gen:
+        lost = gen.generate_many(_jobs()[8:11])  # three Veo jobs, each answer lost
+    assert [g.status for g in lost] == ["unknown"] * 3
+    made = {job.record.request_id for job in ran_jobs(emu)}
+    with sw.History(home) as hist, PlatformClient(emulator=emu) as platform:
+        report = hist.reconcile(platform, settle=dt.timedelta(0))
+        recs = hist.records()
+        assert report.recovered and "3 found on fal and finished" in report.recovered[0]
+        assert [r.status for r in recs] == ["completed"] * 3 and {r.request_id for r in recs} == made
+        assert emu.stats["submits"] == 3  # found, never sent again
+        # Opting out leaves unknown rows alone.
+        assert not hist.reconcile(platform, settle=dt.timedelta(0), recover=False).recovered
+        with pytest.raises(TypeError, match="recover must be True or False"):
+            hist.reconcile(platform, recover=None)  # type: ignore[arg-type]
