@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._catalog import MODELS, ModelSpec
 from .._pricing import Billed
+from .._unit_price import catalog_unit_price
 from ..catalog._billing import audio_of
 from ._jobs import JobRecord, Snapshot
 
@@ -52,21 +53,12 @@ _UNITS_PLACES = Decimal("0.000001")
 
 
 def base_unit_price(spec: ModelSpec) -> Decimal:
-    """The cheapest price of one second of this model's output, from its catalog price rule.
-
-    Silent, at each duration and resolution it offers; a token-metered rule at 1280x720 (the one
-    size fal publishes for it). A choice the service resolves ("auto") has no price of its own.
-    """
-    resolutions: tuple[str | None, ...] = spec.resolutions or (None,)
-    rates = []
-    for seconds in spec.durations:
-        for res in resolutions:
-            try:
-                cost = spec.price.cost(Billed(Decimal(seconds), res, False, 1280, 720))
-            except ValueError:
-                continue
-            rates.append(cost / seconds)
-    return min(rates)
+    """The price of one second of this model's output, as the client's provisional cost reads it
+    (``_unit_price``): the emulator lists and bills what the client expects, from the same rule."""
+    price = catalog_unit_price(spec)
+    if price is None:  # every catalog entry offers a priced choice; a test entry may not
+        raise ValueError(f"{spec.id} has no duration and resolution with a price of its own")
+    return price
 
 
 def gone_endpoints(emu: Emulator) -> frozenset[str]:

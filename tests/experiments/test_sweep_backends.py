@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
 from tests.team.backends import open_history
-
-
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA2_WIDGETS_BUDGET", raising=False)
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    return tmp_path / "home"
 
 
 def test_a_sweep_resumes_and_reports_on_either_ledger(home: Path, ledger_backend: object) -> None:

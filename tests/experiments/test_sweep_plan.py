@@ -17,14 +17,6 @@ SORA_PRO = "sora2_text_to_video_pro"
 KLING = "kling25_turbo_pro_text_to_video"
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA2_WIDGETS_BUDGET", raising=False)
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    return tmp_path / "home"
-
-
 def test_the_plan_holds_every_combination_once_with_its_price() -> None:
     prompts = ["a kite over the sea", "a lighthouse at dusk"]
     models = [SORA, SORA_PRO]

@@ -16,14 +16,6 @@ SORA = "sora2_text_to_video"
 KLING = "kling25_turbo_pro_text_to_video"
 
 
-@pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA2_WIDGETS_BUDGET", raising=False)
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    return tmp_path / "home"
-
-
 def jobs_on_the_service(home: Path) -> int:
     return len(list((home / "emulator" / "jobs").glob("*.json")))
 
