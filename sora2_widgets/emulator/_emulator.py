@@ -202,10 +202,18 @@ class Emulator:
         with self._lock:
             self._stats = dict.fromkeys(STAT_KINDS, 0)
 
-    def close(self) -> None:
-        """Stop the webhook sender and the render pool (waits for renders in flight)."""
+    def close(self, timeout: float = 120.0) -> None:
+        """Stop the webhook sender and the render pool, waiting up to ``timeout`` s for renders in flight.
+
+        Waits on the renders themselves, not on the pool's idle threads: joining an idle worker was
+        seen to block a whole test run at teardown, and an idle thread has nothing to finish."""
         self.webhooks.close()
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        with self._lock:
+            running = [f for f in self._renders.values() if not f.done()]
+        self._executor.shutdown(wait=False, cancel_futures=False)
+        _done, late = concurrent.futures.wait(running, timeout=timeout)
+        if late:
+            log.warning("emulator: %d render(s) still running at close after %.0f s", len(late), timeout)
 
     # -- helpers for the app ----------------------------------------------------------------
     def count(self, kind: str) -> None:
