@@ -127,6 +127,9 @@ def test_saved_notebook_is_small_plays_reopens_and_leaks_nothing(
         expect(card.locator(".sw-card-body")).to_be_hidden()
     SHOTS.mkdir(parents=True, exist_ok=True)
     panel.screenshot(path=str(SHOTS / f"{app}_state_three_generations.png"))
+    # The static summary under the panel is written for front ends without widgets: here it is hidden.
+    expect(pg.locator(".sw-saved-summary")).to_have_count(1)
+    expect(pg.locator(".sw-saved-summary")).to_be_hidden()
 
     saved = _save(pg, path)
     text = path.read_text()
