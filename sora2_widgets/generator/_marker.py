@@ -59,6 +59,14 @@ def body_marker(body: Mapping[str, Any], secret_fields: Iterable[str] = ()) -> s
 
 
 def marker_for(spec: ModelSpec, send: Mapping[str, Any]) -> str:
-    """The marker of the body the client will send for ``send`` (validated exactly as it does)."""
-    body = spec.validate(dict(send)).to_payload()
+    """The marker of the body the client will send for ``send`` (validated exactly as it does).
+
+    The marker never refuses a job: input is checked before this, by ``prepare``. A body our
+    schema would not build (a client that sends as given, to let fal judge) is marked as given."""
+    from .._errors import ValidationError
+
+    try:
+        body = spec.validate(dict(send)).to_payload()
+    except ValidationError:
+        body = dict(send)
     return body_marker(body, spec.input_model.SECRET_FIELDS)
