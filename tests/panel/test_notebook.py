@@ -36,8 +36,11 @@ def test_panel_in_a_kernel_saves_no_key(tmp_path: Path, monkeypatch: pytest.Monk
         "4988 characters remaining"
     ]
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    (shown,) = [o for o in nb.cells[0].outputs if o["output_type"] == "execute_result"]
+    # The panel, then its static summary as an output of its own (for front ends without widgets).
+    (shown,) = [o for o in nb.cells[0].outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     view = shown["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    (summary,) = [o["data"]["text/html"] for o in nb.cells[0].outputs if "text/html" in o.get("data", {})]
+    assert 'class="sw-saved-summary"' in summary and "no jobs yet" in summary
     assert view in state and "sw-panel" in state[view]["state"]["_dom_classes"]
     # the key is in this test's own cell source, of course; it must be nowhere the panel writes
     saved = json.dumps(nb.metadata) + json.dumps([c.get("outputs", []) for c in nb.cells])
