@@ -504,7 +504,10 @@ class AsyncFalClient:
             try:
                 yield
             finally:
-                _HELD_SLOTS.reset(token)
+                # A cancelled task's generator closed by the loop's clean-up runs in another
+                # context; the task's own context, where the token was set, is gone with it.
+                with contextlib.suppress(ValueError):
+                    _HELD_SLOTS.reset(token)
 
     # -- download ------------------------------------------------------------------------------
     async def download(self, url: str, dest: str | os.PathLike[str]) -> Downloaded:

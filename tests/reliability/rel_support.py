@@ -10,21 +10,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-_cache_lock = threading.Lock()
-
 
 def caching_renderer(real: Callable[..., Any], cache_dir: Path) -> Callable[..., Any]:
     """``render_video`` that renders each (size, duration, fps) once and copies it after that.
 
     The reliability suites run thousands of jobs; what they test is the protocol and the ledger,
     not the pixels, so identical-shaped videos may share one real H.264 file.
+
+    ``real`` may itself be a caching renderer: the session's loopback emulator patches the module's
+    ``render_video`` for the whole session, and a test that wraps it again renders through the
+    uncached original. (Wrapping the wrapper once deadlocked: both held one non-reentrant lock.)
     """
+    real = getattr(real, "uncached", real)
+    cache_lock = threading.Lock()  # one per cache: a render under it never waits on another cache
     cache_dir.mkdir(parents=True, exist_ok=True)
 
     def render_video(path: Path, *, width: int, height: int, duration: float, fps: int = 24, **kw: Any) -> Any:
         key = f"{width}x{height}-{duration:g}s-{fps}"
         video, thumb = cache_dir / f"{key}.mp4", cache_dir / f"{key}.jpg"
-        with _cache_lock:
+        with cache_lock:
             if not video.exists():
                 first = real(
                     video, width=width, height=height, duration=duration, fps=fps, **{**kw, "thumbnail_path": thumb}
@@ -52,6 +56,7 @@ def caching_renderer(real: Callable[..., Any], cache_dir: Path) -> Callable[...,
             thumbnail_path=Path(target_thumb) if target_thumb is not None else None,
         )
 
+    render_video.uncached = real  # type: ignore[attr-defined]
     return render_video
 
 
