@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 __all__ = [
     "DEFAULT_GIVE_UP",
     "DEFAULT_SETTLE",
+    "BilledAgainstEstimate",
     "BilledFact",
     "BillingState",
     "DailyTotal",
@@ -36,6 +37,7 @@ __all__ = [
     "daily_mismatches",
     "daily_totals",
     "due_for_lookup",
+    "mismatched",
     "reconcile",
 ]
 
@@ -85,8 +87,33 @@ class LedgerCharge:
         _aware(self.finished_at, "finished_at")
 
 
+class BilledAgainstEstimate:
+    """A row with a billed cost and an estimate (either may be unknown): how far apart they are.
+
+    The one rule of a difference, for this module's :class:`Reconciled` and the ledger rows of
+    ``History.reconcile()`` (``_reconcile.RowBilling``)."""
+
+    billed: Decimal | None
+    estimated: Decimal | None
+
+    @property
+    def difference(self) -> Decimal | None:
+        """Billed − estimated; ``None`` while either is unknown."""
+        if self.billed is None or self.estimated is None:
+            return None
+        return self.billed - self.estimated
+
+
+_Row = TypeVar("_Row", bound=BilledAgainstEstimate)
+
+
+def mismatched(rows: Iterable[_Row], tolerance: Decimal) -> tuple[_Row, ...]:
+    """The rows whose billed cost differs from the estimate by more than ``tolerance``."""
+    return tuple(r for r in rows if (d := r.difference) is not None and abs(d) > tolerance)
+
+
 @dataclass(frozen=True)
-class Reconciled:
+class Reconciled(BilledAgainstEstimate):
     """One request's outcome. ``billed`` is ``None`` unless ``state == "billed"``."""
 
     request_id: str
@@ -97,13 +124,6 @@ class Reconciled:
     billed_units: Decimal | None = None
     unit_price: Decimal | None = None
     percent_discount: Decimal | None = None
-
-    @property
-    def difference(self) -> Decimal | None:
-        """Billed − estimated; ``None`` while either is unknown."""
-        if self.billed is None or self.estimated is None:
-            return None
-        return self.billed - self.estimated
 
 
 @dataclass(frozen=True)
@@ -117,7 +137,7 @@ class Reconciliation:
     @property
     def mismatches(self) -> tuple[Reconciled, ...]:
         """Billed requests whose billed cost differs from the estimate by more than the tolerance."""
-        return tuple(r for r in self.rows if (d := r.difference) is not None and abs(d) > self.tolerance)
+        return mismatched(self.rows, self.tolerance)
 
     @property
     def billed_total(self) -> Decimal:

@@ -28,23 +28,27 @@ from typing import TYPE_CHECKING, Literal
 from ._billing import (
     DEFAULT_GIVE_UP,
     DEFAULT_SETTLE,
+    BilledAgainstEstimate,
     DayMismatch,
     LedgerCharge,
     daily_mismatches,
     daily_totals,
-    reconcile,
+    mismatched,
 )
+from ._billing import reconcile as reconcile_charges
 from ._config import ADMIN_KEY_ENV
 from ._errors import ConfigError
 from ._pricing import format_usd
-from .history._records import HistoryRecord, now_iso
 
+# Nothing of history/ at import time: ``History`` takes :func:`reconcile` as its method, so
+# ``history/_store.py`` imports this module while the history package is still being set up.
 if TYPE_CHECKING:
     from .client._platform_models import BillingEvent
     from .client._platform_sync import PlatformClient
     from .history import History
+    from .history._records import HistoryRecord
 
-__all__ = ["ReconcileReport", "RowBilling", "UnknownRecovery", "reconcile_history", "recover_lost_submits"]
+__all__ = ["ReconcileReport", "RowBilling", "UnknownRecovery", "reconcile", "recover_lost_submits"]
 
 #: Rows whose job is over: fal may have billed them (a 422 can be billed; a 5xx or a cancel is not).
 _FINISHED = ("completed", "failed", "cancelled", "unavailable")
@@ -58,7 +62,7 @@ _STATE: dict[str, RowState] = {"billed": "billed", "pending": "pending", "no_bil
 
 
 @dataclass(frozen=True)
-class RowBilling:
+class RowBilling(BilledAgainstEstimate):
     """One ledger row's billing as this pass left it. Money is ``Decimal`` USD, ``None`` = unknown."""
 
     history_id: int
@@ -68,13 +72,6 @@ class RowBilling:
     estimated: Decimal | None
     provisional: Decimal | None
     billed: Decimal | None = None
-
-    @property
-    def difference(self) -> Decimal | None:
-        """Billed − estimated (``None`` while either is unknown)."""
-        if self.billed is None or self.estimated is None:
-            return None
-        return self.billed - self.estimated
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,7 @@ class ReconcileReport:
     @property
     def mismatches(self) -> tuple[RowBilling, ...]:
         """Rows billed in this pass whose billed cost differs from the estimate beyond the tolerance."""
-        return tuple(r for r in self.rows if (d := r.difference) is not None and abs(d) > self.tolerance)
+        return mismatched(self.rows, self.tolerance)
 
     def lines(self) -> list[str]:
         """The report for people, one fact a line (the CLI prints these)."""
@@ -182,8 +179,9 @@ def recover_lost_submits(history: History, client: PlatformClient) -> list[str]:
     return [str(report)] if report.rows else []
 
 
-def reconcile_history(
-    history: History,
+# ``History.reconcile`` is this function itself (``history/_store.py``): its signature is written once.
+def reconcile(
+    self: History,
     client: PlatformClient | None = None,
     *,
     settle: dt.timedelta = DEFAULT_SETTLE,
@@ -192,14 +190,27 @@ def reconcile_history(
     days: int = 7,
     page_size: int = 1000,
     now: dt.datetime | None = None,
+    recover: bool = True,
     recover_unknown: UnknownRecovery | None = None,
 ) -> ReconcileReport:
-    """One reconciliation pass over ``history`` (see the module's text); ``client`` defaults to
-    ``PlatformClient()`` (``FAL_KEY`` / ``FAL_ADMIN_KEY``, or the built-in emulator without a key)."""
+    """What fal billed for each finished row, stored beside the estimate; the differences reported.
+
+    Needs ``FAL_ADMIN_KEY`` (a key with ADMIN scope) on fal; without a key it reads the built-in
+    emulator. Asks about rows finished at least ``settle`` ago; a row fal has no billing event
+    for stays ``pending`` until ``give_up`` after it finished, then is ``no_event`` (its billed
+    cost unknown, never $0). ``days``: the UTC days whose totals are checked against fal's
+    usage (0: none). First, with ``recover`` (the default), the ``unknown`` rows (a submit whose
+    answer was lost) are looked up in the same account's request list: found ones are finished,
+    never resubmitted. See :mod:`sora2_widgets._reconcile`.
+    """
+    if not isinstance(recover, bool):
+        raise TypeError(f"recover must be True or False, not {recover!r}")
+    if recover and recover_unknown is None:
+        recover_unknown = recover_lost_submits
     settle, give_up, tolerance, days, page_size = _check(settle, give_up, tolerance, days, page_size)
     if now is not None and (not isinstance(now, dt.datetime) or now.tzinfo is None):
         raise ConfigError("now", "must be a timezone-aware datetime")
-    history.require_writable()
+    self.require_writable()
     own = client is None
     if client is None:
         from .client._platform_sync import PlatformClient
@@ -212,8 +223,8 @@ def reconcile_history(
                 "is not set: fal shows billed costs only to a key with ADMIN scope, so they stay unknown "
                 "(not $0); create one in fal's dashboard and set FAL_ADMIN_KEY to it",
             )
-        recovered = tuple(recover_unknown(history, client)) if recover_unknown is not None else ()
-        return _pass(history, client, settle, give_up, tolerance, days, page_size, now, recovered)
+        recovered = tuple(recover_unknown(self, client)) if recover_unknown is not None else ()
+        return _pass(self, client, settle, give_up, tolerance, days, page_size, now, recovered)
     finally:
         if own:
             client.close()
@@ -230,6 +241,8 @@ def _pass(
     now: dt.datetime | None,
     recovered: tuple[str, ...],
 ) -> ReconcileReport:
+    from .history._records import now_iso
+
     at = now or dt.datetime.now(dt.timezone.utc)
     finished = ", ".join("?" for _ in _FINISHED)
     base = f"request_id IS NOT NULL AND provider = ? AND status IN ({finished})"
@@ -255,7 +268,7 @@ def _pass(
         end = max(at, dt.datetime.now(dt.timezone.utc)) + dt.timedelta(seconds=1)
         events = client.billing_events(list(asked), start=start, end=end, page_size=page_size)
     charges = [LedgerCharge(r.request_id or "", _estimate(r), r.updated_at) for r in due]
-    result = reconcile(charges, events, now=at, settle=settle, give_up=give_up, tolerance=tolerance)
+    result = reconcile_charges(charges, events, now=at, settle=settle, give_up=give_up, tolerance=tolerance)
     stamp = now_iso()
     rows: list[RowBilling] = []
     by_id = {r.request_id: r for r in due}
@@ -293,7 +306,7 @@ def _daily(
     days = tuple(start.date() + dt.timedelta(days=i) for i in range((today - start.date()).days + 1))
     mine = {rid: e for rid, e in events.items() if rid in {r.request_id for r in rows} and e.timestamp >= start}
     charges = [LedgerCharge(rid, None, e.timestamp) for rid, e in mine.items()]
-    ledger = reconcile(charges, mine, now=at)
+    ledger = reconcile_charges(charges, mine, now=at)
     usage = client.usage(start=start, end=at + dt.timedelta(seconds=1), endpoint_ids=endpoints, timeframe="day")
     found = daily_mismatches(ledger, daily_totals(usage), tolerance=tolerance)
     return days, tuple(d for d in found if d.day in days)

@@ -12,6 +12,8 @@ One idea per module:
 * ``_connection``: the SQLite connection, WAL, short durable transactions, the per-revision memo.
 * ``_leases``: which process looks after an unfinished row.
 * ``_store``: :class:`History` itself — rows in and out, media paths, deletes, exports.
+* ``_notes``: ratings, notes and tags (``History.rate``, ``History.tag``); ``_resolve``:
+  ``History.resolve_unknown``. ``History.reconcile`` is ``sora2_widgets._reconcile.reconcile``.
 * ``_frame``: :attr:`History.df`, caught up by revision; ``_snapshot``: its file beside the ledger.
 * ``_reports``: spent, possibly charged, committed, spend per model/day/mode/provider.
 """

@@ -8,6 +8,7 @@ renamed or added column fails there first. Changing a column means a migration s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, Literal, get_args
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "FrameColumn",
     "LedgerColumn",
     "SpendColumn",
+    "check_writable",
+    "quoted",
 ]
 
 STATUSES: tuple[str, ...] = (
@@ -108,6 +111,19 @@ _BOOKKEEPING: Final = frozenset({"lease_owner", "lease_until", "rev", "submit_ma
 SHOWN_COLUMNS: Final[tuple[LedgerColumn, ...]] = tuple(c for c in LEDGER_COLUMNS if c not in _BOOKKEEPING)
 #: Columns a caller may set through ``History.add`` / ``History.update`` (the rest are the ledger's).
 WRITABLE_COLUMNS: Final[frozenset[str]] = frozenset(LEDGER_COLUMNS) - {"id", "created_at", "updated_at", "rev"}
+
+
+def check_writable(fields: Iterable[str], *, also: frozenset[str] = frozenset()) -> None:
+    """``TypeError`` naming each of ``fields`` that is not a writable column (nor in ``also``)."""
+    bad = set(fields) - WRITABLE_COLUMNS - also
+    if bad:
+        raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+
+
+def quoted(column: str) -> str:
+    """A column name quoted: ``user`` is a reserved word in PostgreSQL."""
+    return f'"{column}"'
+
 
 #: The name of :attr:`History.df`'s index (the row id).
 FRAME_INDEX: Final = "id"

@@ -2,18 +2,32 @@
 
 Checked here, once, before anything is written, with one sentence naming the field and what it
 accepts; written in one transaction so two kernels tagging the same row at once keep both tags.
+:func:`rate` and :func:`tag` are :class:`History`'s methods of those names.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._backend import SqlConn
-from ._records import now_iso
+from ._records import now_iso, row_id
 
-__all__ = ["MAX_NOTES", "MAX_TAG", "add_tags", "check_notes", "check_stars", "check_tags", "remove_tags"]
+if TYPE_CHECKING:
+    from ._store import History
+
+__all__ = [
+    "MAX_NOTES",
+    "MAX_TAG",
+    "add_tags",
+    "check_notes",
+    "check_stars",
+    "check_tags",
+    "rate",
+    "remove_tags",
+    "tag",
+]
 
 #: Notes are for a person to read beside a video, not documents.
 MAX_NOTES = 10_000
@@ -69,3 +83,27 @@ def add_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[str, 
 def remove_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[str, ...] | None:
     gone = set(tags)
     return _merge(conn, history_id, lambda have: [t for t in have if t not in gone])
+
+
+def rate(self: History, history_id: int, stars: int | None, *, notes: str | None = None) -> None:
+    """Give row ``history_id`` 1–5 ``stars`` (``None`` clears them) and, if given, replace its notes.
+
+    Saved at once, so a rating survives a kernel restart and shows in other processes' ``df``."""
+    fields: dict[str, Any] = {"rating": check_stars(stars)}
+    if notes is not None:
+        fields["notes"] = check_notes(notes)
+    self.require_writable()
+    if not self.update(row_id(history_id), **fields):
+        raise KeyError(f"no generation #{history_id} in {self.location}")
+
+
+def tag(self: History, history_id: int, *tags: str, remove: bool = False) -> tuple[str, ...]:
+    """Add ``tags`` to row ``history_id`` (or take them off with ``remove=True``); its tags after."""
+    clean = check_tags(tags)
+    hid = row_id(history_id)
+    self.require_writable()
+    change = remove_tags if remove else add_tags
+    after = self._db.retrying(lambda conn: change(conn, hid, clean))
+    if after is None:
+        raise KeyError(f"no generation #{history_id} in {self.location}")
+    return after

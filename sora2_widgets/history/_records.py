@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import numbers
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "opt_money",
     "parse_iso",
     "record_from_row",
+    "row_id",
     "scrub_params",
     "to_micros",
 ]
@@ -69,6 +71,14 @@ def from_nanos(nanos: int) -> Decimal:
     """Integer nano-dollars → exact USD ``Decimal`` (``45000000`` → ``Decimal("0.045")``)."""
     value = Decimal(nanos) / NANOS_PER_USD
     return value.normalize() if value != 0 else Decimal(0)
+
+
+def row_id(value: object) -> int:
+    """A row id as given, or one sentence naming ``history_id``: never ``int("abc")``'s words, and
+    never a bool or a float read as a row (``True`` is no row 1)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy's ints from .df too
+        return int(value)
+    raise ValueError(f"history_id must be a whole number (the id column of the history), got {value!r:.60}")
 
 
 def now_iso() -> str:

@@ -2,7 +2,9 @@
 
 The pieces it is made of live beside it: the connection and its transactions (``_connection``),
 the schema (``_schema``), records and money (``_records``), leases (``_leases``), the cached
-DataFrame (``_frame``, ``_snapshot``) and the money reports (``_reports``).
+DataFrame (``_frame``, ``_snapshot``) and the money reports (``_reports``). Some methods are
+written where their subject is and taken into the class as they are: ``rate`` and ``tag``
+(``_notes``), ``resolve_unknown`` (``_resolve``) and ``reconcile`` (``sora2_widgets._reconcile``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import numbers
 import os
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -19,24 +20,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .._billing import DEFAULT_GIVE_UP, DEFAULT_SETTLE
+from .. import _reconcile
 from .._config import current_user, data_dir, database_url, machine_name, media_dir_override
-from . import _budget, _leases, _notes, _reports
+from . import _budget, _leases, _notes, _reports, _resolve
 from ._backend import Ledger, SqlConn
-from ._columns import STATUSES, WRITABLE_COLUMNS
+from ._columns import STATUSES, check_writable, quoted
 from ._connection import LedgerConnection
 from ._frame import FrameCache, build_frame, copy_on_write, fetch
 from ._open import not_writable, preflight
 from ._pending import PendingWrites
 from ._postgres import LedgerUnreachable
-from ._records import HistoryRecord, load_path, now_iso, record_from_row
+from ._records import HistoryRecord, load_path, now_iso, record_from_row, row_id
 from ._schema import migrate
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .._reconcile import ReconcileReport, UnknownRecovery
-    from ..client._platform_sync import PlatformClient
 
 __all__ = ["DB_NAME", "MEDIA_DIR", "History"]
 
@@ -46,19 +44,6 @@ DB_NAME = "history.sqlite3"
 MEDIA_DIR = "media"
 #: A team ledger's local stand-in under the data directory: its DataFrame snapshot's name.
 PG_STAND_IN = "history.postgresql"
-
-
-def _row_id(value: object) -> int:
-    """A row id as given, or one sentence naming ``history_id``: never ``int("abc")``'s words, and
-    never a bool or a float read as a row (``True`` is no row 1)."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):  # numpy's ints from .df too
-        return int(value)
-    raise ValueError(f"history_id must be a whole number (the id column of the history), got {value!r:.60}")
-
-
-def _q(column: str) -> str:
-    """A column name quoted: ``user`` is a reserved word in PostgreSQL."""
-    return f'"{column}"'
 
 
 class History:
@@ -199,13 +184,11 @@ class History:
 
     def _insert(self, fields: Mapping[str, Any], *, conn: SqlConn | None = None) -> int:
         # created_at may be given (imports, tests); everything else must be a writable column.
-        bad = set(fields) - WRITABLE_COLUMNS - {"created_at"}
-        if bad:
-            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+        check_writable(fields, also=frozenset({"created_at"}))
         now = now_iso()
         row = {"created_at": now, "updated_at": now, "status": "submitted", "user": self.user, "machine": self.machine}
         row.update(fields)
-        cols = ", ".join(_q(c) for c in row)
+        cols = ", ".join(quoted(c) for c in row)
         marks = ", ".join("?" for _ in row)
         sql = f"INSERT INTO generations ({cols}) VALUES ({marks})"  # noqa: S608 - names checked above
         if conn is not None:
@@ -272,9 +255,7 @@ class History:
         On a team ledger that stays unreachable through its retries, the update is kept on local
         disk and written, in order, when the server is back (``_pending``); it then counts as done:
         the rows updated this way are the caller's own, under its lease."""
-        bad = set(fields) - WRITABLE_COLUMNS
-        if bad:
-            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
+        check_writable(fields)
         if "status" in fields and fields["status"] not in STATUSES:
             raise ValueError(f"unknown status {fields['status']!r}")
         stamp = now_iso()
@@ -283,14 +264,14 @@ class History:
             with contextlib.suppress(LedgerUnreachable):  # still away: this one waits behind them
                 self._replay_pending()
         if pending is not None and pending:  # still away: keep this one behind the others
-            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            pending.add(row_id(history_id), fields, stamp, only_if_status)
             return True
         try:
             return self._write_update(history_id, fields, stamp, only_if_status)
         except LedgerUnreachable:
             if pending is None:
                 raise
-            pending.add(_row_id(history_id), fields, stamp, only_if_status)
+            pending.add(row_id(history_id), fields, stamp, only_if_status)
             log.warning(
                 "history: the team ledger %s is unreachable; the update of row #%s is kept in %s and will be "
                 "written when it is back",
@@ -303,7 +284,7 @@ class History:
     def _write_update(
         self, history_id: int, fields: Mapping[str, Any], stamp: str, only_if_status: Sequence[str] | None
     ) -> bool:
-        sets = ", ".join(f"{_q(k)} = ?" for k in fields)
+        sets = ", ".join(f"{quoted(k)} = ?" for k in fields)
         args: list[Any] = [*fields.values(), stamp, history_id]
         where = "id = ?"
         if only_if_status is not None:
@@ -347,54 +328,11 @@ class History:
     def release(self, history_id: int, owner: str) -> None:
         self._db.retrying(lambda conn: _leases.release_row(conn, history_id, owner))
 
-    def resolve_unknown(self, history_id: int, **fields: Any) -> bool:
-        """Give an ``unknown`` row what recovery found (see ``generator/_recover.py``), atomically:
-        only while it is still ``unknown`` and, when ``fields`` name a ``request_id``, only if no
-        other row of its provider holds that request. Returns whether it happened."""
-        bad = set(fields) - WRITABLE_COLUMNS
-        if bad:
-            raise TypeError(f"unknown history columns: {', '.join(sorted(bad))}")
-        sets = ", ".join(f"{_q(k)} = ?" for k in fields)
-        sql = f"UPDATE generations SET {sets}, updated_at = ? WHERE id = ? AND status = 'unknown'"  # noqa: S608
-        args = [*fields.values(), now_iso(), history_id]
-        rid = fields.get("request_id")
-
-        def apply(conn: SqlConn) -> bool:
-            conn.lock_budget()  # serialises with other recoverers (and budget checks) on this ledger
-            if rid is not None:
-                held = conn.execute(
-                    "SELECT 1 FROM generations WHERE request_id = ? AND id <> ? AND provider = "
-                    "(SELECT provider FROM generations WHERE id = ?)",
-                    (rid, history_id, history_id),
-                ).fetchone()
-                if held is not None:
-                    return False
-            return bool(conn.execute(sql, args).rowcount == 1)
-
-        return self._db.retrying(apply)
+    resolve_unknown = _resolve.resolve_unknown
 
     # -- what a person says about a row ----------------------------------------------------------
-    def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None:
-        """Give row ``history_id`` 1–5 ``stars`` (``None`` clears them) and, if given, replace its notes.
-
-        Saved at once, so a rating survives a kernel restart and shows in other processes' ``df``."""
-        fields: dict[str, Any] = {"rating": _notes.check_stars(stars)}
-        if notes is not None:
-            fields["notes"] = _notes.check_notes(notes)
-        self.require_writable()
-        if not self.update(_row_id(history_id), **fields):
-            raise KeyError(f"no generation #{history_id} in {self._db.label}")
-
-    def tag(self, history_id: int, *tags: str, remove: bool = False) -> tuple[str, ...]:
-        """Add ``tags`` to row ``history_id`` (or take them off with ``remove=True``); its tags after."""
-        clean = _notes.check_tags(tags)
-        hid = _row_id(history_id)
-        self.require_writable()
-        change = _notes.remove_tags if remove else _notes.add_tags
-        after = self._db.retrying(lambda conn: change(conn, hid, clean))
-        if after is None:
-            raise KeyError(f"no generation #{history_id} in {self._db.label}")
-        return after
+    rate = _notes.rate
+    tag = _notes.tag
 
     # -- reads ----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -405,7 +343,7 @@ class History:
 
     def get(self, history_id: int) -> HistoryRecord:
         """The row ``history_id``; ``KeyError`` if there is none."""
-        rows = self._db.query("SELECT * FROM generations WHERE id = ?", (_row_id(history_id),))
+        rows = self._db.query("SELECT * FROM generations WHERE id = ?", (row_id(history_id),))
         if not rows:
             raise KeyError(f"no generation #{history_id} in {self._db.label}")
         return self._record(rows[0])
@@ -522,47 +460,7 @@ class History:
         """
         return _reports.spend(self._db, by, since)
 
-    def reconcile(
-        self,
-        client: PlatformClient | None = None,
-        *,
-        settle: dt.timedelta = DEFAULT_SETTLE,
-        give_up: dt.timedelta = DEFAULT_GIVE_UP,
-        tolerance: Decimal = Decimal(0),
-        days: int = 7,
-        page_size: int = 1000,
-        now: dt.datetime | None = None,
-        recover: bool = True,
-        recover_unknown: UnknownRecovery | None = None,
-    ) -> ReconcileReport:
-        """What fal billed for each finished row, stored beside the estimate; the differences reported.
-
-        Needs ``FAL_ADMIN_KEY`` (a key with ADMIN scope) on fal; without a key it reads the built-in
-        emulator. Asks about rows finished at least ``settle`` ago; a row fal has no billing event
-        for stays ``pending`` until ``give_up`` after it finished, then is ``no_event`` (its billed
-        cost unknown, never $0). ``days``: the UTC days whose totals are checked against fal's
-        usage (0: none). First, with ``recover`` (the default), the ``unknown`` rows (a submit whose
-        answer was lost) are looked up in the same account's request list: found ones are finished,
-        never resubmitted. See :func:`sora2_widgets._reconcile.reconcile_history`.
-        """
-        from .._reconcile import reconcile_history, recover_lost_submits
-
-        if not isinstance(recover, bool):
-            raise TypeError(f"recover must be True or False, not {recover!r}")
-        if recover and recover_unknown is None:
-            recover_unknown = recover_lost_submits
-
-        return reconcile_history(
-            self,
-            client,
-            settle=settle,
-            give_up=give_up,
-            tolerance=tolerance,
-            days=days,
-            page_size=page_size,
-            now=now,
-            recover_unknown=recover_unknown,
-        )
+    reconcile = _reconcile.reconcile
 
     # -- export -----------------------------------------------------------------------------------
     def _export_frame(self) -> pd.DataFrame:
