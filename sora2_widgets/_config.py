@@ -142,6 +142,17 @@ def _checked_key(value: str, field: str, source: str) -> ResolvedKey:
     return ResolvedKey(SecretStr(value), source)
 
 
+def _given_key(key: object, field: str) -> ResolvedKey | None:
+    """A key passed as the argument ``field`` (``key=``, ``admin_key=``): checked, ``None`` when blank."""
+    value = key.get_secret_value() if isinstance(key, SecretStr) else key
+    if not isinstance(value, str):
+        # The type, never the value: a number or bytes given as a key may still be the secret.
+        raise ConfigError(field, f"must be a fal key as text (a str or pydantic.SecretStr), got {type(value).__name__}")
+    if value.strip():
+        return _checked_key(value.strip(), field, f"the {field} argument")
+    return None
+
+
 def resolve_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
     """The key passed in, else ``FAL_KEY``, else ``FAL_KEY_ID:FAL_KEY_SECRET``; ``None`` → emulator.
 
@@ -149,15 +160,7 @@ def resolve_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
     key has, is a :class:`ConfigError` naming where it came from, raised before any request.
     """
     if key is not None:
-        value = key.get_secret_value() if isinstance(key, SecretStr) else key
-        if not isinstance(value, str):
-            # The type, never the value: a number or bytes given as a key may still be the secret.
-            raise ConfigError(
-                "key=", f"must be a fal key as text (a str or pydantic.SecretStr), got {type(value).__name__}"
-            )
-        if value.strip():
-            return _checked_key(value.strip(), "key=", "the key= argument")
-        return None
+        return _given_key(key, "key=")
     env = os.environ.get("FAL_KEY", "").strip()
     if env:
         return _checked_key(env, "FAL_KEY", "the FAL_KEY environment variable")
@@ -175,14 +178,7 @@ def resolve_admin_key(key: str | SecretStr | None = None) -> ResolvedKey | None:
     Held as a :class:`SecretStr` like the fal key; checked the same way, naming where it came from.
     """
     if key is not None:
-        value = key.get_secret_value() if isinstance(key, SecretStr) else key
-        if not isinstance(value, str):
-            raise ConfigError(
-                "admin_key=", f"must be a fal key as text (a str or pydantic.SecretStr), got {type(value).__name__}"
-            )
-        if value.strip():
-            return _checked_key(value.strip(), "admin_key=", "the admin_key= argument")
-        return None
+        return _given_key(key, "admin_key=")
     env = os.environ.get(ADMIN_KEY_ENV, "").strip()
     if env:
         return _checked_key(env, ADMIN_KEY_ENV, f"the {ADMIN_KEY_ENV} environment variable")
