@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,26 +12,13 @@ import pytest
 from emu_helpers import Api
 
 from sora2_widgets.emulator import Emulator
+from tests._emulators import emulator_maker
 
 
 @pytest.fixture
 def make_emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Emulator]]:
     """``make_emu(**options)``: an emulator with test timings (~0.15 s per job) on a temp state dir."""
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    made: list[Emulator] = []
-
-    def make(**options: Any) -> Emulator:
-        options.setdefault("state_dir", tmp_path / "emulator")
-        options.setdefault("queue_delay", 0.05)
-        options.setdefault("progress_time", 0.1)
-        emu = Emulator(**options)
-        made.append(emu)
-        return emu
-
-    yield make
-    for emu in made:
-        emu.close()
-        shutil.rmtree(emu.state_dir / "storage" / "files", ignore_errors=True)
+    yield from emulator_maker(tmp_path, monkeypatch, queue_delay=0.05, progress_time=0.1)
 
 
 @pytest.fixture

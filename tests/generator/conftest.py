@@ -1,12 +1,12 @@
-"""Fixtures for the generator suites: the history suites' fake client, its MP4 and a temp home,
-and both ledger backends (every test runs on SQLite and on PostgreSQL unless it is marked
-``sqlite_only`` with its reason; see tests/team/backends.py)."""
+"""Fixtures for the generator suites: the history suites' fake client and its MP4 (the temp
+``home`` is the root conftest's), and both ledger backends (every test runs on SQLite and on
+PostgreSQL unless it is marked ``sqlite_only`` with its reason; see tests/team/backends.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.history.conftest import fake, home, mp4_bytes  # noqa: F401
+from tests.history.conftest import fake, mp4_bytes  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
+from tests._kill import kill_once_running
 from tests.team.backends import Backend, open_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,22 +107,7 @@ def test_kill_9_then_a_new_process_resumes_exactly_once(home: Path, tmp_path: Pa
     script.write_text(textwrap.dedent(CHILD))
     env = {**ledger_backend.env_for(home), "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, str(script), str(home)], env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            row = _status(ledger_backend, home)
-            if row and row[1] and row[0] in ("submitted", "in_queue", "in_progress"):
-                break
-            assert child.poll() is None, "the child ended before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("the child never recorded its request")
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_once_running(child, lambda: _status(ledger_backend, home), who="the child", timeout=60)
     hist = open_history(home)
     left = hist.get(1)
     assert left.status in ("submitted", "in_queue", "in_progress") and left.request_id

@@ -9,16 +9,10 @@ from typing import Any
 import pytest
 
 import sora2_widgets as sw
+from tests.client.conftest import _isolated  # noqa: F401 - the client suites' isolation (autouse), here too
 from tests.client.fakefal import KEY, QUEUE, FakeFal
 from tests.history.conftest import make_mp4
 from tests.team.backends import open_history
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -179,14 +179,6 @@ class FakeClient:
 
 
 @pytest.fixture()
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA2_WIDGETS_BUDGET", raising=False)
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    return tmp_path / "home"
-
-
-@pytest.fixture()
 def fake(mp4_bytes: bytes) -> FakeClient:
     return FakeClient(video=mp4_bytes)
 

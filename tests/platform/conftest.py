@@ -16,6 +16,7 @@ from sora2_widgets._catalog import get_model
 from sora2_widgets.emulator import Emulator
 from sora2_widgets.emulator._jobs import JobRecord
 from sora2_widgets.emulator._options import PlatformSwitches
+from tests._emulators import emulator_maker
 from tests._secrets import FAL_ADMIN_KEY, FAL_KEY
 from tests.platform._spec import SpecCheckingTransport
 
@@ -27,22 +28,10 @@ KLING = "fal-ai/kling-video/v2.5-turbo/pro/text-to-video"
 @pytest.fixture
 def make_emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Emulator]]:
     """``make_emu(**options)``: a quick emulator that wants ``FAL_KEY`` and knows ``FAL_ADMIN_KEY`` as admin."""
-    monkeypatch.setenv("SORA2_WIDGETS_HOME", str(tmp_path / "home"))
-    made: list[Emulator] = []
-
-    def make(**options: Any) -> Emulator:
-        options.setdefault("state_dir", tmp_path / "emulator")
-        options.setdefault("queue_delay", 0.0)
-        options.setdefault("progress_time", 0.05)
-        options.setdefault("require_key", FAL_KEY)
-        options.setdefault("platform", PlatformSwitches(admin_keys=frozenset({FAL_ADMIN_KEY})))
-        emu = Emulator(**options)
-        made.append(emu)
-        return emu
-
-    yield make
-    for emu in made:
-        emu.close()
+    admin = PlatformSwitches(admin_keys=frozenset({FAL_ADMIN_KEY}))
+    yield from emulator_maker(
+        tmp_path, monkeypatch, queue_delay=0.0, progress_time=0.05, require_key=FAL_KEY, platform=admin
+    )
 
 
 @pytest.fixture

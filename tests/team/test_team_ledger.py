@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 
 import sora2_widgets as sw
 from sora2_widgets.emulator import Emulator
+from tests._kill import kill_once_running
 
 from ._server import PgServer
 from .conftest import client
@@ -69,22 +67,7 @@ def _row(url: str) -> tuple[str, str | None] | None:
 def test_a_job_killed_on_machine_a_is_resumed_once_on_machine_b(url: str, tmp_path: Path) -> None:
     state = tmp_path / "fal"
     a = client("slow", str(state), home=tmp_path / "machine-a")
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            row = _row(url)
-            if row and row[1] and row[0] in ("submitted", "in_queue", "in_progress"):
-                break
-            assert a.poll() is None, "machine A ended before it could be killed"
-            time.sleep(0.05)
-        else:
-            pytest.fail("machine A never recorded its request")
-        os.kill(a.pid, signal.SIGKILL)
-        a.wait(timeout=30)
-    finally:
-        if a.poll() is None:
-            a.kill()
-            a.wait()
+    kill_once_running(a, lambda: _row(url), who="machine A", timeout=120)
     # Machines B and C (their own homes, the same ledger and "fal") start at once: one resumes it.
     emu = Emulator(state_dir=state, queue_delay=0.05, progress_time=0.1)
     results: dict[str, list[sw.Generation]] = {}
