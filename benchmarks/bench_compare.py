@@ -3,9 +3,9 @@ the cell to the grid on screen, and on to every cell's video ready to play.
 
     python benchmarks/bench_compare.py [--repeat 3]
 
-JupyterLab and Debian's Chromium through Playwright, as in ``bench_panel_render.py`` (whose server
-and timing code this reuses). The 24 emulator videos are made once, before Lab starts, in this
-process's own ``SORA2_WIDGETS_HOME`` (the one Lab's kernels get). Each round restarts the kernel,
+JupyterLab and Debian's Chromium through Playwright (``_lab.py``), as in ``bench_panel_render.py``.
+The 24 emulator videos are made once, before Lab starts, in this process's own
+``SORA2_WIDGETS_HOME`` (the one Lab's kernels get). Each round restarts the kernel,
 reads the ledger (untimed), then runs ``sw.compare(df)`` and measures in the page from the run
 command to the first frame in which the grid has a size (target ≤ 1 s), and then to every video's
 metadata loaded (streamed from the kernel over the comm; reported, no target).
@@ -13,16 +13,14 @@ metadata loaded (streamed from the kernel over the comm; reported, no target).
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from _common import table
-from bench_panel_render import CHROMIUM, KERNEL_IDLE, RESTART, _lab, _timed
+from _lab import command_line, fresh_kernel, missing, notebook_page, timed
 
 TARGET_S = 1.0
 CELLS = 24
@@ -49,51 +47,24 @@ def _make_videos(home: Path) -> None:
 
 def run(repeat: int = 3) -> dict[str, Any]:
     """Rounds of (grid on screen, every video ready) in seconds; ``skipped`` when there is no browser."""
-    try:
-        import nbformat
-        import playwright.sync_api as pw
-    except ImportError as exc:
-        return {"skipped": f"{exc.name} is not installed"}
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no browser at {CHROMIUM}"}
+    if (why := missing()) is not None:
+        return {"skipped": why}
+    rounds = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "notebooks"
-        root.mkdir()
-        _make_videos(Path(tmp) / "home")  # bench_panel_render._lab gives its kernels this home
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell("sw.compare(df)")]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-        nbformat.write(nb, root / "compare.ipynb")
-        proc, url = _lab(root)
-        rounds = []
-        try:
-            with pw.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-                pg = browser.new_page(viewport={"width": 1280, "height": 1400})
-                pg.goto(f"{url}/lab/tree/compare.ipynb?reset")
-                pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
-                for _ in range(repeat):
-                    pg.evaluate(RESTART)
-                    pg.wait_for_function("() => window.__swRestarted === true", timeout=120_000)
-                    pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
-                    pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'); }")
-                    _timed(pg, 0, None)
-                    grid = _timed(pg, 1, ".sw-cmp-grid")
-                    cells = pg.locator(".sw-cmp-grid .sw-cmp-cell").count()
-                    if cells != CELLS:
-                        raise RuntimeError(f"the grid has {cells} cells, not {CELLS}")
-                    pg.wait_for_function(f"() => ({READY})() !== null", timeout=120_000)
-                    # readyMs counts from the widget's render; add the grid's time before it was drawn.
-                    rendered = pg.evaluate("() => Number(document.querySelector('.sw-cmp').dataset.renderMs) / 1000")
-                    videos = grid - rendered + pg.evaluate(READY)
-                    rounds.append({"grid_s": grid, "videos_s": videos, "front_end_s": rendered})
-                browser.close()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        _make_videos(Path(tmp) / "home")  # notebook_page gives Lab's kernels this home
+        with notebook_page(Path(tmp), "compare.ipynb", [SETUP, "sw.compare(df)"]) as pg:
+            for _ in range(repeat):
+                fresh_kernel(pg)
+                timed(pg, 0, None)
+                grid = timed(pg, 1, ".sw-cmp-grid")
+                cells = pg.locator(".sw-cmp-grid .sw-cmp-cell").count()
+                if cells != CELLS:
+                    raise RuntimeError(f"the grid has {cells} cells, not {CELLS}")
+                pg.wait_for_function(f"() => ({READY})() !== null", timeout=120_000)
+                # readyMs counts from the widget's render; add the grid's time before it was drawn.
+                rendered = pg.evaluate("() => Number(document.querySelector('.sw-cmp').dataset.renderMs) / 1000")
+                videos = grid - rendered + pg.evaluate(READY)
+                rounds.append({"grid_s": grid, "videos_s": videos, "front_end_s": rendered})
     return {
         "rounds": rounds,
         "grid_median_s": statistics.median(r["grid_s"] for r in rounds),
@@ -117,14 +88,7 @@ def render(out: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    out = run(args.repeat)
-    print(render(out))
-    if "skipped" not in out:
-        ok = out["grid_median_s"] <= TARGET_S
-        print(f"target: first render ≤ {TARGET_S:.0f} s: {'met' if ok else 'NOT met'} ({out['grid_median_s']:.3f} s)")
+    command_line(__doc__, run, render, "grid_median_s", TARGET_S)
 
 
 if __name__ == "__main__":
