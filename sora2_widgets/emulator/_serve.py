@@ -58,6 +58,9 @@ def usage_hint(base_url: str, run_url: str | None = None) -> str:
         f"  JS proxy  : {base_url}{PROXY_PATH}",
         "sora2-widgets:",
         f'  sw.FalClient(key="any", queue_url="{base_url}", run_url="{base_url}/run")',
+        "  its CLI (then sora2-widgets reconcile recovers submits lost with --drop-submit-answers):",
+        f"  FAL_KEY=any FAL_ADMIN_KEY=any SORA2_WIDGETS_QUEUE_URL={base_url} "
+        f"SORA2_WIDGETS_PLATFORM_URL={base_url}/v1 sora2-widgets generate …",
         "official fal-client (Python; it builds https URLs from env vars, so patch its URL prefixes after import):",
         "  import fal_client, fal_client.client as fc",
         f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{run_root}/"',
@@ -363,33 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_argument(
         "--billing-lag", type=_seconds, default=0.0, help="seconds after completion before a billing event exists"
     )
-    platform.add_argument(
-        "--price-change", action="append", default=[], type=priced, metavar="ENDPOINT=USD",
-        help="list this unit price (per second) for the endpoint instead of the catalog's",
+    # Each may be given more than once: one endpoint (or request) per use.
+    repeated: tuple[tuple[str, Callable[[str], Any], str, str], ...] = (
+        ("--price-change", priced, "ENDPOINT=USD", "list this unit price (per second) for the endpoint instead of "
+         "the catalog's"),
+        ("--billed-price", priced, "ENDPOINT=USD", "bill this unit price for the endpoint's jobs (differs from the "
+         "listed one)"),
+        ("--billed-cost", billed_cost, "REQUEST_ID=USD", "bill exactly this for one request (an id from an earlier "
+         "run in the same --state-dir)"),
+        ("--enum-change", enum_change, "ENDPOINT:FIELD=V1,V2", "list these choices for an input field in the "
+         "endpoint's OpenAPI document (a changed enum)"),
+        ("--deprecate", model_ref, "ENDPOINT", "list as deprecated"),
+        ("--gone", model_ref, "ENDPOINT", "leave out of the registry (no metadata)"),
     )  # fmt: skip
-    platform.add_argument(
-        "--billed-price", action="append", default=[], type=priced, metavar="ENDPOINT=USD",
-        help="bill this unit price for the endpoint's jobs (differs from the listed one)",
-    )  # fmt: skip
-    platform.add_argument(
-        "--billed-cost", action="append", default=[], type=billed_cost, metavar="REQUEST_ID=USD",
-        help="bill exactly this for one request (an id from an earlier run in the same --state-dir)",
-    )  # fmt: skip
-    platform.add_argument(
-        "--enum-change", action="append", default=[], type=enum_change, metavar="ENDPOINT:FIELD=V1,V2",
-        help="list these choices for an input field in the endpoint's OpenAPI document (a changed enum)",
-    )  # fmt: skip
-    platform.add_argument(
-        "--deprecate", action="append", default=[], type=model_ref, metavar="ENDPOINT", help="list as deprecated"
-    )
-    platform.add_argument(
-        "--gone",
-        action="append",
-        default=[],
-        type=model_ref,
-        metavar="ENDPOINT",
-        help="leave out of the registry (no metadata)",
-    )
+    for flag, kind, metavar, text in repeated:
+        platform.add_argument(flag, action="append", default=[], type=kind, metavar=metavar, help=text)
     p.add_argument("--seed", type=count, default=None, help="seed for ids and fault decisions (reproducible runs)")
     p.add_argument(
         "--fps",

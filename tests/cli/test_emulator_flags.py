@@ -87,8 +87,17 @@ def test_a_lost_submit_tried_by_hand_is_recovered(tmp_path: Path) -> None:
         str(tmp_path / "state"), "--queue-delay", "0", "--progress-time", "0.2", "--drop-submit-answers", "1",
         "--log-level", "critical",
     ]  # fmt: skip
-    proc = subprocess.Popen(emulator, env=cli_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(emulator, env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # What the emulator prints to paste before the CLI is what this user pastes.
+        assert proc.stdout is not None
+        env: dict[str, str] = {}
+        for line in proc.stdout:
+            if "SORA2_WIDGETS_QUEUE_URL=" in line:
+                words = line.split()
+                env = dict(w.split("=", 1) for w in words[: words.index("sora2-widgets")])
+                break
+        assert env.get("SORA2_WIDGETS_QUEUE_URL") == f"http://127.0.0.1:{port}", "no CLI line was printed"
         deadline = time.monotonic() + 120
         while proc.poll() is None:
             with socket.socket() as probe:
@@ -97,13 +106,6 @@ def test_a_lost_submit_tried_by_hand_is_recovered(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the emulator did not start"
             time.sleep(0.2)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        url = f"http://127.0.0.1:{port}"
-        env = {
-            "FAL_KEY": "any-key",
-            "FAL_ADMIN_KEY": "any-admin-key",
-            "SORA2_WIDGETS_QUEUE_URL": url,
-            "SORA2_WIDGETS_PLATFORM_URL": f"{url}/v1",
-        }
         gen = run(home, "generate", "veo31_fast_text_to_video", "a kite over dunes", "--duration", "4s", env=env)
         assert gen.returncode != 0 and "Submit outcome unknown" in gen.stderr, gen.stderr
         assert " unknown " in run(home, "history", env=env).stdout
