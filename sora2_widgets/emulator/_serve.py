@@ -18,12 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ._app import PROXY_PATH
 from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
+from ._flags import NUMBER as _NUMBER
+from ._flags import billed_cost, enum_change, model_ref, priced
+from ._flags import shown as _shown
 from ._jobs import Retention
 from ._options import PlatformSwitches
 
@@ -56,6 +58,9 @@ def usage_hint(base_url: str, run_url: str | None = None) -> str:
         f"  JS proxy  : {base_url}{PROXY_PATH}",
         "sora2-widgets:",
         f'  sw.FalClient(key="any", queue_url="{base_url}", run_url="{base_url}/run")',
+        "  its CLI (then sora2-widgets reconcile recovers submits lost with --drop-submit-answers):",
+        f"  FAL_KEY=any FAL_ADMIN_KEY=any SORA2_WIDGETS_QUEUE_URL={base_url} "
+        f"SORA2_WIDGETS_PLATFORM_URL={base_url}/v1 sora2-widgets generate …",
         "official fal-client (Python; it builds https URLs from env vars, so patch its URL prefixes after import):",
         "  import fal_client, fal_client.client as fc",
         f'  fc.QUEUE_URL_FORMAT = "{base_url}/"; fc.RUN_URL_FORMAT = "{run_root}/"',
@@ -218,13 +223,7 @@ _MAX_KEY_FILE = 4096
 
 # argparse types: each bad value is refused before the server starts, in one line naming the option
 # (exit 2), not by uvicorn half-way through starting (a traceback), nor by every job failing later.
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
-
-
-def _shown(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def _whole_in(low: int, high: int | None, what: str) -> Callable[[str], int]:
@@ -256,15 +255,6 @@ def _key_text(text: str) -> str:
     return text
 
 
-def _priced(text: str) -> tuple[str, Decimal]:
-    endpoint, sep, amount = text.partition("=")
-    if not sep or not endpoint.strip() or not _NUMBER.fullmatch(amount.strip()):
-        raise argparse.ArgumentTypeError(
-            f"takes ENDPOINT=USD such as fal-ai/sora-2/text-to-video=0.12, got {_shown(text)}"
-        )
-    return endpoint.strip(), Decimal(amount.strip())
-
-
 def _admin_keys(path: str | None) -> frozenset[str] | None:
     if path is None:
         return None
@@ -289,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         "examples:\n"
         "  sora2-widgets emulator --port 8765\n"
         "  sora2-widgets emulator --port 8765 --fail-submits 2 --status-error-rate 0.2 --drop-streams 1\n"
-        "  sora2-widgets emulator --port 8765 --require-key test-key --retire sora2_text_to_video",
+        "  sora2-widgets emulator --port 8765 --require-key test-key --retire sora2_text_to_video\n"
+        "  sora2-widgets emulator --port 8765 --drop-submit-answers 3 --fail-submits 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     count = _whole_in(0, None, "a whole number of 0 or more")
@@ -340,10 +331,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="the 5xx code for those (default 503)",
     )
     p.add_argument("--drop-streams", type=count, default=0, help="cut the next N status streams mid-body")
+    p.add_argument(
+        "--drop-stream-after",
+        type=_whole_in(1, None, "a whole number of events, 1 or more"),
+        default=1,
+        help="status events sent before each of those cuts (default 1)",
+    )
+    p.add_argument(
+        "--drop-submit-answers",
+        type=count,
+        default=0,
+        help="take in the next N queue submits (a job is made unless refused), then cut the connection before "
+        "the answer: lost submits, for trying recovery (sora2-widgets reconcile)",
+    )
     p.add_argument("--truncate-downloads", type=count, default=0, help="cut the next N result/media bodies half-way")
     p.add_argument("--slow-result", type=_seconds, default=0.0, help="seconds to wait before answering a result")
     p.add_argument(
-        "--retire", action="append", default=[], metavar="ENDPOINT", help="answer this endpoint/model id as retired"
+        "--retire",
+        action="append",
+        default=[],
+        type=model_ref,
+        metavar="ENDPOINT",
+        help="answer this endpoint/model id as retired",
     )
     p.add_argument("--retired-status", type=int, choices=(404, 410), default=410, help="status for retired (410)")
     platform = p.add_argument_group("Platform API (/v1/models…)")
@@ -357,18 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_argument(
         "--billing-lag", type=_seconds, default=0.0, help="seconds after completion before a billing event exists"
     )
-    platform.add_argument(
-        "--price-change", action="append", default=[], type=_priced, metavar="ENDPOINT=USD",
-        help="list this unit price (per second) for the endpoint instead of the catalog's",
+    # Each may be given more than once: one endpoint (or request) per use.
+    repeated: tuple[tuple[str, Callable[[str], Any], str, str], ...] = (
+        ("--price-change", priced, "ENDPOINT=USD", "list this unit price (per second) for the endpoint instead of "
+         "the catalog's"),
+        ("--billed-price", priced, "ENDPOINT=USD", "bill this unit price for the endpoint's jobs (differs from the "
+         "listed one)"),
+        ("--billed-cost", billed_cost, "REQUEST_ID=USD", "bill exactly this for one request (an id from an earlier "
+         "run in the same --state-dir)"),
+        ("--enum-change", enum_change, "ENDPOINT:FIELD=V1,V2", "list these choices for an input field in the "
+         "endpoint's OpenAPI document (a changed enum)"),
+        ("--deprecate", model_ref, "ENDPOINT", "list as deprecated"),
+        ("--gone", model_ref, "ENDPOINT", "leave out of the registry (no metadata)"),
     )  # fmt: skip
-    platform.add_argument(
-        "--billed-price", action="append", default=[], type=_priced, metavar="ENDPOINT=USD",
-        help="bill this unit price for the endpoint's jobs (differs from the listed one)",
-    )  # fmt: skip
-    platform.add_argument("--deprecate", action="append", default=[], metavar="ENDPOINT", help="list as deprecated")
-    platform.add_argument(
-        "--gone", action="append", default=[], metavar="ENDPOINT", help="leave out of the registry (no metadata)"
-    )
+    for flag, kind, metavar, text in repeated:
+        platform.add_argument(flag, action="append", default=[], type=kind, metavar=metavar, help=text)
     p.add_argument("--seed", type=count, default=None, help="seed for ids and fault decisions (reproducible runs)")
     p.add_argument(
         "--fps",
@@ -415,6 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
     p.add_argument("--log-level", choices=_LOG_LEVELS, default="info", help="uvicorn log level (default info)")
     return p
+
+
+def _enum_changes(given: list[tuple[str, str, tuple[Any, ...]]]) -> dict[str, dict[str, tuple[Any, ...]]]:
+    out: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for endpoint, name, choices in given:
+        out.setdefault(endpoint, {})[name] = choices
+    return out
 
 
 def required_key(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str | None:
@@ -489,6 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status_error_rate=args.status_error_rate,
             status_error_code=args.status_error_code,
             drop_streams=args.drop_streams,
+            drop_stream_after=args.drop_stream_after,
+            drop_submit_answers=args.drop_submit_answers,
             truncate_downloads=args.truncate_downloads,
             slow_result=args.slow_result,
             retired=args.retire,
@@ -503,6 +524,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 billing_lag=args.billing_lag,
                 price_changes=dict(args.price_change),
                 billed_prices=dict(args.billed_price),
+                billed_costs=dict(args.billed_cost),
+                enum_changes=_enum_changes(args.enum_change),
                 deprecated=frozenset(args.deprecate),
                 gone=frozenset(args.gone),
             ),

@@ -5,7 +5,9 @@ in ``/models/requests/by-endpoint`` with payloads, from :data:`CLOCK_SKEW` befor
 
 * a listed request whose input has the row's marker, sent after the attempt, and held by no other
   row → **found**: the row takes its request id and becomes a normal job, followed to its end,
-  its result and cost recorded and its media saved (``follow``), never resubmitted;
+  its result and cost recorded and its media saved (``follow``), never resubmitted. A result the
+  queue no longer keeps (it expired) is taken from the list's ``json_output`` (``_listed``): the
+  job ran and fal billed it, so it is completed with its cost, never failed at $0;
 * nothing matches and the attempt is :data:`RECOVERY_WINDOW` old or more → **not created**: the
   row becomes ``not_created``, cost $0. Sooner, it stays ``unknown``: fal lists a request once it
   starts running, so one still queued is not listed yet;
@@ -26,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import inspect
+import functools
 import logging
 import os
 import time
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from .._catalog import get_model
 from ..history import History, HistoryRecord
 from ._generation import Generation, OnUpdate
+from ._listed import CLOCK_SKEW, read_listing, result_from_listing
 from ._marker import body_marker
 from ._outcome import UNKNOWN_SUBMIT, error_text, estimate_of
 from ._run import follow
@@ -61,8 +64,6 @@ log = logging.getLogger("sora2_widgets.generator")
 #: starts running, and fal's queue rarely holds one for more than minutes. Not listed by then →
 #: ``not_created``. Generous on purpose: until then the row only holds back budget.
 RECOVERY_WINDOW = dt.timedelta(hours=1)
-#: How far before the row's time the list is read: our clock and fal's may differ.
-CLOCK_SKEW = dt.timedelta(minutes=2)
 #: fal keeps request payloads 30 days; older rows cannot be matched (a day's margin).
 PAYLOAD_RETENTION = dt.timedelta(days=29)
 
@@ -124,16 +125,6 @@ class RecoveryReport:
 
 def _row(rec: HistoryRecord, outcome: RecoveryOutcome, reason: str) -> RecoveredRow:
     return RecoveredRow(rec.id, rec.model_id, outcome, reason=reason)
-
-
-async def _listed(platform: Any, endpoints: list[str], start: dt.datetime) -> list[RequestRecord]:
-    """fal's requests for ``endpoints`` since ``start``, with payloads (async or sync platform client)."""
-    call = platform.requests_by_endpoint
-    if inspect.iscoroutinefunction(call):
-        found: list[RequestRecord] = await call(endpoints, start=start, payloads=True)
-    else:
-        found = await asyncio.to_thread(call, endpoints, start=start, payloads=True)
-    return found
 
 
 def _match(
@@ -227,29 +218,50 @@ async def recover_pass(
     if not checkable:
         return RecoveryReport(tuple(report))
     made = platform is None
-    if made:
-        platform = _default_platform(state)
-        if platform is None:
-            why = "no Platform API client for this generator's account was given"
-            return RecoveryReport((*report, *(_row(r, "still_unknown", why) for r in checkable)))
+    reader = _default_platform(state) if made else platform
+    if reader is None:
+        why = "no Platform API client for this generator's account was given"
+        return RecoveryReport((*report, *(_row(r, "still_unknown", why) for r in checkable)))
+    try:
+        report.extend(await _resolve(state, reader, checkable, now, window, on_update))
+    finally:
+        # Open until every found job is finished: one whose result expired is read from the list again.
+        if made:
+            await reader.aclose()
+    return RecoveryReport(tuple(sorted(report, key=lambda r: r.history_id)))
+
+
+async def _resolve(
+    state: RunState,
+    platform: Any,
+    checkable: list[HistoryRecord],
+    now: dt.datetime,
+    window: dt.timedelta,
+    on_update: OnUpdate | None,
+) -> list[RecoveredRow]:
+    """Match ``checkable`` rows against fal's request list, then adopt or close each by the rules."""
+    history = state.history
+    provider = state.client().provider
     try:
         start = min(r.created_at for r in checkable) - CLOCK_SKEW
-        listed = await _listed(platform, sorted({r.endpoint for r in checkable}), start)
+        listed = await read_listing(platform, sorted({r.endpoint for r in checkable}), start)
     except Exception as exc:
         why = f"fal's request list could not be read ({error_text(exc)})"
         log.warning("recovering lost submits: %s", why)
-        return RecoveryReport((*report, *(_row(r, "still_unknown", why) for r in checkable)))
-    finally:
-        if made and platform is not None:
-            await platform.aclose()
+        return [_row(r, "still_unknown", why) for r in checkable]
     held_rows = await asyncio.to_thread(
         history.records, "request_id IS NOT NULL AND provider = ? AND created_at >= ?", (provider, _ledger_time(start))
     )
     held = {r.request_id for r in held_rows if r.request_id is not None}
+    by_id = {item.request_id: item for item in listed}
+    report: list[RecoveredRow] = []
     followed: list[asyncio.Future[RecoveredRow]] = []
     for rec, found in _match(checkable, listed, held, now, window):
         if found.outcome == "found":
-            followed.append(asyncio.ensure_future(_adopt(state, len(followed), rec, found, on_update)))
+            assert found.request_id is not None
+            item = by_id[found.request_id]
+            adopt = _adopt(state, len(followed), rec, found, item, platform, on_update)
+            followed.append(asyncio.ensure_future(adopt))
         elif found.outcome == "not_created":
             error = f"{UNKNOWN_SUBMIT}: {found.reason} (nothing charged)"
             done = await asyncio.to_thread(
@@ -259,7 +271,7 @@ async def recover_pass(
         else:
             report.append(found)
     report.extend(await asyncio.gather(*followed))
-    return RecoveryReport(tuple(sorted(report, key=lambda r: r.history_id)))
+    return report
 
 
 def _ledger_time(moment: dt.datetime) -> str:
@@ -269,9 +281,16 @@ def _ledger_time(moment: dt.datetime) -> str:
 
 
 async def _adopt(
-    state: RunState, index: int, rec: HistoryRecord, found: RecoveredRow, on_update: OnUpdate | None
+    state: RunState,
+    index: int,
+    rec: HistoryRecord,
+    found: RecoveredRow,
+    item: RequestRecord,
+    platform: Any,
+    on_update: OnUpdate | None,
 ) -> RecoveredRow:
-    """The row takes the request fal made of its lost submit, then is followed like a fresh job."""
+    """The row takes the request fal made of its lost submit, then is followed like a fresh job;
+    a result the queue no longer keeps is taken from fal's request list (the job ran and is billed)."""
     assert found.request_id is not None
     history = state.history
     # Taken before the row turns active: our own resume pass, running beside this, must not claim it.
@@ -301,7 +320,8 @@ async def _adopt(
                 cancel_url=job.cancel_url,
             )
             spec = get_model(rec.model_id)
-            gen = await follow(state, index, rec.id, spec, job, on_update, est=estimate_of(rec))
+            listed = functools.partial(result_from_listing, spec, item, platform)
+            gen = await follow(state, index, rec.id, spec, job, on_update, est=estimate_of(rec), listed=listed)
     finally:
         state.live.discard(rec.id)
     return dataclasses.replace(found, generation=gen)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from .._errors import (
     ValidationError,
 )
 from .._pricing import CostEstimate
+from .._results import VideoResult
 from ..history import ACTIVE_STATUSES
 from ._adapter import JobHandle
 from ._generation import Generation, OnUpdate, Progress
@@ -47,6 +48,7 @@ from ._outcome import (
     error_text,
     final,
     finish_row,
+    is_gone,
     mark_cancelled,
     not_recorded,
     settle_failure,
@@ -57,6 +59,8 @@ from ._state import RunState
 
 log = logging.getLogger("sora2_widgets.generator")
 
+#: Reads a job's result from somewhere other than the queue; ``None`` when it has none.
+ListedResult = Callable[[], Awaitable[VideoResult | None]]
 #: A job's sweep name and combination key, stored on its ledger row (``sora2_widgets.experiments``).
 SweepTag = tuple[str, str]
 
@@ -205,8 +209,12 @@ async def follow(
     on_update: OnUpdate | None,
     *,
     est: CostEstimate | None = None,
+    listed: ListedResult | None = None,
 ) -> Generation:
     """Wait for a submitted (or resumed) job, then record its result and save its media.
+
+    ``listed``: where else the result can be read when the queue no longer has it (a recovered
+    job's entry in fal's request list); it returns ``None`` when it has none either.
 
     A cancel (``cancel(history_id)``) or the caller going away (Ctrl-C, a closed notebook cell)
     cancels the job on the service; a job finished before the cancel landed is recorded, as it is
@@ -262,7 +270,11 @@ async def follow(
         try:
             result = await client.result(job)
         except Exception as exc:
-            return settle_failure(db, index, on_update, hid, exc, est, job_failed=job_failed)
+            kept = await listed() if listed is not None and is_gone(exc) and not job_failed else None
+            if kept is None:
+                return settle_failure(db, index, on_update, hid, exc, est, job_failed=job_failed)
+            log.info("generation #%d: its result expired on the queue; taken from fal's request list", hid)
+            result = kept
         if job_failed:
             failure = ServiceError(f"{spec.name} failed: {final_update.error}", request_id=job.request_id)
             return settle_failure(db, index, on_update, hid, failure, est, job_failed=True)

@@ -2,7 +2,7 @@
 
 The money row comes first: a finished job is paid for, so its result and actual cost are recorded
 before any download. A failed download leaves the row ``completed`` with an error that says
-``resume()`` retries it.
+``resume()`` retries it; a file the service no longer has (404/410) leaves one saying so.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .._unit_price import provisional_cost
 from ..history import ACTIVE_STATUSES, to_micros
 from ._generation import Generation, OnUpdate, Progress
 from ._media import download_checked, media_suffix, probe
-from ._outcome import emit, error_text, final
+from ._outcome import emit, error_text, final, is_gone
 from ._state import RunState
 
 log = logging.getLogger("sora2_widgets.generator")
@@ -150,7 +150,11 @@ async def save_media(
             fields["cost_micros"] = _settled_from_file(spec, rec.params, result, facts)
     except Exception as dexc:
         exc = dexc
-        fields["error"] = f"download failed: {error_text(dexc)} (resume() retries it)"
+        if is_gone(dexc):
+            # The job ran and is paid for; the row keeps its cost and says why it has no file.
+            fields["error"] = f"the video could no longer be downloaded: {error_text(dexc)} (its cost stands)"
+        else:
+            fields["error"] = f"download failed: {error_text(dexc)} (resume() retries it)"
         log.warning("generation #%d: download failed: %s", hid, error_text(dexc))
     history.update(hid, **fields)
     return final(history, index, on_update, hid, exc, est=est, result=result)

@@ -20,8 +20,8 @@ from rel_support import caching_renderer
 import sora2_widgets as sw
 from sora2_widgets.client._platform import AsyncPlatformClient
 from sora2_widgets.emulator import _emulator as emulator_module
-from sora2_widgets.emulator._emulator import Emulator
-from sora2_widgets.emulator._platform_data import ran_jobs
+from sora2_widgets.emulator._emulator import Emulator, Retention
+from sora2_widgets.emulator._platform_data import billed, ran_jobs
 from sora2_widgets.generator._marker import body_marker
 
 SORA = "sora2_text_to_video"
@@ -170,3 +170,67 @@ def test_reconcile_recovers_lost_submits_before_it_reads_the_bills(emu: Emulator
         assert not hist.reconcile(platform, settle=dt.timedelta(0), recover=False).recovered
         with pytest.raises(TypeError, match="recover must be True or False"):
             hist.reconcile(platform, recover=None)  # type: ignore[arg-type]
+
+
+# -- a found job whose result the queue no longer keeps (issue 17) ----------------------------------
+def _lose_one(emu: Emulator, home: Path, model_id: str = VEO) -> sw.Generation:
+    emu.faults.drop_submit_answers = 1
+    with _generator(emu, home) as gen:
+        lost = gen.generate_many([{"model_id": model_id, "prompt": "found after its result expired", "duration": "4s"}])
+    assert lost[0].status == "unknown"
+    return lost[0]
+
+
+def _billed_cost(emu: Emulator, request_id: str | None) -> Decimal:
+    (job,) = [j for j in ran_jobs(emu) if j.record.request_id == request_id]
+    event = billed(emu, job)
+    assert event is not None
+    return event.cost_total
+
+
+def test_an_expired_result_is_taken_from_the_request_list(emu: Emulator, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    lost = _lose_one(emu, home)
+    emu.retention = Retention(result=0, large_result=0)  # the queue forgets each result as it completes
+    with _generator(emu, home) as gen:
+        report = gen.recover_unknown(window=LONG)
+        rec = gen.history.get(lost.history_id)  # type: ignore[arg-type]
+    assert [r.outcome for r in report.rows] == ["found"]
+    assert emu.stats["result"] >= 1, "the queue was asked for the result first"
+    # Completed once, with the cost fal billed for it and the saved video: never failed at $0.
+    assert rec.status == "completed" and rec.error is None
+    assert rec.cost is not None and rec.cost > 0 and rec.cost == _billed_cost(emu, rec.request_id)
+    assert rec.video_url is not None and rec.local_path is not None
+    assert rec.sha256 == hashlib.sha256(rec.local_path.read_bytes()).hexdigest()
+    assert emu.stats["submits"] == 1
+
+
+def test_media_gone_too_keeps_the_cost_and_says_why(emu: Emulator, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    lost = _lose_one(emu, home)
+    # A millionth of a second: gone before any download, which only starts once the job completed.
+    emu.retention = Retention(result=0, large_result=0, media=1e-6)
+    with _generator(emu, home) as gen:
+        (found,) = gen.recover_unknown(window=LONG).rows
+        rec = gen.history.get(lost.history_id)  # type: ignore[arg-type]
+    assert found.outcome == "found" and found.generation is not None
+    assert rec.status == "completed" and rec.local_path is None
+    assert rec.cost is not None and rec.cost > 0 and rec.cost == _billed_cost(emu, rec.request_id)
+    assert "could no longer be downloaded" in (rec.error or "") and "404" in (rec.error or "")
+    assert found.generation.cost == rec.cost and found.generation.error == rec.error
+
+
+def test_a_job_listed_while_running_is_read_again_once_its_result_expired(emu: Emulator, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    # Long enough that the first look lists it running, without an output (as fal lists a running request).
+    emu.progress_time = 5.0
+    lost = _lose_one(emu, home)
+    emu.retention = Retention(result=0, large_result=0)
+    with _generator(emu, home) as gen:
+        listings = emu.stats["platform"]
+        (found,) = gen.recover_unknown(window=LONG).rows
+        rec = gen.history.get(lost.history_id)  # type: ignore[arg-type]
+    assert found.outcome == "found"
+    assert emu.stats["platform"] - listings == 2, "the match, then this one request once it had ended"
+    assert rec.status == "completed" and rec.local_path is not None
+    assert rec.cost == _billed_cost(emu, rec.request_id)
