@@ -43,6 +43,7 @@ from ._options import (
     Faults,
     PlatformSwitches,
 )
+from ._queue import WaitingLine
 from ._render import render_video
 from ._storage import Storage
 from ._webhooks import DEFAULT_RETRIES, DEFAULT_RETRY_BASE, DEFAULT_TIMEOUT, WebhookSender
@@ -69,8 +70,9 @@ class Emulator:
     """fal's queue API for every catalog model, offline, with real MP4s and fault switches.
 
     Timings: a job waits ``queue_delay`` seconds IN_QUEUE (its position falls from
-    ``queue_depth`` to 0 in equal steps, the last step at 0), then is IN_PROGRESS for ``progress_time`` seconds, then
-    COMPLETED once its video is rendered (rendering starts at submit, in a thread pool).
+    ``queue_depth`` to 0 in equal steps, the last step at 0, plus one for each of this emulator's jobs
+    of the same app still waiting ahead of it; see ``_queue.py``), then is IN_PROGRESS for
+    ``progress_time`` seconds, then COMPLETED once its video is rendered (rendering starts at submit, in a thread pool).
 
     Auth: with ``require_key=None`` any ``Authorization: Key …`` header is accepted, and so
     is none at all — the in-process default client has no key to send. With
@@ -137,6 +139,8 @@ class Emulator:
         self.queue_delay = float(queue_delay)
         self.progress_time = float(progress_time)
         self.queue_depth = int(queue_depth)
+        #: This emulator's jobs still in the queue, per app: who is ahead of a new one.
+        self.waiting = WaitingLine()
         self.fps = int(fps)
         self.base_url = base_url.rstrip("/")
         self._require_key = require_key
@@ -388,6 +392,7 @@ class Emulator:
                 return False
             current.cancelled_at = time.time()
             self.store.save(current)
+            self.waiting.leave(current.app_id, current.request_id)
             fut = self._renders.get(record.request_id)
         if fut is not None:
             fut.cancel()  # only stops a render that has not started; a running one just finishes

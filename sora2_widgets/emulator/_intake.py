@@ -105,16 +105,18 @@ def create_job(
 
 def _queued(emu: Emulator, spec: ModelSpec, request_id: str) -> dict[str, Any]:
     """What every new job record starts with: which model, when, and the queue it waits in."""
+    now = time.time()
     return {
         "request_id": request_id,
         "endpoint": spec.endpoint,
         "model_id": spec.id,
         "model_name": spec.name,
         "app_id": spec.app_id,
-        "submitted_at": time.time(),
+        "submitted_at": now,
         "queue_delay": emu.queue_delay,
         "progress_time": emu.progress_time,
         "queue_position": emu.queue_depth,
+        "queue_ahead": emu.waiting.join(spec.app_id, request_id, now + emu.queue_delay, now),
         "seed": int(request_id.replace("-", ""), 16) % (2**31),
     }
 

@@ -100,7 +100,8 @@ def job_routes(emu: Emulator) -> tuple[Route, list[Route]]:
                 "status": "IN_QUEUE",
                 "request_id": rid,
                 **request_urls(record, url),
-                "queue_position": record.queue_position,
+                # Everyone ahead when it came, the emulator's own earlier jobs of the app included.
+                "queue_position": record.queue_position + len(record.queue_ahead),
             }
             if webhook is not None:
                 out["gateway_request_id"] = rid

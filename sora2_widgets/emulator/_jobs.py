@@ -94,6 +94,7 @@ class JobRecord:
     submitted_at: float
     queue_delay: float
     progress_time: float
+    #: Other people's jobs ahead of it when it came (the emulator's ``queue_depth``), falling to 0.
     queue_position: int
     params: dict[str, Any]
     width: int
@@ -125,11 +126,22 @@ class JobRecord:
     webhook_last_error: str | None = None
     #: Seconds the media stay after completion, from the request's ``X-Fal-Object-Lifecycle-Preference``.
     media_ttl: float | None = None
+    #: When each of this emulator's jobs of the same app waiting ahead of it starts (``_queue.py``).
+    queue_ahead: list[float] = field(default_factory=list)
 
     # -- timeline -------------------------------------------------------------------------
     @property
     def started_at(self) -> float:
         return self.submitted_at + self.queue_delay
+
+    def position_at(self, now: float) -> int:
+        """Its ``queue_position`` at ``now`` (before it starts): the others' share falls over the wait
+        in ``queue_position + 1`` equal slices (0, "next to run" as fal says, in the last one), and
+        each of this emulator's jobs ahead counts until it starts."""
+        remaining = (self.started_at - now) / self.queue_delay if self.queue_delay > 0 else 0.0
+        depth = self.queue_position
+        others = max(0, min(depth, int((depth + 1) * remaining)))
+        return others + sum(1 for start in self.queue_ahead if start > now)
 
     @property
     def due_at(self) -> float:
@@ -190,12 +202,7 @@ def snapshot(record: JobRecord, now: float, render_done_at: float | None) -> Sna
         logs = (*logs, LogEntry(f"{SIM} cancelled by the client", record.cancelled_at, "WARNING"))
         return Snapshot("COMPLETED", None, logs, record.cancelled_at, True, _CANCELLED)
     if now < record.started_at:
-        remaining = (record.started_at - now) / record.queue_delay if record.queue_delay > 0 else 0.0
-        # The wait is cut into depth + 1 equal slices: depth, …, 1, then 0 ("next to run", as fal
-        # says) in the last one, so a client sees the position reach 0 before IN_PROGRESS.
-        depth = record.queue_position
-        position = min(depth, int((depth + 1) * remaining))
-        return Snapshot("IN_QUEUE", max(position, 0), (), None, False, None)
+        return Snapshot("IN_QUEUE", record.position_at(now), (), None, False, None)
     if record.error is not None:
         logs = (
             *_logs(record, now, None),

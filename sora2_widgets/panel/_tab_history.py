@@ -4,8 +4,9 @@ video: play it, remix it (the Remix tab with it chosen), and find its file.
 
 Rows are read from ``History.df`` by its own column names: ``id``, ``created_at``, ``model_id``,
 ``status``, ``provider``, ``prompt``, ``cost_micros`` (exact; ``<NA>`` while unknown),
-``est_high_micros``, ``thumbnail_path``, ``local_path``, ``video_url``. People read model names and
-status words instead (``_ledger.py``), and an amount made on the emulator says it was simulated.
+``est_low_micros``, ``est_high_micros``, ``thumbnail_path``, ``local_path``, ``video_url``. People
+read model names and status words instead (``_ledger.py``), a job still on its way shows its
+estimate as one, and an amount made on the emulator says it was simulated.
 
 Experiments (issue #15): the rows can be narrowed to a rating (at least N stars, or unrated), a
 tag and a sweep (``rating``, ``tags``, ``sweep``), and the ticked rows opened side by side in
@@ -22,7 +23,7 @@ from typing import Any
 import ipywidgets as w
 
 from .._pricing import format_usd
-from ..history import from_micros
+from ..history import ACTIVE_STATUSES, from_micros
 from ._cards import VideoWhere, video_where
 from ._controller import PanelController
 from ._ledger import model_name, status_word
@@ -30,7 +31,7 @@ from ._media import browser_video_url
 from ._remix import when_text
 from ._widgets import EventGuard, cls, esc, replace_children, set_options, set_status, show, thumb
 
-__all__ = ["HISTORY_PAGE", "HistoryTab", "experiment_rows", "history_video"]
+__all__ = ["HISTORY_PAGE", "HistoryTab", "cost_text", "experiment_rows", "history_video"]
 
 #: History rows drawn at a time: each is a few widgets (thumbnail and actions), so "Show more" adds pages.
 HISTORY_PAGE = 25
@@ -41,6 +42,20 @@ def _money(micros: Any) -> str | None:
     import pandas as pd
 
     return None if pd.isna(micros) else format_usd(from_micros(int(micros)))
+
+
+def cost_text(record: Mapping[Hashable, Any]) -> str:
+    """A row's cost as people read it: the final figure once known; for a job still on its way, its
+    estimate marked as one ("≈ $0.40 est."), never a $0 or a final-looking amount; else not known."""
+    cost = _money(record["cost_micros"])
+    if cost is None and record["status"] in ACTIVE_STATUSES:
+        low, high = _money(record["est_low_micros"]), _money(record["est_high_micros"])
+        if low is not None or high is not None:
+            span = (low or high) if low is None or high is None or low == high else f"{low}–{high}"
+            cost = f"≈ {span} est."
+    if cost is None:
+        return "cost not known"
+    return cost + " (simulated)" if record["provider"] == "emulator" else cost
 
 
 def _missing(value: Any) -> bool:
@@ -270,15 +285,12 @@ class HistoryTab:
         row_id = record["id"]
         box = w.Checkbox(indent=False, layout=w.Layout(width="28px"))
         self.checks.append((row_id, box))
-        cost = _money(record["cost_micros"])
-        if cost is not None and record["provider"] == "emulator":
-            cost += " (simulated)"
         when = when_text(record["created_at"].to_pydatetime())
         unknown = record["status"] == "unknown"
         facts = [
             model_name(str(record["model_id"])),
             status_word(str(record["status"])),
-            cost or "cost not known",
+            cost_text(record),
             when,
         ]
         if not _missing(record.get("rating")):

@@ -7,6 +7,8 @@ The frames are ``History.spend(by="model")`` and ``History.spend(by="day")``: in
 their float ``*_usd`` twins exist for plotting elsewhere and are not shown.
 People read model names and column headers (``_ledger.COLUMN_HEADERS``), not those names; money
 made on the emulator is said to be simulated (it is priced like fal's and charged to nobody).
+Until something is spent the tab says so in a sentence and draws no chart (an axis of zeros would
+only show made-up ticks); an amount axis always starts at $0.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ from ._widgets import HIDDEN, cls, esc, show
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
-__all__ = ["SpendTab", "spend_chart"]
+__all__ = ["SpendTab", "spend_chart", "spend_figure"]
+
+
+def _rows(frame: pd.DataFrame | None) -> int:
+    return 0 if frame is None else len(frame)
 
 
 def _table(frame: pd.DataFrame | None, *, max_rows: int = 200) -> str:
@@ -96,11 +103,22 @@ def _series(frame: pd.DataFrame | None) -> tuple[list[str], list[float]]:
 
 
 def spend_chart(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> bytes:
-    """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched)."""
+    """Spend by model and by day as one PNG (Agg; no pyplot, so the user's backend is untouched);
+    no bytes while nothing has been spent."""
+    fig = spend_figure(by_model, by_day)
+    if fig is None:
+        return b""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", transparent=True)
+    return buf.getvalue()
+
+
+def spend_figure(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> Figure | None:
+    """The chart's figure: spend by model beside spend by day; ``None`` while nothing was spent."""
     models, model_usd = _series(by_model)
     days, day_usd = _series(by_day)
-    if not models and not days:
-        return b""
+    if not any(v > 0 for v in (*model_usd, *day_usd)):
+        return None  # bars of $0 would sit on matplotlib's made-up -0.05…0.05 axis
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(640 / 96, 2.6), dpi=192)  # 640 CSS px wide, crisp on HiDPI screens
@@ -109,9 +127,7 @@ def spend_chart(by_model: pd.DataFrame | None, by_day: pd.DataFrame | None) -> b
     _bars(axes[0], [model_name(m) for m in models], model_usd, "by model")
     _bars(axes[1], days, day_usd, "by day")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", transparent=True)
-    return buf.getvalue()
+    return fig
 
 
 def _bars(ax: Any, labels: list[str], values: list[float], title: str) -> None:
@@ -141,6 +157,11 @@ def _bars(ax: Any, labels: list[str], values: list[float], title: str) -> None:
             ax.margins(x=0.2)
         else:
             ax.margins(y=0.2)
+    # Amounts are never negative: the axis starts at $0, whatever room the margins asked for.
+    if title == "by model":
+        ax.set_xlim(left=0)
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_title(f"Spend {title} (USD)", color=ink, fontsize=11)
     ax.tick_params(colors=ink, labelsize=9)
     for spine in ax.spines.values():
@@ -172,11 +193,14 @@ class SpendTab:
         by_model, by_day = ctl.spend_frames()
         self.spend_summary.value = f"<b>{esc(self._summary(by_model))}</b>"
         by_user = ctl.spend_by_user()
-        self.spend_tables.value = (
-            f"<div class='sw-box-title'>By model</div>{_table(by_model)}"
-            f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
-            + ("" if by_user is None else f"<div class='sw-box-title'>By person</div>{_table(by_user)}")
-        )
+        if _rows(by_model) or _rows(by_day) or _rows(by_user):
+            self.spend_tables.value = (
+                f"<div class='sw-box-title'>By model</div>{_table(by_model)}"
+                f"<div class='sw-box-title'>By day</div>{_table(by_day)}"
+                + ("" if by_user is None else f"<div class='sw-box-title'>By person</div>{_table(by_user)}")
+            )
+        else:
+            self.spend_tables.value = ""  # empty tables under headers would repeat the summary's sentence
         png = spend_chart(by_model, by_day)
         if png and self.spend_chart.source != png:
             self.spend_chart.set_source(png, "image/png")  # the bytes first, then show: never an empty image
@@ -187,7 +211,7 @@ class SpendTab:
         left = ctl.budget_left
         spent = ctl.spent()
         simulated = ctl.simulated_spent()
-        summary = f"Total spent: {format_usd(spent)}"
+        summary = f"Total spent: {format_usd(spent)}" if spent else "Nothing spent yet"
         if simulated and simulated == spent:
             summary += " (simulated on the emulator: nothing was charged)"
         elif simulated:

@@ -83,6 +83,9 @@ def test_double_click_question_and_tabs(slow_front_end: Served, page: Page, requ
     expect(pg.locator(".sw-panel .sw-card")).to_have_count(2, timeout=60_000)
     for card in pg.locator(".sw-panel .sw-card").all():
         expect(card.locator(".sw-card-status")).to_have_text(re.compile(r"^In queue"), timeout=60_000)
+    # Both wait in the one Sora queue behind the emulator's 2 others: each card shows its own place.
+    places = sorted(pg.locator(".sw-panel .sw-card .sw-card-status").all_inner_texts())
+    assert places == ["In queue · #3", "In queue · #4"], places
     expect(generate).to_be_enabled(timeout=60_000)
     expect(generate).to_have_text("Generate")
     jobs = _emulator_jobs(home)
@@ -120,8 +123,9 @@ def test_double_click_question_and_tabs(slow_front_end: Served, page: Page, requ
         if title == "History":
             expect(pg.locator(".sw-history-row")).to_have_count(4, timeout=60_000)
         if title == "Spend":
-            # Queued jobs have cost nothing yet.
-            expect(pg.locator(".sw-spend")).to_contain_text("Total spent: $0.00", timeout=60_000)
+            # Queued jobs have cost nothing yet: a sentence says so, and no chart of $0 bars is drawn.
+            expect(pg.locator(".sw-spend")).to_contain_text("Nothing spent yet", timeout=60_000)
+            expect(pg.locator(".sw-spend-chart")).to_be_hidden()
         assert overflowing(pg) == [], title
         panel.screenshot(path=str(SHOTS / f"person_{front}_{slug}_tab.png"))
     assert page.dialogs == []

@@ -84,3 +84,26 @@ def test_a_short_history_has_no_show_more(panel: Any, history: FakeHistory) -> N
     assert len(panel.history_rows.children) == 3
     assert panel.history_count.value == "3 generations, newest first."
     assert panel.history_more.layout.display == "none"
+
+
+def test_a_job_on_its_way_shows_its_estimate_as_an_estimate(panel: Any, history: FakeHistory) -> None:
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    rows = [
+        ("queued", "in_queue", {"est_low_micros": 400_000, "est_high_micros": 400_000}, "emulator"),
+        ("running", "in_progress", {"est_low_micros": 700_000, "est_high_micros": 1_400_000}, "fal"),
+        ("done", "completed", {"est_low_micros": 400_000, "est_high_micros": 400_000, "cost_usd": 0.4}, "fal"),
+        ("failed", "failed", {"est_low_micros": 400_000, "est_high_micros": 400_000}, "fal"),
+    ]
+    for i, (prompt, status, money, provider) in enumerate(rows):
+        history.add(model_id=TEXT_SORA, status=status, prompt=prompt, provider=provider,
+                    created_at=start + dt.timedelta(minutes=i), **money)  # fmt: skip
+    panel.tabs.selected_index = 3
+    shown = {
+        text(r).split("<div class='sw-muted'>")[1].split("</div>")[0]: text(r) for r in panel.history_rows.children
+    }
+    assert "Sora 2</b> · In queue · ≈ $0.40 est. (simulated) · " in shown["queued"]
+    assert "Sora 2</b> · Generating · ≈ $0.70–$1.40 est. · " in shown["running"]
+    assert "Sora 2</b> · Completed · $0.40 · " in shown["done"]  # the final figure, not an estimate
+    # A job that ended without a cost is not given its estimate as if it were what it cost.
+    assert "Failed · cost not known · " in shown["failed"] and "est." not in shown["failed"]
+    assert not any("$0.00" in t or "cost not known" in t for p, t in shown.items() if p in ("queued", "running"))
