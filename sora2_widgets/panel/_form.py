@@ -140,6 +140,9 @@ class PanelForm:
         # Sources
         self.image: ImageChoice | None = None
         self.image_error: str | None = None
+        #: Further image inputs (an end frame: ``end_image_url``, ``tail_image_url``), by field name.
+        self.extra_images: dict[str, ImageChoice] = {}
+        self.extra_image_errors: dict[str, str] = {}
         self.remix_key: str | None = None
         # Models the service said are gone (HTTP 410): they stay listed, and block Generate.
         self.unavailable: set[str] = set()
@@ -398,6 +401,28 @@ class PanelForm:
         self.image_error = error
         self._changed("image")
 
+    @property
+    def extra_image_fields(self) -> dict[str, tuple[ModelSpec, ...]]:
+        """Each image input beyond the start frame that a ticked model takes, with the models that take it."""
+        out: dict[str, tuple[ModelSpec, ...]] = {}
+        for spec in self.selected:
+            for name in spec.image_fields[1:]:
+                out[name] = (*out.get(name, ()), spec)
+        return out
+
+    def set_extra_image(self, name: str, choice: ImageChoice | None, error: str | None = None) -> None:
+        """Set (or, with ``None``, clear) an optional further image such as ``end_image_url``."""
+        if name not in self.extra_image_fields:
+            takes = ", ".join(self.extra_image_fields) or "none"
+            raise ValueError(f"{name} is not an image input of the selected models; they take {takes}")
+        self.extra_images.pop(name, None)
+        self.extra_image_errors.pop(name, None)
+        if choice is not None:
+            self.extra_images[name] = choice
+        if error:
+            self.extra_image_errors[name] = error
+        self._changed("image")
+
     def set_remix_source(self, key: str | None) -> None:
         self._set("remix_key", key)
 
@@ -500,6 +525,10 @@ class PanelForm:
         fields = spec.input_model.model_fields
         if spec.image_fields and self.image is not None:  # the start frame: image_url, start_image_url, …
             out[spec.image_fields[0]] = self.image.to_send
+        for name in spec.image_fields[1:]:  # optional end frames: sent only when chosen, only to their takers
+            extra = self.extra_images.get(name)
+            if extra is not None:
+                out[name] = extra.to_send
         source = self.remix_source
         if "video_id" in fields and source is not None:
             out["video_id"] = source.video_id

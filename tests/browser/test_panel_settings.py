@@ -2,7 +2,8 @@
 
 Veo 3.1 with its Audio checkbox off and then on: the cost label follows, and the saved MP4 has an
 audio track exactly when the box was ticked. Kling 3.0 image-to-video from the Image tab with an
-uploaded picture: the start frame goes to ``start_image_url``, uploaded through fal's storage.
+uploaded picture: the start frame goes to ``start_image_url`` and a second upload, in the end image's
+own picker, to ``end_image_url``, both uploaded through fal's storage.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Kling")
         expect(settings.locator(".sw-setting-aspect-ratio:visible")).to_have_count(0)  # it follows the image
         expect(cost).to_contain_text("$0.63")  # 5 s × $0.126 with audio
+        # Kling 3.0 takes an end frame too: its own optional picker, uploaded the same way.
+        end = tmp_path / "end.png"
+        with Image.new("RGB", (1280, 720), (200, 90, 30)) as im:
+            im.save(end)
+        expect(pg.locator(".sw-end-image .sw-group-title")).to_have_text("End image (optional)")
+        with pg.expect_file_chooser() as chooser:
+            pg.locator("button.sw-end-image-upload").click()
+        chooser.value.set_files(str(end))
+        expect(pg.locator(".sw-end-image-error")).to_have_text("End image: end.png", timeout=30_000)
         pg.locator(".sw-prompt textarea").fill("The sun rises over a calm sea")
         panel.screenshot(path=str(SHOTS / "settings_lab_kling3_image.png"))
         _generate_and_wait(pg, 2, 5.0)
@@ -105,4 +115,6 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         (kling,) = [r for r in _records(home) if r.model_id == "kling3_standard_image_to_video"]
         stored = kling.params["start_image_url"]
         assert stored.startswith("http") and "/files/" in stored and "image_url" not in kling.params
+        last = kling.params["end_image_url"]
+        assert last.startswith("http") and "/files/" in last and last != stored
         assert _has_audio(kling.local_path)
