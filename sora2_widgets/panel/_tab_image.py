@@ -41,7 +41,7 @@ class ImagePicker:
         self._event = event
         self._store = store
         start = prefix == "sw-image"
-        self.title = cls(w.HTML(), "sw-group-title")
+        self.title = cls(w.HTML(), "sw-image-title")
         self.image_url = cls(w.Text(description="Image URL", placeholder="https://…"), f"{prefix}-url")
         self.image_use_url = cls(w.Button(description="Use URL", icon="link"), f"{prefix}-use-url", "sw-action")
         self.image_use_url.on_click(lambda _b: self._load(lambda: image_from_url(self.image_url.value)))
@@ -51,7 +51,8 @@ class ImagePicker:
             "sw-action",
         )
         self.upload.observe(self._on_upload, names="value")
-        self.image_path = cls(w.Text(description="Local path", placeholder="~/pictures/start.png"), f"{prefix}-path")
+        example = "~/pictures/start.png" if start else "~/pictures/last-frame.png"
+        self.image_path = cls(w.Text(description="Local path", placeholder=example), f"{prefix}-path")
         self.image_load = cls(w.Button(description="Load file", icon="folder-open"), f"{prefix}-load", "sw-action")
         self.image_load.on_click(lambda _b: self._load(lambda: image_from_path(self.image_path.value)))
         # An optional image can be taken back: then nothing is sent for it.
