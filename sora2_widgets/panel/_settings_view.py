@@ -47,7 +47,6 @@ class SchemaSettings:
         self.spare = w.VBox(layout=w.Layout(display="none"))
         self.box = cls(
             w.VBox([self.title, self.groups_box, self.advanced, self.advanced_groups, self.spare]),
-            "sw-kling-settings",
             "sw-schema-settings",
             "sw-box",
         )
