@@ -54,7 +54,7 @@ def _scenarios(ctl: PanelController) -> dict[str, tuple[Callable[[], None], Call
     def image() -> None:
         ctl.set_tab("image")
         ctl.select(["sora2_image_to_video", "sora2_image_to_video_pro", "kling25_turbo_pro_image_to_video"])
-        ctl.set_resolution("auto")  # the Pro model's "auto": a price range
+        ctl.set_setting("sora:resolution", "auto")  # the Pro model's "auto": a price range
 
     def remix() -> None:
         ctl.set_tab("remix")
@@ -68,7 +68,7 @@ def _scenarios(ctl: PanelController) -> dict[str, tuple[Callable[[], None], Call
     def image_all() -> None:
         ctl.set_tab("image")
         ctl.select([m.id for m in ctl.models])
-        ctl.set_resolution("auto")
+        ctl.set_setting("sora:resolution", "auto")
 
     durations = itertools.cycle((4, 8, 12))
     aspects = itertools.cycle(("16:9", "9:16"))
@@ -76,14 +76,17 @@ def _scenarios(ctl: PanelController) -> dict[str, tuple[Callable[[], None], Call
     n_text = len(sw.models_for("text"))
     n_image = len(sw.models_for("image"))
     return {
-        f"text, all {n_text} models, change duration": (text_all, lambda i: ctl.set_duration(next(durations))),
+        f"text, all {n_text} models, change duration": (
+            text_all,
+            lambda i: ctl.set_setting("sora:duration", next(durations)),
+        ),
         f"image, all {n_image} models, auto resolution, change aspect": (
             image_all,
-            lambda i: ctl.set_aspect_ratio(next(aspects)),
+            lambda i: ctl.set_setting("sora:aspect_ratio", next(aspects)),
         ),
-        "text, 3 models, change duration": (text, lambda i: ctl.set_duration(next(durations))),
-        "image, auto resolution, change aspect": (image, lambda i: ctl.set_aspect_ratio(next(aspects))),
-        "remix with a source, toggle keep": (remix, lambda i: ctl.set_keep_for_remix(next(keeps))),
+        "text, 3 models, change duration": (text, lambda i: ctl.set_setting("sora:duration", next(durations))),
+        "image, auto resolution, change aspect": (image, lambda i: ctl.set_setting("sora:aspect_ratio", next(aspects))),
+        "remix with a source, toggle keep": (remix, lambda i: ctl.set_setting("sora:delete_video", next(keeps))),
     }
 
 

@@ -77,7 +77,9 @@ class CatalogEntry:
     retired: str | None = None
     #: Fact → why it is not settled ("price": "one fal page says …").
     to_confirm: Mapping[str, str] = field(default_factory=dict)
-    #: UI hints: ``advanced`` fields, ``image_fields``, ``seconds_as_text``, ``new``.
+    #: UI hints: ``advanced`` fields, ``image_fields``, ``seconds_as_text``, ``new``, and ``fields``:
+    #: per input, how the panel shows it (``label``, ``hint``/``hint_when``, ``placeholder``,
+    #: ``inverted``, ``panel_default``; see ``panel/_settings.py``).
     ui: Mapping[str, Any] = field(default_factory=dict)
     inherits_from_source: bool = False
     path: str = ""

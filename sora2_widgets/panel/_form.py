@@ -6,24 +6,14 @@ values they offer, the prompt counter, the request each selected model gets and 
 
 Choices made here (and why):
 
-* **Aspect ratio** — the menu offers the *intersection* of the selected Sora models'
-  ``allowed["aspect_ratio"]``: one value is sent to every selected Sora model, so only
-  values that all of them accept are offered (a union would let the user pick a value
-  some model then refuses or silently ignores). In the catalog the Sora models of one
-  mode share their aspect ratios, so nothing is lost today.
-* **Resolution** — shown only when a Pro model is selected, with the values every
-  selected Pro model accepts, and sent to Pro models only; the standard models keep
-  their single/default resolution. ``auto`` means the service picks, so the price is
-  shown as a range until the result's size is known.
-* **Keep for remix** defaults to *on* (``delete_video=False``), and should in the CLI too.
-  fal's default deletes the video on the service after delivery, which makes it impossible
-  to remix forever; a user who later wants a remix cannot undo that, while a kept video
-  costs nothing extra (and a user who wants it gone unticks the box). The checkbox says
-  what it does in one line.
-* **Every family but Sora** gets its settings from its catalog entry's schema (``_settings.py``):
-  shared ones once, with the values all ticked models accept, the rest under the family's name.
-  Sora keeps the box above (keep-for-remix, snapshot and character ids read better by hand, and
-  the seed asks that Sora's settings appear only when a Sora model is ticked).
+* **Every family's settings, Sora's included**, come from its catalog entry's schema
+  (``_settings.py``): shared ones once, with the values all ticked models accept, the rest under
+  the family's name, so Sora's settings appear only when a Sora model is ticked. No model is
+  named here; what a setting means beyond its schema is data in the entry (``ui.fields``).
+* **Keep for remix** (Sora's ``delete_video``, shown inverted) starts *on*: the entry's
+  ``panel_default`` says so, and the reason is in ``_settings.py``.
+* **Further images** (an end frame) are optional: one picker per input name the ticked models'
+  entries list after the start frame, sent only to those models, and only when chosen.
 * **multi_prompt** (Kling 3.0's shots) replaces the prompt: with shots given and no prompt, the
   request carries the shots alone; with both, Generate is refused with the catalog's own sentence.
 * **One prompt and one set of settings per tab** (:class:`TabInputs`): a remix instruction
@@ -42,15 +32,13 @@ from .._catalog import _PRICED_SETTINGS as PRICE_INPUTS
 from .._catalog import Mode, ModelSpec, get_model, models_for
 from .._errors import ValidationError
 from .._pricing import CostEstimate, total
-from .._schemas import SORA_DURATIONS, SORA_PROMPT_LIMIT, SORA_SNAPSHOTS
+from .._schemas import SORA_PROMPT_LIMIT
 from ._media import ImageChoice
 from ._remix import RemixCandidate
 from ._settings import Field, Group, layout_for, parse_value
 
 __all__ = [
-    "AUTO_EXPLANATION",
     "GENERATION_TABS",
-    "KEEP_EXPLANATION",
     "TABS",
     "Estimate",
     "PanelForm",
@@ -66,10 +54,8 @@ TABS: tuple[tuple[str, str], ...] = (
     ("spend", "Spend"),
 )
 GENERATION_TABS = ("text", "image", "remix")
-KEEP_EXPLANATION = (
-    "Keep the video on the service so it can be remixed later (fal deletes it after delivery by default)."
-)
-AUTO_EXPLANATION = "auto: the service picks the resolution; the price is shown as a range until the result is known."
+#: Setting kinds the user types (checked against each taker's schema before Generate).
+_TYPED = frozenset({"number", "text", "list"})
 
 #: One selected model's price: its estimate, or ``None`` and the reason it cannot be priced.
 Estimate = tuple[ModelSpec, CostEstimate | None, str | None]
@@ -80,13 +66,7 @@ class TabInputs:
     """One generation tab's prompt and settings (each tab has its own; see the module notes)."""
 
     prompt: str = ""
-    # Sora settings
-    duration: int = 4
-    keep_for_remix: bool = True
-    snapshot: str = SORA_SNAPSHOTS[0]
-    detect_and_block_ip: bool = False
-    character_ids: str = ""
-    #: The schema-built settings (every family but Sora): field key ("kling:duration") → value.
+    #: The schema-built settings: field key ("kling:duration", "sora:delete_video") → value.
     values: dict[str, Any] = field(default_factory=dict)
 
 
@@ -117,11 +97,6 @@ class PanelForm:
     """The generation tabs' inputs. Setters validate, update and call :meth:`_changed`."""
 
     prompt: _PerTab[str] = _PerTab()
-    duration: _PerTab[int] = _PerTab()
-    keep_for_remix: _PerTab[bool] = _PerTab()
-    snapshot: _PerTab[str] = _PerTab()
-    detect_and_block_ip: _PerTab[bool] = _PerTab()
-    character_ids: _PerTab[str] = _PerTab()
     values: _PerTab[dict[str, Any]] = _PerTab()
 
     def __init__(self) -> None:
@@ -134,12 +109,13 @@ class PanelForm:
             "remix": ("sora2_video_to_video_remix",),
         }
         self.inputs: dict[str, TabInputs] = {tab: TabInputs() for tab in GENERATION_TABS}
-        self.aspect_ratio: dict[str, str] = {"text": "16:9", "image": "auto"}
-        self.resolution: dict[str, str] = {"text": "1080p", "image": "auto"}
         self.show_advanced = False
         # Sources
         self.image: ImageChoice | None = None
         self.image_error: str | None = None
+        #: Further image inputs (an end frame: ``end_image_url``, ``tail_image_url``), by field name.
+        self.extra_images: dict[str, ImageChoice] = {}
+        self.extra_image_errors: dict[str, str] = {}
         self.remix_key: str | None = None
         # Models the service said are gone (HTTP 410): they stay listed, and block Generate.
         self.unavailable: set[str] = set()
@@ -215,91 +191,12 @@ class PanelForm:
             self._changed("selection")
 
     @property
-    def sora_selected(self) -> tuple[ModelSpec, ...]:
-        return tuple(s for s in self.selected if s.is_sora)
-
-    @property
-    def pro_selected(self) -> tuple[ModelSpec, ...]:
-        return tuple(s for s in self.sora_selected if s.pro)
-
-    @property
-    def other_selected(self) -> tuple[ModelSpec, ...]:
-        return tuple(s for s in self.selected if not s.is_sora)
-
-    # -- visibility of settings -----------------------------------------------------------
-    @property
-    def show_sora_settings(self) -> bool:
-        return bool(self.sora_selected)
-
-    @property
-    def show_duration(self) -> bool:
-        return any("duration" in s.allowed for s in self.sora_selected)
-
-    @property
-    def show_aspect(self) -> bool:
-        return bool(self.aspect_options)
-
-    @property
-    def show_resolution(self) -> bool:
-        return bool(self.pro_selected) and bool(self.resolution_options)
-
-    @property
-    def show_other_settings(self) -> bool:
-        return bool(self.other_selected)
-
-    @property
     def settings_groups(self) -> tuple[Group, ...]:
-        """The schema-built settings of the ticked models that are not Sora's (see ``_settings.py``)."""
-        return layout_for(tuple(s.id for s in self.other_selected))
+        """The settings of the ticked models, built from their schemas (see ``_settings.py``)."""
+        return layout_for(tuple(s.id for s in self.selected))
 
     def settings_fields(self) -> list[Field]:
         return [f for g in self.settings_groups for f in g.fields]
-
-    @property
-    def show_remix_keep_note(self) -> bool:
-        return self.tab == "remix"
-
-    # -- options --------------------------------------------------------------------------
-    @property
-    def duration_options(self) -> tuple[int, ...]:
-        # 4/8/12 (the launch durations) first, then the 16/20 s fal added later.
-        if not self.show_duration:
-            return ()
-        allowed = set.intersection(*(set(s.allowed["duration"]) for s in self.sora_selected if "duration" in s.allowed))
-        return tuple(d for d in SORA_DURATIONS if d in allowed)
-
-    @staticmethod
-    def _common(specs: Sequence[ModelSpec], field: str) -> tuple[str, ...]:
-        sets = [s.allowed[field] for s in specs if field in s.allowed]
-        if not sets:
-            return ()
-        first = sets[0]
-        return tuple(v for v in first if all(v in other for other in sets[1:]))
-
-    @property
-    def aspect_options(self) -> tuple[str, ...]:
-        return self._common(self.sora_selected, "aspect_ratio")
-
-    @property
-    def resolution_options(self) -> tuple[str, ...]:
-        return self._common(self.pro_selected, "resolution")
-
-    def current_aspect(self) -> str | None:
-        opts = self.aspect_options
-        if not opts:
-            return None
-        chosen = self.aspect_ratio.get(self.tab)
-        return chosen if chosen in opts else opts[0]
-
-    def current_resolution(self) -> str | None:
-        opts = self.resolution_options
-        if not opts:
-            return None
-        chosen = self.resolution.get(self.tab)
-        if chosen in opts:
-            return chosen
-        default = self.pro_selected[0].defaults.get("resolution")
-        return default if default in opts else opts[0]
 
     def setting_value(self, fld: Field) -> Any:
         """A schema-built setting's value as the form holds it: the user's, else the same setting's
@@ -323,37 +220,10 @@ class PanelForm:
     def set_prompt(self, text: str) -> None:
         self._set("prompt", text)
 
-    def set_duration(self, seconds: int) -> None:
-        if int(seconds) not in SORA_DURATIONS:
-            raise ValueError(f"duration must be one of {SORA_DURATIONS}")
-        self._set("duration", int(seconds))
-
-    def set_aspect_ratio(self, value: str) -> None:
-        if self.aspect_ratio.get(self.tab) != value:
-            self.aspect_ratio[self.tab] = value
-            self._changed("aspect_ratio")
-
-    def set_resolution(self, value: str) -> None:
-        if self.resolution.get(self.tab) != value:
-            self.resolution[self.tab] = value
-            self._changed("resolution")
-
-    def set_keep_for_remix(self, keep: bool) -> None:
-        self._set("keep_for_remix", bool(keep))
-
     def set_show_advanced(self, show: bool) -> None:
         if self.show_advanced != bool(show):
             self.show_advanced = bool(show)
             self._changed("advanced", rearm=False)
-
-    def set_snapshot(self, value: str) -> None:
-        self._set("snapshot", value)
-
-    def set_detect_and_block_ip(self, value: bool) -> None:
-        self._set("detect_and_block_ip", bool(value))
-
-    def set_character_ids(self, text: str) -> None:
-        self._set("character_ids", text)
 
     def set_setting(self, key: str, value: Any) -> None:
         """Set a schema-built setting (``"veo:resolution"``, ``"shared:generate_audio"``).
@@ -381,21 +251,31 @@ class PanelForm:
                 return
         raise ValueError(f"none of the selected models takes {name}")
 
-    def set_other_duration(self, value: str) -> None:
-        self.set_setting_named("duration", value)
-
-    def set_other_aspect_ratio(self, value: str) -> None:
-        self.set_setting_named("aspect_ratio", value)
-
-    def set_negative_prompt(self, text: str) -> None:
-        self.set_setting_named("negative_prompt", text)
-
-    def set_cfg_scale(self, value: float) -> None:
-        self.set_setting_named("cfg_scale", value)
-
     def set_image(self, choice: ImageChoice | None, error: str | None = None) -> None:
         self.image = choice
         self.image_error = error
+        self._changed("image")
+
+    @property
+    def extra_image_fields(self) -> dict[str, tuple[ModelSpec, ...]]:
+        """Each image input beyond the start frame that a ticked model takes, with the models that take it."""
+        out: dict[str, tuple[ModelSpec, ...]] = {}
+        for spec in self.selected:
+            for name in spec.image_fields[1:]:
+                out[name] = (*out.get(name, ()), spec)
+        return out
+
+    def set_extra_image(self, name: str, choice: ImageChoice | None, error: str | None = None) -> None:
+        """Set (or, with ``None``, clear) an optional further image such as ``end_image_url``."""
+        if name not in self.extra_image_fields:
+            takes = ", ".join(self.extra_image_fields) or "none"
+            raise ValueError(f"{name} is not an image input of the selected models; they take {takes}")
+        self.extra_images.pop(name, None)
+        self.extra_image_errors.pop(name, None)
+        if choice is not None:
+            self.extra_images[name] = choice
+        if error:
+            self.extra_image_errors[name] = error
         self._changed("image")
 
     def set_remix_source(self, key: str | None) -> None:
@@ -428,30 +308,6 @@ class PanelForm:
     # -- request parameters ---------------------------------------------------------------
     def settings_for(self, spec: ModelSpec) -> dict[str, Any]:
         """The settings sent to ``spec`` (no prompt / image / video id): what the price depends on."""
-        return self._sora_settings(spec) if spec.is_sora else self._other_settings(spec)
-
-    def _sora_settings(self, spec: ModelSpec) -> dict[str, Any]:
-        fields = spec.input_model.model_fields
-        out: dict[str, Any] = {}
-        if "duration" in fields:
-            out["duration"] = self.duration
-        aspect = self.current_aspect()
-        if "aspect_ratio" in fields and aspect in spec.aspect_ratios:
-            out["aspect_ratio"] = aspect
-        resolution = self.current_resolution()
-        if spec.pro and resolution in spec.resolutions:
-            out["resolution"] = resolution
-        out["delete_video"] = not self.keep_for_remix
-        if "model" in fields and self.snapshot != SORA_SNAPSHOTS[0]:
-            out["model"] = self.snapshot
-        if "detect_and_block_ip" in fields and self.detect_and_block_ip:
-            out["detect_and_block_ip"] = True
-        ids = [c.strip() for c in self.character_ids.split(",") if c.strip()]
-        if "character_ids" in fields and ids:
-            out["character_ids"] = ids
-        return out
-
-    def _other_settings(self, spec: ModelSpec) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for fld in self.settings_fields():
             if spec.id not in fld.models:
@@ -470,26 +326,41 @@ class PanelForm:
         out: list[str] = []
         for fld in self.settings_fields():
             try:
-                parse_value(fld, self.setting_value(fld))
+                value = parse_value(fld, self.setting_value(fld))
             except ValueError as exc:
                 out.append(f"{exc}.")
+                continue
+            if value is not None and fld.kind in _TYPED:
+                out += self._schema_objections(fld, value)
         if self.prompt.strip():
-            for spec in self.other_selected:
-                settings = self._other_settings(spec)
+            for spec in self.selected:
+                settings = self.settings_for(spec)
                 given = {"prompt": self.prompt, **settings}
                 for problem in spec.input_model.together_problems(given, set(given)):
                     out.append(f"{problem.message()}.")
         return list(dict.fromkeys(out))
 
+    @staticmethod
+    def _schema_objections(fld: Field, value: Any) -> list[str]:
+        """What each taker's schema says against a typed value (three character ids where two are
+        allowed): typed text is the one kind of setting the panel cannot offer only good values of."""
+        out: list[str] = []
+        for model_id in fld.models:
+            try:
+                get_model(model_id).check_params({fld.name: value})
+            except ValidationError as exc:
+                # "character_ids takes at most 2 ids" → "Characters takes at most 2 ids": the name the user sees.
+                out += [f"{fld.label} {e.message.removeprefix(fld.name + ' ')}." for e in exc.errors]
+        return out
+
     def _priced(self, spec: ModelSpec) -> dict[str, Any]:
         """What ``spec``'s estimate needs: for schema-built settings only those a price reads (the
         rest were checked as they were set, by ``setting_problems``), which keeps the label quick
         with every model ticked."""
-        settings = self.settings_for(spec)
-        return settings if spec.is_sora else {k: v for k, v in settings.items() if k in PRICE_INPUTS}
+        return {k: v for k, v in self.settings_for(spec).items() if k in PRICE_INPUTS}
 
     def _shots_only(self, spec: ModelSpec) -> bool:
-        return not spec.is_sora and bool(self._other_settings(spec).get("multi_prompt"))
+        return bool(self.settings_for(spec).get("multi_prompt"))
 
     def params_for(self, spec: ModelSpec) -> dict[str, Any]:
         """The full request for ``spec``: settings plus prompt and the mode's source."""
@@ -500,6 +371,10 @@ class PanelForm:
         fields = spec.input_model.model_fields
         if spec.image_fields and self.image is not None:  # the start frame: image_url, start_image_url, …
             out[spec.image_fields[0]] = self.image.to_send
+        for name in spec.image_fields[1:]:  # optional end frames: sent only when chosen, only to their takers
+            extra = self.extra_images.get(name)
+            if extra is not None:
+                out[name] = extra.to_send
         source = self.remix_source
         if "video_id" in fields and source is not None:
             out["video_id"] = source.video_id

@@ -3,8 +3,24 @@
 No model is named here: a setting's widget kind, its values, its default and whether it sits
 behind "Advanced" all come from the entry (``enum`` → a menu, ``boolean`` → a checkbox, a number
 with both bounds → a slider, any other number → a number box, text → a text box, a list of shot
-objects → one shot per line). Sora's settings keep their own box (see ``_form.py``); every other
-family's are laid out here.
+objects → one shot per line, a list of strings → a comma list). Every family's settings, Sora's
+included, are laid out here.
+
+What needs more than the schema says is data in the entry's ``ui.fields`` (per input), read the
+same way for every model:
+
+* ``label`` — what the panel calls it ("Snapshot" for Sora's ``model``).
+* ``hint`` — one line shown beside it; with ``hint_when`` only while that value is offered
+  (Sora's "auto" resolution, priced as a range).
+* ``placeholder`` — the empty text box's prompt ("up to 2 character ids, comma separated").
+* ``inverted`` — a checkbox that shows the opposite of the input: Sora's ``delete_video`` is
+  "Keep for remix", ticked when ``delete_video`` is false.
+* ``panel_default`` — the value the panel starts on where it differs from the service's default:
+  ``delete_video`` false, so a video stays remixable unless the user unticks the box (fal's
+  default deletes it after delivery, which no later click can undo).
+
+A menu with a single value (Sora 2's one resolution) offers no choice and is not shown; the service
+uses that value anyway.
 
 Grouping (issue 12):
 
@@ -77,6 +93,15 @@ class Field:
     seconds: bool = False
     #: Text: the fewest characters any taker's ``maxLength`` allows.
     max_length: int | None = None
+    #: From the entries' ``ui.fields`` (see the module notes).
+    hint: str = ""
+    hint_when: Any = None
+    placeholder: str = ""
+    inverted: bool = False
+
+    @property
+    def shows_hint(self) -> bool:
+        return bool(self.hint) and (self.hint_when is None or self.hint_when in self.options)
 
     def option_label(self, value: Any) -> str:
         if self.seconds and str(value)[:1].isdigit():
@@ -135,11 +160,22 @@ def _kind(prop: Mapping[str, Any]) -> Kind | None:
 def _settings_of(spec: ModelSpec) -> dict[str, tuple[Kind, Mapping[str, Any]]]:
     props: Mapping[str, Mapping[str, Any]] = spec.entry.input_schema["properties"]
     skip = _NOT_SETTINGS | set(spec.image_fields) | spec.secret_fields
+    required = set(spec.entry.input_schema.get("required", ()))
     out: dict[str, tuple[Kind, Mapping[str, Any]]] = {}
     for name, prop in props.items():
         kind = _kind(prop)
-        if name not in skip and kind is not None:
+        no_choice = kind == "choice" and len(prop["enum"]) == 1 and name not in required
+        if name not in skip and kind is not None and not no_choice:
             out[name] = (kind, prop)
+    return out
+
+
+def _hints(name: str, takers: Sequence[ModelSpec]) -> dict[str, Any]:
+    """The entries' ``ui.fields`` hints for ``name``: the first taker's that has each one."""
+    out: dict[str, Any] = {}
+    for spec in takers:
+        for key, value in spec.entry.ui.get("fields", {}).get(name, {}).items():
+            out.setdefault(key, value)
     return out
 
 
@@ -163,7 +199,15 @@ def _merge(
         lo, hi = max(float(p["minimum"]) for p in props), min(float(p["maximum"]) for p in props)
         if lo > hi:
             return None
-    default = next((p["default"] for p in props if "default" in p), None)
+    hints = _hints(name, takers)
+    default = (
+        hints["panel_default"]
+        if "panel_default" in hints
+        else next((p["default"] for p in props if "default" in p), None)
+    )
+    inverted = kind == "toggle" and bool(hints.get("inverted"))
+    if inverted and isinstance(default, bool):
+        default = not default  # the box shows the opposite of the input ("Keep for remix")
     if kind == "choice" and name == "duration" and default == "auto":
         # An "auto" length is priced as a range up to the longest video (Seedance: 15 s, ~$6, over
         # the confirmation threshold); the panel starts on a fixed length, "auto" stays offered.
@@ -188,7 +232,7 @@ def _merge(
         name=name,
         group=group,
         kind=kind,
-        label=_LABELS.get(name, name.replace("_", " ").capitalize()),
+        label=str(hints.get("label") or _LABELS.get(name, name.replace("_", " ").capitalize())),
         description=str(first.get("description", "")),
         options=options,
         minimum=lo,
@@ -199,6 +243,10 @@ def _merge(
         models=tuple(s.id for s in takers),
         seconds=seconds,
         max_length=min((int(p["maxLength"]) for p in props if "maxLength" in p), default=None),
+        hint=str(hints.get("hint", "")),
+        hint_when=hints.get("hint_when"),
+        placeholder=str(hints.get("placeholder", "")),
+        inverted=inverted,
     )
 
 
@@ -208,12 +256,16 @@ def _family_title(family: str) -> str:
 
 @functools.lru_cache(maxsize=256)  # the cost label asks on every change: one layout per selection
 def layout_for(model_ids: tuple[str, ...]) -> tuple[Group, ...]:
-    """The settings groups of these (non-Sora) models: shared ones first, then one per family."""
+    """The settings groups of these models: shared ones first, then one per family."""
     specs = [get_model(m) for m in model_ids]
     settings = {s.id: {n: kp for n, kp in _settings_of(s).items()} for s in specs}
     names: list[str] = []
     for s in specs:
-        names += [n for n in settings[s.id] if n not in names]
+        after = -1  # a name the first models lack goes after its neighbour in this model's order
+        for n in settings[s.id]:
+            if n not in names:
+                names.insert(after + 1, n)
+            after = names.index(n)
     shared: list[Field] = []
     by_group: dict[str, tuple[str, list[Field]]] = {}
     for name in names:
@@ -247,6 +299,8 @@ def parse_value(field: Field, value: Any) -> Any:
     if field.kind in ("choice", "toggle", "slider"):
         if not field.accepts(value):
             raise ValueError(_bad(field, value))
+        if field.inverted:
+            return not value
         return int(value) if field.kind == "slider" and field.integer else value
     text = str(value).strip()
     if not text:

@@ -3,7 +3,9 @@
 A widget is made once per *slot*: the n-th field of a name and kind in the layout (the first
 ``duration`` menu, the first ``generate_audio`` checkbox…), and re-used as ticks move that field
 between "All selected models" and a family's group. So ticking models never leaks widget models,
-and ``panel.other_duration`` stays the same widget while it shows Kling's, Veo's or everyone's.
+and ``panel.duration`` stays the same widget while it shows Sora's, Kling's, Veo's or everyone's.
+A field with a hint (``ui.fields`` in its entry: Sora's "Keep for remix") gets the hint beside it,
+in a row of its own slot.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _SHOTS_HINT = "One shot per line: seconds | what it shows (e.g. 5 | a fox runs).
 
 
 class SchemaSettings:
-    """The box of every ticked model's settings but Sora's, grouped as the layout says."""
+    """The box of every ticked model's settings, grouped as the layout says."""
 
     def __init__(self, ctl: PanelController, event: EventGuard) -> None:
         self._ctl = ctl
@@ -30,16 +32,21 @@ class SchemaSettings:
         self.slots: dict[tuple[str, str, int], Any] = {}
         self._keys: dict[int, str] = {}  # id(widget) -> the field key it shows now
         self.group_parts: dict[str, tuple[w.HTML, w.Box, w.VBox, w.VBox, w.HTML, w.VBox]] = {}
+        #: Per slot with a hint: the hint's text, and the row that holds the widget and its hint.
+        self.hints: dict[tuple[str, str, int], w.HTML] = {}
+        self.hinted: dict[tuple[str, str, int], w.HBox] = {}
         self.title = w.HTML()
         self.advanced = cls(w.ToggleButton(description="Advanced", icon="cog"), "sw-settings-advanced")
         self.advanced.observe(lambda ch: event(ctl.set_show_advanced, ch["new"]), names="value")
         self.groups_box = w.VBox()
-        # Below the Advanced button, as in Sora's box: each group's advanced fields under its title.
+        # Below the Advanced button: each group's advanced fields under its title.
         self.advanced_groups = w.VBox()
         self.shots_hint = cls(w.HTML(esc(_SHOTS_HINT)), "sw-hint", "sw-shots-hint")
+        # Slots the current ticks do not use stay in the page, hidden: a widget no box holds would
+        # still be saved with the notebook, where nothing could reach it.
+        self.spare = w.VBox(layout=w.Layout(display="none"))
         self.box = cls(
-            w.VBox([self.title, self.groups_box, self.advanced, self.advanced_groups]),
-            "sw-kling-settings",
+            w.VBox([self.title, self.groups_box, self.advanced, self.advanced_groups, self.spare]),
             "sw-schema-settings",
             "sw-box",
         )
@@ -89,7 +96,9 @@ class SchemaSettings:
         widget.description = fld.label
         if len(fld.label) > 12 and fld.kind not in ("toggle",):  # "Safety tolerance" was cut to "Safety tol…"
             widget.style.description_width = "initial"
-        widget.tooltip = fld.description or fld.label
+        widget.tooltip = fld.hint or fld.description or fld.label
+        if fld.kind in ("text", "number", "list"):
+            widget.placeholder = fld.placeholder
         value = self._ctl.setting_value(fld)
         if fld.kind == "choice":
             set_options(widget, [(fld.option_label(v), v) for v in fld.options], value)
@@ -110,7 +119,7 @@ class SchemaSettings:
     def draw(self) -> None:
         ctl = self._ctl
         groups = ctl.settings_groups
-        show(self.box, bool(ctl.other_selected))
+        show(self.box, bool(ctl.selected))
         used: set[tuple[str, str, int]] = set()
         counts: dict[tuple[str, str], int] = {}
         boxes, more_boxes = [], []
@@ -123,25 +132,44 @@ class SchemaSettings:
                 widget = self.slot(fld.name, fld.kind, n)
                 used.add((fld.name, fld.kind, n))
                 self._draw_field(fld, widget)
-                (advanced if fld.advanced else basic).append(widget)
+                (advanced if fld.advanced else basic).append(self._with_hint(fld, (fld.name, fld.kind, n), widget))
                 if fld.kind == "shots" and n == 0:
                     (advanced if fld.advanced else basic).append(self.shots_hint)
             box, more_box = self._group_box(group, basic, advanced)
             boxes.append(box)
             more_boxes.append(more_box)
+        spare: list[Any] = []
         for key, widget in self.slots.items():
             if key not in used:
                 self._keys.pop(id(widget), None)
                 show(widget, False)
+                spare.append(widget)
+        drawn = (*boxes, *more_boxes)
+        placed = {id(x) for box in drawn for part in box.children for x in getattr(part, "children", ())}
+        spare += [row for row in self.hinted.values() if id(row) not in placed]
+        spare += [box for parts in self.group_parts.values() for box in (parts[3], parts[5]) if box not in drawn]
+        if tuple(self.spare.children) != tuple(spare):
+            self.spare.children = tuple(spare)
         if tuple(self.groups_box.children) != tuple(boxes):
             self.groups_box.children = tuple(boxes)
         if tuple(self.advanced_groups.children) != tuple(more_boxes):
             self.advanced_groups.children = tuple(more_boxes)
-        names = ", ".join(s.name for s in ctl.other_selected)
+        names = ", ".join(s.name for s in ctl.selected)
         self.title.value = f'<span class="sw-box-title">{esc(names)} settings</span>'
         has_advanced = any(g.advanced for g in groups)
         show(self.advanced, has_advanced)
         self.advanced.value = ctl.show_advanced
+
+    def _with_hint(self, fld: Field, key: tuple[str, str, int], widget: Any) -> Any:
+        """``widget``, or the row of ``widget`` and its one-line hint when its field has one to show."""
+        if not fld.shows_hint:
+            return widget
+        hint = self.hints.get(key)
+        if hint is None:
+            hint = self.hints[key] = cls(w.HTML(), "sw-hint", f"sw-setting-{fld.name.replace('_', '-')}-hint")
+            self.hinted[key] = cls(w.HBox([widget, hint]), "sw-hinted")
+        hint.value = esc(fld.hint)
+        return self.hinted[key]
 
     def _group_box(self, group: Group, basic: list[Any], advanced: list[Any]) -> tuple[w.VBox, w.VBox]:
         """The group's box of basic settings, and the box of its advanced ones (shown under Advanced)."""
@@ -168,5 +196,5 @@ class SchemaSettings:
         return box, more_box
 
     def close(self) -> None:
-        for widget in (*self.slots.values(), self.shots_hint):
+        for widget in (*self.slots.values(), *self.hints.values(), *self.hinted.values(), self.shots_hint):
             widget.close()

@@ -102,9 +102,9 @@ CSS = """
 .sw-panel .sw-row { flex-wrap: wrap; }
 /* ipywidgets gives HTML content the 28px control height as line height: double spacing when it wraps. */
 .sw-panel .sw-hint, .sw-panel .sw-hint > * { line-height: 1.4; }
-.sw-panel .sw-keep-row { align-items: center; flex-wrap: wrap; column-gap: 8px; }
-.sw-panel .sw-keep-row .sw-keep { width: auto; }
-.sw-panel .sw-keep-row .sw-hint { flex: 1 1 240px; min-width: 0; }
+.sw-panel .sw-hinted { align-items: center; flex-wrap: wrap; column-gap: 8px; flex: 1 1 100%; }
+.sw-panel .sw-hinted .sw-setting { width: auto; }
+.sw-panel .sw-hinted .sw-hint { flex: 1 1 240px; min-width: 0; }
 /* Job card header: name, status pill, Cancel; the progress bar has its own line. */
 .sw-panel .sw-card-header { align-items: center; gap: 8px; }
 .sw-panel .sw-card-name { font-weight: 600; width: auto; }

@@ -1,6 +1,6 @@
-"""The composer the Text, Image and Remix tabs share: models, prompt and counter, the Sora and
-the other models' settings (those built from the catalog's schemas, ``_settings_view.py``), the
-cost label, Generate and the status line.
+"""The composer the Text, Image and Remix tabs share: models, prompt and counter, the ticked
+models' settings (built from the catalog's schemas, ``_settings_view.py``; Sora's too), the cost
+label, Generate and the status line.
 
 One composer exists; the view moves it into the active generation tab, so the page holds one
 copy of each input (and browser tests find exactly one). What it shows is the active tab's own
@@ -19,11 +19,9 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
-from .._schemas import SORA_SNAPSHOTS
 from ._controller import PanelController
-from ._form import AUTO_EXPLANATION, KEEP_EXPLANATION
 from ._settings_view import SchemaSettings
-from ._widgets import EventGuard, cls, esc, set_options, set_status, show
+from ._widgets import EventGuard, cls, esc, set_status, show
 
 __all__ = ["Composer", "ModelPicker"]
 
@@ -141,8 +139,7 @@ class Composer:
         )
         self.prompt.observe(lambda ch: event(ctl.set_prompt, ch["new"]), names="value")
         self.counter = cls(w.HTML(), "sw-counter")
-        self.sora_settings = self._sora_box(ctl, event)
-        self.other_settings = self._other_box(ctl, event)
+        self.settings = self._settings_box(ctl, event)
         self.cost = cls(w.HTML(), "sw-cost")
         self.generate = cls(w.Button(description="Generate", icon="play", button_style="primary"), "sw-generate")
         self.generate.on_click(lambda _b: ctl.generate())
@@ -165,70 +162,36 @@ class Composer:
                 self.models,
                 self.prompt,
                 self.counter,
-                self.sora_settings,
-                self.other_settings,
+                self.settings,
                 self.cost,
                 w.HBox([self.generate, self.status], layout=w.Layout(align_items="center")),
                 self.question_row,
             ]
         )
 
-    def _sora_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
-        self.duration = cls(w.Dropdown(description="Duration"), "sw-duration")
-        self.duration.observe(lambda ch: event(ctl.set_duration, ch["new"]), names="value")
-        self.aspect = cls(w.Dropdown(description="Aspect"), "sw-aspect")
-        self.aspect.observe(lambda ch: event(ctl.set_aspect_ratio, ch["new"]), names="value")
-        self.resolution = cls(w.Dropdown(description="Resolution"), "sw-resolution")
-        self.resolution.observe(lambda ch: event(ctl.set_resolution, ch["new"]), names="value")
-        self.resolution_hint = cls(w.HTML(esc(AUTO_EXPLANATION)), "sw-hint", "sw-resolution-hint")
-        self.keep = cls(
-            w.Checkbox(description="Keep for remix", indent=False, layout=w.Layout(width="auto")), "sw-keep"
-        )
-        self.keep.observe(lambda ch: event(ctl.set_keep_for_remix, ch["new"]), names="value")
-        self.keep_hint = cls(w.HTML(esc(KEEP_EXPLANATION)), "sw-hint")
-        self.advanced = cls(w.ToggleButton(description="Advanced", icon="cog"), "sw-advanced")
-        self.advanced.observe(lambda ch: event(ctl.set_show_advanced, ch["new"]), names="value")
-        self.snapshot = w.Dropdown(description="Snapshot")
-        self.snapshot.observe(lambda ch: event(ctl.set_snapshot, ch["new"]), names="value")
-        self.detect_ip = w.Checkbox(description="Block prompts naming protected IP", indent=False)
-        self.detect_ip.observe(lambda ch: event(ctl.set_detect_and_block_ip, ch["new"]), names="value")
-        self.characters = w.Text(description="Characters", placeholder="up to 2 character ids, comma separated")
-        self.characters.observe(lambda ch: event(ctl.set_character_ids, ch["new"]), names="value")
-        self.advanced_box = cls(w.VBox([self.snapshot, self.detect_ip, self.characters]), "sw-advanced-settings")
-        return cls(
-            w.VBox(
-                [
-                    w.HTML('<span class="sw-box-title">Sora settings</span>'),
-                    cls(w.HBox([self.duration, self.aspect, self.resolution]), "sw-row"),
-                    self.resolution_hint,
-                    # The one-line explanation right after the checkbox it explains.
-                    cls(w.HBox([self.keep, self.keep_hint]), "sw-keep-row"),
-                    self.advanced,
-                    self.advanced_box,
-                ]
-            ),
-            "sw-sora-settings",
-            "sw-box",
-        )
-
-    def _other_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
+    def _settings_box(self, ctl: PanelController, event: EventGuard) -> w.VBox:
         self.schema = SchemaSettings(ctl, event)
-        self.other_title = self.schema.title
-        self.other_duration = self.schema.duration
-        self.other_aspect = self.schema.aspect
+        self.settings_title = self.schema.title
+        self.duration = self.schema.duration
+        self.aspect = self.schema.aspect
         self.negative = self.schema.negative
         self.cfg = self.schema.cfg
         self.audio = self.schema.audio
         # Live references: the panel's close() closes every widget its parts hold, shown or not.
-        self.schema_widgets = (self.schema.slots, self.schema.group_parts, self.schema.shots_hint)
+        self.schema_widgets = (
+            self.schema.slots,
+            self.schema.group_parts,
+            self.schema.shots_hint,
+            self.schema.hints,
+            self.schema.hinted,
+        )
         box: w.VBox = self.schema.box
         return box
 
     # -- controller -> widgets --------------------------------------------------------------
     def draw(self) -> None:
         self._draw_prompt()
-        self._draw_sora()
-        self._draw_other()
+        self.schema.draw()
         self._draw_cost_and_button()
 
     def _draw_prompt(self) -> None:
@@ -244,31 +207,6 @@ class Composer:
             self.counter.add_class("sw-over")
         else:
             self.counter.remove_class("sw-over")
-
-    def _draw_sora(self) -> None:
-        ctl = self._ctl
-        show(self.sora_settings, ctl.show_sora_settings)
-        show(self.duration, ctl.show_duration)
-        if ctl.show_duration:
-            set_options(self.duration, [(f"{d} s", d) for d in ctl.duration_options], ctl.duration)
-        show(self.aspect, ctl.show_aspect)
-        if ctl.show_aspect:
-            set_options(self.aspect, list(ctl.aspect_options), ctl.current_aspect())
-        show(self.resolution, ctl.show_resolution)
-        show(self.resolution_hint, ctl.show_resolution and "auto" in ctl.resolution_options)
-        if ctl.show_resolution:
-            set_options(self.resolution, list(ctl.resolution_options), ctl.current_resolution())
-        self.keep.value = ctl.keep_for_remix
-        self.advanced.value = ctl.show_advanced
-        show(self.advanced, ctl.show_duration)  # the advanced inputs exist on Sora generate models only
-        show(self.advanced_box, ctl.show_advanced and ctl.show_duration)
-        set_options(self.snapshot, list(SORA_SNAPSHOTS), ctl.snapshot)
-        self.detect_ip.value = ctl.detect_and_block_ip
-        if self.characters.value != ctl.character_ids:
-            self.characters.value = ctl.character_ids
-
-    def _draw_other(self) -> None:
-        self.schema.draw()
 
     def _draw_cost_and_button(self) -> None:
         ctl = self._ctl

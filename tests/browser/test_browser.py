@@ -36,11 +36,12 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     expect(pg.locator(".sw-remix-picker")).to_be_hidden()
     tab(pg, "Text → video")
 
-    sora, kling, cost = pg.locator(".sw-sora-settings"), pg.locator(".sw-kling-settings"), pg.locator(".sw-cost")
+    # Every family's settings are one box of groups, each under its family's name.
+    sora, kling, cost = pg.locator(".sw-settings-sora"), pg.locator(".sw-settings-kling"), pg.locator(".sw-cost")
     # Default: Sora 2 alone, 4 s at $0.10/s; no resolution choice (720p only).
     expect(sora).to_be_visible()
     expect(kling).to_be_hidden()
-    expect(pg.locator(".sw-resolution")).to_be_hidden()
+    expect(pg.locator(".sw-setting-resolution")).to_be_hidden()
     expect(cost).to_contain_text("$0.40")
 
     # Kling alone: Sora's settings go, Kling's come, and the prompt limit drops to 500.
@@ -54,17 +55,18 @@ def test_quickstart_panel_in_voila(page: Page, voila: tuple[str, Path]) -> None:
     select_models(pg, "sora2_text_to_video", "sora2_text_to_video_pro")
     expect(sora).to_be_visible()
     expect(kling).to_be_hidden()
-    expect(pg.locator(".sw-resolution")).to_be_visible()
+    expect(pg.locator(".sw-setting-resolution")).to_be_visible()
     expect(cost).to_contain_text("$2.40")
     expect(pg.locator(".sw-counter")).to_contain_text("5000")
 
     # Back to Sora 2 alone, kept for remix, with a prompt that would be an XSS if rendered as HTML.
     select_models(pg, "sora2_text_to_video")
-    expect(pg.locator(".sw-resolution")).to_be_hidden()
+    expect(pg.locator(".sw-setting-resolution")).to_be_hidden()
     expect(cost).to_contain_text("$0.40")
     pg.locator(".sw-prompt textarea").fill(XSS)
     expect(pg.locator(".sw-counter")).to_contain_text(str(5000 - len(XSS)))
-    keep = pg.locator(".sw-keep input[type=checkbox]")
+    keep = pg.locator(".sw-setting-delete-video input[type=checkbox]")
+    expect(pg.locator(".sw-setting-delete-video")).to_contain_text("Keep for remix")
     if not keep.is_checked():
         keep.check()
     expect(keep).to_be_checked()
@@ -130,9 +132,9 @@ def test_quickstart_panel_in_jupyterlab(lab: tuple[str, Path], page: Page) -> No
     expect(panel).to_be_visible(timeout=120_000)
 
     select_models(pg, "kling25_turbo_pro_text_to_video")
-    expect(pg.locator(".sw-sora-settings")).to_be_hidden()
+    expect(pg.locator(".sw-settings-sora")).to_be_hidden()
     select_models(pg, "sora2_text_to_video")
-    expect(pg.locator(".sw-sora-settings")).to_be_visible()
+    expect(pg.locator(".sw-settings-sora")).to_be_visible()
     expect(pg.locator(".sw-cost")).to_contain_text("$0.40")
     pg.locator(".sw-prompt textarea").fill("A red kite over a windy beach at sunset, handheld camera")
     pg.locator("button.sw-generate").click()

@@ -2,7 +2,8 @@
 
 Veo 3.1 with its Audio checkbox off and then on: the cost label follows, and the saved MP4 has an
 audio track exactly when the box was ticked. Kling 3.0 image-to-video from the Image tab with an
-uploaded picture: the start frame goes to ``start_image_url``, uploaded through fal's storage.
+uploaded picture: the start frame goes to ``start_image_url`` and a second upload, in the end image's
+own picker, to ``end_image_url``, both uploaded through fal's storage.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         home = served.home
         panel = open_panel(pg, served)
         tab(pg, "Text → video")
+        # Sora 2 beside Veo 3.1: Sora's group (Keep for remix ticked, its hint beside it) and Veo's.
+        select_models(pg, "sora2_text_to_video", "veo31_text_to_video")
+        groups = pg.locator(".sw-schema-settings .sw-settings-group:visible .sw-group-title")
+        expect(groups).to_have_text(["All selected models", "Sora", "Veo"])
+        keep = pg.locator(".sw-settings-sora .sw-setting-delete-video")
+        expect(keep).to_contain_text("Keep for remix")
+        expect(keep.locator("input[type=checkbox]")).to_be_checked()
+        expect(pg.locator(".sw-setting-delete-video-hint")).to_contain_text("can be remixed later")
+        panel.screenshot(path=str(SHOTS / "settings_lab_sora_and_veo.png"))
         select_models(pg, "veo31_text_to_video")
         # The model list marks each model: Sora 2 is retired, Veo 3.1 is new.
         models = pg.locator(".sw-models .sw-model-option:visible")
@@ -55,8 +65,8 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         expect(models.filter(has_text="Veo 3.1 ·").first.locator(".sw-badge")).to_have_text("new")
         settings = pg.locator(".sw-schema-settings")
         expect(settings).to_be_visible()
-        expect(pg.locator(".sw-sora-settings")).to_be_hidden()  # Sora's settings only with a Sora model
-        expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Veo")
+        expect(pg.locator(".sw-settings-sora")).to_be_hidden()  # Sora's settings only with a Sora model
+        expect(settings.locator(".sw-settings-group:visible .sw-group-title")).to_have_text("Veo")
         settings.locator(".sw-setting-duration:visible select").select_option(label="4 s")
         audio = settings.locator(".sw-audio:visible input[type=checkbox]")
         expect(audio).to_be_checked()  # Veo's default: with sound
@@ -95,9 +105,18 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         chooser.value.set_files(str(image))
         expect(pg.locator(".sw-image-error")).to_have_text("Start image: start.png", timeout=30_000)
         select_models(pg, "kling3_standard_image_to_video")
-        expect(settings.locator(".sw-settings-group .sw-group-title")).to_have_text("Kling")
+        expect(settings.locator(".sw-settings-group:visible .sw-group-title")).to_have_text("Kling")
         expect(settings.locator(".sw-setting-aspect-ratio:visible")).to_have_count(0)  # it follows the image
         expect(cost).to_contain_text("$0.63")  # 5 s × $0.126 with audio
+        # Kling 3.0 takes an end frame too: its own optional picker, uploaded the same way.
+        end = tmp_path / "end.png"
+        with Image.new("RGB", (1280, 720), (200, 90, 30)) as im:
+            im.save(end)
+        expect(pg.locator(".sw-end-image .sw-image-title")).to_contain_text("End image (optional)")
+        with pg.expect_file_chooser() as chooser:
+            pg.locator("button.sw-end-image-upload").click()
+        chooser.value.set_files(str(end))
+        expect(pg.locator(".sw-end-image-error")).to_have_text("End image: end.png", timeout=30_000)
         pg.locator(".sw-prompt textarea").fill("The sun rises over a calm sea")
         panel.screenshot(path=str(SHOTS / "settings_lab_kling3_image.png"))
         _generate_and_wait(pg, 2, 5.0)
@@ -105,4 +124,6 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         (kling,) = [r for r in _records(home) if r.model_id == "kling3_standard_image_to_video"]
         stored = kling.params["start_image_url"]
         assert stored.startswith("http") and "/files/" in stored and "image_url" not in kling.params
+        last = kling.params["end_image_url"]
+        assert last.startswith("http") and "/files/" in last and last != stored
         assert _has_audio(kling.local_path)

@@ -132,8 +132,8 @@ def find(css):
 
 find("sw-models").value = ("sora2_text_to_video",)
 find("sw-prompt").value = "A paper boat <b>on</b> a puddle"
-find("sw-duration").value = 4
-find("sw-keep").value = True
+find("sw-setting-duration").value = 4
+find("sw-setting-delete-video").value = True  # "Keep for remix"
 print("COST", find("sw-cost").value)
 find("sw-generate").click()
 

@@ -34,6 +34,12 @@ def find(root: Any, css: str) -> list[Any]:
     return [n for n in panel_tree(root) if css in getattr(n, "_dom_classes", ())]
 
 
+def setting(panel: Any, name: str) -> Any:
+    """The one visible widget of the setting ``name`` (``"delete_video"``: Sora's "Keep for remix")."""
+    (widget,) = [w for w in find(panel, f"sw-setting-{name.replace('_', '-')}") if shown(w)]
+    return widget
+
+
 def run(panel: Any, prompt: str = "a paper boat on a river", models: tuple[str, ...] = (TEXT_SORA,)) -> list[Any]:
     panel.controller.select(models)
     panel.prompt.value = prompt

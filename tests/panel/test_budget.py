@@ -26,7 +26,7 @@ COSTS = [
         {"duration": 8},
         ["Total: $5.15", "Sora 2: $0.80", "Sora 2 Pro: $4.00", "Kling 2.5 Turbo Pro: $0.35"],
     ),
-    ("text", (TEXT_KLING,), {"other_duration": "10"}, ["Total: $0.70", "Kling 2.5 Turbo Pro: $0.70"]),
+    ("text", (TEXT_KLING,), {"duration": "10"}, ["Total: $0.70", "Kling 2.5 Turbo Pro: $0.70"]),
     ("image", (IMG_SORA,), {"duration": 12}, ["Total: $1.20", "Sora 2 (image): $1.20"]),
     (
         "image",
@@ -59,9 +59,7 @@ def test_cost_label(
     ctl.set_tab(tab)
     ctl.select(selection)
     for name, value in settings.items():
-        {"duration": ctl.set_duration, "resolution": ctl.set_resolution, "other_duration": ctl.set_other_duration}[
-            name
-        ](value)
+        ctl.set_setting_named(name, value)  # the first menu of that name: Sora's before Kling's
     assert _cost(panel) == expected
     assert expected[0] in panel.cost.value.replace("&#x27;", "'")
 

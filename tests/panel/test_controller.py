@@ -22,7 +22,7 @@ def test_history_and_spend_tabs_list_no_models(panel: Any) -> None:
 def test_costly_selection_needs_a_second_click_in_the_same_state(panel: Any, generator: Any) -> None:
     ctl = panel.controller
     ctl.select((TEXT_PRO,))
-    ctl.set_duration(12)  # $6.00 > $5 threshold
+    ctl.set_setting_named("duration", 12)  # $6.00 > $5 threshold
     panel.prompt.value = "a long pan over mountains"
     panel.generate.click()
     assert generator.calls == [] and ctl.jobs == []

@@ -178,3 +178,32 @@ def test_the_panel_badge_replaces_the_clients_emulator_notice(
     assert caplog.text.count("built-in emulator") == 1
     for client in clients:
         asyncio.run(client.aclose())
+
+
+def test_an_uploaded_end_image_reaches_the_emulator_and_the_job_completes(
+    stack: tuple[Sora2Panel, Generator], tmp_path: Path
+) -> None:
+    from ._fakes import PNG
+
+    panel, generator = stack
+    ctl = panel.controller
+    panel.tabs.selected_index = 1
+    ctl.select(("kling3_standard_image_to_video",))
+    start, end = tmp_path / "first.png", tmp_path / "last.png"
+    start.write_bytes(PNG)
+    end.write_bytes(PNG)
+    panel.image_path.value = str(start)
+    panel.image_load.click()
+    picker = panel.image_source.extras["end_image_url"]
+    picker.image_path.value = str(end)
+    picker.image_load.click()
+    panel.prompt.value = "the kite lands in the grass"
+    panel.generate.click()
+    ctl.wait(60)
+    (job,) = ctl.jobs
+    assert job.status == JobStatus.DONE, (job.error_title, job.error_message)
+    params = generator.history.df["params"].iloc[0]
+    # Both frames went through the service's file storage, as URLs: never the bytes or a data: URI.
+    assert params["end_image_url"].startswith("http") and params["start_image_url"].startswith("http")
+    assert params["end_image_url"] != params["start_image_url"]
+    assert videos(panel.cards[job.id])

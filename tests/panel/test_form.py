@@ -9,26 +9,43 @@ import pytest
 from sora2_widgets import Mode, models_for
 from sora2_widgets.panel import PanelController
 
-from ._helpers import TEXT_KLING, TEXT_PRO, TEXT_SORA, shown
+from ._helpers import TEXT_KLING, TEXT_PRO, TEXT_SORA, find, setting
 
 
 def test_nothing_about_sora_without_a_sora_model(panel: Any) -> None:
     panel.controller.select((TEXT_KLING,))
-    assert not shown(panel.sora_settings)
+    drawn = panel.compose.schema.groups_box.children
+    assert not [box for box in find(panel, "sw-settings-sora") if box in drawn]
     params = panel.controller.params_for(panel.controller.selected[0])
     assert "delete_video" not in params and "resolution" not in params
-    assert "Sora" not in panel.other_title.value
+    assert "Sora" not in panel.settings_title.value
 
 
 def test_resolution_goes_to_pro_models_only(panel: Any) -> None:
     ctl = panel.controller
     ctl.select((TEXT_SORA, TEXT_PRO))
-    panel.resolution.value = "720p"
+    # Sora 2 has one resolution (nothing to choose): the menu is Sora 2 Pro's alone.
+    resolution = setting(panel, "resolution")
+    assert [v for _, v in resolution.options] == ["720p", "1080p"] and resolution.value == "1080p"
+    resolution.value = "720p"
     sora, pro = ctl.selected
     assert "resolution" not in ctl.settings_for(sora)
     assert ctl.settings_for(pro)["resolution"] == "720p"
-    panel.keep.value = False
-    assert ctl.settings_for(sora)["delete_video"] is True
+    keep = setting(panel, "delete_video")
+    assert keep.description == "Keep for remix" and keep.value is True
+    keep.value = False  # untick "Keep for remix": the service may delete them
+    assert ctl.settings_for(sora)["delete_video"] is True and ctl.settings_for(pro)["delete_video"] is True
+
+
+def test_too_many_character_ids_are_refused_before_generate(panel: Any) -> None:
+    ctl = panel.controller
+    ctl.select((TEXT_SORA,))
+    panel.prompt.value = "two friends"
+    ctl.set_setting("sora:character_ids", "char_a, char_b")
+    assert ctl.settings_for(ctl.selected[0])["character_ids"] == ["char_a", "char_b"] and not ctl.blockers
+    ctl.set_setting("sora:character_ids", "char_a, char_b, char_c")
+    assert panel.generate.disabled
+    assert "Characters takes at most 2 ids, got 3." in ctl.blockers
 
 
 @pytest.mark.parametrize(
@@ -91,7 +108,9 @@ def test_the_form_stands_alone_and_reports_each_change() -> None:
         "duration": 4,
         "aspect_ratio": "16:9",
         "resolution": "1080p",
+        "model": "sora-2",
         "delete_video": False,
+        "detect_and_block_ip": False,
     }
     assert form.remix_source is None and form.form_blockers() == []
     assert str(form.total_cost) == "$2.00"

@@ -18,7 +18,7 @@ from sora2_widgets.panel._player import MediaPlayer
 from sora2_widgets.panel._widgets import panel_tree
 
 from ._fakes import FakeGenerator, FakeHistory
-from ._helpers import REMIX, TEXT_KLING, TEXT_PRO, TEXT_SORA, find, run, shown, wait_until
+from ._helpers import REMIX, TEXT_KLING, TEXT_PRO, TEXT_SORA, find, run, setting, shown, wait_until
 
 
 class HeldGenerator(FakeGenerator):
@@ -162,11 +162,11 @@ def test_each_tab_keeps_its_own_prompt(panel: Any) -> None:
 def test_each_tab_keeps_its_own_settings_and_sends_them(panel: Any, generator: FakeGenerator) -> None:
     ctl = panel.controller
     panel.duration.value = 8
-    panel.keep.value = False
+    setting(panel, "delete_video").value = False
     ctl.set_tab("image")
-    assert panel.duration.value == 4 and panel.keep.value  # the image tab's own defaults
+    assert panel.duration.value == 4 and setting(panel, "delete_video").value  # the image tab's own defaults
     ctl.set_tab("text")
-    assert panel.duration.value == 8 and not panel.keep.value
+    assert panel.duration.value == 8 and not setting(panel, "delete_video").value
     run(panel, prompt="text prompt")
     model, params = generator.calls[-1]
     assert (model, params["prompt"], params["duration"], params["delete_video"]) == (TEXT_SORA, "text prompt", 8, True)
@@ -176,7 +176,10 @@ def test_keep_for_remix_is_on_by_default_on_every_generation_tab(panel: Any) -> 
     ctl = panel.controller
     for tab in ("text", "image", "remix"):
         ctl.set_tab(tab)
-        assert ctl.keep_for_remix and panel.keep.value
+        keep = setting(panel, "delete_video")
+        assert keep.description == "Keep for remix" and keep.value is True
+        assert "can be remixed later" in setting(panel, "delete_video_hint").value  # what it does, beside it
+        assert ctl.settings_for(ctl.selected[0])["delete_video"] is False
 
 
 # -- 9. models are ticked, not Ctrl-clicked ------------------------------------------------------
@@ -259,7 +262,7 @@ def test_history_actions_play_remix_and_file(panel: Any) -> None:
 
 def test_history_offers_remix_only_for_remixable_videos(panel: Any) -> None:
     ctl = panel.controller
-    panel.keep.value = False
+    setting(panel, "delete_video").value = False
     run(panel, prompt="not kept")
     run(panel, prompt="kling", models=(TEXT_KLING,))
     ctl.set_tab("history")

@@ -20,7 +20,7 @@ import pytest
 
 from sora2_widgets.panel._settings import SHARED, layout_for, parse_shots
 
-from ._helpers import find, shown
+from ._helpers import find, setting, shown
 
 VEO = "veo31_text_to_video"
 VEO_FAST = "veo31_fast_text_to_video"
@@ -41,8 +41,8 @@ def _fields(ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 def _groups(panel: Any) -> dict[str, str]:
     """The group boxes the user sees: their CSS class suffix -> their title text."""
     out = {}
-    for box in find(panel, "sw-settings-group"):
-        if shown(box) and box in panel.compose.schema.groups_box.children:
+    for box in panel.compose.schema.groups_box.children:  # in the order they are drawn
+        if shown(box):
             key = next(c for c in box._dom_classes if c.startswith("sw-settings-") and c != "sw-settings-group")
             out[key.removeprefix("sw-settings-")] = box.children[0].value
     return out
@@ -77,13 +77,49 @@ def test_the_panel_shows_shared_then_family_groups_and_sora_only_with_sora(panel
         "veo": '<span class="sw-group-title">Veo</span>',
         "kling": '<span class="sw-group-title">Kling</span>',
     }
-    assert not shown(panel.sora_settings)
+    assert not [w for w in find(panel, "sw-setting-delete-video") if shown(w)]  # no Sora model, no Sora settings
     ctl.select([SORA, VEO])
-    assert shown(panel.sora_settings)
-    # With Veo the only schema-built model ticked, its settings sit under its family.
-    assert list(_groups(panel)) == ["veo"]
+    # Aspect ratio: both take 16:9 and 9:16, one menu for both; lengths differ (4 vs "4s"): one each.
+    assert list(_groups(panel)) == ["shared", "sora", "veo"]
+    assert _fields((SORA, VEO))[SHARED]["aspect_ratio"].options == ("16:9", "9:16")
     ctl.select([SORA])
-    assert not shown(panel.other_settings) and shown(panel.sora_settings)
+    assert list(_groups(panel)) == ["sora"] and "Sora" in _groups(panel)["sora"]
+
+
+def test_ticking_sora_shows_its_group_with_keep_for_remix_on(panel: Any, generator: Any) -> None:
+    ctl = panel.controller
+    ctl.select([VEO])
+    assert not [w for w in find(panel, "sw-setting-delete-video") if shown(w)]
+    ctl.select([SORA, VEO])
+    sora = _fields((SORA, VEO))["sora"]
+    assert list(sora) == ["duration", "model", "delete_video", "detect_and_block_ip", "character_ids"]
+    assert "api_key" not in sora and not find(panel, "sw-setting-api-key")  # a secret is never a widget
+    keep = setting(panel, "delete_video")
+    assert keep.description == "Keep for remix" and keep.value is True
+    assert setting(panel, "delete_video_hint").value == (
+        "Keep the video on the service so it can be remixed later (fal deletes it after delivery by default)."
+    )
+    # Snapshot, IP blocking and characters sit behind Advanced, as the entry's ui.advanced says.
+    snapshot = panel.compose.schema.slot("model", "choice", 0)
+    assert not shown(panel.compose.schema.advanced_groups.children[0].children[1])
+    panel.compose.schema.advanced.value = True
+    assert snapshot.description == "Snapshot" and [v for _, v in snapshot.options] == [
+        "sora-2",
+        "sora-2-2025-12-08",
+        "sora-2-2025-10-06",
+    ]
+    characters = setting(panel, "character_ids")
+    assert characters.description == "Characters" and "comma separated" in characters.placeholder
+    characters.value = "char_fox, char_owl"
+    snapshot.value = "sora-2-2025-10-06"
+    keep.value = False  # the user unticks "Keep for remix"
+    panel.prompt.value = "a fox and an owl at dawn"
+    panel.generate.click()
+    ctl.wait(10)
+    sent = dict(generator.calls)
+    assert sent[SORA]["delete_video"] is True and sent[SORA]["model"] == "sora-2-2025-10-06"
+    assert sent[SORA]["character_ids"] == ["char_fox", "char_owl"]
+    assert not {"delete_video", "model", "character_ids"} & set(sent[VEO])
 
 
 def test_the_audio_toggle_changes_the_cost_label_and_the_request(panel: Any, generator: Any) -> None:
@@ -121,7 +157,7 @@ def test_advanced_fields_are_behind_advanced_and_reach_the_request(panel: Any, g
     ctl = panel.controller
     ctl.select([VEO])
     seed = next(w for w in find(panel, "sw-setting-seed"))
-    advanced_box = find(panel, "sw-settings-advanced-fields")[0]
+    (advanced_box,) = [b for b in find(panel, "sw-settings-advanced-fields") if seed in b.children]
     assert not shown(advanced_box)
     panel.compose.schema.advanced.value = True
     assert shown(advanced_box) and seed in advanced_box.children
@@ -219,7 +255,7 @@ def test_a_setting_keeps_its_value_when_a_tick_moves_it_between_groups(panel: An
     ctl.set_setting("kling:duration", "10")
     ctl.select([KLING3, SEEDANCE])  # duration is now shared, "10" is still allowed
     assert ctl.settings_for(next(s for s in ctl.selected if s.id == SEEDANCE))["duration"] == "10"
-    assert panel.other_duration.value == "10"
+    assert panel.duration.value == "10"
 
 
 NEW_MODEL = {

@@ -13,7 +13,7 @@ from sora2_widgets.panel import PanelController, Sora2Panel
 from sora2_widgets.panel._player import MediaPlayer
 
 from ._fakes import PNG, FakeGenerator, FakeHistory
-from ._helpers import TEXT_SORA, classes, find, run
+from ._helpers import TEXT_SORA, classes, find, run, setting
 
 
 def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeGenerator) -> None:
@@ -24,9 +24,9 @@ def test_remix_picker_empty_then_offers_kept_videos(panel: Any, generator: FakeG
     assert "No Sora videos available yet" in panel.remix_empty.value
     assert "Pick a video to remix." in ctl.blockers or "Write a prompt." in ctl.blockers
     ctl.set_tab("text")
-    panel.keep.value = False
+    setting(panel, "delete_video").value = False  # "Keep for remix" unticked
     run(panel, prompt="not kept")
-    panel.keep.value = True
+    setting(panel, "delete_video").value = True
     (kept, _) = run(panel, prompt="kept one")
     ctl.set_tab("remix")
     assert panel.remix_empty.layout.display == "none" and panel.remix_picker.layout.display != "none"
