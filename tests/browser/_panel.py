@@ -15,20 +15,38 @@ import sora2_widgets as sw
 from .conftest import expect
 
 
-def select_models(page: Any, *model_ids: str) -> None:
-    """Tick exactly these models' checkboxes, found by their catalog names (labels add price and resolution)."""
+def _ticks(page: Any, wanted: set[str]) -> tuple[Any, list[int]]:
+    """This tab's model options, and the indexes of those whose tick differs from ``wanted``."""
     # Only this tab's: the other tabs' checkboxes are kept in the picker, hidden (no leaked models).
     options = page.locator(".sw-models .sw-model-option:visible")
     # ipywidgets shows spaces as no-break spaces in labels
     names = [label.replace("\xa0", " ").split(" · ")[0].strip() for label in options.all_inner_texts()]
-    wanted = {sw.get_model(model_id).name for model_id in model_ids}
     for name in wanted:
         assert names.count(name) == 1, f"{name!r} not offered once in {names}"
-    for index, name in enumerate(names):
-        box = options.nth(index).locator("input[type=checkbox]")
-        if box.is_checked() != (name in wanted):
-            box.click()  # the change event ipywidgets listens to
-            expect(box).to_be_checked(checked=name in wanted)
+    ticked = [options.nth(i).locator("input").is_checked() for i in range(len(names))]
+    return options, [i for i, name in enumerate(names) if ticked[i] != (name in wanted)]
+
+
+def select_models(page: Any, *model_ids: str) -> None:
+    """Tick exactly these models' checkboxes, found by their catalog names (labels add price and resolution).
+
+    One click at a time, the list read again after each: a tick can redraw the list (a label's
+    price follows the settings the new selection shares), so a box found before it may be gone.
+    Done when two reads half a second apart agree, so a redraw still on its way cannot undo it.
+    """
+    wanted = {sw.get_model(model_id).name for model_id in model_ids}
+    settled = 0
+    for _ in range(60):
+        options, wrong = _ticks(page, wanted)
+        if not wrong:
+            settled += 1
+            if settled == 2:
+                return
+        else:
+            settled = 0
+            options.nth(wrong[0]).locator("input[type=checkbox]").click()  # the change event ipywidgets listens to
+        page.wait_for_timeout(500)  # the kernel's answer (maybe a redrawn list) before the next look
+    raise AssertionError(f"could not tick exactly {sorted(wanted)}")
 
 
 OVERFLOW = """() => {

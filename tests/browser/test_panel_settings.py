@@ -3,7 +3,9 @@
 Veo 3.1 with its Audio checkbox off and then on: the cost label follows, and the saved MP4 has an
 audio track exactly when the box was ticked. Kling 3.0 image-to-video from the Image tab with an
 uploaded picture: the start frame goes to ``start_image_url`` and a second upload, in the end image's
-own picker, to ``end_image_url``, both uploaded through fal's storage.
+own picker, to ``end_image_url``, both uploaded through fal's storage. Veo 3.1 Fast image-to-video
+from the same picture: it goes to Veo's own ``image_url``, and no end-image picker is offered (Veo's
+image-to-video takes none).
 """
 
 from __future__ import annotations
@@ -127,3 +129,20 @@ def test_veo_audio_toggle_and_kling3_image_upload_in_jupyterlab(page: Page, tmp_
         last = kling.params["end_image_url"]
         assert last.startswith("http") and "/files/" in last and last != stored
         assert _has_audio(kling.local_path)
+
+        # -- Veo 3.1 Fast image-to-video from the same start frame ---------------------------------
+        select_models(pg, "veo31_fast_image_to_video")
+        expect(settings.locator(".sw-settings-group:visible .sw-group-title")).to_have_text("Veo")
+        expect(pg.locator(".sw-end-image")).to_be_hidden()  # Veo's image-to-video takes no end frame
+        settings.locator(".sw-setting-duration:visible select").select_option(label="4 s")
+        expect(cost).to_contain_text("$0.60")  # 4 s × $0.15 (Fast, 720p, audio)
+        pg.locator(".sw-prompt textarea").fill("A paper boat drifts across the pond")
+        _generate_and_wait(pg, 3, 4.0)
+        panel.screenshot(path=str(SHOTS / "settings_lab_veo_image_done.png"))
+        (veo_image,) = [r for r in _records(home) if r.model_id == "veo31_fast_image_to_video"]
+        sent = veo_image.params["image_url"]
+        assert sent.startswith("http") and "/files/" in sent and "start_image_url" not in veo_image.params
+        assert "end_image_url" not in veo_image.params
+        assert _has_audio(veo_image.local_path)
+        with av.open(str(veo_image.local_path)) as container:
+            assert container.duration is not None and container.duration / av.time_base >= 3.9  # the 4 s asked for
