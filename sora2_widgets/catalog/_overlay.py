@@ -274,8 +274,10 @@ def with_suggestions(entries: Sequence[CatalogEntry]) -> tuple[CatalogEntry, ...
     for entry in entries:
         if entry.retired:
             same = [e for e in live if e.mode == entry.mode]
-            # A like-for-like model first: the same tier (Pro for Pro), then any.
-            pick = next((e for e in same if e.tier == entry.tier), same[0] if same else None)
+            # Today's models before last year's (Sora 2 Pro → Kling 3.0 Pro, not Kling 2.5 Turbo
+            # Pro), and within that a like-for-like tier (Pro for Pro); catalog order breaks ties.
+            ranked = sorted(same, key=lambda e: (not e.ui.get("new"), e.tier != entry.tier))
+            pick = ranked[0] if ranked else None
             entry = dataclasses.replace(entry, suggested=pick.id if pick else None)
         out.append(entry)
     return tuple(out)

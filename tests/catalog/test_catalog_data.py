@@ -176,3 +176,15 @@ def test_importing_the_package_and_its_cli_builds_no_input_model(tmp_path: Path)
     assert done.stdout.strip() == "0"
     for spec in sw.MODELS:  # what the CLI reads without building agrees with the built model
         assert spec.secret_fields == spec.input_model.SECRET_FIELDS
+
+
+def test_a_retired_sora_model_points_to_one_of_today_s_models_of_its_mode_and_tier() -> None:
+    # Sora 2 Pro's like-for-like is a Pro model people use now (Kling 3.0 Pro), not Kling 2.5 Turbo
+    # Pro, a 2025 model; plain Sora 2's is Veo 3.1. The suggestion is what `models` and the refusal say.
+    assert sw.get_model("sora2_text_to_video").suggested == "veo31_text_to_video"
+    assert sw.get_model("sora2_text_to_video_pro").suggested == "kling3_pro_text_to_video"
+    assert sw.get_model("sora2_image_to_video_pro").suggested == "kling3_pro_image_to_video"
+    for spec in sw.MODELS:
+        if spec.retired and spec.suggested:
+            instead = sw.get_model(spec.suggested)
+            assert instead.mode == spec.mode and not instead.retired and instead.status == "new", spec.id
