@@ -240,7 +240,10 @@ def build_parser(*, complete: bool = False) -> argparse.ArgumentParser:
     """The parser; ``complete`` sets up every subcommand now (otherwise only the one that is used)."""
     parser = OneLineArgumentParser(
         prog="sora2-widgets",
-        description="Generate Sora 2 videos through fal.ai (or the built-in offline emulator when FAL_KEY is unset).",
+        description=(
+            "Make videos with Veo 3.1, Kling 3.0, Seedance 2.0 and Sora 2 through fal.ai"
+            " (or the built-in offline emulator when FAL_KEY is unset)."
+        ),
         epilog=f"{EXIT_CODES_HELP}\n\n{_examples(*EXAMPLES_HELP)}",
         formatter_class=RAW,
     )
