@@ -251,7 +251,7 @@ find("sw-key").value = os.environ["FAL_KEY"]
 print("KEY FIELD", repr(find("sw-key").value), ctl.key_source, ctl.provider)
 find("sw-models").value = ("sora2_text_to_video",)
 find("sw-prompt").value = "A lighthouse keeper's cat watches the storm"
-find("sw-duration").value = 4
+find("sw-setting-duration").value = 4
 find("sw-generate").click()
 ctl.wait(timeout=240)
 print("PANEL", [(j.status, j.error_message) for j in ctl.jobs])
