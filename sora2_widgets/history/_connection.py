@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._open import connect_uri, not_writable, translated
+from ._open import connect_uri, hold, not_writable, release, translated
 
 __all__ = ["LedgerConnection", "SqliteConn"]
 
@@ -69,6 +69,7 @@ class LedgerConnection:
         self.lock = threading.RLock()
         with translated(path):
             self.conn = self._open(busy_timeout)
+        self._held: tuple[int, int] | None = hold(path)  # from now on nothing of ours opens the file beside SQLite
         #: Results of reports and remix_candidates() for the ledger revision in :attr:`memo_rev`.
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.memo_rev: tuple[str, int] | None = None
@@ -171,3 +172,6 @@ class LedgerConnection:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+            if self._held is not None:
+                release(self._held)
+                self._held = None

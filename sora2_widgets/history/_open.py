@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +85,36 @@ def _home_problem(folder: Path) -> LedgerError | None:
             "or point SORA2_WIDGETS_HOME at a writable folder.",
         )
     return None
+
+
+#: Ledger files this process holds open through SQLite, by (device, inode), with how many
+#: connections. POSIX locks belong to the process, and closing *any* descriptor of a file drops them
+#: all: reading the header of a file SQLite holds open here would let another process think it is
+#: the ledger's only user and delete the WAL our commits are in. Such a file was checked when this
+#: process first opened it, and SQLite's own locking now guards it.
+_HELD: Counter[tuple[int, int]] = Counter()
+_HELD_LOCK = threading.Lock()
+
+
+def hold(db: Path) -> tuple[int, int]:
+    """Note that a connection of this process has ``db`` open; give the key to :func:`release`."""
+    st = db.stat()
+    key = (st.st_dev, st.st_ino)
+    with _HELD_LOCK:
+        _HELD[key] += 1
+    return key
+
+
+def release(key: tuple[int, int]) -> None:
+    with _HELD_LOCK:
+        _HELD[key] -= 1
+        if _HELD[key] <= 0:
+            del _HELD[key]
+
+
+def _held_here(st: os.stat_result) -> bool:
+    with _HELD_LOCK:
+        return _HELD[(st.st_dev, st.st_ino)] > 0
 
 
 def _check_header(db: Path, size: int) -> None:
@@ -168,14 +200,16 @@ def preflight(db: Path) -> bool:
             )
         _create(db)  # a new ledger: the only case that starts from nothing
         return False
-    size = db.stat().st_size
+    st = db.stat()
+    size = st.st_size
     if size == 0:
         raise LedgerError(
             db,
             f"The history file {db} is empty (0 bytes): it lost its content, so past spend cannot be "
             f"counted; {_MOVE_ASIDE}.",
         )
-    _check_header(db, size)
+    if not _held_here(st):
+        _check_header(db, size)
     # SQLite writes beside the file too (its -wal and -shm files): both must be writable.
     return not (can_write(db) and can_write(db.parent))
 
