@@ -298,7 +298,7 @@ class JobCard(w.VBox):  # type: ignore[misc]
 
     def _result_children(self, job: JobState) -> list[w.Widget]:
         facts = [
-            f"cost {format_usd(job.cost)}" if job.cost is not None else "cost unknown",
+            f"cost {format_usd(job.cost)}" if job.cost is not None else "cost not known",
             human_size(job.size),
         ]
         if job.video_id:
