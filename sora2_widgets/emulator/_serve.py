@@ -305,7 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--queue-depth",
         type=count,
         default=DEFAULT_QUEUE_DEPTH,
-        help=f"jobs ahead of each new job: its first queue_position, falling to 0 (default {DEFAULT_QUEUE_DEPTH})",
+        help=(
+            "other people's jobs ahead of each new job; its first queue_position is this plus the "
+            f"emulator's own waiting jobs of the same app, falling to 0 (default {DEFAULT_QUEUE_DEPTH})"
+        ),
     )
     keys = p.add_mutually_exclusive_group()
     keys.add_argument(

@@ -3,7 +3,8 @@
 Each row is claimed under a lease first, so two kernels resuming together finish every job exactly
 once; the rows this generator is itself working on are never claimed. A row is then
 
-* ``completed`` without its media saved → the download is retried;
+* ``completed`` without its media saved → the download is retried, unless the service no longer
+  had the file (the row then has no ``video_url``; see ``_save``);
 * without a request id (the process ended while submitting) → ``unknown``, never resubmitted;
 * otherwise → followed to its end like a fresh job, from the request id and URLs the row kept.
 """

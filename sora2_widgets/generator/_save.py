@@ -2,7 +2,8 @@
 
 The money row comes first: a finished job is paid for, so its result and actual cost are recorded
 before any download. A failed download leaves the row ``completed`` with an error that says
-``resume()`` retries it; a file the service no longer has (404/410) leaves one saying so.
+``resume()`` retries it; a file the service no longer has (404/410) leaves one saying so and no
+``video_url``, so ``resume()`` never asks for it again.
 """
 
 from __future__ import annotations
@@ -151,8 +152,10 @@ async def save_media(
     except Exception as dexc:
         exc = dexc
         if is_gone(dexc):
-            # The job ran and is paid for; the row keeps its cost and says why it has no file.
+            # The job ran and is paid for; the row keeps its cost and says why it has no file. The
+            # dead URL is dropped: a completed row without one is what resume() never claims again.
             fields["error"] = f"the video could no longer be downloaded: {error_text(dexc)} (its cost stands)"
+            fields["video_url"] = None
         else:
             fields["error"] = f"download failed: {error_text(dexc)} (resume() retries it)"
         log.warning("generation #%d: download failed: %s", hid, error_text(dexc))

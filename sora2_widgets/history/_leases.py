@@ -63,8 +63,8 @@ def claim_rows(
     exclude: Collection[int],
 ) -> list[int]:
     """Lease to ``owner`` (until ``now + lease_seconds``) the unfinished rows nobody looks after, and
-    completed rows whose video was never saved locally; returns their ids. ``conn`` must be in a
-    write transaction."""
+    completed rows whose video was never saved locally and still has a URL (a file the service no
+    longer serves loses it); returns their ids. ``conn`` must be in a write transaction."""
     claimed: list[int] = []
     active = ", ".join("?" for _ in ACTIVE_STATUSES)
     rows = conn.execute(

@@ -96,7 +96,12 @@ def video_where(
     if url is not None and not expired:
         # Its file path would be resolved under this machine's folder: name the machine instead.
         return VideoWhere(url=url, note=f"Saved on machine {machine}{name}." if elsewhere else "")
-    gone = "fal's copy has expired" if expired else "fal's link cannot be played here"
+    if expired:
+        gone = "fal's copy has expired"
+    elif video_url is None:  # e.g. fal stopped serving the file and the row dropped the dead link
+        gone = "there is no link to fal's copy"
+    else:
+        gone = "fal's link cannot be played here"
     if elsewhere:
         return VideoWhere(note=f"The video is on machine {machine} (saved there{name}); {gone}.")
     if local_path:
@@ -298,7 +303,7 @@ class JobCard(w.VBox):  # type: ignore[misc]
 
     def _result_children(self, job: JobState) -> list[w.Widget]:
         facts = [
-            f"cost {format_usd(job.cost)}" if job.cost is not None else "cost unknown",
+            f"cost {format_usd(job.cost)}" if job.cost is not None else "cost not known",
             human_size(job.size),
         ]
         if job.video_id:

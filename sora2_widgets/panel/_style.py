@@ -84,11 +84,10 @@ CSS = """
 /* Full-width inputs with a description label: the widget takes the row (width:auto, stretched by
    the column) and its input shrinks beside the label. ``width:100%`` plus the label and the
    widget margins overflowed, and ipywidgets' textarea inherits its parent's width. */
-.sw-panel .sw-models, .sw-panel .sw-prompt, .sw-panel .sw-remix-picker, .sw-panel .sw-negative-prompt {
+.sw-panel .sw-models, .sw-panel .sw-prompt, .sw-panel .sw-remix-picker {
   width: auto; max-width: 100%; min-width: 0; box-sizing: border-box;
 }
-.sw-panel .sw-models select, .sw-panel .sw-prompt textarea,
-.sw-panel .sw-negative-prompt input {
+.sw-panel .sw-models select, .sw-panel .sw-prompt textarea {
   width: auto; flex: 1 1 auto; min-width: 0;
 }
 /* The selected row of a list: the browser default (light grey, dark text) glares in dark themes.

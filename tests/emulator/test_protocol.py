@@ -369,3 +369,9 @@ async def test_closing_a_stream_early_stops_the_server_side_task(make_emu, api_f
         await asyncio.sleep(0.1)
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         assert others == [], "the in-process app task must end when the client disconnects"
+
+
+def test_the_queue_depth_help_says_own_waiting_jobs_of_the_app_count_too() -> None:
+    (action,) = [a for a in build_parser()._actions if "--queue-depth" in a.option_strings]
+    assert "other people's jobs" in (action.help or "") and "own waiting jobs of the same app" in (action.help or "")
+    assert str(DEFAULT_QUEUE_DEPTH) in (action.help or "")

@@ -133,3 +133,14 @@ def test_only_a_finished_card_can_be_cleared(panel: Any) -> None:
     assert card.dismiss is not None and card.dismiss in panel_tree(card)
     card.dismiss.click()
     assert cleared == [card]
+
+
+def test_a_card_without_a_cost_says_so_in_the_history_tabs_words(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from sora2_widgets.panel._tab_history import cost_text
+
+    facts = find(card_for(tmp_path, 1024, None), "sw-result-facts")[0].value
+    row = {"cost_micros": pd.NA, "status": "completed", "est_low_micros": pd.NA, "est_high_micros": pd.NA}
+    assert cost_text({**row, "provider": "fal"}) == "cost not known"
+    assert "cost not known" in facts and "cost unknown" not in facts

@@ -82,3 +82,9 @@ def test_the_rule_itself() -> None:
     assert not gone.playable and gone.note.startswith("The video is on machine box-b") and "expired" in gone.note
     # An unknown age (NaT from the frame, or none given) does not hide a link.
     assert video_where(None, FAL_URL, machine="box-b", made_at=None, now=now).url == FAL_URL
+
+
+def test_a_video_fal_no_longer_serves_is_not_called_unplayable_here() -> None:
+    # generator/_save.py drops the dead URL of a file fal stopped serving (404/410).
+    gone = video_where(None, None, machine=None, made_at=None)
+    assert not gone.playable and gone.note == "No file was saved for this generation; there is no link to fal's copy."
