@@ -7,19 +7,14 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run
+from test_sweep_cli import prompts as prompts  # the fixture (two prompts), used by name
+from test_sweep_cli import rows_in
 
 import sora2_widgets as sw
 from sora2_widgets.emulator._storage import Storage
 
 VEO = "veo31_fast_image_to_video"
 KLING3 = "kling3_standard_image_to_video"
-
-
-@pytest.fixture()
-def prompts(tmp_path: Path) -> Path:
-    path = tmp_path / "prompts.txt"
-    path.write_text("a red kite over a grey sea\na lighthouse at dusk\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture()
@@ -34,13 +29,6 @@ def still(tmp_path: Path) -> Path:
 def _sent(home: Path) -> list[tuple[str, dict[str, object]]]:
     with sw.History(home) as history:
         return [(r.model_id, dict(r.params)) for r in history.records()]
-
-
-def _rows(home: Path) -> int:
-    if not (home / "history.sqlite3").exists():
-        return 0
-    with sw.History(home) as history:
-        return len(history)
 
 
 def test_every_job_gets_the_image_under_its_models_start_frame_field(
@@ -84,7 +72,7 @@ def test_bad_image_input_is_refused_in_one_line_with_nothing_sent(
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--image" in done.stderr and words in done.stderr, done.stderr
     assert done.stdout == ""
-    assert _rows(home) == 0
+    assert rows_in(home) == 0
     assert not (home / "emulator" / "storage" / "files").exists() or not any(
         (home / "emulator" / "storage" / "files").iterdir()
     )
