@@ -79,6 +79,11 @@ def configure(cmd: argparse.ArgumentParser) -> None:
         metavar="NAME=V1,V2",
         help="any other input; each value is JSON when it parses as JSON, text otherwise (repeatable)",
     )
+    cmd.add_argument(
+        "--image",
+        type=_not_empty,
+        help="image-to-video start frame for every job: an http(s) URL, data: URI or local file",
+    )
     cmd.add_argument("--name", type=_not_empty, help="the sweep's name (default: made from its combinations)")
     cmd.add_argument("--budget", type=_usd, help="refuse unless the whole sweep fits this many USD")
     cmd.add_argument("--max-concurrency", type=_positive_int, default=8, help="jobs in flight at once (default 8)")
@@ -108,6 +113,33 @@ def _grid(args: argparse.Namespace) -> dict[str, Any]:
     return grid
 
 
+def _image_grid(image: str, models: list[str]) -> dict[str, Any]:
+    """``--image`` as each model's own start-frame input (``start_image_url`` for Kling 3.0).
+
+    Checked here, before the plan, so the refusal names ``--image`` rather than a field a person
+    did not type. Each model takes exactly one of the fields given, so the other is left out for it.
+    A local file is checked now and uploaded by the generator, once per job.
+    """
+    from .._catalog import get_model
+    from .._images import image_to_data_uri
+
+    fields: dict[str, str] = {}
+    for model in models:
+        starts = get_model(model).image_fields
+        if not starts:
+            raise ValueError(
+                f"--image is for image-to-video models, and {model} takes no image; "
+                "list image-to-video models or leave --image out"
+            )
+        fields[model] = starts[0]
+    try:
+        image_to_data_uri(image)  # a URL passes; a data: URI or a file is decoded and checked
+    except ValueError as exc:
+        raise ValueError(f"--image: {exc}") from None
+    value: str | Path = image if "://" in image or image.startswith("data:") else Path(image)
+    return dict.fromkeys(fields.values(), value)
+
+
 def _settings(s: Sweep) -> list[str]:
     from ..experiments._plan import LEAD_COLUMNS, TAIL_COLUMNS
 
@@ -126,7 +158,8 @@ def _print_plan(s: Sweep, done: int) -> None:
     for job in s.jobs:
         c = job.combination
         cells = [str(c.number), c.model_id, cut(c.prompt, PROMPT_CHARS)]
-        cells += [_shown(c.params.get(name)) for name in settings] + [str(job.estimate)]
+        # A setting can be long (a data: URI image): the table shows its start, --json all of it.
+        cells += [cut(_shown(c.params.get(name)), PROMPT_CHARS) for name in settings] + [str(job.estimate)]
         rows.append(cells)
     print_table(columns, rows)
     left = f"; {done} already done under this name (not sent again)" if done else ""
@@ -155,7 +188,9 @@ def _print_results(frame: Any) -> None:
 
 def _as_json(s: Sweep, results: Any | None) -> str:
     def records(frame: Any) -> list[dict[str, Any]]:
-        return json.loads(frame.reset_index().to_json(orient="records"))  # type: ignore[no-any-return]
+        # A local --image is a Path in the plan: written as the path it is.
+        text = frame.reset_index().to_json(orient="records", default_handler=str)
+        return json.loads(text)  # type: ignore[no-any-return]
 
     return json.dumps(
         {
@@ -183,7 +218,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"sora2-widgets sweep: cannot read {args.prompts}: {exc.__class__.__name__}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        s = sweep(prompts, args.models, name=args.name, **_grid(args))
+        grid = _grid(args)
+        if args.image is not None:
+            for name, value in _image_grid(args.image, args.models).items():
+                if name in grid:
+                    raise ValueError(f"{name} is given twice (--image and --param); give it once")
+                grid[name] = value
+        s = sweep(prompts, args.models, name=args.name, **grid)
     except (ConfigError, ValueError) as exc:
         # The options' problems and refused combinations are usage errors, said with the
         # combination's name (the generic line for invalid input would drop it).

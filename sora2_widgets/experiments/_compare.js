@@ -1,5 +1,5 @@
-// sw.compare's grid (anywidget ESM, no build step). Widget state holds captions, ratings and
-// notes only; each video's bytes are asked for over the comm and played from a blob: URL, as the
+// sw.compare's grid (anywidget ESM, no build step). Widget state holds captions, ratings, notes
+// and tags only; each video's bytes are asked for over the comm and played from a blob: URL, as the
 // panel's player does. Every text is set with textContent: nothing from the ledger is HTML.
 const WAIT_MS = 20000;
 // A follower this far from the clock is put back on it (seconds); less would seek-thrash a loaded box.
@@ -119,7 +119,7 @@ function render({ model, el }) {
   grid.style.gridTemplateColumns = `auto repeat(${cols.length}, minmax(160px, 1fr))`;
   grid.append(node("div", "sw-cmp-corner", `${model.get("row_axis")} \\ ${model.get("col_axis")}`));
   for (const label of cols) grid.append(node("div", "sw-cmp-colhead", label));
-  const views = [];  // per cell: {cell, media, stars, notes, saved}
+  const views = [];  // per cell: {cell, media, stars, notes, tags, saved}
   const focus = node("div", "sw-cmp-focus");
   focus.hidden = true;
 
@@ -192,6 +192,19 @@ function render({ model, el }) {
         notes.placeholder = "Notes";
         notes.value = c.notes;
         notes.addEventListener("change", () => save(i, { notes: notes.value }));
+        // Tags as one line of text separated by commas; the kernel splits, checks and stores them.
+        const tags = node("input", "sw-cmp-tags");
+        tags.type = "text";
+        tags.placeholder = "Tags, separated by commas";
+        tags.setAttribute("aria-label", "Tags");
+        tags.value = c.tags.join(", ");
+        tags.addEventListener("change", () => save(i, { type: "tag", tags: tags.value }));
+        // Enter saves, as in any one-line field: JupyterLab's own Enter shortcut must not take it first.
+        tags.addEventListener("keydown", (e) => {
+          if (e.key !== "Enter") return;
+          e.stopPropagation();
+          tags.blur();  // the change event saves (only when the text changed)
+        });
         const saved = node("span", "sw-cmp-saved");
         cell.append(
           media,
@@ -200,13 +213,14 @@ function render({ model, el }) {
           node("div", "sw-cmp-facts", c.facts),
           stars,
           notes,
+          tags,
           saved,
         );
         // Sound only from the cell under the pointer: a grid of soundtracks at once is noise.
         cell.addEventListener("mouseenter", () => { if (vids[i]) vids[i].muted = false; });
         cell.addEventListener("mouseleave", () => { if (vids[i]) vids[i].muted = true; });
         slot.append(cell);
-        views[i] = { cell, media, stars: buttons, notes, saved };
+        views[i] = { cell, media, stars: buttons, notes, tags, saved };
       }
       grid.append(slot);
     });
@@ -222,6 +236,7 @@ function render({ model, el }) {
       if (!views[i]) return;
       showStars(i);
       if (document.activeElement !== views[i].notes) views[i].notes.value = c.notes;
+      if (document.activeElement !== views[i].tags) views[i].tags.value = c.tags.join(", ");
     });
   };
   model.on("change:cells", onCells);

@@ -1,12 +1,13 @@
 """``sw.compare``: generations side by side, played in step, rated and annotated into the ledger.
 
 The widget (``Compare``, an anywidget: ``_compare.js``/``_compare.css`` ship in the package, so
-JupyterLab, Notebook 7 and Voila render it with no build step) keeps only captions, ratings and
-notes in widget state. The videos stream from the kernel on request, in chunks over the widget's
+JupyterLab, Notebook 7 and Voila render it with no build step) keeps only captions, ratings,
+notes and tags in widget state. The videos stream from the kernel on request, in chunks over the widget's
 comm, as the panel's ``MediaPlayer`` does: a saved notebook never carries a clip.
 
-A star or a note clicked in the browser is written with ``History.rate`` before the browser is
-told it is saved, so it survives a kernel restart and shows in other processes' ``History().df``.
+A star, a note or the tags typed in the browser are written with ``History.rate`` or
+``History.tag(..., replace=True)`` before the browser is told they are saved, so they survive a
+kernel restart and show in other processes' ``History().df``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import anywidget
 import traitlets
 
 from ..history import History, HistoryRecord
-from ..history._notes import check_notes, check_stars
+from ..history._notes import check_notes, check_stars, check_tags
 from ._compare_grid import CompareGrid, compare_table, layout
 
 if TYPE_CHECKING:
@@ -37,12 +38,14 @@ CHUNK = 4 * 1024 * 1024
 
 @runtime_checkable
 class RatingLedger(Protocol):
-    """What ``compare`` needs of a ledger: its rows, and a way to rate one."""
+    """What ``compare`` needs of a ledger: its rows, and a way to rate and tag one."""
 
     @property
     def df(self) -> pd.DataFrame: ...
 
     def rate(self, history_id: int, stars: int | None, *, notes: str | None = None) -> None: ...
+
+    def tag(self, history_id: int, *tags: str, remove: bool = False, replace: bool = False) -> tuple[str, ...]: ...
 
     def get(self, history_id: int) -> HistoryRecord: ...
 
@@ -58,7 +61,7 @@ class Compare(anywidget.AnyWidget):
     col_axis = traitlets.Unicode("").tag(sync=True)
     #: For each row, for each column, the indexes of the cells in that slot.
     slots: traitlets.List[list[list[int]]] = traitlets.List().tag(sync=True)
-    #: Each cell's caption, status, rating and notes (``CompareCell.state``); no paths.
+    #: Each cell's caption, status, rating, notes and tags (``CompareCell.state``); no paths.
     cells: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     loop = traitlets.Bool(True).tag(sync=True)
     #: The last save's failure, as a sentence ('' when the last save worked).
@@ -100,27 +103,44 @@ class Compare(anywidget.AnyWidget):
             cells[index]["notes"] = notes
         self.cells = cells
 
+    def set_tags(self, history_id: int, tags: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """Make one cell's tags exactly ``tags`` (a list, or text separated by commas), in the ledger first."""
+        index = self._index(history_id)
+        if isinstance(tags, str):
+            # A comma-separated field: blanks between commas ("a, , b" or a trailing comma) are not tags.
+            tags = [t for t in tags.split(",") if t.strip()]
+        if not isinstance(tags, list | tuple):
+            raise ValueError(f"tags must be text separated by commas or a list of text, not {type(tags).__name__}.")
+        after = self._ledger.tag(history_id, *check_tags(tags), replace=True)
+        cells = [dict(c) for c in self.cells]
+        cells[index]["tags"] = list(after)
+        self.cells = cells
+        return after
+
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("type")
         if kind == "fetch":
             self._send_video(content)
-        elif kind == "rate":
+        elif kind in ("rate", "tag"):
             self._save(content)
 
     def _save(self, content: dict[str, Any]) -> None:
-        """A browser's stars or notes: written, then the browser is told (or told why not)."""
+        """A browser's stars, notes or tags: written, then the browser is told (or told why not)."""
         index = content.get("cell")
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._grid.cells):
             return
         history_id = self._grid.cells[index].history_id
         notes = content.get("notes")
         try:
-            # Notes alone keep the stars the ledger has now (another kernel may have rated since);
-            # ``null`` clears them (the same star clicked again).
-            stars = content["stars"] if "stars" in content else self._ledger.get(history_id).rating
-            self.rate(history_id, stars, notes=notes)
+            if content.get("type") == "tag":
+                self.set_tags(history_id, content.get("tags"))  # type: ignore[arg-type]  # checked there
+            else:
+                # Notes alone keep the stars the ledger has now (another kernel may have rated since);
+                # ``null`` clears them (the same star clicked again).
+                stars = content["stars"] if "stars" in content else self._ledger.get(history_id).rating
+                self.rate(history_id, stars, notes=notes)
         except (ValueError, KeyError, OSError) as exc:
             self.error = str(exc)
             self.send({"type": "saved", "cell": index, "ok": False, "text": str(exc)})
@@ -172,7 +192,7 @@ def compare(
     ``history``: the ledger the rows are in and ratings go to (if not given: a sweep's own
     ``.history`` when it has one, else the default ledger).
 
-    Play, pause and seek move every video together; each cell's stars and notes are saved at once.
+    Play, pause and seek move every video together; each cell's stars, notes and tags are saved at once.
     """
     own = getattr(items, "history", None)  # a sweep reads (and so rates) its own ledger
     ledger: RatingLedger = history if history is not None else own if isinstance(own, RatingLedger) else History()

@@ -53,6 +53,7 @@ class CompareCell:
     local_path: str | None
     rating: int | None
     notes: str
+    tags: tuple[str, ...] = ()
 
     def state(self) -> dict[str, Any]:
         """What the browser gets for this cell (no paths: the bytes stream over the comm)."""
@@ -65,6 +66,7 @@ class CompareCell:
             "status": self.status,
             "rating": self.rating or 0,
             "notes": self.notes,
+            "tags": list(self.tags),
         }
 
 
@@ -305,6 +307,7 @@ def layout(table: pd.DataFrame, rows: str = "prompt", cols: str = "model", where
                 local_path=rec["local_path"],
                 rating=None if rating is None or pd.isna(rating) else int(rating),
                 notes=rec["notes"],
+                tags=tuple(rec["tags"] or ()),
             )
         )
     slots = [[[] for _ in col_keys] for _ in row_keys]  # type: list[list[list[int]]]

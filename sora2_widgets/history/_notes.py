@@ -26,6 +26,7 @@ __all__ = [
     "check_tags",
     "rate",
     "remove_tags",
+    "set_tags",
     "tag",
 ]
 
@@ -85,6 +86,12 @@ def remove_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[st
     return _merge(conn, history_id, lambda have: [t for t in have if t not in gone])
 
 
+def set_tags(conn: SqlConn, history_id: int, tags: Iterable[str]) -> tuple[str, ...] | None:
+    """Make a row's tags exactly ``tags`` (none clears them); ``None`` if there is no such row."""
+    new = list(tags)
+    return _merge(conn, history_id, lambda _have: new)
+
+
 def rate(self: History, history_id: int, stars: int | None, *, notes: str | None = None) -> None:
     """Give row ``history_id`` 1–5 ``stars`` (``None`` clears them) and, if given, replace its notes.
 
@@ -97,12 +104,15 @@ def rate(self: History, history_id: int, stars: int | None, *, notes: str | None
         raise KeyError(f"no generation #{history_id} in {self.location}")
 
 
-def tag(self: History, history_id: int, *tags: str, remove: bool = False) -> tuple[str, ...]:
-    """Add ``tags`` to row ``history_id`` (or take them off with ``remove=True``); its tags after."""
+def tag(self: History, history_id: int, *tags: str, remove: bool = False, replace: bool = False) -> tuple[str, ...]:
+    """Add ``tags`` to row ``history_id`` (or take them off with ``remove=True``, or make them its
+    only tags with ``replace=True``: what a tags field edited by hand means); its tags after."""
+    if remove and replace:
+        raise ValueError("remove and replace cannot both be True: give one of them.")
     clean = check_tags(tags)
     hid = row_id(history_id)
     self.require_writable()
-    change = remove_tags if remove else add_tags
+    change = remove_tags if remove else set_tags if replace else add_tags
     after = self._db.retrying(lambda conn: change(conn, hid, clean))
     if after is None:
         raise KeyError(f"no generation #{history_id} in {self.location}")

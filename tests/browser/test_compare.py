@@ -1,6 +1,7 @@
 """``sw.compare`` in a real browser (Voila, dark theme; JupyterLab, light): the grid plays in step
 after play and after a seek, and a star clicked in the browser is in ``History().df`` of this
-(another) process. The kernel makes four real emulator videos of the same length first.
+(another) process; in JupyterLab, so are tags typed into a cell. The kernel makes four real
+emulator videos of the same length first.
 
 Servers, the browser and the page (offline: anything not on loopback is aborted) are the quickstart
 browser test's; with ``CI`` set a missing Playwright or Chromium is an error, never a skip.
@@ -130,8 +131,8 @@ def _in_step(pg: Any, what: str) -> list[float]:
     return spreads
 
 
-def _walk(pg: Any, home: Path, shot: str) -> None:
-    """Captions, play, seek, pause, a rating; the ledger checked from this process."""
+def _walk(pg: Any, home: Path, shot: str, *, tags: bool = False) -> None:
+    """Captions, play, seek, pause, a rating (and with ``tags``, tags); the ledger checked from this process."""
     _videos_loaded(pg)
     # Text stays text: the XSS prompt is a row header, and no element came out of it.
     expect(pg.locator(".sw-cmp-rowhead").first).to_have_text(XSS)
@@ -163,10 +164,18 @@ def _walk(pg: Any, home: Path, shot: str) -> None:
     cell.locator(".sw-cmp-notes").fill("steadier <camera>")
     cell.locator(".sw-cmp-notes").blur()  # a textarea's change event: the note is saved
     expect(cell.locator(".sw-cmp-saved")).to_have_text("saved")
+    typed = ("winner", "<b>dusk</b>") if tags else ()
+    if tags:
+        field = cell.locator(".sw-cmp-tags")
+        field.fill(" winner, <b>dusk</b>,")
+        field.press("Enter")  # Enter saves, as in any one-line field
+        expect(cell.locator(".sw-cmp-saved")).to_have_text("saved")
+        expect(field).to_have_value("winner, <b>dusk</b>")  # the kernel's tags, shown back as text
+        assert pg.locator(".sw-cmp b").count() == 0
     pg.locator(".sw-cmp").screenshot(path=str(SHOTS / f"{shot}.png"))
     with sw.History(home) as history:  # this process, not the kernel's: the row is on disk
         row = history.df.loc[history_id]
-    assert (int(row["rating"]), row["notes"]) == (4, "steadier <camera>")
+    assert (int(row["rating"]), row["notes"], row["tags"]) == (4, "steadier <camera>", typed)
 
     # A click enlarges a cell (its video, still in step), a second puts it back.
     pg.locator(".sw-cmp-grid .sw-cmp-media").first.click()
@@ -187,19 +196,19 @@ def test_compare_in_voila(voila: tuple[str, Path], page: Page) -> None:
     assert page.dialogs == []
 
 
-def _run_all(page: Page, url: str, home: Path, shot: str) -> None:
+def _run_all(page: Page, url: str, home: Path, shot: str, *, tags: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     pg = page.page
     pg.goto(url)
     pg.wait_for_function(KERNEL_IDLE, timeout=120_000)
     pg.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")  # no await: never hangs
-    _walk(pg, home, shot)
+    _walk(pg, home, shot, tags=tags)
     assert page.dialogs == []
 
 
 def test_compare_in_jupyterlab(lab: tuple[str, Path], page: Page) -> None:
     url, home = lab
-    _run_all(page, f"{url}/lab/tree/{NAME}?reset", home, "compare_lab_light")
+    _run_all(page, f"{url}/lab/tree/{NAME}?reset", home, "compare_lab_light", tags=True)
 
 
 def test_compare_in_notebook7(nb7: tuple[str, Path], page: Page) -> None:

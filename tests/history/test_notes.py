@@ -81,3 +81,20 @@ def test_a_rating_made_in_another_process_shows_here(tmp_path: Path) -> None:
     df = h.df
     assert (df.loc[hid, "rating"], df.loc[hid, "notes"], df.loc[hid, "tags"]) == (5, "from elsewhere", ("team",))
     assert json.loads(json.dumps(list(df.loc[hid, "tags"]))) == ["team"]
+
+
+def test_replace_makes_the_tags_exactly_those_given(tmp_path: Path) -> None:
+    h = open_history(tmp_path)
+    hid = add(h)
+    h.tag(hid, "winner", "dusk")
+    assert h.tag(hid, "keep", " dusk ", "keep", replace=True) == ("keep", "dusk")
+    assert h.get(hid).tags == ("keep", "dusk")
+    with pytest.raises(ValueError, match="each tag must be non-empty text"):
+        h.tag(hid, "fine", "", replace=True)
+    with pytest.raises(ValueError, match="remove and replace cannot both be True"):
+        h.tag(hid, "keep", remove=True, replace=True)
+    assert h.get(hid).tags == ("keep", "dusk")  # neither refusal wrote anything
+    assert h.tag(hid, replace=True) == ()  # no tags: the row has none left
+    assert h.df.loc[hid, "tags"] == ()
+    with pytest.raises(KeyError, match="no generation #41"):
+        h.tag(41, "x", replace=True)
