@@ -10,12 +10,24 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from .._catalog import get_model
 
-__all__ = ["NUMBER", "billed_cost", "enum_change", "model_ref", "priced", "shown"]
+__all__ = [
+    "NUMBER",
+    "billed_cost",
+    "enum_change",
+    "fraction",
+    "key_text",
+    "model_ref",
+    "priced",
+    "seconds",
+    "shown",
+    "whole_in",
+]
 
 #: A plain decimal number: ``float()`` would also take "nan", "inf" and "1_0".
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
@@ -26,6 +38,38 @@ def shown(text: str) -> str:
     """``text`` quoted for a message, cut to 40 characters."""
     quoted = repr(text)
     return quoted if len(quoted) <= 40 else quoted[:37] + "..."
+
+
+_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+def whole_in(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text) if _WHOLE.fullmatch(text.strip()) else None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"takes {what}, got {shown(text)}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    # Strict decimal: float() would also take "nan", "inf" and "1_0".
+    if not NUMBER.fullmatch(text.strip()) or float(text) < 0:
+        raise argparse.ArgumentTypeError(f"takes a number of seconds of 0 or more, got {shown(text)}")
+    return float(text)
+
+
+def fraction(text: str) -> float:
+    if not NUMBER.fullmatch(text.strip()) or not 0 <= float(text) <= 1:
+        raise argparse.ArgumentTypeError(f"takes a fraction from 0 to 1, got {shown(text)}")
+    return float(text)
+
+
+def key_text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty (leave the option out to accept any key)")
+    return text
 
 
 def model_ref(text: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import socket
 import stat
 import sys
@@ -23,8 +22,7 @@ from typing import Any
 
 from ._app import PROXY_PATH
 from ._emulator import DEFAULT_PROGRESS_TIME, DEFAULT_QUEUE_DELAY, DEFAULT_QUEUE_DEPTH, Emulator
-from ._flags import NUMBER as _NUMBER
-from ._flags import billed_cost, enum_change, model_ref, priced
+from ._flags import billed_cost, enum_change, fraction, key_text, model_ref, priced, seconds, whole_in
 from ._flags import shown as _shown
 from ._jobs import Retention
 from ._options import PlatformSwitches
@@ -221,39 +219,6 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 #: A key file holds one key: reading stops here, so a wrong (huge) file cannot fill the memory.
 _MAX_KEY_FILE = 4096
 
-# argparse types: each bad value is refused before the server starts, in one line naming the option
-# (exit 2), not by uvicorn half-way through starting (a traceback), nor by every job failing later.
-_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
-
-
-def _whole_in(low: int, high: int | None, what: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        value = int(text) if _WHOLE.fullmatch(text.strip()) else None
-        if value is None or value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"takes {what}, got {_shown(text)}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    # Strict decimal: float() would also take "nan", "inf" and "1_0".
-    if not _NUMBER.fullmatch(text.strip()) or float(text) < 0:
-        raise argparse.ArgumentTypeError(f"takes a number of seconds of 0 or more, got {_shown(text)}")
-    return float(text)
-
-
-def _fraction(text: str) -> float:
-    if not _NUMBER.fullmatch(text.strip()) or not 0 <= float(text) <= 1:
-        raise argparse.ArgumentTypeError(f"takes a fraction from 0 to 1, got {_shown(text)}")
-    return float(text)
-
-
-def _key_text(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("must not be empty (leave the option out to accept any key)")
-    return text
-
 
 def _admin_keys(path: str | None) -> frozenset[str] | None:
     if path is None:
@@ -283,21 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
         "  sora2-widgets emulator --port 8765 --drop-submit-answers 3 --fail-submits 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    count = _whole_in(0, None, "a whole number of 0 or more")
+    count = whole_in(0, None, "a whole number of 0 or more")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument(
-        "--port", type=_whole_in(1, 65535, "a port from 1 to 65535"), default=8765, help="port (default 8765)"
+        "--port", type=whole_in(1, 65535, "a port from 1 to 65535"), default=8765, help="port (default 8765)"
     )
     p.add_argument("--state-dir", default=None, help="job records and media (default: <data dir>/emulator)")
     p.add_argument(
         "--queue-delay",
-        type=_seconds,
+        type=seconds,
         default=DEFAULT_QUEUE_DELAY,
         help=f"seconds a job stays IN_QUEUE (default {DEFAULT_QUEUE_DELAY})",
     )
     p.add_argument(
         "--progress-time",
-        type=_seconds,
+        type=seconds,
         default=DEFAULT_PROGRESS_TIME,
         help=f"seconds a job stays IN_PROGRESS (default {DEFAULT_PROGRESS_TIME})",
     )
@@ -313,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_mutually_exclusive_group()
     keys.add_argument(
         "--require-key",
-        type=_key_text,
+        type=key_text,
         default=None,
         help="accept only 'Authorization: Key <this>' (default: any/none)",
     )
@@ -323,20 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the same, read from FILE (- for standard input; one line, surrounding spaces ignored)",
     )
-    p.add_argument("--latency", type=_seconds, default=0.0, help="seconds added before every response")
+    p.add_argument("--latency", type=seconds, default=0.0, help="seconds added before every response")
     p.add_argument("--fail-submits", type=count, default=0, help="answer the next N submits with 429")
-    p.add_argument("--retry-after", type=_seconds, default=1.0, help="Retry-After seconds sent with those 429s")
-    p.add_argument("--status-error-rate", type=_fraction, default=0.0, help="fraction of status polls answered 5xx")
+    p.add_argument("--retry-after", type=seconds, default=1.0, help="Retry-After seconds sent with those 429s")
+    p.add_argument("--status-error-rate", type=fraction, default=0.0, help="fraction of status polls answered 5xx")
     p.add_argument(
         "--status-error-code",
-        type=_whole_in(500, 599, "a 5xx status code"),
+        type=whole_in(500, 599, "a 5xx status code"),
         default=503,
         help="the 5xx code for those (default 503)",
     )
     p.add_argument("--drop-streams", type=count, default=0, help="cut the next N status streams mid-body")
     p.add_argument(
         "--drop-stream-after",
-        type=_whole_in(1, None, "a whole number of events, 1 or more"),
+        type=whole_in(1, None, "a whole number of events, 1 or more"),
         default=1,
         help="status events sent before each of those cuts (default 1)",
     )
@@ -348,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the answer: lost submits, for trying recovery (sora2-widgets reconcile)",
     )
     p.add_argument("--truncate-downloads", type=count, default=0, help="cut the next N result/media bodies half-way")
-    p.add_argument("--slow-result", type=_seconds, default=0.0, help="seconds to wait before answering a result")
+    p.add_argument("--slow-result", type=seconds, default=0.0, help="seconds to wait before answering a result")
     p.add_argument(
         "--retire",
         action="append",
@@ -367,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: every accepted key is an admin key)",
     )
     platform.add_argument(
-        "--billing-lag", type=_seconds, default=0.0, help="seconds after completion before a billing event exists"
+        "--billing-lag", type=seconds, default=0.0, help="seconds after completion before a billing event exists"
     )
     # Each may be given more than once: one endpoint (or request) per use.
     repeated: tuple[tuple[str, Callable[[str], Any], str, str], ...] = (
@@ -387,19 +352,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=count, default=None, help="seed for ids and fault decisions (reproducible runs)")
     p.add_argument(
         "--fps",
-        type=_whole_in(*FPS_RANGE, f"a frame rate from {FPS_RANGE[0]} to {FPS_RANGE[1]}"),
+        type=whole_in(*FPS_RANGE, f"a frame rate from {FPS_RANGE[0]} to {FPS_RANGE[1]}"),
         default=24,
         help="frame rate of Sora videos (default 24)",
     )
     p.add_argument(
         "--render-workers",
-        type=_whole_in(1, 64, "a number of threads from 1 to 64"),
+        type=whole_in(1, 64, "a number of threads from 1 to 64"),
         default=None,
         help="render threads (default: min(4, CPUs))",
     )
     p.add_argument(
         "--run-port",
-        type=_whole_in(1, 65535, "a port from 1 to 65535"),
+        type=whole_in(1, 65535, "a port from 1 to 65535"),
         default=None,
         help="also serve fal's run host (fal.run) on this port: POST /{endpoint} there answers synchronously",
     )
@@ -408,13 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="expire results like fal (1 h after completion, 6 min when 10 KB or larger); see --result-ttl",
     )
-    p.add_argument("--result-ttl", type=_seconds, default=None, help="seconds a result is kept (implies --expire)")
+    p.add_argument("--result-ttl", type=seconds, default=None, help="seconds a result is kept (implies --expire)")
     p.add_argument(
-        "--large-result-ttl", type=_seconds, default=None, help="seconds a result of 10 KB or more is kept (--expire)"
+        "--large-result-ttl", type=seconds, default=None, help="seconds a result of 10 KB or more is kept (--expire)"
     )
-    p.add_argument(
-        "--media-ttl", type=_seconds, default=None, help="seconds media and uploads are kept (default: ever)"
-    )
+    p.add_argument("--media-ttl", type=seconds, default=None, help="seconds media and uploads are kept (default: ever)")
     p.add_argument(
         "--reject-invalid-at-submit",
         action="store_true",
@@ -422,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--webhook-retry-base",
-        type=_seconds,
+        type=seconds,
         default=None,
         help="first delay before retrying a failing webhook, doubling each time (default: 10 retries over 2 h)",
     )
